@@ -1,0 +1,1 @@
+"""Notifications: templates per notice kind, rendering, channels and outbox delivery."""

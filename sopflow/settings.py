@@ -1,0 +1,28 @@
+"""Settings from the environment (prefix SOPFLOW_). Defaults work with no configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOPFLOW_", extra="ignore")
+
+    database_url: str = "sqlite:///./sopflow.db"
+    sop_dir: Path | None = None  # extra SOP folder; the shipped SOPs are always loaded
+    data_dir: Path = Path("./.sopflow")
+    documents_dir: Path | None = None
+    notify_channel: Literal["file", "sendgrid"] = "file"
+    outbox_dir: Path = Path("./outbox")
+    sendgrid_api_key: str | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    mail_from: str = "no-reply@sopflow.invalid"
+    prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
+    max_document_mb: int = 25
+
+    @property
+    def document_root(self) -> Path:
+        return self.documents_dir or self.data_dir / "documents"

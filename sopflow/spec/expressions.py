@@ -1,0 +1,244 @@
+"""The safe condition language of SOP files.
+
+A condition is one expression in a small Python-like syntax, for example
+``contract_months <= 12 or approved_project_exemption`` or
+``worker_fee.amount <= monthly_wage.amount * 12 / 100``.
+
+It is parsed with the standard ``ast`` module and compiled into closures from a short
+whitelist of node kinds: names resolve only to the SOP's fields (and ``today``), the only
+attributes are ``.amount`` and ``.currency`` of money values, the only calls are the
+functions below. Nothing reaches Python's ``eval``, builtins, attributes or imports. We do
+not use a generic evaluator library because the compiler must also check, at SOP load
+time, that every name is a declared field and report the column of the offending token.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Env = Mapping[str, Any]
+Compiled = Callable[[Env], Any]
+
+CONTEXT_NAMES = frozenset({"today"})
+ATTRIBUTES = frozenset({"amount", "currency"})
+MAX_LENGTH = 500
+MAX_NODES = 200
+
+
+class ExpressionError(ValueError):
+    """A condition that does not compile; ``column`` is 1-based within the expression."""
+
+    def __init__(self, message: str, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+class EvaluationError(ValueError):
+    """A condition that compiled but cannot be computed on these values."""
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def _len(value: Any) -> int:
+    if not isinstance(value, str | list | tuple):
+        raise EvaluationError("len() needs a text or a list")
+    return len(value)
+
+
+def _date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise EvaluationError("date() needs a text 'YYYY-MM-DD'")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise EvaluationError(f"date({value!r}): {exc}") from exc
+
+
+def _years_between(start: Any, end: Any) -> int:
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise EvaluationError("years_between() needs two dates")
+    years = end.year - start.year
+    return years - 1 if (end.month, end.day) < (start.month, start.day) else years
+
+
+FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
+    "present": (1, _present),
+    "len": (1, _len),
+    "abs": (1, abs),
+    "min": (2, min),
+    "max": (2, max),
+    "date": (1, _date),
+    "years_between": (2, _years_between),
+}
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled condition: call ``evaluate`` with the typed field values and ``today``."""
+
+    source: str
+    names: frozenset[str]
+    _run: Compiled
+
+    def evaluate(self, env: Env) -> bool:
+        try:
+            return bool(self._run(env))
+        except EvaluationError:
+            raise
+        except (TypeError, ArithmeticError, InvalidOperation, ValueError) as exc:
+            raise EvaluationError(f"cannot evaluate '{self.source}': {exc}") from exc
+
+
+def compile_expression(source: str, fields: frozenset[str]) -> Expression:
+    """Compile ``source``; names must be among ``fields`` or the context names."""
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg}", exc.offset or 1) from exc
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExpressionError(f"expression has more than {MAX_NODES} parts")
+    compiler = _Compiler(fields)
+    run = compiler.compile(tree.body)
+    return Expression(source, frozenset(compiler.names), run)
+
+
+class _Compiler:
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+        self.names: set[str] = set()
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return ExpressionError(message, getattr(node, "col_offset", 0) + 1)
+
+    def compile(self, node: ast.expr) -> Compiled:  # noqa: PLR0911 - one branch per node kind
+        if isinstance(node, ast.Constant):
+            return self._constant(node)
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.BoolOp):
+            parts = [self.compile(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return lambda env: all(p(env) for p in parts)
+            return lambda env: any(p(env) for p in parts)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.compile(node.operand)
+            if isinstance(node.op, ast.Not):
+                return lambda env: not operand(env)
+            if isinstance(node.op, ast.USub):
+                return lambda env: -operand(env)
+            raise self.fail(node, "only 'not' and '-' may prefix a value")
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, ast.Compare):
+            return self._compare(node)
+        if isinstance(node, ast.List | ast.Tuple):
+            items = [self.compile(e) for e in node.elts]
+            return lambda env: [i(env) for i in items]
+        if isinstance(node, ast.Attribute):
+            return self._attribute(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        raise self.fail(node, f"'{type(node).__name__}' is not allowed in a condition")
+
+    def _constant(self, node: ast.Constant) -> Compiled:
+        value = node.value
+        if value is not None and not isinstance(value, bool | int | float | str):
+            raise self.fail(node, "only numbers, texts, true/false and None are allowed")
+        value = _number(value)
+        return lambda env: value
+
+    def _name(self, node: ast.Name) -> Compiled:
+        name = node.id
+        if name in ("true", "True"):
+            return lambda env: True
+        if name in ("false", "False"):
+            return lambda env: False
+        if name not in self.fields and name not in CONTEXT_NAMES:
+            raise self.fail(node, f"unknown name '{name}': not a field of this SOP")
+        self.names.add(name)
+        return lambda env: env.get(name)
+
+    def _binary(self, node: ast.BinOp) -> Compiled:
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            raise self.fail(node, "only + - * / are allowed")
+        left, right = self.compile(node.left), self.compile(node.right)
+        return lambda env: op(left(env), right(env))
+
+    def _compare(self, node: ast.Compare) -> Compiled:
+        ops = []
+        for cmp in node.ops:
+            fn = _COMPARE.get(type(cmp))
+            if fn is None:
+                raise self.fail(node, "only == != < <= > >= in, not in compare values")
+            ops.append(fn)
+        operands = [self.compile(node.left), *(self.compile(c) for c in node.comparators)]
+
+        def run(env: Env) -> bool:
+            values = [o(env) for o in operands]
+            if any(v is None for v in values):
+                return False  # a missing value never satisfies a comparison
+            return all(fn(values[i], values[i + 1]) for i, fn in enumerate(ops))
+
+        return run
+
+    def _attribute(self, node: ast.Attribute) -> Compiled:
+        if node.attr not in ATTRIBUTES or not isinstance(node.value, ast.Name):
+            raise self.fail(node, "only '.amount' and '.currency' of a money field are allowed")
+        base, attr = self._name(node.value), node.attr
+
+        def run(env: Env) -> Any:
+            value = base(env)
+            if value is None:
+                return None
+            if not isinstance(value, Mapping) or attr not in value:
+                raise EvaluationError(f"'.{attr}' needs a money value")
+            return value[attr]
+
+        return run
+
+    def _call(self, node: ast.Call) -> Compiled:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            allowed = ", ".join(sorted(FUNCTIONS))
+            raise self.fail(node, f"unknown function; allowed: {allowed}")
+        arity, fn = FUNCTIONS[node.func.id]
+        if node.keywords or len(node.args) != arity:
+            raise self.fail(node, f"{node.func.id}() takes {arity} argument(s)")
+        args = [self.compile(a) for a in node.args]
+        return lambda env: fn(*(a(env) for a in args))

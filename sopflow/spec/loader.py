@@ -1,0 +1,184 @@
+"""Parse an SOP file into an ``SopSpec``, turning every structural problem into a located issue.
+
+Pure: takes the text and a display name for the file. ``parse_sop`` never raises for a bad
+SOP: it returns the issues, which the caller reports all at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from sopflow.errors import SopIssue
+from sopflow.spec import models
+from sopflow.spec.models import SopSpec
+from sopflow.spec.yamlsource import Path, SourceMap, parse_yaml
+
+_TYPE_ERRORS = (
+    "string_type", "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing",
+    "bool_type", "bool_parsing", "list_type", "dict_type", "model_type", "model_attributes_type",
+    "date_type", "date_parsing", "date_from_datetime_inexact", "date_from_datetime_parsing",
+    "decimal_type", "decimal_parsing", "decimal_max_digits", "datetime_type",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ParsedSop:
+    """The outcome of parsing one file: the spec (None if unusable), where things are, issues."""
+
+    file: str
+    text: str
+    content_hash: str
+    spec: SopSpec | None
+    source: SourceMap
+    issues: list[SopIssue] = field(default_factory=list)
+
+
+def content_hash(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_sop(text: str, file: str) -> ParsedSop:
+    data, source, issues = parse_yaml(text, file)
+    spec: SopSpec | None = None
+    if data is not None and not isinstance(data, dict):
+        issues.append(source.issue((), "wrong-type", "an SOP file is a mapping of keys"))
+    elif data is not None:
+        try:
+            spec = SopSpec.model_validate(data)
+        except ValidationError as exc:
+            issues.extend(_issue_for(err, data, source) for err in exc.errors())
+    if any(i.severity == "error" for i in issues):
+        spec = None
+    return ParsedSop(file, text, content_hash(text), spec, source, issues)
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
+    """Map pydantic's error location onto the document, dropping union tags."""
+    path: list[str | int] = []
+    node = data
+    for seg in loc:
+        if isinstance(node, list) and isinstance(seg, int) and seg < len(node):
+            path.append(seg)
+            node = node[seg]
+        elif isinstance(node, dict) and seg in node:
+            path.append(str(seg))
+            node = node[seg]
+        elif isinstance(node, dict) and isinstance(seg, str) and node.get("type") == seg:
+            continue  # discriminated-union tag, not a key of the document
+        elif isinstance(seg, str) and "[" in seg:
+            continue  # pydantic's name of a union member, e.g. 'function-after[...]'
+        else:
+            path.append(seg if isinstance(seg, int) else str(seg))
+            node = None
+    return tuple(path)
+
+
+def _describe(path: Path) -> str:
+    text = ""
+    for seg in path:
+        text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else seg)
+    return text or "the document"
+
+
+def _model_keys(path: Path, data: Any) -> list[str]:
+    """The keys allowed in the mapping at ``path``, walking the models alongside the data."""
+    current: Any = SopSpec
+    node = data
+    for seg in path:
+        if isinstance(seg, int):
+            node = node[seg] if isinstance(node, list) and seg < len(node) else None
+            continue
+        model = _pick_model(current, node)
+        if model is None or seg not in _fields_by_key(model):
+            return []
+        current = _fields_by_key(model)[seg]
+        node = node.get(seg) if isinstance(node, dict) else None
+    model = _pick_model(current, node)
+    return list(_fields_by_key(model)) if model else []
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
+    return {(f.alias or name): f.annotation for name, f in model.model_fields.items()}
+
+
+def _pick_model(annotation: Any, node: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    candidates = [a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    if len(candidates) > 1 and isinstance(node, dict):
+        for model in candidates:
+            tag = model.model_fields.get("type")
+            if tag is not None and node.get("type") in typing.get_args(tag.annotation):
+                return model
+    return candidates[0] if candidates else None
+
+
+def _flatten(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _flatten(typing.get_args(annotation)[0])
+    if origin in (list, typing.Union, types.UnionType) or origin is dict:
+        return [x for arg in typing.get_args(annotation) for x in _flatten(arg)]
+    return [annotation]
+
+
+def _did_you_mean(word: Any, choices: list[str]) -> str | None:
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
+    kind: str = err["type"]
+    path = _data_path(tuple(err["loc"]), data)
+    where = _describe(path)
+    if kind == "missing":
+        return source.issue(path[:-1], "missing-key", f"{_describe(path[:-1])}: missing required "
+                            f"key '{path[-1]}'", key=False)
+    if kind == "extra_forbidden":
+        allowed = _model_keys(path[:-1], data) or _ALL_KEYS
+        return source.issue(path, "unknown-key", f"unknown key '{path[-1]}' in "
+                            f"{_describe(path[:-1])}", hint=_did_you_mean(path[-1], allowed),
+                            key=True)
+    if kind == "literal_error":
+        expected = [x.strip(" '") for x in str(err.get("ctx", {}).get("expected", "")).replace(
+            " or ", ",").split(",") if x.strip()]
+        return source.issue(path, "invalid-value", f"{where}: {err['msg']}",
+                            hint=_did_you_mean(err.get("input"), expected))
+    if kind == "union_tag_invalid":
+        return source.issue(path, "unknown-field-type", f"{where}: {err['msg']}",
+                            hint=_did_you_mean(err.get("input", {}).get("type")
+                                               if isinstance(err.get("input"), dict) else None,
+                                               _FIELD_TYPES))
+    if kind == "string_pattern_mismatch":
+        return source.issue(path, "invalid-identifier", f"{where}: '{err.get('input')}' "
+                            f"does not match {err.get('ctx', {}).get('pattern')}",
+                            hint="identifiers are lower-case words joined by _ or -")
+    if kind in _TYPE_ERRORS:
+        hint = None
+        if kind == "bool_parsing" and str(err.get("input")).lower() in ("yes", "no", "on", "off"):
+            hint = "YAML 1.2 reads this as a text: write true or false"
+        return source.issue(path, "wrong-type", f"{where}: {err['msg']}", hint=hint)
+    if kind.islower() and "-" in kind:  # our own PydanticCustomError codes
+        return source.issue(path, kind, f"{where}: {err['msg']}")
+    return source.issue(path, "invalid-value", f"{where}: {err['msg']}")
+
+
+_ALL_KEYS = sorted(
+    {
+        (f.alias or name)
+        for obj in vars(models).values()
+        if isinstance(obj, type) and issubclass(obj, BaseModel)
+        for name, f in obj.model_fields.items()
+    }
+)
+_FIELD_TYPES = [
+    "string", "text", "email", "integer", "decimal", "money", "date", "boolean", "country",
+    "isco08", "isic", "enum",
+]  # fmt: skip

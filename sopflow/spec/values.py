@@ -1,0 +1,218 @@
+"""Request data against an SOP's typed fields: validate, normalise, and type for conditions.
+
+Stored data is plain JSON: decimals and money amounts as strings (no float rounding),
+dates as ISO text, money as ``{"amount": "1200.00", "currency": "USD"}``. ``typed_env``
+turns stored data back into Python values (Decimal, date) for the condition language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pycountry
+
+from sopflow.errors import FieldError
+from sopflow.spec import classifications
+from sopflow.spec.models import (
+    DateField,
+    EnumField,
+    FieldSpec,
+    MoneyField,
+    NumberField,
+    SimpleField,
+    StringField,
+)
+
+# Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the mail
+# provider's business; this catches typos such as a missing '@' or a trailing comma.
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+MAX_TEXT = 20_000
+
+
+class _Bad(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _decimal(raw: Any) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        raise _Bad("wrong-type", "expected a number")
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation as exc:
+        raise _Bad("wrong-type", f"'{raw}' is not a number") from exc
+    if not value.is_finite():
+        raise _Bad("wrong-type", "expected a finite number")
+    return value
+
+
+def _bounds(value: Any, low: Any, high: Any, unit: str = "") -> None:
+    if low is not None and value < low:
+        raise _Bad("out-of-range", f"must be at least {low}{unit}")
+    if high is not None and value > high:
+        raise _Bad("out-of-range", f"must be at most {high}{unit}")
+
+
+def _string(spec: StringField, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _Bad("wrong-type", "expected a text")
+    value = raw.strip()
+    if len(value) > (spec.max_length or MAX_TEXT):
+        raise _Bad("too-long", f"at most {spec.max_length or MAX_TEXT} characters")
+    if spec.min_length is not None and len(value) < spec.min_length:
+        raise _Bad("too-short", f"at least {spec.min_length} characters")
+    if spec.type == "email" and not EMAIL.match(value):
+        raise _Bad("invalid-email", f"'{value}' is not an e-mail address")
+    if spec.pattern and not re.fullmatch(spec.pattern, value):
+        raise _Bad("pattern-mismatch", f"'{value}' does not match the expected format")
+    return value
+
+
+def _number(spec: NumberField, raw: Any) -> int | str:
+    value = _decimal(raw)
+    if spec.type == "integer":
+        if value != value.to_integral_value():
+            raise _Bad("wrong-type", "expected a whole number")
+        _bounds(value, spec.min, spec.max)
+        return int(value)
+    _bounds(value, spec.min, spec.max)
+    return str(value)
+
+
+def _money(spec: MoneyField, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping) or set(raw) != {"amount", "currency"}:
+        raise _Bad("wrong-type", 'expected {"amount": "...", "currency": "XXX"}')
+    currency = raw["currency"]
+    if not isinstance(currency, str) or pycountry.currencies.get(alpha_3=currency) is None:
+        raise _Bad("invalid-currency", f"'{currency}' is not an ISO 4217 currency code")
+    if spec.currencies and currency not in spec.currencies:
+        raise _Bad("invalid-currency", f"currency must be one of {', '.join(spec.currencies)}")
+    amount = _decimal(raw["amount"])
+    _bounds(amount, spec.min, spec.max, f" {currency}")
+    return {"amount": str(amount), "currency": currency}
+
+
+def _date(spec: DateField, raw: Any) -> str:
+    if isinstance(raw, date):
+        value = raw
+    elif isinstance(raw, str):
+        try:
+            value = date.fromisoformat(raw.strip())
+        except ValueError as exc:
+            raise _Bad("wrong-type", f"'{raw}' is not a date (YYYY-MM-DD)") from exc
+    else:
+        raise _Bad("wrong-type", "expected a date (YYYY-MM-DD)")
+    _bounds(value, spec.min, spec.max)
+    return value.isoformat()
+
+
+def _simple(spec: SimpleField, raw: Any) -> bool | str:
+    if spec.type == "boolean":
+        if not isinstance(raw, bool):
+            raise _Bad("wrong-type", "expected true or false")
+        return raw
+    if not isinstance(raw, str):
+        raise _Bad("wrong-type", "expected a code (text)")
+    code = raw.strip().upper() if spec.type in ("country", "isic") else raw.strip()
+    if spec.type == "country":
+        if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+            raise _Bad("invalid-country", f"'{raw}' is not an ISO 3166-1 alpha-2 country code")
+    elif spec.type == "isco08":
+        if not classifications.is_isco08(code):
+            raise _Bad("invalid-isco08", f"'{raw}' is not an ISCO-08 occupation code")
+    elif not classifications.is_isic4(code):
+        raise _Bad("invalid-isic", f"'{raw}' is not an ISIC Rev.4 code")
+    return code
+
+
+def _enum(spec: EnumField, raw: Any) -> str:
+    allowed = [v.id for v in spec.values]
+    if raw not in allowed:
+        raise _Bad("not-in-enum", f"'{raw}' is not one of: {', '.join(allowed)}")
+    return str(raw)
+
+
+def normalise_value(spec: FieldSpec, raw: Any) -> Any:
+    """The stored (JSON) form of ``raw``, or raise ``ValueError`` with ``code``/``message``."""
+    if isinstance(spec, StringField):
+        return _string(spec, raw)
+    if isinstance(spec, NumberField):
+        return _number(spec, raw)
+    if isinstance(spec, MoneyField):
+        return _money(spec, raw)
+    if isinstance(spec, DateField):
+        return _date(spec, raw)
+    if isinstance(spec, EnumField):
+        return _enum(spec, raw)
+    return _simple(spec, raw)
+
+
+def validate_data(
+    fields: Mapping[str, FieldSpec],
+    data: Mapping[str, Any],
+    *,
+    allowed: frozenset[str] | None = None,
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Normalise every value of ``data``; collect every error (unknown or bad fields).
+
+    ``allowed`` restricts which fields may be written (a transition's ``sets``);
+    ``None`` allows every declared field. A null value removes an optional field.
+    """
+    clean: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, raw in data.items():
+        spec = fields.get(name)
+        if spec is None:
+            errors.append(FieldError(name, "unknown-field", "no such field in this SOP"))
+            continue
+        if allowed is not None and name not in allowed:
+            errors.append(FieldError(name, "field-not-settable", "may not be set by this step"))
+            continue
+        if raw is None or raw == "":
+            if spec.required:
+                errors.append(FieldError(name, "missing-field", "is required"))
+            else:
+                clean[name] = None
+            continue
+        try:
+            clean[name] = normalise_value(spec, raw)
+        except _Bad as exc:
+            errors.append(FieldError(name, exc.code, exc.message))
+    return clean, errors
+
+
+def missing_required(fields: Mapping[str, FieldSpec], data: Mapping[str, Any]) -> list[FieldError]:
+    return [
+        FieldError(name, "missing-field", "is required")
+        for name, spec in fields.items()
+        if spec.required and data.get(name) in (None, "")
+    ]
+
+
+def typed_value(spec: FieldSpec, stored: Any) -> Any:
+    """The Python value a condition sees for a stored value."""
+    if stored is None:
+        return None
+    if isinstance(spec, MoneyField):
+        return {"amount": Decimal(stored["amount"]), "currency": stored["currency"]}
+    if isinstance(spec, NumberField) and spec.type == "decimal":
+        return Decimal(stored)
+    if isinstance(spec, DateField):
+        return date.fromisoformat(stored)
+    return stored
+
+
+def typed_env(
+    fields: Mapping[str, FieldSpec], data: Mapping[str, Any], today: date
+) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        name: typed_value(spec, data.get(name)) for name, spec in fields.items()
+    }
+    env["today"] = today
+    return env

@@ -1,0 +1,226 @@
+"""YAML text to plain Python data, with the line and column of every key and value.
+
+We compose the document with ruamel.yaml (YAML 1.2) and build the values ourselves from
+the node tree, so that nothing is silently accepted: duplicate keys, anchors/aliases,
+custom tags, documents that are too deep or too large and YAML 1.1 booleans written
+as plain words are reported with their place instead of being resolved quietly.
+Pure: takes text, returns data; reads no file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sopflow.errors import SopIssue
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 40
+MAX_NODES = 100_000
+YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class SourceMap:
+    """Where each path of the document sits: value positions and key positions (1-based)."""
+
+    file: str
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """The closest known position for ``path``: itself, else its nearest ancestor."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), (1, 1))
+
+    def issue(
+        self,
+        path: Path,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        key: bool = False,
+        severity: str = "error",
+    ) -> SopIssue:
+        line, column = self.locate(path, key=key)
+        return SopIssue(
+            code=code,
+            message=message,
+            file=self.file,
+            line=line,
+            column=column,
+            hint=hint,
+            severity="warning" if severity == "warning" else "error",
+        )
+
+
+def _pos(node: Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _tag(node: Node) -> str:
+    tag = node.tag
+    return str(getattr(tag, "value", tag))
+
+
+class _Builder:
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.issues: list[SopIssue] = []
+        self.seen: set[int] = set()
+        self.count = 0
+
+    def fail(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
+        line, column = _pos(node)
+        self.issues.append(
+            SopIssue(code, message, self.source.file, line, column, hint=hint)
+        )
+
+    def build(self, node: Node, path: Path, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLarge(node)
+        if depth > MAX_DEPTH:
+            self.fail(node, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+            return None
+        if id(node) in self.seen or getattr(node, "anchor", None):
+            self.fail(
+                node,
+                "yaml-alias",
+                "anchors and aliases are not allowed in SOP files",
+                hint="write the value out in full so reviewers see it where it applies",
+            )
+            return None
+        self.seen.add(id(node))
+        self.source.values[path] = _pos(node)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node)
+
+    def _mapping(self, node: MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, tuple[int, int]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.fail(key_node, "yaml-key", "mapping keys must be plain words")
+                continue
+            key = str(key_node.value)
+            if key == "<<":
+                self.fail(key_node, "yaml-alias", "merge keys ('<<') are not allowed")
+                continue
+            if key in first_seen:
+                line, column = first_seen[key]
+                self.fail(
+                    key_node,
+                    "duplicate-key",
+                    f"duplicate key '{key}' (first defined at line {line}, column {column})",
+                    hint="each key may appear once per mapping",
+                )
+                continue
+            first_seen[key] = _pos(key_node)
+            self.source.keys[(*path, key)] = _pos(key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag, text = _tag(node), str(node.value)
+        plain = node.style is None
+        if plain and text.lower() in YAML11_BOOLEANS:
+            line, column = _pos(node)
+            self.issues.append(
+                SopIssue(
+                    "yaml11-boolean",
+                    f"'{text}' is read as the string \"{text}\" (YAML 1.2), "
+                    "though YAML 1.1 tools read it as a boolean",
+                    self.source.file,
+                    line,
+                    column,
+                    hint="write true/false for a boolean, or quote it for a string",
+                    severity="warning",
+                )
+            )
+        try:
+            return _resolve(tag, text)
+        except ValueError as exc:
+            self.fail(node, "yaml-value", str(exc))
+            return text
+
+
+def _resolve(tag: str, text: str) -> Any:
+    if tag.endswith(":str"):
+        return text
+    if tag.endswith(":null"):
+        return None
+    if tag.endswith(":bool"):
+        return text.lower() == "true"
+    if tag.endswith(":int"):
+        cleaned = text.replace("_", "")
+        if cleaned.lower().startswith(("0x", "0o", "0b")):
+            return int(cleaned, 0)
+        return int(cleaned)
+    if tag.endswith(":float"):
+        lowered = text.lower()
+        if lowered in (".nan", ".inf", "+.inf", "-.inf"):
+            raise ValueError(f"'{text}' is not a finite number")
+        return float(text)
+    if tag.endswith(":timestamp"):
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace(" ", "T", 1))
+    raise ValueError(f"tag '{tag}' is not allowed in SOP files")
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
+    """Parse ``text``; return the data (None when unusable), its source map and the issues."""
+    source = SourceMap(file)
+    if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
+        return None, source, [
+            SopIssue("yaml-too-large", f"file larger than {MAX_BYTES} bytes", file)
+        ]
+    try:
+        root = YAML(typ="rt", pure=True).compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, source, [SopIssue("yaml-syntax", problem, file, line, column)]
+    except (YAMLError, RecursionError) as exc:
+        return None, source, [SopIssue("yaml-syntax", str(exc).splitlines()[0], file)]
+    if root is None:
+        return None, source, [SopIssue("yaml-empty", "the file holds no YAML document", file)]
+    builder = _Builder(source)
+    try:
+        data = builder.build(root, (), 0)
+    except _TooLarge as exc:
+        line, column = _pos(exc.node)
+        builder.issues.append(
+            SopIssue("yaml-too-large", f"more than {MAX_NODES} YAML nodes", file, line, column)
+        )
+        data = None
+    except RecursionError:
+        builder.issues.append(SopIssue("yaml-too-deep", "nesting too deep", file))
+        data = None
+    return data, source, builder.issues

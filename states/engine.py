@@ -1,0 +1,312 @@
+"""Fire a trigger on a request: check everything, move the state, say what to record and send.
+
+``fire`` is pure: the request's state, the actor, the payload, the organisation's facts
+and ``now`` come in; an ``Outcome`` or a precise ``CommandRejected`` comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from transitions import MachineError
+
+from sopflow.errors import (
+    FieldError,
+    InvalidData,
+    RequirementNotMet,
+    RoleForbidden,
+    SeparationOfDuties,
+    TriggerNotAllowed,
+    UnknownTrigger,
+    Unmet,
+)
+from sopflow.spec import values
+from sopflow.spec.expressions import EvaluationError
+from sopflow.spec.models import Transition
+from states.machine import Carrier, CompiledSop
+from states.model import (
+    ATTACH,
+    CREATE,
+    Actor,
+    EventRecord,
+    NoticeIntent,
+    OrganisationFacts,
+    Outcome,
+    Payload,
+    RequestState,
+)
+from states.rules import RULES, RuleContext
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedAction:
+    trigger: str
+    to: str
+    roles: tuple[str, ...]
+    label: Mapping[str, str]
+    requires_comment: bool
+    reasons: tuple[str, ...]
+    sets: tuple[str, ...]
+    documents: tuple[str, ...]
+
+
+@dataclass
+class _Check:
+    """The guard run by the machine: evaluates a transition's requirements, keeps what failed."""
+
+    sop: CompiledSop
+    before: RequestState
+    after: RequestState
+    actor: Actor
+    payload: Payload
+    organisation: OrganisationFacts | None
+    facts: Mapping[str, Any]
+    now: datetime
+    unmet: list[Unmet] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    def __call__(self, tr: Transition) -> bool:
+        self.unmet = _requirements(self, tr)
+        return not self.unmet
+
+
+def _requirements(c: _Check, tr: Transition) -> list[Unmet]:  # noqa: C901 - a checklist
+    unmet: list[Unmet] = []
+    data, req = c.after.data, tr.requires
+    leaves_requester_state = c.sop.states[c.before.state].waiting_on == "requester"
+    if leaves_requester_state:
+        unmet += [Unmet(e.code, f"field '{e.field}' {e.message}", e.field)
+                  for e in values.missing_required(c.sop.fields, data)]
+    for name in req.fields:
+        if data.get(name) in (None, ""):
+            unmet.append(Unmet("missing-field", f"field '{name}' must be filled in", name))
+    latest = c.after.latest_documents()
+    for kind in req.documents:
+        if kind not in latest:
+            unmet.append(Unmet("missing-document", f"document '{kind}' must be attached", kind))
+    if req.comment and not (c.payload.comment or "").strip():
+        unmet.append(Unmet("comment-required", "a comment is required", "comment"))
+    if req.reason and not c.payload.reason:
+        unmet.append(Unmet("reason-required",
+                           f"a reason code is required (one of: {', '.join(tr.reasons)})", "reason"))
+    today = c.sop.calendar.local_date(c.now)
+    for ref in req.rules:
+        result = RULES[ref.rule].check(
+            RuleContext(c.after, latest, c.organisation, c.facts, today, ref.params)
+        )
+        if not result.ok:
+            unmet.append(Unmet("rule-failed", result.message, ref.rule))
+        c.flags.extend(result.flags)
+    if req.conditions:
+        env = values.typed_env(c.sop.fields, data, today)
+        for cond, expr in zip(req.conditions, c.sop.conditions_of(tr), strict=True):
+            try:
+                ok = expr.evaluate(env)
+            except EvaluationError as exc:
+                unmet.append(Unmet("condition-error", str(exc), cond.expr))
+                continue
+            if not ok:
+                unmet.append(Unmet("condition-failed", cond.message.en, cond.expr))
+    return unmet
+
+
+def _not_allowed(sop: CompiledSop, state: str, trigger: str) -> TriggerNotAllowed:
+    allowed = sorted(sop.by_state[state])
+    if sop.is_final(state):
+        message = f"the request is closed (state '{state}'); '{trigger}' is not possible"
+    else:
+        message = (f"'{trigger}' is not allowed from state '{state}'; allowed: "
+                   f"{', '.join(allowed) or 'none'}")
+    return TriggerNotAllowed(message, details={"state": state, "allowed": allowed})
+
+
+def _role_for(sop: CompiledSop, tr: Transition, actor: Actor) -> str:
+    for role in tr.roles:
+        if role in actor.roles:
+            return role
+    raise RoleForbidden(
+        f"'{tr.trigger}' needs one of the roles {', '.join(tr.roles)}; "
+        f"{actor.id} holds {', '.join(sorted(actor.roles)) or 'none'}",
+        details={"trigger": tr.trigger, "roles": list(tr.roles)},
+    )
+
+
+def _merge_payload(
+    sop: CompiledSop, state: RequestState, payload: Payload, writable: frozenset[str] | None,
+    trigger: str,
+) -> tuple[RequestState, dict[str, Any]]:
+    clean, errors = values.validate_data(sop.fields, payload.data, allowed=writable)
+    kinds = {d.id: d for d in sop.spec.documents}
+    for doc in payload.documents:
+        kind = kinds.get(doc.kind)
+        if kind is None:
+            errors.append(FieldError(f"document:{doc.kind}", "unknown-document",
+                                     f"no document kind '{doc.kind}' in this SOP"))
+        elif doc.size > kind.max_size_mb * 1_000_000:
+            errors.append(FieldError(f"document:{doc.kind}", "document-too-large",
+                                     f"{doc.file_name} is larger than {kind.max_size_mb} MB"))
+        elif doc.media_type not in kind.media_types:
+            errors.append(FieldError(f"document:{doc.kind}", "document-type",
+                                     f"{doc.file_name} is {doc.media_type}; allowed: "
+                                     f"{', '.join(kind.media_types)}"))
+    if errors:
+        raise InvalidData(errors, context=f"data for '{trigger}'")
+    data = {k: v for k, v in {**state.data, **clean}.items() if v is not None}
+    merged = replace(state, data=data, documents=state.documents + payload.documents)
+    change: dict[str, Any] = {}
+    if clean:
+        change["data"] = clean
+    if payload.documents:
+        change["documents"] = [d.to_json() for d in payload.documents]
+    return merged, change
+
+
+def _writable(sop: CompiledSop, state: str, tr: Transition, role: str) -> frozenset[str] | None:
+    if role in sop.requester_roles and sop.states[state].waiting_on == "requester":
+        return None  # the requester may correct any field while the file is with them
+    return frozenset(tr.sets)
+
+
+def enter(sop: CompiledSop, state: RequestState, target: str, now: datetime) -> RequestState:
+    """``state`` moved into ``target`` at ``now``, with the target's deadline."""
+    sla = sop.states[target].sla
+    deadline = sop.calendar.deadline(now, sla) if sla else None
+    return replace(state, state=target, entered_at=now, deadline=deadline, breached=False)
+
+
+def advance(
+    sop: CompiledSop, state: RequestState, trigger: str, actor_id: str, target: str,
+    at: datetime, seq: int,
+) -> RequestState:
+    """The bookkeeping of one applied step, shared by ``fire`` and ``replay``."""
+    acted = {**state.acted, trigger: (*state.acted.get(trigger, ()), actor_id)}
+    snapshot = {d.kind: d.sha256 for d in state.latest_documents().values()}
+    return replace(enter(sop, state, target, at), seq=seq, acted=acted,
+                   documents_at={**state.documents_at, trigger: snapshot})
+
+
+def create(
+    sop: CompiledSop, actor: Actor, payload: Payload, now: datetime
+) -> Outcome:
+    """A new request in the SOP's initial state (event seq 1, trigger 'create')."""
+    if not set(sop.spec.submission.roles).intersection(actor.roles):
+        raise RoleForbidden(
+            f"filing a request under '{sop.spec.id}' needs one of the roles "
+            f"{', '.join(sop.spec.submission.roles)}",
+            details={"roles": list(sop.spec.submission.roles)},
+        )
+    role = next(r for r in sop.spec.submission.roles if r in actor.roles)
+    blank = RequestState(state=sop.initial, data={})
+    merged, change = _merge_payload(sop, blank, payload, None, CREATE)
+    state = replace(enter(sop, merged, sop.initial, now), seq=1)
+    event = EventRecord(1, CREATE, None, sop.initial, actor.id, role, now, change,
+                        payload.comment, None, None, actor.acting_for)
+    return Outcome(state, event)
+
+
+def attach(
+    sop: CompiledSop, state: RequestState, actor: Actor, payload: Payload, now: datetime
+) -> Outcome:
+    """Documents added without a change of state, by whoever may act on the request now."""
+    if sop.is_final(state.state):
+        raise _not_allowed(sop, state.state, ATTACH)
+    candidates = [r for tr in sop.by_state[state.state].values() for r in tr.roles]
+    role = next((r for r in candidates if r in actor.roles), None)
+    if role is None:
+        raise RoleForbidden(f"{actor.id} may not add documents while the request is in "
+                            f"'{state.state}'", details={"roles": sorted(set(candidates))})
+    merged, change = _merge_payload(sop, state, Payload(documents=payload.documents), frozenset(),
+                                    ATTACH)
+    merged = replace(merged, seq=state.seq + 1)
+    event = EventRecord(merged.seq, ATTACH, state.state, state.state, actor.id, role, now,
+                        change, payload.comment, None, None, actor.acting_for)
+    return Outcome(merged, event)
+
+
+def fire(
+    sop: CompiledSop,
+    state: RequestState,
+    trigger: str,
+    actor: Actor,
+    payload: Payload,
+    now: datetime,
+    *,
+    organisation: OrganisationFacts | None = None,
+    facts: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Apply ``trigger`` by ``actor``; raise a ``CommandRejected`` subclass if it may not be."""
+    if trigger not in sop.triggers:
+        raise UnknownTrigger(f"SOP '{sop.spec.id}' v{sop.spec.version} has no trigger "
+                             f"'{trigger}'", details={"allowed": sorted(sop.by_state[state.state])})
+    tr = sop.by_state[state.state].get(trigger)
+    if tr is None:
+        raise _not_allowed(sop, state.state, trigger)
+    role = _role_for(sop, tr, actor)
+    for earlier in tr.distinct_from:
+        if actor.id in state.acted.get(earlier, ()):
+            raise SeparationOfDuties(
+                f"{actor.id} did '{earlier}' on this request and may not also do '{trigger}'",
+                details={"trigger": trigger, "conflicts_with": earlier},
+            )
+    if payload.reason is not None and payload.reason not in tr.reasons:
+        raise InvalidData([FieldError("reason", "unknown-reason",
+                                      f"'{payload.reason}' is not a reason for '{trigger}'; use "
+                                      f"one of: {', '.join(tr.reasons) or 'none'}")])
+    after, change = _merge_payload(sop, state, payload, _writable(sop, state.state, tr, role),
+                                   trigger)
+    check = _Check(sop, state, after, actor, payload, organisation, facts or {}, now)
+    carrier = Carrier(state.state, check)
+    try:
+        moved = sop.machine.events[trigger].trigger(carrier)
+    except MachineError as exc:  # pragma: no cover - by_state already refused it
+        raise _not_allowed(sop, state.state, trigger) from exc
+    if not moved:
+        raise RequirementNotMet(trigger, check.unmet)
+    new = advance(sop, after, trigger, actor.id, carrier.state, now, state.seq + 1)
+    if check.flags:
+        change["flags"] = list(check.flags)
+    event = EventRecord(new.seq, trigger, state.state, new.state, actor.id, role, now, change,
+                        payload.comment, payload.reason, tr.legal_clause, actor.acting_for)
+    notices = tuple(_notice(sop, n.template, n.to.describe(), trigger, new) for n in tr.notify)
+    return Outcome(new, event, notices, tuple(check.flags))
+
+
+def _notice(
+    sop: CompiledSop, template: str, recipient: str, trigger: str, state: RequestState
+) -> NoticeIntent:
+    address = None
+    if recipient.startswith("field:"):
+        value = state.data.get(recipient.removeprefix("field:"))
+        address = value if isinstance(value, str) else None
+    return NoticeIntent(template, recipient, trigger, address)
+
+
+def allowed_triggers(sop: CompiledSop, state: RequestState, actor: Actor) -> list[AllowedAction]:
+    """What ``actor`` may try now: transitions from the state that one of its roles allows.
+
+    Requirements are not evaluated here (they may need data the actor will supply)."""
+    result = []
+    for trigger, tr in sorted(sop.by_state[state.state].items()):
+        roles = tuple(r for r in tr.roles if r in actor.roles)
+        if not roles:
+            continue
+        if any(actor.id in state.acted.get(e, ()) for e in tr.distinct_from):
+            continue
+        result.append(AllowedAction(
+            trigger=trigger, to=tr.to, roles=roles, label=tr.label.model_dump(exclude_none=True),
+            requires_comment=tr.requires.comment, reasons=tuple(tr.reasons),
+            sets=tuple(tr.sets), documents=tuple(tr.requires.documents),
+        ))
+    return result
+
+
+def triggers_by_role(sop: CompiledSop, state: str) -> dict[str, list[str]]:
+    """For each role, the triggers it may fire from ``state`` (for 'who may do what next')."""
+    table: dict[str, list[str]] = {}
+    for trigger, tr in sorted(sop.by_state[state].items()):
+        for role in tr.roles:
+            table.setdefault(role, []).append(trigger)
+    return table

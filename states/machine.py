@@ -1,0 +1,188 @@
+"""Compile an SOP version into one shared ``transitions`` machine, with indexes and guards.
+
+One ``Machine`` per SOP version (cached by content hash), built with
+``auto_transitions=False`` and no model attached: each call fires the named event on a
+small carrier object that holds only the request's current state, so no request is ever
+attached to the machine (attaching is O(attached models) and ~25 KB each). Transition
+guards are our own callables, never dotted paths resolved by ``transitions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from transitions import Machine
+
+from sopflow.errors import SopDefinitionError, SopIssue
+from sopflow.spec.expressions import Expression, compile_expression
+from sopflow.spec.linter import lint
+from sopflow.spec.loader import ParsedSop, content_hash, parse_sop
+from sopflow.spec.models import FieldSpec, Role, SopSpec, State, Transition
+from sopflow.spec.yamlsource import SourceMap
+from states.deadlines import WorkingCalendar
+from states.model import RESERVED_TRIGGERS
+from states.rules import RULE_NAMES, RULES
+
+
+class Carrier:
+    """The stand-in model a shared machine moves: the current state and the step's checks."""
+
+    __slots__ = ("check", "state")
+
+    def __init__(self, state: str, check: Callable[[Transition], bool]) -> None:
+        self.state = state
+        self.check = check
+
+
+@dataclass(frozen=True)
+class CompiledSop:
+    spec: SopSpec
+    content_hash: str
+    file: str
+    warnings: tuple[SopIssue, ...] = ()
+    conditions: Mapping[int, tuple[Expression, ...]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.spec.id, self.spec.version)
+
+    @cached_property
+    def states(self) -> dict[str, State]:
+        return {s.id: s for s in self.spec.states}
+
+    @cached_property
+    def roles(self) -> dict[str, Role]:
+        return {r.id: r for r in self.spec.roles}
+
+    @cached_property
+    def fields(self) -> dict[str, FieldSpec]:
+        return {f.id: f for f in self.spec.fields}
+
+    @cached_property
+    def initial(self) -> str:
+        return next(s.id for s in self.spec.states if s.initial)
+
+    @cached_property
+    def triggers(self) -> frozenset[str]:
+        return frozenset(t.trigger for t in self.spec.transitions)
+
+    @cached_property
+    def by_state(self) -> dict[str, dict[str, Transition]]:
+        """state -> trigger -> transition (the linter guarantees one per pair)."""
+        table: dict[str, dict[str, Transition]] = {s.id: {} for s in self.spec.states}
+        for tr in self.spec.transitions:
+            for src in tr.source:
+                table[src].setdefault(tr.trigger, tr)
+        return table
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.spec.calendar)
+
+    @cached_property
+    def requester_roles(self) -> frozenset[str]:
+        return frozenset(r.id for r in self.spec.roles if r.kind == "requester")
+
+    @cached_property
+    def positions(self) -> dict[int, int]:
+        """id(transition) -> its index in the spec, to find its compiled conditions."""
+        return {id(tr): i for i, tr in enumerate(self.spec.transitions)}
+
+    def conditions_of(self, transition: Transition) -> tuple[Expression, ...]:
+        return self.conditions.get(self.positions[id(transition)], ())
+
+    def is_final(self, state: str) -> bool:
+        return self.states[state].final is not None
+
+    @cached_property
+    def machine(self) -> Machine:
+        def guard(event: Any) -> bool:
+            carrier: Carrier = event.model
+            transition = self.by_state[event.transition.source][event.event.name]
+            return carrier.check(transition)
+
+        return Machine(
+            model=None,
+            states=[s.id for s in self.spec.states],
+            initial=self.initial,
+            transitions=[
+                {"trigger": tr.trigger, "source": src, "dest": tr.to, "conditions": [guard]}
+                for tr in self.spec.transitions
+                for src in tr.source
+            ],
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+
+
+def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
+    issues = []
+    for i, tr in enumerate(spec.transitions):
+        for j, ref in enumerate(tr.requires.rules):
+            rule = RULES.get(ref.rule)
+            if rule is None:
+                continue
+            path = ("transitions", i, "requires", "rules", j)
+            missing = sorted(rule.required - set(ref.params))
+            unknown = sorted(set(ref.params) - rule.required - rule.optional)
+            if missing:
+                issues.append(source.issue(path, "bad-rule-params",
+                                           f"rule '{ref.rule}' needs params: {', '.join(missing)}"))
+            if unknown:
+                issues.append(source.issue(path, "bad-rule-params",
+                                           f"rule '{ref.rule}' has no params {', '.join(unknown)}",
+                                           hint="known: " + ", ".join(sorted(rule.required |
+                                                                              rule.optional))))
+    for i, tr in enumerate(spec.transitions):
+        if tr.trigger in RESERVED_TRIGGERS:
+            issues.append(source.issue(("transitions", i, "trigger"), "reserved-trigger",
+                                       f"'{tr.trigger}' is reserved by sopflow"))
+    return issues
+
+
+def check_sop(
+    text: str, file: str, *, templates: frozenset[str] | None = None
+) -> tuple[ParsedSop, list[SopIssue]]:
+    """Parse and lint; return every issue (errors and warnings) without raising."""
+    parsed = parse_sop(text, file)
+    issues = list(parsed.issues)
+    if parsed.spec is not None:
+        issues += lint(parsed.spec, parsed.source, rules=RULE_NAMES, templates=templates)
+        issues += _rule_param_issues(parsed.spec, parsed.source)
+    return parsed, sorted(issues, key=lambda i: (i.line, i.column, i.code))
+
+
+_CACHE: dict[str, CompiledSop] = {}
+
+
+def compile_sop(
+    text: str, file: str, *, templates: frozenset[str] | None = None
+) -> CompiledSop:
+    """The compiled SOP for ``text`` (cached by content hash); raise on any error."""
+    cached = _CACHE.get(content_hash(text))
+    if cached is not None:
+        return cached
+    parsed, issues = check_sop(text, file, templates=templates)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors or parsed.spec is None:
+        raise SopDefinitionError(issues)
+    spec = parsed.spec
+    field_ids = frozenset(f.id for f in spec.fields)
+    conditions = {
+        i: tuple(compile_expression(c.expr, field_ids) for c in tr.requires.conditions)
+        for i, tr in enumerate(spec.transitions)
+    }
+    compiled = CompiledSop(
+        spec=spec,
+        content_hash=parsed.content_hash,
+        file=file,
+        warnings=tuple(i for i in issues if i.severity == "warning"),
+        conditions=conditions,
+    )
+    _ = compiled.machine  # build it once, now, rather than on the first request
+    _CACHE[parsed.content_hash] = compiled
+    return compiled
