@@ -1,0 +1,195 @@
+"""The database schema as SQLModel tables. Alembic migrations (``migrations/``) create them.
+
+JSON columns hold plain JSON (``sa.JSON``: TEXT on SQLite, json on PostgreSQL). Times are
+stored timezone-aware (``DateTime(timezone=True)``) and always written in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+def _when(nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=sa.Column(sa.DateTime(timezone=True), nullable=nullable, index=index),
+    )
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisations"
+
+    id: str = Field(primary_key=True, max_length=80)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # employer | agency | authority
+    country: str | None = Field(default=None, max_length=2)
+    licence_number: str | None = Field(default=None, max_length=80)
+    licence_status: str | None = Field(default=None, max_length=20)
+    licence_expires: date | None = None
+    created_at: datetime = _when()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=200)
+    organisation_id: str = Field(foreign_key="organisations.id", index=True)
+    roles: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    locale: str = Field(default="en", max_length=5)
+    password_hash: str | None = Field(default=None, max_length=300)
+    active: bool = True
+    created_at: datetime = _when()
+
+
+class SopVersion(SQLModel, table=True):
+    """The exact text of every SOP version a request was ever pinned to or published."""
+
+    __tablename__ = "sop_versions"
+
+    sop_id: str = Field(primary_key=True, max_length=80)
+    version: int = Field(primary_key=True)
+    content_hash: str = Field(max_length=80, sa_column_kwargs={"unique": True})
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    source: str = Field(max_length=400)
+    published_at: datetime = _when()
+
+
+class RequestRow(SQLModel, table=True):
+    __tablename__ = "requests"
+    __table_args__ = (sa.Index("ix_requests_sop_state", "sop_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    sop_id: str = Field(max_length=80)
+    sop_version: int
+    sop_hash: str = Field(max_length=80)
+    organisation_id: str = Field(foreign_key="organisations.id", index=True)
+    created_by: str = Field(max_length=254)
+    state: str = Field(max_length=64)
+    outcome: str | None = Field(default=None, max_length=20)
+    snapshot: dict[str, Any] = _json()  # RequestState.to_json(): replay must reproduce it
+    seq: int = 0
+    last_hash: str = Field(max_length=64)
+    deadline: datetime | None = _when(nullable=True, index=True)
+    breached: bool = False
+    version: int = 1  # optimistic lock: every accepted command increments it
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class EventRow(SQLModel, table=True):
+    """Append-only, hash-chained per request (prev_hash) and globally (chain_prev)."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("request_id", "seq", name="uq_events_request_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="requests.id", index=True)
+    seq: int
+    trigger: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    actor_id: str = Field(max_length=254)
+    role: str = Field(max_length=64)
+    acting_for: str | None = Field(default=None, max_length=254)
+    payload: dict[str, Any] = _json()
+    comment: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    reason: str | None = Field(default=None, max_length=64)
+    legal_clause: str | None = Field(default=None, max_length=64)
+    sop_id: str = Field(max_length=80)
+    sop_version: int
+    sop_hash: str = Field(max_length=80)
+    at: datetime = _when(index=True)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    chain_seq: int = Field(sa_column_kwargs={"unique": True})
+    chain_prev: str = Field(max_length=64)
+    chain_hash: str = Field(max_length=64)
+
+
+class ChainHead(SQLModel, table=True):
+    """The head of the global chain: deleting the newest events anywhere is detected."""
+
+    __tablename__ = "chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    chain_seq: int = 0
+    chain_hash: str = Field(max_length=64)
+
+
+class DocumentRow(SQLModel, table=True):
+    __tablename__ = "documents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="requests.id", index=True)
+    event_seq: int
+    kind: str = Field(max_length=64)
+    file_name: str = Field(max_length=255)
+    media_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+    uploaded_by: str = Field(max_length=254)
+    uploaded_at: datetime = _when()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A notice to send, written with the event that caused it; its proof once sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=120, sa_column_kwargs={"unique": True})
+    request_id: int = Field(foreign_key="requests.id", index=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    event_seq: int
+    trigger: str = Field(max_length=64)
+    template: str = Field(max_length=64)
+    template_version: str | None = Field(default=None, max_length=80)
+    recipient: str = Field(max_length=254)
+    recipient_kind: str = Field(max_length=80)  # requester | role:<id> | field:<id>
+    locale: str = Field(max_length=5)
+    subject_hash: str | None = Field(default=None, max_length=64)
+    body_hash: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="pending", max_length=12)  # pending|sent|dead|skipped
+    attempts: int = 0
+    attempt_log: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    next_attempt_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    provider_message_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True, max_length=200)
+    actor_id: str = Field(max_length=254)
+    command: str = Field(max_length=64)
+    reference: str = Field(max_length=40)
+    result: dict[str, Any] = _json()
+    created_at: datetime = _when()
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last number given out per reference prefix and year (EG-2026-000123)."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    last: int = 0
