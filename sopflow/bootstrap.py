@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 
+import sqlalchemy as sa
+
+from sopflow.services import Context, Services, SopRegistry
 from sopflow.settings import Settings
 from sopflow.sop_files import SopCatalogue, shipped_sop_dir
+from sopflow.store.blobs import BlobStore
+from sopflow.store.db import make_engine, pending_migrations, upgrade
+from sopflow.store.repository import Store
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +29,43 @@ def file_catalogue(cfg: Settings | None = None) -> SopCatalogue:
     return SopCatalogue.from_dirs(dirs)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def engine(cfg: Settings | None = None, *, migrate: bool = True) -> sa.Engine:
+    """The database engine; an embedded SQLite database is migrated on first use."""
+    cfg = cfg or settings()
+    db = make_engine(cfg.database_url)
+    if migrate and db.dialect.name == "sqlite" and pending_migrations(db):
+        upgrade(db)
+    return db
+
+
+def build(cfg: Settings | None = None, *, db: sa.Engine | None = None) -> Services:
+    cfg = cfg or settings()
+    store = Store(db if db is not None else engine(cfg))
+    ctx = Context(
+        store=store,
+        sops=SopRegistry(store, lambda: file_catalogue(cfg)),
+        blobs=BlobStore(cfg.document_root),
+        clock=utc_now,
+        max_document_bytes=cfg.max_document_mb * 1_000_000,
+    )
+    return Services(ctx)
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """The process-wide services (built on first use)."""
+    global _services  # noqa: PLW0603 - one wiring per process
+    if _services is None:
+        _services = build()
+    return _services
+
+
 def catalogue() -> SopCatalogue:
-    """Every SOP version this installation knows (files; published versions join later)."""
-    return file_catalogue()
+    """Every SOP version this installation knows: files, plus published ones if a store exists."""
+    return services().sops.catalogue

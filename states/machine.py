@@ -42,6 +42,7 @@ class CompiledSop:
     spec: SopSpec
     content_hash: str
     file: str
+    text: str = field(repr=False, default="")
     warnings: tuple[SopIssue, ...] = ()
     conditions: Mapping[int, tuple[Expression, ...]] = field(default_factory=dict)
 
@@ -180,6 +181,7 @@ def compile_sop(
         spec=spec,
         content_hash=parsed.content_hash,
         file=file,
+        text=text,
         warnings=tuple(i for i in issues if i.severity == "warning"),
         conditions=conditions,
     )

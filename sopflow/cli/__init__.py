@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from sopflow.cli import sop
+from sopflow.cli import admin, audit, requests, sop
 from sopflow.cli.common import run_app
 
 app = typer.Typer(
@@ -17,6 +17,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sop.app, name="sop")
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.org_app, name="org")
+app.add_typer(admin.user_app, name="user")
+app.add_typer(requests.app, name="request")
+app.command("inbox")(requests.inbox)
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

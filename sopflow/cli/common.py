@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
-import click
 import typer
 from rich.console import Console
 
@@ -20,31 +20,26 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def fail(error: SopflowError) -> NoReturn:
-    """Report a rejected command or invalid input on stderr and exit 1."""
+def report(error: SopflowError) -> None:
+    """Print a rejected command or invalid input on stderr (SOP issues one per line)."""
     if isinstance(error, SopDefinitionError):
         for issue in error.issues:
             err.print(issue.format(), markup=False)
     else:
         err.print(f"error[{error.code}] {error.message}", markup=False)
-    raise typer.Exit(1)
 
 
 def run_app(app: typer.Typer) -> int:
-    """Run the typer app; our errors exit 1 with their message, usage errors exit 2."""
+    """Run the app: usage errors exit 2 (typer's standalone mode), our errors exit 1."""
     try:
-        result = app(standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        exc.show()
-        return 2
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 1
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+        app()
     except SopflowError as exc:
-        try:
-            fail(exc)
-        except click.exceptions.Exit as done:
-            return done.exit_code
-    return result if isinstance(result, int) else 0
+        report(exc)
+        return 1
+    except Exception as exc:
+        if os.environ.get("SOPFLOW_DEBUG"):
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} (set SOPFLOW_DEBUG=1 for the "
+                  "traceback)", markup=False)
+        return 3
+    return 0

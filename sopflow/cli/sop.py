@@ -146,3 +146,13 @@ def schema(
         err.print(f"{target} is up to date")
     else:
         out.print(text, markup=False, end="")
+
+
+@app.command()
+def publish(path: Annotated[Path, typer.Argument(metavar="PATH")]) -> None:
+    """Register an SOP version (refused if that version exists with other content)."""
+    from datetime import UTC, datetime
+
+    sop, new = bootstrap.services().sops.publish(path, datetime.now(UTC))
+    state = "registered" if new else "already registered (identical)"
+    err.print(f"{sop.spec.id} v{sop.spec.version} {state}; {sop.content_hash}")

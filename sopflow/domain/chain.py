@@ -70,28 +70,67 @@ class Break:
                 "seq": self.seq, "event_id": self.event_id}  # fmt: skip
 
 
-def verify_request(reference: str, events: Iterable[Mapping[str, Any]],
-                   head_seq: int, head_hash: str) -> list[Break]:  # fmt: skip
-    """Check one request's chain against the request row's recorded head (seq, last hash)."""
-    breaks: list[Break] = []
-    prev, expected_seq = GENESIS, 1
-    for ev in events:
-        seq = int(ev["seq"])
-        where = f"{reference} event seq {seq} (id {ev.get('id')})"
-        if seq != expected_seq:
-            kind = "event-missing" if seq > expected_seq else "event-out-of-order"
-            breaks.append(Break(kind, f"{where}: expected seq {expected_seq}", reference, seq,
-                                ev.get("id")))
-        if ev["prev_hash"] != prev:
-            breaks.append(Break("broken-link", f"{where}: prev_hash does not match the hash of "
-                                "the event before it", reference, seq, ev.get("id")))
-        computed = event_hash({**ev, "reference": reference})
-        if computed != ev["hash"]:
-            breaks.append(Break("event-altered", f"{where}: content does not match its hash "
-                                "(edited after it was written)", reference, seq, ev.get("id")))
-        prev, expected_seq = ev["hash"], seq + 1
-    if expected_seq - 1 != head_seq or prev != head_hash:
-        breaks.append(Break("tail-missing", f"{reference}: the request records {head_seq} "
-                            f"events but its chain ends at seq {expected_seq - 1}", reference,
-                            expected_seq - 1))
-    return breaks
+class ChainVerifier:
+    """Checks events fed in global chain order; keeps each request's last link.
+
+    Feed every event (a mapping with the stored columns plus ``reference``) with ``feed``,
+    then call ``finish`` with the recorded heads. ``breaks`` lists every problem found,
+    first one first.
+    """
+
+    def __init__(self, start_seq: int = 1, start_prev: str = GENESIS, *,
+                 check_global: bool = True, partial: bool = False) -> None:  # fmt: skip
+        self.check_global = check_global
+        self.partial = partial  # an export of a period: requests may start mid-chain
+        self.breaks: list[Break] = []
+        self.expected_chain_seq = start_seq
+        self.chain_prev = start_prev
+        self.requests: dict[str, tuple[int, str]] = {}  # reference -> (last seq, last hash)
+        self.count = 0
+
+    def _break(self, code: str, message: str, ev: Mapping[str, Any]) -> None:
+        self.breaks.append(Break(code, message, ev.get("reference"), ev.get("seq"), ev.get("id")))
+
+    def feed(self, ev: Mapping[str, Any]) -> None:
+        self.count += 1
+        reference, seq = str(ev["reference"]), int(ev["seq"])
+        where = f"{reference} seq {seq} (event id {ev.get('id')}, chain #{ev['chain_seq']})"
+        if self.check_global and ev["chain_seq"] != self.expected_chain_seq:
+            kind = "event-missing" if ev["chain_seq"] > self.expected_chain_seq else "event-reordered"
+            self._break(kind, f"{where}: global chain expected #{self.expected_chain_seq}", ev)
+        if self.check_global and ev["chain_prev"] != self.chain_prev:
+            self._break("broken-link", f"{where}: global link does not follow the previous "
+                        "event (an event before it was removed, inserted or moved)", ev)
+        own = event_hash(ev)
+        if own != ev["hash"]:
+            self._break("event-altered", f"{where}: content does not match its hash "
+                        "(edited after it was written)", ev)
+        if link(ev["chain_prev"], ev["hash"]) != ev["chain_hash"]:
+            self._break("broken-link", f"{where}: global chain hash is wrong", ev)
+        if self.partial and reference not in self.requests:
+            self.requests[reference] = (seq - 1, str(ev["prev_hash"]))
+        last_seq, last_hash = self.requests.get(reference, (0, GENESIS))
+        if seq != last_seq + 1:
+            kind = "event-missing" if seq > last_seq + 1 else "event-reordered"
+            self._break(kind, f"{where}: expected seq {last_seq + 1} of {reference}", ev)
+        if ev["prev_hash"] != last_hash:
+            self._break("broken-link", f"{where}: prev_hash does not match the event before it "
+                        f"in {reference}", ev)
+        self.requests[reference] = (seq, ev["hash"])
+        self.expected_chain_seq = int(ev["chain_seq"]) + 1
+        self.chain_prev = str(ev["chain_hash"])
+
+    def finish_head(self, head_seq: int, head_hash: str) -> None:
+        """Compare the end of the global chain with the recorded head."""
+        if self.expected_chain_seq - 1 != head_seq or self.chain_prev != head_hash:
+            self.breaks.append(Break(
+                "tail-missing", f"the global chain ends at #{self.expected_chain_seq - 1} but the "
+                f"head records #{head_seq}: the newest events were removed or rewritten"))
+
+    def finish_request(self, reference: str, head_seq: int, head_hash: str) -> None:
+        """Compare a request's chain with what its row records (its own tail)."""
+        last_seq, last_hash = self.requests.get(reference, (0, GENESIS))
+        if last_seq != head_seq or last_hash != head_hash:
+            self.breaks.append(Break(
+                "tail-missing", f"{reference}: the request records {head_seq} events but its "
+                f"chain ends at seq {last_seq}", reference, last_seq))

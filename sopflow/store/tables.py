@@ -6,11 +6,31 @@ stored timezone-aware (``DateTime(timezone=True)``) and always written in UTC.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _json() -> Any:
@@ -20,7 +40,7 @@ def _json() -> Any:
 def _when(nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default=None if nullable else ...,
-        sa_column=sa.Column(sa.DateTime(timezone=True), nullable=nullable, index=index),
+        sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index),
     )
 
 

@@ -1,0 +1,79 @@
+"""``sopflow db``, ``sopflow org`` and ``sopflow user``: the database and the directory."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from sopflow import bootstrap
+from sopflow.cli.common import err, out
+from sopflow.services import OrgInput
+from sopflow.store.db import upgrade
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations: employers, agencies, authorities.",
+                      no_args_is_help=True)
+user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to SOPFLOW_DATABASE_URL."""
+    engine = bootstrap.engine(migrate=False)
+    upgrade(engine)
+    err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    kind: Annotated[str, typer.Option(help="employer, agency or authority")],
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
+    licence: Annotated[str | None, typer.Option(help="recruitment licence number")] = None,
+    licence_expires: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD")] = None,
+    licence_status: Annotated[str | None, typer.Option(help="active, suspended, cancelled")] = None,
+    org_id: Annotated[str | None, typer.Option("--id", help="default: slug of NAME")] = None,
+) -> None:
+    """Add an organisation; print its id."""
+    expires = _date(licence_expires, "--licence-expires") if licence_expires else None
+    new_id = bootstrap.services().directory.add_org(OrgInput(
+        name=name, kind=kind, country=country, licence_number=licence, licence_expires=expires,
+        licence_status=licence_status, id=org_id))  # fmt: skip
+    out.print(new_id, markup=False)
+
+
+@org_app.command("licence")
+def org_licence(
+    org_id: Annotated[str, typer.Argument(metavar="ORG")],
+    status: Annotated[str, typer.Option(help="active, suspended or cancelled")],
+    expires: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD")] = None,
+) -> None:
+    """Change an agency's licence status (suspension, cancellation, renewal)."""
+    bootstrap.services().directory.set_licence(
+        org_id, status, _date(expires, "--expires") if expires else None)
+    err.print(f"{org_id}: licence {status}")
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    name: Annotated[str, typer.Option()],
+    org: Annotated[str, typer.Option(help="the organisation id")],
+    role: Annotated[list[str], typer.Option(help="a role id declared by an SOP; repeatable")],
+    locale: Annotated[str, typer.Option(help="ar, fr or en")] = "en",
+    password_stdin: Annotated[bool, typer.Option(help="read a password from stdin")] = False,
+) -> None:
+    """Add a user; print its id."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    user_id = bootstrap.services().directory.add_user(email, name, org, role, locale, password)
+    out.print(str(user_id), markup=False)
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date YYYY-MM-DD", param_hint=option) from None

@@ -1,0 +1,127 @@
+"""``sopflow audit``: history, replay, chain verification and exports for auditors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sopflow import bootstrap
+from sopflow.cli.common import err, out, print_json
+from sopflow.services import VerifyReport, check_export
+
+app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
+AsOption = Annotated[str, typer.Option("--as", help="the auditor's (or a party's) e-mail")]
+
+
+def _moment(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not an ISO date or timestamp",
+                                 param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def history(
+    reference: Annotated[str, typer.Argument(metavar="REF")],
+    actor: AsOption,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every event: who, role, when, what, why, SOP version, clause, and the notices sent."""
+    hist = bootstrap.services().audit.history(reference, actor)
+    if as_json:
+        print_json(hist)
+        return
+    table = Table("seq", "when (UTC)", "who", "role", "what", "why", "clause", "sop",
+                  title=f"{hist['reference']} ({hist['sop_id']})")
+    for e in hist["events"]:
+        why = "; ".join(x for x in (e["reason"], e["comment"]) if x)
+        table.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["role"],
+                      f"{e['trigger']}: {e['from_state'] or '-'} -> {e['to_state']}", why,
+                      e["legal_clause"] or "", f"v{e['sop_version']}")
+    out.print(table)
+    for e in hist["events"]:
+        for n in e["notices"]:
+            sent = (f"sent {n['sent_at'][:19]}, provider id {n['provider_message_id']}"
+                    if n["sent_at"] else f"{n['status']} ({n['attempts']} attempt(s))")
+            out.print(f"  seq {e['seq']}: {n['recipient_kind']} {n['recipient'] or '-'} notified "
+                      f"with '{n['template']}' [{n['locale']}]: {sent}", markup=False)
+
+
+@app.command()
+def replay(
+    reference: Annotated[str, typer.Argument(metavar="REF")],
+    actor: AsOption,
+    as_of: Annotated[str | None, typer.Option(metavar="TIMESTAMP")] = None,
+    at_seq: Annotated[int | None, typer.Option(metavar="N")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Rebuild the request from its events; report any difference from the stored state."""
+    result = bootstrap.services().audit.replay(
+        reference, actor, at_seq=at_seq, as_of=_moment(as_of, "--as-of") if as_of else None)
+    if as_json:
+        print_json(result)
+    else:
+        moment = (f"as of {result['as_of']}" if result["as_of"] else
+                  f"at event {result['at_seq']}" if result["at_seq"] else "now")
+        out.print(f"{reference} {moment}: state {result['state']} after "
+                  f"{result['events_applied']} event(s)", markup=False)
+        out.print(json.dumps(result["data"], indent=2, ensure_ascii=False), markup=False)
+        for diff in result["differences"]:
+            err.print(f"difference: {diff}", markup=False)
+    if not result["consistent"]:
+        raise typer.Exit(1)
+
+
+def _print_report(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.to_dict())
+    elif report.intact:
+        out.print(f"intact: {report.events} event(s) in {report.requests} request(s) verified")
+    else:
+        err.print(f"NOT INTACT: {len(report.breaks)} problem(s); first: "
+                  f"{report.breaks[0].message}", markup=False)
+        for b in report.breaks[1:20]:
+            err.print(f"  {b.code}: {b.message}", markup=False)
+    if not report.intact:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    reference: Annotated[str | None, typer.Argument(metavar="[REF]")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check the hash chains (exit 0 intact, 1 not) and name the first broken link."""
+    _print_report(bootstrap.services().audit.verify(reference), as_json)
+
+
+@app.command()
+def export(
+    start: Annotated[str | None, typer.Option("--from", metavar="DATE")] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="DATE")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "jsonl",
+    output: Annotated[Path | None, typer.Option(help="default: sopflow-events.<format>")] = None,
+) -> None:
+    """Write the event log and a manifest (count, chain head, file SHA-256)."""
+    target = output or Path(f"sopflow-events.{fmt}")
+    manifest = bootstrap.services().audit.export(
+        target, fmt, _moment(start, "--from") if start else None,
+        _moment(end, "--to") if end else None)
+    err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json")
+    out.print(str(target), markup=False)
+
+
+@app.command("check-export")
+def check_export_cmd(
+    path: Annotated[Path, typer.Argument(metavar="FILE.jsonl")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Verify an exported JSONL file against its manifest, without the database."""
+    _print_report(check_export(path), as_json)

@@ -1,0 +1,248 @@
+"""For auditors: history with proof of notice, replay as of any moment, chain verification,
+and exports whose manifest carries the chain head so the export itself can be checked."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sopflow.domain.chain import Break, ChainVerifier, canonical_time
+from sopflow.errors import FieldError, InvalidData
+from sopflow.services.context import Context
+from sopflow.services.directory import Directory
+from sopflow.services.queries import Queries
+from sopflow.store.repository import events, requests
+from states.model import EventRecord, RequestState
+from states.replay import replay
+
+BATCH = 20_000
+EXPORT_COLUMNS = (
+    "chain_seq", "id", "reference", "seq", "trigger", "from_state", "to_state", "actor_id",
+    "role", "acting_for", "payload", "comment", "reason", "legal_clause", "sop_id",
+    "sop_version", "sop_hash", "at", "flow_run_id", "prev_hash", "hash", "chain_prev",
+    "chain_hash",
+)  # fmt: skip
+
+
+@dataclass
+class VerifyReport:
+    events: int = 0
+    requests: int = 0
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"intact": self.intact, "events": self.events, "requests": self.requests,
+                "first_break": self.breaks[0].to_dict() if self.breaks else None,
+                "breaks": [b.to_dict() for b in self.breaks]}  # fmt: skip
+
+
+def _record(row: dict[str, Any]) -> EventRecord:
+    return EventRecord.from_json(row)
+
+
+class Audit:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _visible(self, reference: str, email: str) -> tuple[dict[str, Any], Any]:
+        member = Directory(self.ctx).member(email)
+        return Queries(self.ctx).visible_row(reference, member)
+
+    def history(self, reference: str, email: str) -> dict[str, Any]:
+        row, sop = self._visible(reference, email)
+        with self.ctx.store.read() as r:
+            evs = r.events_of(row["id"])
+            notices = r.outbox_of(row["id"])
+        by_event: dict[int, list[dict[str, Any]]] = {}
+        for n in notices:
+            by_event.setdefault(n["event_seq"], []).append({
+                "recipient": n["recipient"], "recipient_kind": n["recipient_kind"],
+                "template": n["template"], "template_version": n["template_version"],
+                "locale": n["locale"], "status": n["status"], "attempts": n["attempts"],
+                "sent_at": n["sent_at"].isoformat() if n["sent_at"] else None,
+                "provider_message_id": n["provider_message_id"], "message_id": n["message_id"],
+                "subject_hash": n["subject_hash"], "body_hash": n["body_hash"],
+                "last_error": n["last_error"]})  # fmt: skip
+        clauses = {b.id: b.citation for b in sop.spec.legal_basis}
+        return {
+            "reference": row["reference"], "sop_id": row["sop_id"],
+            "sop_version": row["sop_version"], "sop_hash": row["sop_hash"], "state": row["state"],
+            "events": [{
+                "seq": e["seq"], "at": e["at"].isoformat(), "trigger": e["trigger"],
+                "from_state": e["from_state"], "to_state": e["to_state"], "actor": e["actor_id"],
+                "role": e["role"], "acting_for": e["acting_for"], "comment": e["comment"],
+                "reason": e["reason"], "legal_clause": e["legal_clause"],
+                "legal_citation": clauses.get(e["legal_clause"] or ""), "payload": e["payload"],
+                "sop_version": e["sop_version"], "flow_run_id": e["flow_run_id"],
+                "hash": e["hash"], "notices": by_event.get(e["seq"], [])} for e in evs],
+        }  # fmt: skip
+
+    def replay(self, reference: str, email: str, *, at_seq: int | None = None,
+               as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+        row, sop = self._visible(reference, email)
+        with self.ctx.store.read() as r:
+            evs = r.events_of(row["id"])
+        result = replay([_record(e) for e in evs], sop, until_seq=at_seq, until_time=as_of)
+        state = result.state
+        full = at_seq is None and as_of is None
+        differences: list[str] = list(result.anomalies)
+        if full and state is not None:
+            stored = RequestState.from_json(row["snapshot"])
+            differences += _differences(stored, state, row)
+        return {
+            "reference": reference, "sop_id": sop.spec.id, "sop_version": sop.spec.version,
+            "as_of": as_of.isoformat() if as_of else None, "at_seq": at_seq,
+            "events_applied": result.applied,
+            "state": state.state if state else None,
+            "data": dict(state.data) if state else {},
+            "documents": [d.to_json() for d in state.documents] if state else [],
+            "deadline": state.deadline.isoformat() if state and state.deadline else None,
+            "consistent": not differences, "differences": differences,
+        }
+
+    def verify(self, reference: str | None = None) -> VerifyReport:
+        """Check every hash chain (or one request's); the first break comes first."""
+        report = VerifyReport()
+        with self.ctx.store.read() as r:
+            if reference is not None:
+                row = r.request(reference)
+                if row is None:
+                    raise InvalidData([FieldError("reference", "not-found",
+                                                  f"no request '{reference}'")])
+                verifier = ChainVerifier(check_global=False)
+                for ev in r.events_of(row["id"]):
+                    verifier.feed({**ev, "reference": reference})
+                verifier.finish_request(reference, row["seq"], row["last_hash"])
+                report.events, report.requests = verifier.count, 1
+                report.breaks = verifier.breaks
+                return report
+            refs = {i: ref for i, ref in r.conn.execute(sa.select(requests.c.id,
+                                                                  requests.c.reference))}
+            verifier = ChainVerifier()
+            for ev in self._stream(r.conn):
+                ev["reference"] = refs.get(ev["request_id"], f"<deleted request {ev['request_id']}>")
+                verifier.feed(ev)
+            head = r.chain_head()
+            verifier.finish_head(head["chain_seq"], head["chain_hash"])
+            for ref, seq, last in r.conn.execute(sa.select(requests.c.reference, requests.c.seq,
+                                                           requests.c.last_hash)):
+                verifier.finish_request(ref, seq, last)
+        report.events, report.requests, report.breaks = verifier.count, len(refs), verifier.breaks
+        return report
+
+    @staticmethod
+    def _stream(conn: sa.Connection, where: Any = None) -> Iterator[dict[str, Any]]:
+        """Every event in global chain order, in batches (constant memory)."""
+        last = 0
+        while True:
+            stmt = sa.select(events).where(events.c.chain_seq > last)
+            if where is not None:
+                stmt = stmt.where(where)
+            rows = conn.execute(stmt.order_by(events.c.chain_seq).limit(BATCH)).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield dict(row)
+            last = rows[-1]["chain_seq"]
+
+    def export(self, target: Path, fmt: str, start: datetime | None = None,
+               end: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+        """Write the events (in chain order) and ``<target>.manifest.json``; return the manifest."""
+        if fmt not in ("jsonl", "csv"):
+            raise InvalidData([FieldError("format", "not-in-enum", "use csv or jsonl")])
+        conditions = []
+        if start is not None:
+            conditions.append(events.c.at >= start)
+        if end is not None:
+            conditions.append(events.c.at < end)
+        digest = hashlib.sha256()
+        count, first, last = 0, None, None
+        with self.ctx.store.read() as r, target.open("w", encoding="utf-8", newline="") as out:
+            refs = dict(r.conn.execute(sa.select(requests.c.id, requests.c.reference)).all())
+            writer = csv.writer(out) if fmt == "csv" else None
+            if writer is not None:
+                header = _csv_line(EXPORT_COLUMNS)
+                out.write(header)
+                digest.update(header.encode())
+            for ev in self._stream(r.conn, sa.and_(*conditions) if conditions else None):
+                ev["reference"] = refs.get(ev["request_id"])
+                ev["at"] = canonical_time(ev["at"])
+                line = (json.dumps({c: ev[c] for c in EXPORT_COLUMNS}, ensure_ascii=False,
+                                   sort_keys=True) + "\n") if fmt == "jsonl" else _csv_line(
+                    [json.dumps(ev[c], ensure_ascii=False, sort_keys=True) if c == "payload"
+                     else ev[c] for c in EXPORT_COLUMNS])
+                out.write(line)
+                digest.update(line.encode())
+                count += 1
+                first = first or ev
+                last = ev
+            head = r.chain_head()
+        manifest = {
+            "format": fmt, "events": count, "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "first_chain_seq": first["chain_seq"] if first else None,
+            "first_chain_prev": first["chain_prev"] if first else None,
+            "last_chain_seq": last["chain_seq"] if last else None,
+            "last_chain_hash": last["chain_hash"] if last else None,
+            "database_chain_head": {"chain_seq": head["chain_seq"],
+                                    "chain_hash": head["chain_hash"]},
+            "file": target.name, "file_sha256": digest.hexdigest(),
+            "exported_at": canonical_time(self.ctx.clock()),
+        }  # fmt: skip
+        manifest_path = target.with_name(target.name + ".manifest.json")
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return manifest
+
+
+def check_export(path: Path) -> VerifyReport:
+    """Verify an exported JSONL file against its manifest, with no database."""
+    manifest = json.loads(path.with_name(path.name + ".manifest.json").read_text("utf-8"))
+    report = VerifyReport()
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != manifest["file_sha256"]:
+        report.breaks.append(Break("export-altered", f"{path.name} does not match the sha256 in "
+                                   "its manifest"))
+    if manifest["format"] != "jsonl":
+        return report
+    verifier = ChainVerifier(manifest["first_chain_seq"] or 1,
+                             manifest["first_chain_prev"] or "0" * 64, partial=True)
+    for line in data.decode("utf-8").splitlines():
+        verifier.feed(json.loads(line))
+    if manifest["last_chain_seq"] is not None:
+        verifier.finish_head(manifest["last_chain_seq"], manifest["last_chain_hash"])
+    report.events, report.breaks = verifier.count, report.breaks + verifier.breaks
+    return report
+
+
+def _csv_line(values: Any) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _differences(stored: RequestState, rebuilt: RequestState, row: dict[str, Any]) -> list[str]:
+    diffs = []
+    if stored.state != rebuilt.state or row["state"] != rebuilt.state:
+        diffs.append(f"state: stored '{row['state']}', replay gives '{rebuilt.state}'")
+    if dict(stored.data) != dict(rebuilt.data):
+        keys = sorted(k for k in set(stored.data) | set(rebuilt.data)
+                      if stored.data.get(k) != rebuilt.data.get(k))
+        diffs.append(f"data differs in: {', '.join(keys)}")
+    if stored.seq != rebuilt.seq or row["seq"] != rebuilt.seq:
+        diffs.append(f"seq: stored {row['seq']}, replay gives {rebuilt.seq}")
+    if stored.documents != rebuilt.documents:
+        diffs.append("documents differ")
+    return diffs

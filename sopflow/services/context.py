@@ -1,0 +1,22 @@
+"""What every service needs, wired once by ``sopflow.bootstrap``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sopflow.services.sops import SopRegistry
+from sopflow.store.blobs import BlobStore
+from sopflow.store.repository import Store
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Context:
+    store: Store
+    sops: SopRegistry
+    blobs: BlobStore
+    clock: Clock
+    max_document_bytes: int = 25 * 1_000_000

@@ -1,0 +1,105 @@
+"""The SOP versions a running system knows: shipped files, SOPFLOW_SOP_DIR, and published ones.
+
+A request pins the exact version (id, number, content hash). The text of every pinned or
+published version is kept in the database, so it can be reloaded even after its file is
+gone or changed; a changed file under an existing version number is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from sopflow.errors import NotFound, SopDefinitionError, SopIssue
+from sopflow.sop_files import SopCatalogue, compile_text, display_name, read_text
+from sopflow.store.repository import Reader, Store, Writer, sop_versions
+from states.machine import CompiledSop
+
+
+class SopRegistry:
+    def __init__(self, store: Store, files: Callable[[], SopCatalogue]) -> None:
+        self.store = store
+        self._files = files
+        self._catalogue: SopCatalogue | None = None
+        self._saved: set[str] = set()
+
+    @property
+    def catalogue(self) -> SopCatalogue:
+        if self._catalogue is None:
+            catalogue = self._files()
+            with self.store.read() as reader:
+                for row in reader.sop_versions():
+                    self._add(catalogue, compile_text(row["text"], row["source"]))
+                    self._saved.add(row["content_hash"])
+            self._catalogue = catalogue
+        return self._catalogue
+
+    @staticmethod
+    def _add(catalogue: SopCatalogue, sop: CompiledSop) -> None:
+        existing = catalogue.versions.get(sop.key)
+        if existing is None or existing.content_hash == sop.content_hash:
+            catalogue.versions[sop.key] = sop
+        else:
+            # the database text is what requests were pinned to; the file changed under it
+            catalogue.problems.append(SopIssue(
+                "version-conflict", f"{existing.file} differs from the registered "
+                f"{sop.spec.id} v{sop.spec.version}; the registered text is used", existing.file,
+                severity="warning"))
+            catalogue.versions[sop.key] = sop
+
+    def current(self, sop_id: str, today: date) -> CompiledSop:
+        """The newest version of ``sop_id`` already in effect on ``today``."""
+        versions = [s for s in self.catalogue.all_versions(sop_id)
+                    if s.spec.effective_from <= today]
+        if not versions:
+            if self.catalogue.all_versions(sop_id):
+                raise NotFound(f"SOP '{sop_id}' has no version in effect on {today}")
+            self.catalogue.get(sop_id)  # raises NotFound listing the known ids
+        return versions[-1]
+
+    def pinned(self, sop_id: str, version: int, content_hash: str) -> CompiledSop:
+        sop = self.catalogue.by_hash(content_hash)
+        if sop is None:
+            with self.store.read() as reader:
+                row = reader.sop_version(sop_id, version)
+            if row is None or row["content_hash"] != content_hash:
+                raise NotFound(f"SOP {sop_id} v{version} ({content_hash[:19]}) is not registered")
+            sop = compile_text(row["text"], row["source"])
+        return sop
+
+    def ensure_saved(self, writer: Writer, sop: CompiledSop, now: datetime) -> None:
+        """Keep the exact text of ``sop`` in the database (once per process and version)."""
+        if sop.content_hash in self._saved:
+            return
+        existing = Reader.sop_version(writer, sop.spec.id, sop.spec.version)
+        if existing is None:
+            writer.insert(sop_versions, {
+                "sop_id": sop.spec.id, "version": sop.spec.version,
+                "content_hash": sop.content_hash, "text": sop.text, "source": sop.file,
+                "published_at": now})  # fmt: skip
+        elif existing["content_hash"] != sop.content_hash:
+            raise _changed(sop)
+        self._saved.add(sop.content_hash)
+
+    def publish(self, path: Path, now: datetime) -> tuple[CompiledSop, bool]:
+        """Register the version in ``path``; return it and whether it was new."""
+        text = read_text(path)
+        sop = compile_text(text, display_name(path))
+        with self.store.write() as writer:
+            existing = writer.sop_version(sop.spec.id, sop.spec.version)
+            if existing is not None:
+                if existing["content_hash"] != sop.content_hash:
+                    raise _changed(sop)
+                return sop, False
+            self._saved.discard(sop.content_hash)
+            self.ensure_saved(writer, sop, now)
+        self._catalogue = None
+        return sop, True
+
+
+def _changed(sop: CompiledSop) -> SopDefinitionError:
+    return SopDefinitionError([SopIssue(
+        "version-conflict",
+        f"{sop.spec.id} v{sop.spec.version} is already registered with different content",
+        sop.file, hint="publish the change as a new version number")])

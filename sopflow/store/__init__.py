@@ -1,0 +1,1 @@
+"""Persistence on SQLModel/SQLAlchemy: tables, migrations, the unit of work, documents."""

@@ -1,0 +1,85 @@
+"""Database engines: SQLite (WAL, pragmas, write transactions that lock up front) or PostgreSQL.
+
+SQLite: the driver's own transaction handling is switched off so that we issue
+``BEGIN IMMEDIATE`` for every transaction: the write lock is taken at the start, so two
+writers never deadlock on a lock upgrade (the SQLAlchemy recipe for pysqlite).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from sopflow.errors import AdapterError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise AdapterError(f"SOPFLOW_DATABASE_URL is not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, echo)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10,
+                                max_overflow=20, connect_args={"connect_timeout": 5})
+    raise AdapterError(f"unsupported database '{parsed.get_backend_name()}': use sqlite or "
+                       "postgresql")
+
+
+def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
+    database = url.database or ""
+    if database and database != ":memory:":
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False,
+                                                            "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        # reads (execution option readonly) must not take the write lock
+        readonly = conn.get_execution_options().get("readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Apply every pending migration."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def pending_migrations(engine: sa.Engine) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return set(current) != set(script.get_heads())
