@@ -60,7 +60,7 @@ _services: Services | None = None
 
 def services() -> Services:
     """The process-wide services (built on first use)."""
-    global _services  # noqa: PLW0603 - one wiring per process
+    global _services
     if _services is None:
         _services = build()
     return _services

@@ -57,8 +57,9 @@ def check_file(path: Path) -> list[SopIssue]:
     if spec is not None:
         expected = f"{spec.id}.v{spec.version}.yaml"
         if path.name != expected:
-            issues.append(SopIssue("file-name", f"file name should be '{expected}'", name,
-                                   severity="warning"))
+            issues.append(
+                SopIssue("file-name", f"file name should be '{expected}'", name, severity="warning")
+            )
     return sorted(issues, key=lambda i: (i.line, i.column, i.code))
 
 
@@ -80,19 +81,26 @@ class SopCatalogue:
     def add(self, sop: CompiledSop) -> None:
         existing = self.versions.get(sop.key)
         if existing is not None and existing.content_hash != sop.content_hash:
-            raise SopDefinitionError([SopIssue(
-                "version-conflict",
-                f"{sop.spec.id} v{sop.spec.version} is defined twice with different content "
-                f"({existing.file} and {sop.file})", sop.file,
-                hint="publish changes as a new version number")])
+            raise SopDefinitionError(
+                [
+                    SopIssue(
+                        "version-conflict",
+                        f"{sop.spec.id} v{sop.spec.version} is defined twice with other content "
+                        f"({existing.file} and {sop.file})",
+                        sop.file,
+                        hint="publish changes as a new version number",
+                    )
+                ]
+            )
         self.versions[sop.key] = sop
 
     def ids(self) -> list[str]:
         return sorted({key[0] for key in self.versions})
 
     def all_versions(self, sop_id: str) -> list[CompiledSop]:
-        return sorted((s for k, s in self.versions.items() if k[0] == sop_id),
-                      key=lambda s: s.spec.version)
+        return sorted(
+            (s for k, s in self.versions.items() if k[0] == sop_id), key=lambda s: s.spec.version
+        )
 
     def get(self, sop_id: str, version: int | None = None) -> CompiledSop:
         if version is not None:

@@ -29,8 +29,12 @@ def diagram(sop: CompiledSop, fmt: Format = "mermaid", locale: str = "en") -> st
         states=[{"name": s.id, "final": bool(s.final)} for s in spec.states],
         initial=sop.initial,
         transitions=[
-            {"trigger": tr.trigger, "source": src, "dest": tr.to,
-             "conditions": [" | ".join(tr.roles)]}
+            {
+                "trigger": tr.trigger,
+                "source": src,
+                "dest": tr.to,
+                "conditions": [" | ".join(tr.roles)],
+            }
             for tr in spec.transitions
             for src in tr.source
         ],

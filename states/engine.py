@@ -73,13 +73,15 @@ class _Check:
         return not self.unmet
 
 
-def _requirements(c: _Check, tr: Transition) -> list[Unmet]:  # noqa: C901 - a checklist
+def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
     unmet: list[Unmet] = []
     data, req = c.after.data, tr.requires
     leaves_requester_state = c.sop.states[c.before.state].waiting_on == "requester"
     if leaves_requester_state:
-        unmet += [Unmet(e.code, f"field '{e.field}' {e.message}", e.field)
-                  for e in values.missing_required(c.sop.fields, data)]
+        unmet += [
+            Unmet(e.code, f"field '{e.field}' {e.message}", e.field)
+            for e in values.missing_required(c.sop.fields, data)
+        ]
     for name in req.fields:
         if data.get(name) in (None, ""):
             unmet.append(Unmet("missing-field", f"field '{name}' must be filled in", name))
@@ -90,8 +92,13 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:  # noqa: C901 - a c
     if req.comment and not (c.payload.comment or "").strip():
         unmet.append(Unmet("comment-required", "a comment is required", "comment"))
     if req.reason and not c.payload.reason:
-        unmet.append(Unmet("reason-required",
-                           f"a reason code is required (one of: {', '.join(tr.reasons)})", "reason"))
+        unmet.append(
+            Unmet(
+                "reason-required",
+                f"a reason code is required (one of: {', '.join(tr.reasons)})",
+                "reason",
+            )
+        )
     today = c.sop.calendar.local_date(c.now)
     for ref in req.rules:
         result = RULES[ref.rule].check(
@@ -118,8 +125,10 @@ def _not_allowed(sop: CompiledSop, state: str, trigger: str) -> TriggerNotAllowe
     if sop.is_final(state):
         message = f"the request is closed (state '{state}'); '{trigger}' is not possible"
     else:
-        message = (f"'{trigger}' is not allowed from state '{state}'; allowed: "
-                   f"{', '.join(allowed) or 'none'}")
+        message = (
+            f"'{trigger}' is not allowed from state '{state}'; allowed: "
+            f"{', '.join(allowed) or 'none'}"
+        )
     return TriggerNotAllowed(message, details={"state": state, "allowed": allowed})
 
 
@@ -135,23 +144,42 @@ def _role_for(sop: CompiledSop, tr: Transition, actor: Actor) -> str:
 
 
 def _merge_payload(
-    sop: CompiledSop, state: RequestState, payload: Payload, writable: frozenset[str] | None,
+    sop: CompiledSop,
+    state: RequestState,
+    payload: Payload,
+    writable: frozenset[str] | None,
     trigger: str,
 ) -> tuple[RequestState, dict[str, Any]]:
+    if not payload.data and not payload.documents:
+        return state, {}
     clean, errors = values.validate_data(sop.fields, payload.data, allowed=writable)
     kinds = {d.id: d for d in sop.spec.documents}
     for doc in payload.documents:
         kind = kinds.get(doc.kind)
         if kind is None:
-            errors.append(FieldError(f"document:{doc.kind}", "unknown-document",
-                                     f"no document kind '{doc.kind}' in this SOP"))
+            errors.append(
+                FieldError(
+                    f"document:{doc.kind}",
+                    "unknown-document",
+                    f"no document kind '{doc.kind}' in this SOP",
+                )
+            )
         elif doc.size > kind.max_size_mb * 1_000_000:
-            errors.append(FieldError(f"document:{doc.kind}", "document-too-large",
-                                     f"{doc.file_name} is larger than {kind.max_size_mb} MB"))
+            errors.append(
+                FieldError(
+                    f"document:{doc.kind}",
+                    "document-too-large",
+                    f"{doc.file_name} is larger than {kind.max_size_mb} MB",
+                )
+            )
         elif doc.media_type not in kind.media_types:
-            errors.append(FieldError(f"document:{doc.kind}", "document-type",
-                                     f"{doc.file_name} is {doc.media_type}; allowed: "
-                                     f"{', '.join(kind.media_types)}"))
+            errors.append(
+                FieldError(
+                    f"document:{doc.kind}",
+                    "document-type",
+                    f"{doc.file_name} is {doc.media_type}; allowed: {', '.join(kind.media_types)}",
+                )
+            )
     if errors:
         raise InvalidData(errors, context=f"data for '{trigger}'")
     data = {k: v for k, v in {**state.data, **clean}.items() if v is not None}
@@ -172,25 +200,41 @@ def _writable(sop: CompiledSop, state: str, tr: Transition, role: str) -> frozen
 
 def enter(sop: CompiledSop, state: RequestState, target: str, now: datetime) -> RequestState:
     """``state`` moved into ``target`` at ``now``, with the target's deadline."""
-    sla = sop.states[target].sla
-    deadline = sop.calendar.deadline(now, sla) if sla else None
-    return replace(state, state=target, entered_at=now, deadline=deadline, breached=False)
+    return advance(sop, state, None, "", target, now, state.seq)
 
 
 def advance(
-    sop: CompiledSop, state: RequestState, trigger: str, actor_id: str, target: str,
-    at: datetime, seq: int,
+    sop: CompiledSop,
+    state: RequestState,
+    trigger: str | None,
+    actor_id: str,
+    target: str,
+    at: datetime,
+    seq: int,
 ) -> RequestState:
-    """The bookkeeping of one applied step, shared by ``fire`` and ``replay``."""
-    acted = {**state.acted, trigger: (*state.acted.get(trigger, ()), actor_id)}
-    snapshot = {d.kind: d.sha256 for d in state.latest_documents().values()}
-    return replace(enter(sop, state, target, at), seq=seq, acted=acted,
-                   documents_at={**state.documents_at, trigger: snapshot})
+    """The bookkeeping of one applied step, shared by ``fire`` and ``replay``: who did the
+    trigger, which documents were on file then, the new state and its deadline. (Built in
+    one constructor call: ``dataclasses.replace`` costs ~7 µs each on this hot path.)"""
+    acted, documents_at = state.acted, state.documents_at
+    if trigger is not None:
+        acted = {**acted, trigger: (*acted.get(trigger, ()), actor_id)}
+        snapshot = {d.kind: d.sha256 for d in state.latest_documents().values()}
+        documents_at = {**documents_at, trigger: snapshot}
+    sla = sop.states[target].sla
+    return RequestState(
+        state=target,
+        data=state.data,
+        seq=seq,
+        documents=state.documents,
+        acted=acted,
+        documents_at=documents_at,
+        entered_at=at,
+        deadline=sop.calendar.deadline(at, sla) if sla else None,
+        breached=False,
+    )
 
 
-def create(
-    sop: CompiledSop, actor: Actor, payload: Payload, now: datetime
-) -> Outcome:
+def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> Outcome:
     """A new request in the SOP's initial state (event seq 1, trigger 'create')."""
     if not set(sop.spec.submission.roles).intersection(actor.roles):
         raise RoleForbidden(
@@ -201,9 +245,21 @@ def create(
     role = next(r for r in sop.spec.submission.roles if r in actor.roles)
     blank = RequestState(state=sop.initial, data={})
     merged, change = _merge_payload(sop, blank, payload, None, CREATE)
-    state = replace(enter(sop, merged, sop.initial, now), seq=1)
-    event = EventRecord(1, CREATE, None, sop.initial, actor.id, role, now, change,
-                        payload.comment, None, None, actor.acting_for)
+    state = advance(sop, merged, None, actor.id, sop.initial, now, 1)
+    event = EventRecord(
+        1,
+        CREATE,
+        None,
+        sop.initial,
+        actor.id,
+        role,
+        now,
+        change,
+        payload.comment,
+        None,
+        None,
+        actor.acting_for,
+    )
     return Outcome(state, event)
 
 
@@ -216,13 +272,28 @@ def attach(
     candidates = [r for tr in sop.by_state[state.state].values() for r in tr.roles]
     role = next((r for r in candidates if r in actor.roles), None)
     if role is None:
-        raise RoleForbidden(f"{actor.id} may not add documents while the request is in "
-                            f"'{state.state}'", details={"roles": sorted(set(candidates))})
-    merged, change = _merge_payload(sop, state, Payload(documents=payload.documents), frozenset(),
-                                    ATTACH)
+        raise RoleForbidden(
+            f"{actor.id} may not add documents while the request is in '{state.state}'",
+            details={"roles": sorted(set(candidates))},
+        )
+    merged, change = _merge_payload(
+        sop, state, Payload(documents=payload.documents), frozenset(), ATTACH
+    )
     merged = replace(merged, seq=state.seq + 1)
-    event = EventRecord(merged.seq, ATTACH, state.state, state.state, actor.id, role, now,
-                        change, payload.comment, None, None, actor.acting_for)
+    event = EventRecord(
+        merged.seq,
+        ATTACH,
+        state.state,
+        state.state,
+        actor.id,
+        role,
+        now,
+        change,
+        payload.comment,
+        None,
+        None,
+        actor.acting_for,
+    )
     return Outcome(merged, event)
 
 
@@ -239,8 +310,10 @@ def fire(
 ) -> Outcome:
     """Apply ``trigger`` by ``actor``; raise a ``CommandRejected`` subclass if it may not be."""
     if trigger not in sop.triggers:
-        raise UnknownTrigger(f"SOP '{sop.spec.id}' v{sop.spec.version} has no trigger "
-                             f"'{trigger}'", details={"allowed": sorted(sop.by_state[state.state])})
+        raise UnknownTrigger(
+            f"SOP '{sop.spec.id}' v{sop.spec.version} has no trigger '{trigger}'",
+            details={"allowed": sorted(sop.by_state[state.state])},
+        )
     tr = sop.by_state[state.state].get(trigger)
     if tr is None:
         raise _not_allowed(sop, state.state, trigger)
@@ -252,11 +325,19 @@ def fire(
                 details={"trigger": trigger, "conflicts_with": earlier},
             )
     if payload.reason is not None and payload.reason not in tr.reasons:
-        raise InvalidData([FieldError("reason", "unknown-reason",
-                                      f"'{payload.reason}' is not a reason for '{trigger}'; use "
-                                      f"one of: {', '.join(tr.reasons) or 'none'}")])
-    after, change = _merge_payload(sop, state, payload, _writable(sop, state.state, tr, role),
-                                   trigger)
+        raise InvalidData(
+            [
+                FieldError(
+                    "reason",
+                    "unknown-reason",
+                    f"'{payload.reason}' is not a reason for '{trigger}'; use "
+                    f"one of: {', '.join(tr.reasons) or 'none'}",
+                )
+            ]
+        )
+    after, change = _merge_payload(
+        sop, state, payload, _writable(sop, state.state, tr, role), trigger
+    )
     check = _Check(sop, state, after, actor, payload, organisation, facts or {}, now)
     carrier = Carrier(state.state, check)
     try:
@@ -268,8 +349,20 @@ def fire(
     new = advance(sop, after, trigger, actor.id, carrier.state, now, state.seq + 1)
     if check.flags:
         change["flags"] = list(check.flags)
-    event = EventRecord(new.seq, trigger, state.state, new.state, actor.id, role, now, change,
-                        payload.comment, payload.reason, tr.legal_clause, actor.acting_for)
+    event = EventRecord(
+        new.seq,
+        trigger,
+        state.state,
+        new.state,
+        actor.id,
+        role,
+        now,
+        change,
+        payload.comment,
+        payload.reason,
+        tr.legal_clause,
+        actor.acting_for,
+    )
     notices = tuple(_notice(sop, n.template, n.to.describe(), trigger, new) for n in tr.notify)
     return Outcome(new, event, notices, tuple(check.flags))
 
@@ -295,11 +388,18 @@ def allowed_triggers(sop: CompiledSop, state: RequestState, actor: Actor) -> lis
             continue
         if any(actor.id in state.acted.get(e, ()) for e in tr.distinct_from):
             continue
-        result.append(AllowedAction(
-            trigger=trigger, to=tr.to, roles=roles, label=tr.label.model_dump(exclude_none=True),
-            requires_comment=tr.requires.comment, reasons=tuple(tr.reasons),
-            sets=tuple(tr.sets), documents=tuple(tr.requires.documents),
-        ))
+        result.append(
+            AllowedAction(
+                trigger=trigger,
+                to=tr.to,
+                roles=roles,
+                label=tr.label.model_dump(exclude_none=True),
+                requires_comment=tr.requires.comment,
+                reasons=tuple(tr.reasons),
+                sets=tuple(tr.sets),
+                documents=tuple(tr.requires.documents),
+            )
+        )
     return result
 
 

@@ -131,17 +131,31 @@ def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
             missing = sorted(rule.required - set(ref.params))
             unknown = sorted(set(ref.params) - rule.required - rule.optional)
             if missing:
-                issues.append(source.issue(path, "bad-rule-params",
-                                           f"rule '{ref.rule}' needs params: {', '.join(missing)}"))
+                issues.append(
+                    source.issue(
+                        path,
+                        "bad-rule-params",
+                        f"rule '{ref.rule}' needs params: {', '.join(missing)}",
+                    )
+                )
             if unknown:
-                issues.append(source.issue(path, "bad-rule-params",
-                                           f"rule '{ref.rule}' has no params {', '.join(unknown)}",
-                                           hint="known: " + ", ".join(sorted(rule.required |
-                                                                              rule.optional))))
+                issues.append(
+                    source.issue(
+                        path,
+                        "bad-rule-params",
+                        f"rule '{ref.rule}' has no params {', '.join(unknown)}",
+                        hint="known: " + ", ".join(sorted(rule.required | rule.optional)),
+                    )
+                )
     for i, tr in enumerate(spec.transitions):
         if tr.trigger in RESERVED_TRIGGERS:
-            issues.append(source.issue(("transitions", i, "trigger"), "reserved-trigger",
-                                       f"'{tr.trigger}' is reserved by sopflow"))
+            issues.append(
+                source.issue(
+                    ("transitions", i, "trigger"),
+                    "reserved-trigger",
+                    f"'{tr.trigger}' is reserved by sopflow",
+                )
+            )
     return issues
 
 
@@ -160,9 +174,7 @@ def check_sop(
 _CACHE: dict[str, CompiledSop] = {}
 
 
-def compile_sop(
-    text: str, file: str, *, templates: frozenset[str] | None = None
-) -> CompiledSop:
+def compile_sop(text: str, file: str, *, templates: frozenset[str] | None = None) -> CompiledSop:
     """The compiled SOP for ``text`` (cached by content hash); raise on any error."""
     cached = _CACHE.get(content_hash(text))
     if cached is not None:

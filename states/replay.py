@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from states.machine import CompiledSop
 from states.engine import advance, enter
+from states.machine import CompiledSop
 from states.model import ATTACH, BREACH, CREATE, DocumentRef, EventRecord, RequestState
 
 
@@ -60,8 +60,10 @@ def replay(
             anomalies.append(f"event seq {event.seq}: expected seq {expected_seq}")
         if state is None:
             if event.trigger != CREATE or event.to_state != sop.initial:
-                anomalies.append(f"event seq {event.seq}: a request must start with "
-                                 f"'{CREATE}' into '{sop.initial}'")
+                anomalies.append(
+                    f"event seq {event.seq}: a request must start with "
+                    f"'{CREATE}' into '{sop.initial}'"
+                )
             state = RequestState(state=sop.initial, data={})
             state = enter(sop, _apply_change(state, event), sop.initial, event.at)
         elif event.trigger == BREACH:
@@ -80,18 +82,24 @@ def _replay_step(
     sop: CompiledSop, state: RequestState, event: EventRecord, anomalies: list[str]
 ) -> RequestState:
     if event.from_state != state.state:
-        anomalies.append(f"event seq {event.seq}: recorded from '{event.from_state}' but the "
-                         f"request was in '{state.state}'")
+        anomalies.append(
+            f"event seq {event.seq}: recorded from '{event.from_state}' but the "
+            f"request was in '{state.state}'"
+        )
     tr = sop.by_state.get(state.state, {}).get(event.trigger)
     if tr is None:
-        anomalies.append(f"event seq {event.seq}: '{event.trigger}' cannot leave "
-                         f"'{state.state}' in {sop.spec.id} v{sop.spec.version}")
+        anomalies.append(
+            f"event seq {event.seq}: '{event.trigger}' cannot leave "
+            f"'{state.state}' in {sop.spec.id} v{sop.spec.version}"
+        )
     elif tr.to != event.to_state:
-        anomalies.append(f"event seq {event.seq}: '{event.trigger}' leads to '{tr.to}', "
-                         f"recorded '{event.to_state}'")
+        anomalies.append(
+            f"event seq {event.seq}: '{event.trigger}' leads to '{tr.to}', "
+            f"recorded '{event.to_state}'"
+        )
     elif event.role not in tr.roles:
-        anomalies.append(f"event seq {event.seq}: role '{event.role}' may not "
-                         f"'{event.trigger}'")
+        anomalies.append(f"event seq {event.seq}: role '{event.role}' may not '{event.trigger}'")
     target = event.to_state if event.to_state in sop.states else state.state
-    return advance(sop, _apply_change(state, event), event.trigger, event.actor_id, target,
-                   event.at, event.seq)
+    return advance(
+        sop, _apply_change(state, event), event.trigger, event.actor_id, target, event.at, event.seq
+    )

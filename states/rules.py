@@ -57,11 +57,17 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
     if not org.licence_number:
         return RuleResult(False, f"agency '{org.id}' has no recruitment licence on record")
     if org.licence_status != "active":
-        return RuleResult(False, f"the licence {org.licence_number} of agency '{org.id}' is "
-                                 f"{org.licence_status or 'not active'}")
+        return RuleResult(
+            False,
+            f"the licence {org.licence_number} of agency '{org.id}' is "
+            f"{org.licence_status or 'not active'}",
+        )
     if org.licence_expires is None or org.licence_expires < ctx.today:
-        return RuleResult(False, f"the licence {org.licence_number} of agency '{org.id}' expired "
-                                 f"on {org.licence_expires}")
+        return RuleResult(
+            False,
+            f"the licence {org.licence_number} of agency '{org.id}' expired "
+            f"on {org.licence_expires}",
+        )
     return RuleResult(True)
 
 
@@ -80,20 +86,25 @@ def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
     if wage is None:
         return RuleResult(False, f"a worker fee is declared but '{p['wage_field']}' is missing")
     if wage[1] != fee[1]:
-        return RuleResult(False, f"the fee ({fee[1]}) and the wage ({wage[1]}) must be in the "
-                                 "same currency")
+        return RuleResult(
+            False, f"the fee ({fee[1]}) and the wage ({wage[1]}) must be in the same currency"
+        )
     cap = wage[0] * 12 * cap_percent / 100
     if fee[0] > cap:
-        return RuleResult(False, f"worker fee {fee[0]} {fee[1]} exceeds {cap_percent}% of the "
-                                 f"first-year wage ({cap:.2f} {fee[1]})")
+        return RuleResult(
+            False,
+            f"worker fee {fee[0]} {fee[1]} exceeds {cap_percent}% of the "
+            f"first-year wage ({cap:.2f} {fee[1]})",
+        )
     return RuleResult(True, flags=(flag,))
 
 
 def no_fee_to_worker(ctx: RuleContext) -> RuleResult:
     fee = _money(ctx, str(ctx.params["fee_field"]))
     if fee is not None and fee[0] > 0:
-        return RuleResult(False, f"no fee may be charged to the worker ({fee[0]} {fee[1]} "
-                                 "declared)")
+        return RuleResult(
+            False, f"no fee may be charged to the worker ({fee[0]} {fee[1]} declared)"
+        )
     return RuleResult(True)
 
 
@@ -111,8 +122,10 @@ def document_unchanged_since(ctx: RuleContext) -> RuleResult:
         return RuleResult(False, f"no '{kind}' was on file when '{trigger}' was done")
     now = ctx.documents.get(kind)
     if now is None or now.sha256 != then:
-        return RuleResult(False, f"the '{kind}' differs from the one on file at '{trigger}' "
-                                 "(contract substitution)")
+        return RuleResult(
+            False,
+            f"the '{kind}' differs from the one on file at '{trigger}' (contract substitution)",
+        )
     return RuleResult(True)
 
 
@@ -125,8 +138,9 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
         return RuleResult(True, flags=("renewal under the approved-project exemption",))
     prior = int(ctx.facts.get("prior_renewals", 0))
     if prior >= 1:
-        return RuleResult(False, f"the contract was already renewed {prior} time(s); it may be "
-                                 "renewed once")
+        return RuleResult(
+            False, f"the contract was already renewed {prior} time(s); it may be renewed once"
+        )
     return RuleResult(True)
 
 

@@ -14,8 +14,7 @@ from sopflow.services import OrgInput
 from sopflow.store.db import upgrade
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
-org_app = typer.Typer(help="Organisations: employers, agencies, authorities.",
-                      no_args_is_help=True)
+org_app = typer.Typer(help="Organisations: employers, agencies, authorities.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 
 
@@ -53,7 +52,8 @@ def org_licence(
 ) -> None:
     """Change an agency's licence status (suspension, cancellation, renewal)."""
     bootstrap.services().directory.set_licence(
-        org_id, status, _date(expires, "--expires") if expires else None)
+        org_id, status, _date(expires, "--expires") if expires else None
+    )
     err.print(f"{org_id}: licence {status}")
 
 

@@ -22,8 +22,9 @@ def _moment(text: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"'{text}' is not an ISO date or timestamp",
-                                 param_hint=option) from None
+        raise typer.BadParameter(
+            f"'{text}' is not an ISO date or timestamp", param_hint=option
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -38,20 +39,42 @@ def history(
     if as_json:
         print_json(hist)
         return
-    table = Table("seq", "when (UTC)", "who", "role", "what", "why", "clause", "sop",
-                  title=f"{hist['reference']} ({hist['sop_id']})")
+    table = Table(
+        "seq",
+        "when (UTC)",
+        "who",
+        "role",
+        "what",
+        "why",
+        "clause",
+        "sop",
+        title=f"{hist['reference']} ({hist['sop_id']})",
+    )
     for e in hist["events"]:
         why = "; ".join(x for x in (e["reason"], e["comment"]) if x)
-        table.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["role"],
-                      f"{e['trigger']}: {e['from_state'] or '-'} -> {e['to_state']}", why,
-                      e["legal_clause"] or "", f"v{e['sop_version']}")
+        table.add_row(
+            str(e["seq"]),
+            e["at"][:19],
+            e["actor"],
+            e["role"],
+            f"{e['trigger']}: {e['from_state'] or '-'} -> {e['to_state']}",
+            why,
+            e["legal_clause"] or "",
+            f"v{e['sop_version']}",
+        )
     out.print(table)
     for e in hist["events"]:
         for n in e["notices"]:
-            sent = (f"sent {n['sent_at'][:19]}, provider id {n['provider_message_id']}"
-                    if n["sent_at"] else f"{n['status']} ({n['attempts']} attempt(s))")
-            out.print(f"  seq {e['seq']}: {n['recipient_kind']} {n['recipient'] or '-'} notified "
-                      f"with '{n['template']}' [{n['locale']}]: {sent}", markup=False)
+            sent = (
+                f"sent {n['sent_at'][:19]}, provider id {n['provider_message_id']}"
+                if n["sent_at"]
+                else f"{n['status']} ({n['attempts']} attempt(s))"
+            )
+            out.print(
+                f"  seq {e['seq']}: {n['recipient_kind']} {n['recipient'] or '-'} notified "
+                f"with '{n['template']}' [{n['locale']}]: {sent}",
+                markup=False,
+            )
 
 
 @app.command()
@@ -64,14 +87,23 @@ def replay(
 ) -> None:
     """Rebuild the request from its events; report any difference from the stored state."""
     result = bootstrap.services().audit.replay(
-        reference, actor, at_seq=at_seq, as_of=_moment(as_of, "--as-of") if as_of else None)
+        reference, actor, at_seq=at_seq, as_of=_moment(as_of, "--as-of") if as_of else None
+    )
     if as_json:
         print_json(result)
     else:
-        moment = (f"as of {result['as_of']}" if result["as_of"] else
-                  f"at event {result['at_seq']}" if result["at_seq"] else "now")
-        out.print(f"{reference} {moment}: state {result['state']} after "
-                  f"{result['events_applied']} event(s)", markup=False)
+        moment = (
+            f"as of {result['as_of']}"
+            if result["as_of"]
+            else f"at event {result['at_seq']}"
+            if result["at_seq"]
+            else "now"
+        )
+        out.print(
+            f"{reference} {moment}: state {result['state']} after "
+            f"{result['events_applied']} event(s)",
+            markup=False,
+        )
         out.print(json.dumps(result["data"], indent=2, ensure_ascii=False), markup=False)
         for diff in result["differences"]:
             err.print(f"difference: {diff}", markup=False)
@@ -85,8 +117,10 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
     elif report.intact:
         out.print(f"intact: {report.events} event(s) in {report.requests} request(s) verified")
     else:
-        err.print(f"NOT INTACT: {len(report.breaks)} problem(s); first: "
-                  f"{report.breaks[0].message}", markup=False)
+        err.print(
+            f"NOT INTACT: {len(report.breaks)} problem(s); first: {report.breaks[0].message}",
+            markup=False,
+        )
         for b in report.breaks[1:20]:
             err.print(f"  {b.code}: {b.message}", markup=False)
     if not report.intact:
@@ -112,8 +146,11 @@ def export(
     """Write the event log and a manifest (count, chain head, file SHA-256)."""
     target = output or Path(f"sopflow-events.{fmt}")
     manifest = bootstrap.services().audit.export(
-        target, fmt, _moment(start, "--from") if start else None,
-        _moment(end, "--to") if end else None)
+        target,
+        fmt,
+        _moment(start, "--from") if start else None,
+        _moment(end, "--to") if end else None,
+    )
     err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json")
     out.print(str(target), markup=False)
 

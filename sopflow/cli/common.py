@@ -39,7 +39,9 @@ def run_app(app: typer.Typer) -> int:
     except Exception as exc:
         if os.environ.get("SOPFLOW_DEBUG"):
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set SOPFLOW_DEBUG=1 for the "
-                  "traceback)", markup=False)
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc} (set SOPFLOW_DEBUG=1 for the traceback)",
+            markup=False,
+        )
         return 3
     return 0

@@ -18,8 +18,10 @@ from sopflow.store.blobs import Upload
 app = typer.Typer(help="Recruitment requests.", no_args_is_help=True)
 
 AsOption = Annotated[str, typer.Option("--as", help="the acting user's e-mail")]
-DocOption = Annotated[list[str] | None, typer.Option("--document", metavar="KIND=PATH",
-                                                      help="attach a document; repeatable")]
+DocOption = Annotated[
+    list[str] | None,
+    typer.Option("--document", metavar="KIND=PATH", help="attach a document; repeatable"),
+]
 KeyOption = Annotated[str | None, typer.Option(help="makes a retry apply nothing twice")]
 
 
@@ -31,11 +33,17 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidData([FieldError("--data", "malformed-json",
-                                      f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")]) from exc
+        raise InvalidData(
+            [FieldError("--data", "malformed-json", f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")]
+        ) from exc
     if not isinstance(data, dict):
-        raise InvalidData([FieldError("--data", "malformed-json",
-                                      f"{path}: expected a JSON object of field values")])
+        raise InvalidData(
+            [
+                FieldError(
+                    "--data", "malformed-json", f"{path}: expected a JSON object of field values"
+                )
+            ]
+        )
     return data
 
 
@@ -58,8 +66,11 @@ def read_documents(specs: list[str] | None) -> list[Upload]:
 def _report(result: CommandResult) -> None:
     note = " (already applied: nothing changed)" if result.replayed else ""
     flags = f"; flagged: {'; '.join(result.flags)}" if result.flags else ""
-    err.print(f"{result.reference}: {result.trigger} -> {result.state} (event {result.seq}, "
-              f"version {result.version}, {result.notices} notice(s)){flags}{note}", markup=False)
+    err.print(
+        f"{result.reference}: {result.trigger} -> {result.state} (event {result.seq}, "
+        f"version {result.version}, {result.notices} notice(s)){flags}{note}",
+        markup=False,
+    )
 
 
 @app.command()
@@ -109,8 +120,13 @@ def attach(
     idempotency_key: KeyOption = None,
 ) -> None:
     """Add documents to a request without changing its state."""
-    result = bootstrap.services().commands.attach(reference, actor, Command(
-        documents=read_documents(document), comment=comment, idempotency_key=idempotency_key))
+    result = bootstrap.services().commands.attach(
+        reference,
+        actor,
+        Command(
+            documents=read_documents(document), comment=comment, idempotency_key=idempotency_key
+        ),
+    )
     _report(result)
 
 
@@ -125,32 +141,50 @@ def show(
     if as_json:
         print_json(view)
         return
-    out.print(f"[bold]{view['reference']}[/bold]  {view['sop_id']} v{view['sop_version']}  "
-              f"state [bold]{view['state']}[/bold] ({view['state_label'].get('en')})"
-              f"{'  OVERDUE' if view['overdue'] else ''}")
-    out.print(f"organisation {view['organisation_id']}, filed by {view['created_by']} on "
-              f"{view['created_at']}; deadline {view['deadline'] or 'none'}", markup=False)
+    out.print(
+        f"[bold]{view['reference']}[/bold]  {view['sop_id']} v{view['sop_version']}  "
+        f"state [bold]{view['state']}[/bold] ({view['state_label'].get('en')})"
+        f"{'  OVERDUE' if view['overdue'] else ''}"
+    )
+    out.print(
+        f"organisation {view['organisation_id']}, filed by {view['created_by']} on "
+        f"{view['created_at']}; deadline {view['deadline'] or 'none'}",
+        markup=False,
+    )
     table = Table("field", "value", title="Data")
     for key, value in view["data"].items():
-        table.add_row(key, json.dumps(value, ensure_ascii=False) if not isinstance(value, str)
-                      else value)
+        table.add_row(
+            key, json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        )
     out.print(table)
     for doc in view["documents"]:
-        out.print(f"  document {doc['kind']}: {doc['file_name']} ({doc['media_type']}, "
-                  f"{doc['size']} bytes, sha256 {doc['sha256'][:16]}…)", markup=False)
-    out.print(f"you ({', '.join(view['your_roles']) or 'no role'}) may: "
-              f"{', '.join(view['allowed_triggers']) or 'nothing now'}", markup=False)
+        out.print(
+            f"  document {doc['kind']}: {doc['file_name']} ({doc['media_type']}, "
+            f"{doc['size']} bytes, sha256 {doc['sha256'][:16]}…)",
+            markup=False,
+        )
+    out.print(
+        f"you ({', '.join(view['your_roles']) or 'no role'}) may: "
+        f"{', '.join(view['allowed_triggers']) or 'nothing now'}",
+        markup=False,
+    )
     for role, triggers in view["next_steps_by_role"].items():
         out.print(f"  {role}: {', '.join(triggers)}", markup=False)
 
 
 def _table(rows: list[dict[str, Any]], extra: str | None = None) -> Table:
-    table = Table("reference", "sop", "organisation", "state", "deadline", *([extra] if extra
-                                                                            else []))
+    table = Table(
+        "reference", "sop", "organisation", "state", "deadline", *([extra] if extra else [])
+    )
     for r in rows:
-        table.add_row(r["reference"], f"{r['sop_id']} v{r['sop_version']}", r["organisation_id"],
-                      r["state"], (r["deadline"] or "")[:16],
-                      *([", ".join(r[extra])] if extra else []))
+        table.add_row(
+            r["reference"],
+            f"{r['sop_id']} v{r['sop_version']}",
+            r["organisation_id"],
+            r["state"],
+            (r["deadline"] or "")[:16],
+            *([", ".join(r[extra])] if extra else []),
+        )
     return table
 
 

@@ -15,7 +15,9 @@ from sopflow.spec.schema import SCHEMA_FILE, sop_json_schema_text
 from states.diagram import diagram
 from states.machine import CompiledSop
 
-app = typer.Typer(help="SOP definitions: validate, list, show, graph, schema.", no_args_is_help=True)
+app = typer.Typer(
+    help="SOP definitions: validate, list, show, graph, schema.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -47,8 +49,15 @@ def list_sops(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table("id", "version", "effective from", "authority", "title", "states", "transitions")
     for row in rows:
-        table.add_row(row["id"], str(row["version"]), row["effective_from"], row["authority"],
-                      row["title"], str(row["states"]), str(row["transitions"]))
+        table.add_row(
+            row["id"],
+            str(row["version"]),
+            row["effective_from"],
+            row["authority"],
+            row["title"],
+            str(row["states"]),
+            str(row["transitions"]),
+        )
     out.print(table)
     for issue in catalogue.problems:
         err.print(issue.format(), markup=False)
@@ -82,10 +91,14 @@ def show(
         print_json(normalised(sop))
         return
     spec = sop.spec
-    out.print(f"[bold]{spec.title.get(locale)}[/bold]  {spec.id} v{spec.version} "
-              f"(effective {spec.effective_from}) {sop.content_hash[:19]}")
-    out.print(f"authority: {spec.authority.name.get(locale)} ({spec.authority.id}), "
-              f"jurisdiction {spec.jurisdiction}")
+    out.print(
+        f"[bold]{spec.title.get(locale)}[/bold]  {spec.id} v{spec.version} "
+        f"(effective {spec.effective_from}) {sop.content_hash[:19]}"
+    )
+    out.print(
+        f"authority: {spec.authority.name.get(locale)} ({spec.authority.id}), "
+        f"jurisdiction {spec.jurisdiction}"
+    )
     roles = Table("role", "kind", "scope", "title", title="Roles")
     for r in spec.roles:
         roles.add_row(r.id, r.kind, r.scope, r.title.get(locale))
@@ -97,19 +110,40 @@ def show(
     states = Table("state", "final", "waiting on", "deadline", "label", title="States")
     for s in spec.states:
         sla = s.sla
-        due = (f"{sla.working_days} working days" if sla and sla.working_days
-               else f"{sla.hours} h" if sla else "")
-        states.add_row(s.id + (" (initial)" if s.initial else ""), s.final or "", s.waiting_on,
-                       due, s.label.get(locale))
+        due = (
+            f"{sla.working_days} working days"
+            if sla and sla.working_days
+            else f"{sla.hours} h"
+            if sla
+            else ""
+        )
+        states.add_row(
+            s.id + (" (initial)" if s.initial else ""),
+            s.final or "",
+            s.waiting_on,
+            due,
+            s.label.get(locale),
+        )
     out.print(states)
     trans = Table("trigger", "from", "to", "roles", "requires", "clause", title="Transitions")
     for t in spec.transitions:
         req = t.requires
-        needs = [*req.fields, *(f"doc:{d}" for d in req.documents),
-                 *(f"rule:{r.rule}" for r in req.rules), *(["comment"] if req.comment else []),
-                 *(["reason"] if req.reason else []), *(f"if {c.expr}" for c in req.conditions)]
-        trans.add_row(t.trigger, ", ".join(t.source), t.to, ", ".join(t.roles), "; ".join(needs),
-                      t.legal_clause or "")
+        needs = [
+            *req.fields,
+            *(f"doc:{d}" for d in req.documents),
+            *(f"rule:{r.rule}" for r in req.rules),
+            *(["comment"] if req.comment else []),
+            *(["reason"] if req.reason else []),
+            *(f"if {c.expr}" for c in req.conditions),
+        ]
+        trans.add_row(
+            t.trigger,
+            ", ".join(t.source),
+            t.to,
+            ", ".join(t.roles),
+            "; ".join(needs),
+            t.legal_clause or "",
+        )
     out.print(trans)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -96,15 +96,24 @@ class ChainVerifier:
         reference, seq = str(ev["reference"]), int(ev["seq"])
         where = f"{reference} seq {seq} (event id {ev.get('id')}, chain #{ev['chain_seq']})"
         if self.check_global and ev["chain_seq"] != self.expected_chain_seq:
-            kind = "event-missing" if ev["chain_seq"] > self.expected_chain_seq else "event-reordered"
+            kind = (
+                "event-missing" if ev["chain_seq"] > self.expected_chain_seq else "event-reordered"
+            )
             self._break(kind, f"{where}: global chain expected #{self.expected_chain_seq}", ev)
         if self.check_global and ev["chain_prev"] != self.chain_prev:
-            self._break("broken-link", f"{where}: global link does not follow the previous "
-                        "event (an event before it was removed, inserted or moved)", ev)
+            self._break(
+                "broken-link",
+                f"{where}: global link does not follow the previous "
+                "event (an event before it was removed, inserted or moved)",
+                ev,
+            )
         own = event_hash(ev)
         if own != ev["hash"]:
-            self._break("event-altered", f"{where}: content does not match its hash "
-                        "(edited after it was written)", ev)
+            self._break(
+                "event-altered",
+                f"{where}: content does not match its hash (edited after it was written)",
+                ev,
+            )
         if link(ev["chain_prev"], ev["hash"]) != ev["chain_hash"]:
             self._break("broken-link", f"{where}: global chain hash is wrong", ev)
         if self.partial and reference not in self.requests:
@@ -114,8 +123,11 @@ class ChainVerifier:
             kind = "event-missing" if seq > last_seq + 1 else "event-reordered"
             self._break(kind, f"{where}: expected seq {last_seq + 1} of {reference}", ev)
         if ev["prev_hash"] != last_hash:
-            self._break("broken-link", f"{where}: prev_hash does not match the event before it "
-                        f"in {reference}", ev)
+            self._break(
+                "broken-link",
+                f"{where}: prev_hash does not match the event before it in {reference}",
+                ev,
+            )
         self.requests[reference] = (seq, ev["hash"])
         self.expected_chain_seq = int(ev["chain_seq"]) + 1
         self.chain_prev = str(ev["chain_hash"])
@@ -123,14 +135,24 @@ class ChainVerifier:
     def finish_head(self, head_seq: int, head_hash: str) -> None:
         """Compare the end of the global chain with the recorded head."""
         if self.expected_chain_seq - 1 != head_seq or self.chain_prev != head_hash:
-            self.breaks.append(Break(
-                "tail-missing", f"the global chain ends at #{self.expected_chain_seq - 1} but the "
-                f"head records #{head_seq}: the newest events were removed or rewritten"))
+            self.breaks.append(
+                Break(
+                    "tail-missing",
+                    f"the global chain ends at #{self.expected_chain_seq - 1} but the "
+                    f"head records #{head_seq}: the newest events were removed or rewritten",
+                )
+            )
 
     def finish_request(self, reference: str, head_seq: int, head_hash: str) -> None:
         """Compare a request's chain with what its row records (its own tail)."""
         last_seq, last_hash = self.requests.get(reference, (0, GENESIS))
         if last_seq != head_seq or last_hash != head_hash:
-            self.breaks.append(Break(
-                "tail-missing", f"{reference}: the request records {head_seq} events but its "
-                f"chain ends at seq {last_seq}", reference, last_seq))
+            self.breaks.append(
+                Break(
+                    "tail-missing",
+                    f"{reference}: the request records {head_seq} events but its "
+                    f"chain ends at seq {last_seq}",
+                    reference,
+                    last_seq,
+                )
+            )

@@ -13,14 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from sopflow.domain.chain import Break, ChainVerifier, canonical_time
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.services.queries import Queries
-from sopflow.store.repository import events, requests
+from sopflow.store.repository import Reader
 from states.model import EventRecord, RequestState
 from states.replay import replay
 
@@ -103,14 +101,18 @@ class Audit:
             stored = RequestState.from_json(row["snapshot"])
             differences += _differences(stored, state, row)
         return {
-            "reference": reference, "sop_id": sop.spec.id, "sop_version": sop.spec.version,
-            "as_of": as_of.isoformat() if as_of else None, "at_seq": at_seq,
+            "reference": reference,
+            "sop_id": sop.spec.id,
+            "sop_version": sop.spec.version,
+            "as_of": as_of.isoformat() if as_of else None,
+            "at_seq": at_seq,
             "events_applied": result.applied,
             "state": state.state if state else None,
             "data": dict(state.data) if state else {},
             "documents": [d.to_json() for d in state.documents] if state else [],
             "deadline": state.deadline.isoformat() if state and state.deadline else None,
-            "consistent": not differences, "differences": differences,
+            "consistent": not differences,
+            "differences": differences,
         }
 
     def verify(self, reference: str | None = None) -> VerifyReport:
@@ -120,8 +122,9 @@ class Audit:
             if reference is not None:
                 row = r.request(reference)
                 if row is None:
-                    raise InvalidData([FieldError("reference", "not-found",
-                                                  f"no request '{reference}'")])
+                    raise InvalidData(
+                        [FieldError("reference", "not-found", f"no request '{reference}'")]
+                    )
                 verifier = ChainVerifier(check_global=False)
                 for ev in r.events_of(row["id"]):
                     verifier.feed({**ev, "reference": reference})
@@ -129,61 +132,55 @@ class Audit:
                 report.events, report.requests = verifier.count, 1
                 report.breaks = verifier.breaks
                 return report
-            refs = {i: ref for i, ref in r.conn.execute(sa.select(requests.c.id,
-                                                                  requests.c.reference))}
+            heads = r.request_heads()
+            refs = {h["id"]: h["reference"] for h in heads}
             verifier = ChainVerifier()
-            for ev in self._stream(r.conn):
-                ev["reference"] = refs.get(ev["request_id"], f"<deleted request {ev['request_id']}>")
+            for ev in _stream(r):
+                ev["reference"] = refs.get(
+                    ev["request_id"], f"<deleted request {ev['request_id']}>"
+                )
                 verifier.feed(ev)
             head = r.chain_head()
             verifier.finish_head(head["chain_seq"], head["chain_hash"])
-            for ref, seq, last in r.conn.execute(sa.select(requests.c.reference, requests.c.seq,
-                                                           requests.c.last_hash)):
-                verifier.finish_request(ref, seq, last)
+            for h in heads:
+                verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
         report.events, report.requests, report.breaks = verifier.count, len(refs), verifier.breaks
         return report
-
-    @staticmethod
-    def _stream(conn: sa.Connection, where: Any = None) -> Iterator[dict[str, Any]]:
-        """Every event in global chain order, in batches (constant memory)."""
-        last = 0
-        while True:
-            stmt = sa.select(events).where(events.c.chain_seq > last)
-            if where is not None:
-                stmt = stmt.where(where)
-            rows = conn.execute(stmt.order_by(events.c.chain_seq).limit(BATCH)).mappings().all()
-            if not rows:
-                return
-            for row in rows:
-                yield dict(row)
-            last = rows[-1]["chain_seq"]
 
     def export(self, target: Path, fmt: str, start: datetime | None = None,
                end: datetime | None = None) -> dict[str, Any]:  # fmt: skip
         """Write the events (in chain order) and ``<target>.manifest.json``; return the manifest."""
         if fmt not in ("jsonl", "csv"):
             raise InvalidData([FieldError("format", "not-in-enum", "use csv or jsonl")])
-        conditions = []
-        if start is not None:
-            conditions.append(events.c.at >= start)
-        if end is not None:
-            conditions.append(events.c.at < end)
         digest = hashlib.sha256()
         count, first, last = 0, None, None
         with self.ctx.store.read() as r, target.open("w", encoding="utf-8", newline="") as out:
-            refs = dict(r.conn.execute(sa.select(requests.c.id, requests.c.reference)).all())
+            refs = {h["id"]: h["reference"] for h in r.request_heads()}
             writer = csv.writer(out) if fmt == "csv" else None
             if writer is not None:
                 header = _csv_line(EXPORT_COLUMNS)
                 out.write(header)
                 digest.update(header.encode())
-            for ev in self._stream(r.conn, sa.and_(*conditions) if conditions else None):
+            for ev in _stream(r, start, end):
                 ev["reference"] = refs.get(ev["request_id"])
                 ev["at"] = canonical_time(ev["at"])
-                line = (json.dumps({c: ev[c] for c in EXPORT_COLUMNS}, ensure_ascii=False,
-                                   sort_keys=True) + "\n") if fmt == "jsonl" else _csv_line(
-                    [json.dumps(ev[c], ensure_ascii=False, sort_keys=True) if c == "payload"
-                     else ev[c] for c in EXPORT_COLUMNS])
+                line = (
+                    (
+                        json.dumps(
+                            {c: ev[c] for c in EXPORT_COLUMNS}, ensure_ascii=False, sort_keys=True
+                        )
+                        + "\n"
+                    )
+                    if fmt == "jsonl"
+                    else _csv_line(
+                        [
+                            json.dumps(ev[c], ensure_ascii=False, sort_keys=True)
+                            if c == "payload"
+                            else ev[c]
+                            for c in EXPORT_COLUMNS
+                        ]
+                    )
+                )
                 out.write(line)
                 digest.update(line.encode())
                 count += 1
@@ -207,18 +204,32 @@ class Audit:
         return manifest
 
 
+def _stream(r: Reader, start: datetime | None = None,
+            end: datetime | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Every event in global chain order, in batches (constant memory)."""
+    last = 0
+    while True:
+        rows = r.events_after(last, BATCH, start, end)
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1]["id"]
+
+
 def check_export(path: Path) -> VerifyReport:
     """Verify an exported JSONL file against its manifest, with no database."""
     manifest = json.loads(path.with_name(path.name + ".manifest.json").read_text("utf-8"))
     report = VerifyReport()
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != manifest["file_sha256"]:
-        report.breaks.append(Break("export-altered", f"{path.name} does not match the sha256 in "
-                                   "its manifest"))
+        report.breaks.append(
+            Break("export-altered", f"{path.name} does not match the sha256 in its manifest")
+        )
     if manifest["format"] != "jsonl":
         return report
-    verifier = ChainVerifier(manifest["first_chain_seq"] or 1,
-                             manifest["first_chain_prev"] or "0" * 64, partial=True)
+    verifier = ChainVerifier(
+        manifest["first_chain_seq"] or 1, manifest["first_chain_prev"] or "0" * 64, partial=True
+    )
     for line in data.decode("utf-8").splitlines():
         verifier.feed(json.loads(line))
     if manifest["last_chain_seq"] is not None:
@@ -238,8 +249,11 @@ def _differences(stored: RequestState, rebuilt: RequestState, row: dict[str, Any
     if stored.state != rebuilt.state or row["state"] != rebuilt.state:
         diffs.append(f"state: stored '{row['state']}', replay gives '{rebuilt.state}'")
     if dict(stored.data) != dict(rebuilt.data):
-        keys = sorted(k for k in set(stored.data) | set(rebuilt.data)
-                      if stored.data.get(k) != rebuilt.data.get(k))
+        keys = sorted(
+            k
+            for k in set(stored.data) | set(rebuilt.data)
+            if stored.data.get(k) != rebuilt.data.get(k)
+        )
         diffs.append(f"data differs in: {', '.join(keys)}")
     if stored.seq != rebuilt.seq or row["seq"] != rebuilt.seq:
         diffs.append(f"seq: stored {row['seq']}, replay gives {rebuilt.seq}")

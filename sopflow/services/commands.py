@@ -8,25 +8,17 @@ returns the first outcome and changes nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from sopflow.domain.access import Member, actor_for, can_view, system_actor
 from sopflow.errors import CommandRejected, NotFound
 from sopflow.services.context import Context
 from sopflow.store.blobs import Upload
-from sopflow.store.repository import (
-    Reader,
-    StoredEvent,
-    Writer,
-    documents,
-    outbox,
-    requests,
-)
+from sopflow.store.repository import DuplicateKey, Reader, StoredEvent, Writer
 from states import engine
 from states.machine import CompiledSop
 from states.model import Actor, DocumentRef, NoticeIntent, OrganisationFacts, Outcome, Payload
@@ -62,11 +54,20 @@ class Command:
     flow_run_id: str | None = None
 
 
+def _member_of(user: Mapping[str, Any] | None, email: str) -> Member:
+    if user is None or not user["active"]:
+        raise NotFound(f"no user '{email.strip().lower()}'")
+    return Member(
+        user["email"], user["organisation_id"], user["org_kind"], frozenset(user["roles"] or ())
+    )
+
+
 def _facts(org: Mapping[str, Any] | None) -> OrganisationFacts | None:
     if org is None:
         return None
-    return OrganisationFacts(org["id"], org["kind"], org["licence_number"],
-                             org["licence_status"], org["licence_expires"])
+    return OrganisationFacts(
+        org["id"], org["kind"], org["licence_number"], org["licence_status"], org["licence_expires"]
+    )
 
 
 class Commands:
@@ -82,13 +83,18 @@ class Commands:
             row = r.idempotent_result(key)
         if row is None:
             return None
-        if row["actor_id"] != actor.strip().lower() or row["command"] != command or (
-            reference is not None and row["reference"] != reference
+        if (
+            row["actor_id"] != actor.strip().lower()
+            or row["command"] != command
+            or (reference is not None and row["reference"] != reference)
         ):
-            raise CommandRejected(f"idempotency key '{key}' was already used for another "
-                                  "command", code="idempotency-key-reused")
-        return CommandResult(**{**row["result"], "flags": tuple(row["result"]["flags"]),
-                                "replayed": True})
+            raise CommandRejected(
+                f"idempotency key '{key}' was already used for another command",
+                code="idempotency-key-reused",
+            )
+        return CommandResult(
+            **{**row["result"], "flags": tuple(row["result"]["flags"]), "replayed": True}
+        )
 
     def _store_documents(self, uploads: Sequence[Upload]) -> tuple[DocumentRef, ...]:
         refs = []
@@ -96,17 +102,30 @@ class Commands:
             if len(upload.content) > self.ctx.max_document_bytes:
                 from sopflow.errors import FieldError, InvalidData
 
-                raise InvalidData([FieldError(f"document:{upload.kind}", "document-too-large",
-                                              f"{upload.file_name} exceeds "
-                                              f"{self.ctx.max_document_bytes} bytes")])
+                raise InvalidData(
+                    [
+                        FieldError(
+                            f"document:{upload.kind}",
+                            "document-too-large",
+                            f"{upload.file_name} exceeds {self.ctx.max_document_bytes} bytes",
+                        )
+                    ]
+                )
             stored = self.ctx.blobs.put(upload)
-            refs.append(DocumentRef(stored.kind, stored.sha256, stored.file_name,
-                                    stored.media_type, stored.size))
+            refs.append(
+                DocumentRef(
+                    stored.kind, stored.sha256, stored.file_name, stored.media_type, stored.size
+                )
+            )
         return tuple(refs)
 
     # -- commands ----------------------------------------------------------------------
     def submit(self, sop_id: str, email: str, cmd: Command) -> CommandResult:
         """File a new request under the SOP version in effect; fire its submission trigger."""
+        with self.ctx.store.bound():
+            return self._submit(sop_id, email, cmd)
+
+    def _submit(self, sop_id: str, email: str, cmd: Command) -> CommandResult:
         replayed = self._replay_key(cmd.idempotency_key, email, "submit", None)
         if replayed:
             return replayed
@@ -121,19 +140,34 @@ class Commands:
         outcomes = [created]
         trigger = sop.spec.submission.trigger
         if trigger:
-            outcomes.append(engine.fire(sop, created.state, trigger, actor, Payload(), now,
-                                        organisation=org))
+            outcomes.append(
+                engine.fire(sop, created.state, trigger, actor, Payload(), now, organisation=org)
+            )
         return self._guard_key(cmd, lambda: self._insert(sop, member, outcomes, cmd, now))
 
-    def act(self, reference: str, trigger: str, email: str, cmd: Command) -> CommandResult:
+    def act(self, reference: str, trigger: str, email: str, cmd: Command,
+            marks: list[int] | None = None) -> CommandResult:  # fmt: skip
+        """Fire ``trigger`` as ``email``. ``marks`` (benchmarks) receives perf_counter_ns
+        stamps when loading is done and when the core has decided."""
+        with self.ctx.store.bound():
+            return self._act(reference, trigger, email, cmd, marks)
+
+    def _act(self, reference: str, trigger: str, email: str, cmd: Command,
+             marks: list[int] | None) -> CommandResult:  # fmt: skip
         replayed = self._replay_key(cmd.idempotency_key, email, trigger, reference)
         if replayed:
             return replayed
         now = self.ctx.clock()
-        member = self._member(email)
-        row, sop, org = self._load(reference, member)
+        with self.ctx.store.read() as r:
+            user, row, org = r.acting_on(email, reference)
+        member = _member_of(user, email)
+        if row is None:
+            raise NotFound(f"no request '{reference}'")
+        sop = self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
+        if not can_view(member, sop.spec, row["organisation_id"]):
+            raise NotFound(f"no request '{reference}'")
         actor = actor_for(member, sop.spec, row["organisation_id"])
-        return self._apply(row, sop, org, actor, trigger, cmd, now)
+        return self._apply(row, sop, org, actor, trigger, cmd, now, marks)
 
     def fire_as_system(self, reference: str, trigger: str, cmd: Command) -> CommandResult:
         """A timer transition (expiry, escalation) fired by the SLA sweep."""
@@ -160,21 +194,32 @@ class Commands:
         return self._guard_key(cmd, lambda: self._update(row, sop, outcome, cmd, now))
 
     def _apply(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
-               actor: Actor, trigger: str, cmd: Command, now: datetime) -> CommandResult:  # fmt: skip
+               actor: Actor, trigger: str, cmd: Command, now: datetime,
+               marks: list[int] | None = None) -> CommandResult:  # fmt: skip
+        if marks is not None:
+            marks.append(time.perf_counter_ns())
         if cmd.expected_version is not None and cmd.expected_version != row["version"]:
             raise _stale(row, cmd.expected_version)
         state = CoreState.from_json(row["snapshot"])
-        payload = Payload(cmd.data, self._store_documents(cmd.documents), cmd.comment,
-                          cmd.reason)
-        outcome = engine.fire(sop, state, trigger, actor, payload, now,
-                              organisation=_facts(org), facts=self._rule_facts(sop, row, state))
+        payload = Payload(cmd.data, self._store_documents(cmd.documents), cmd.comment, cmd.reason)
+        outcome = engine.fire(
+            sop,
+            state,
+            trigger,
+            actor,
+            payload,
+            now,
+            organisation=_facts(org),
+            facts=self._rule_facts(sop, row, state),
+        )
+        if marks is not None:
+            marks.append(time.perf_counter_ns())
         return self._guard_key(cmd, lambda: self._update(row, sop, outcome, cmd, now))
 
     # -- reading -----------------------------------------------------------------------
     def _member(self, email: str) -> Member:
-        from sopflow.services.directory import Directory
-
-        return Directory(self.ctx).member(email)
+        with self.ctx.store.read() as r:
+            return _member_of(r.member(email), email)
 
     def _load(self, reference: str, member: Member
               ) -> tuple[dict[str, Any], CompiledSop, dict[str, Any] | None]:  # fmt: skip
@@ -191,35 +236,51 @@ class Commands:
     def _rule_facts(self, sop: CompiledSop, row: Mapping[str, Any],
                     state: CoreState) -> dict[str, Any]:  # fmt: skip
         """Facts a rule needs from other requests (earlier renewals of the same worker)."""
-        refs = [r for t in sop.spec.transitions for r in t.requires.rules
-                if r.rule == "renewal_allowed_once" and "worker_field" in r.params]
+        refs = [
+            r
+            for t in sop.spec.transitions
+            for r in t.requires.rules
+            if r.rule == "renewal_allowed_once" and "worker_field" in r.params
+        ]
         if not refs:
             return {}
-        worker_field, type_field = str(refs[0].params["worker_field"]), str(
-            refs[0].params["type_field"])
+        worker_field, type_field = (
+            str(refs[0].params["worker_field"]),
+            str(refs[0].params["type_field"]),
+        )
         worker = state.data.get(worker_field)
         with self.ctx.store.read() as r:
-            rows = r.all(sa.select(requests.c.snapshot, requests.c.reference).where(
-                requests.c.sop_id == sop.spec.id, requests.c.outcome == "approved",
-                requests.c.organisation_id == row["organisation_id"]))
-        prior = sum(1 for other in rows if other["reference"] != row["reference"]
-                    and other["snapshot"]["data"].get(worker_field) == worker
-                    and other["snapshot"]["data"].get(type_field) == "renewal")
+            rows = r.all(
+                "SELECT snapshot, reference FROM requests WHERE sop_id = :sop AND "
+                "outcome = 'approved' AND organisation_id = :org",
+                {"sop": sop.spec.id, "org": row["organisation_id"]},
+            )
+        prior = sum(
+            1
+            for other in rows
+            if other["reference"] != row["reference"]
+            and other["snapshot"]["data"].get(worker_field) == worker
+            and other["snapshot"]["data"].get(type_field) == "renewal"
+        )
         return {"prior_renewals": prior}
 
     # -- writing -----------------------------------------------------------------------
     def _guard_key(self, cmd: Command, run: Any) -> CommandResult:
         try:
             result: CommandResult = run()
-        except sa.exc.IntegrityError as exc:
+        except DuplicateKey as exc:
             if cmd.idempotency_key:
                 with self.ctx.store.read() as r:
                     row = r.idempotent_result(cmd.idempotency_key)
                 if row is not None:  # a concurrent twin won the race with the same key
-                    return CommandResult(**{**row["result"], "flags": tuple(row["result"]["flags"]),
-                                            "replayed": True})
-            raise CommandRejected(f"conflicting write: {str(exc.orig).splitlines()[0]}",
-                                  code="conflict") from exc
+                    return CommandResult(
+                        **{
+                            **row["result"],
+                            "flags": tuple(row["result"]["flags"]),
+                            "replayed": True,
+                        }
+                    )
+            raise CommandRejected(f"conflicting write: {exc}", code="conflict") from exc
         return result
 
     def _insert(self, sop: CompiledSop, member: Member, outcomes: list[Outcome],
@@ -228,53 +289,109 @@ class Commands:
         with self.ctx.store.write() as w:
             self.ctx.sops.ensure_saved(w, sop, now)
             reference = w.next_reference(sop.spec.reference_prefix, now.year)
-            request_id = w.insert(requests, {
+            request_id = w.insert("requests", {
                 "reference": reference, "sop_id": sop.spec.id, "sop_version": sop.spec.version,
                 "sop_hash": sop.content_hash, "organisation_id": member.organisation_id,
                 "created_by": member.email, **_row_values(sop, final.state), "last_hash": "",
-                "created_at": now, "updated_at": now, "version": 1})  # fmt: skip
+                "created_at": now, "updated_at": now, "version": 1}, returning=True)  # fmt: skip
             assert request_id is not None
             prev = "0" * 64
             notices = 0
             for outcome in outcomes:
-                stored = w.append_event(request_id, reference, prev,
-                                        _event_fields(sop, outcome, cmd.flow_run_id))
-                notices += self._record(w, request_id, reference, sop, outcome, stored,
-                                        member.email, member.organisation_id, now)
+                stored = w.append_event(
+                    request_id, reference, prev, _event_fields(sop, outcome, cmd.flow_run_id)
+                )
+                notices += self._record(
+                    w,
+                    request_id,
+                    reference,
+                    sop,
+                    outcome,
+                    stored,
+                    member.email,
+                    member.organisation_id,
+                    now,
+                )
                 prev = stored.hash
-            w.conn.execute(sa.update(requests).where(requests.c.id == request_id)
-                           .values(last_hash=prev))
-            result = CommandResult(reference, final.event.trigger, final.state.state,
-                                   final.state.seq, 1, prev, notices, final.flags)
+            w.execute(
+                "UPDATE requests SET last_hash = :h WHERE id = :id", {"h": prev, "id": request_id}
+            )
+            result = CommandResult(
+                reference,
+                final.event.trigger,
+                final.state.state,
+                final.state.seq,
+                1,
+                prev,
+                notices,
+                final.flags,
+            )
             if cmd.idempotency_key:
-                w.remember(cmd.idempotency_key, member.email, "submit", reference,
-                           result.to_dict(), now)
+                w.remember(
+                    cmd.idempotency_key, member.email, "submit", reference, result.to_dict(), now
+                )
         return result
 
     def _update(self, row: dict[str, Any], sop: CompiledSop, outcome: Outcome, cmd: Command,
                 now: datetime) -> CommandResult:  # fmt: skip
         with self.ctx.store.write() as w:
-            stored = w.append_event(row["id"], row["reference"], row["last_hash"],
-                                    _event_fields(sop, outcome, cmd.flow_run_id))
-            w.update_request(row["id"], row["version"], {
-                **_row_values(sop, outcome.state), "last_hash": stored.hash, "updated_at": now},
-                row["state"])  # fmt: skip
-            notices = self._record(w, row["id"], row["reference"], sop, outcome, stored,
-                                   row["created_by"], row["organisation_id"], now)
-            result = CommandResult(row["reference"], outcome.event.trigger, outcome.state.state,
-                                   outcome.state.seq, row["version"] + 1, stored.hash, notices,
-                                   outcome.flags)
+            stored = w.append_event(
+                row["id"],
+                row["reference"],
+                row["last_hash"],
+                _event_fields(sop, outcome, cmd.flow_run_id),
+            )
+            w.update_request(
+                row["id"],
+                row["version"],
+                {**_row_values(sop, outcome.state), "last_hash": stored.hash, "updated_at": now},
+            )
+            notices = self._record(
+                w,
+                row["id"],
+                row["reference"],
+                sop,
+                outcome,
+                stored,
+                row["created_by"],
+                row["organisation_id"],
+                now,
+            )
+            result = CommandResult(
+                row["reference"],
+                outcome.event.trigger,
+                outcome.state.state,
+                outcome.state.seq,
+                row["version"] + 1,
+                stored.hash,
+                notices,
+                outcome.flags,
+            )
             if cmd.idempotency_key:
-                w.remember(cmd.idempotency_key, outcome.event.actor_id, outcome.event.trigger,
-                           row["reference"], result.to_dict(), now)
+                w.remember(
+                    cmd.idempotency_key,
+                    outcome.event.actor_id,
+                    outcome.event.trigger,
+                    row["reference"],
+                    result.to_dict(),
+                    now,
+                )
         return result
 
     def _record(self, w: Writer, request_id: int, reference: str, sop: CompiledSop,
                 outcome: Outcome, stored: StoredEvent, requester: str, request_org: str,
                 now: datetime) -> int:  # fmt: skip
         for doc in outcome.event.payload.get("documents") or ():
-            w.insert(documents, {**doc, "request_id": request_id, "event_seq": stored.seq,
-                                 "uploaded_by": outcome.event.actor_id, "uploaded_at": now})
+            w.insert(
+                "documents",
+                {
+                    **doc,
+                    "request_id": request_id,
+                    "event_seq": stored.seq,
+                    "uploaded_by": outcome.event.actor_id,
+                    "uploaded_at": now,
+                },
+            )
         rows = []
         for notice in outcome.notices:
             for address, kind, locale in _recipients(w, sop, notice, requester, request_org):
@@ -287,8 +404,7 @@ class Commands:
                     "last_error": None if address else f"no recipient for {kind}",
                     "attempts": 0, "attempt_log": [], "next_attempt_at": now,
                     "created_at": now})  # fmt: skip
-        if rows:
-            w.conn.execute(sa.insert(outbox), rows)
+        w.insert_many("outbox", rows)
         return len(rows)
 
 
@@ -326,6 +442,8 @@ def _event_fields(sop: CompiledSop, outcome: Outcome, flow_run_id: str | None) -
 def _stale(row: Mapping[str, Any], expected: int) -> CommandRejected:
     from sopflow.errors import Conflict
 
-    return Conflict(f"request {row['reference']} is at version {row['version']}, not {expected}; "
-                    f"it is now in state '{row['state']}'",
-                    details={"state": row["state"], "version": row["version"]})
+    return Conflict(
+        f"request {row['reference']} is at version {row['version']}, not {expected}; "
+        f"it is now in state '{row['state']}'",
+        details={"state": row["state"], "version": row["version"]},
+    )

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from slugify import slugify
@@ -15,7 +14,6 @@ from sopflow.domain.access import Member, declared_roles
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.spec.values import EMAIL
-from sopflow.store.repository import organisations, users
 
 ORG_KINDS = ("employer", "agency", "authority")
 LOCALES = ("ar", "fr", "en")
@@ -50,37 +48,49 @@ class Directory:
         if org.country and (len(org.country) != 2 or not org.country.isalpha()):
             errors.append(FieldError("country", "invalid-country", "use an ISO 3166-1 code"))
         if org.kind == "agency" and not org.licence_number:
-            errors.append(FieldError("licence", "missing-field",
-                                     "a recruitment agency needs --licence and --licence-expires"))
+            errors.append(
+                FieldError(
+                    "licence",
+                    "missing-field",
+                    "a recruitment agency needs --licence and --licence-expires",
+                )
+            )
         if org.licence_number and org.licence_expires is None:
-            errors.append(FieldError("licence_expires", "missing-field", "is required with a licence"))
+            errors.append(
+                FieldError("licence_expires", "missing-field", "is required with a licence")
+            )
         status = org.licence_status or ("active" if org.licence_number else None)
         if status is not None and status not in LICENCE_STATUSES:
-            errors.append(FieldError("licence_status", "not-in-enum",
-                                     f"use one of {', '.join(LICENCE_STATUSES)}"))
+            errors.append(
+                FieldError(
+                    "licence_status", "not-in-enum", f"use one of {', '.join(LICENCE_STATUSES)}"
+                )
+            )
         if errors:
             raise InvalidData(errors, context="organisation")
         with self.ctx.store.write() as w:
             if w.organisation(org_id) is not None:
-                raise CommandRejected(f"organisation '{org_id}' already exists",
-                                      code="already-exists")
-            w.insert(organisations, {
+                raise CommandRejected(
+                    f"organisation '{org_id}' already exists", code="already-exists"
+                )
+            w.insert("organisations", {
                 "id": org_id, "name": org.name.strip(), "kind": org.kind,
                 "country": org.country.upper() if org.country else None,
                 "licence_number": org.licence_number, "licence_status": status,
-                "licence_expires": org.licence_expires, "created_at": self.ctx.clock()})  # fmt: skip
+                "licence_expires": org.licence_expires,
+                "created_at": self.ctx.clock()})  # fmt: skip
         return org_id
 
     def set_licence(self, org_id: str, status: str, expires: date | None = None) -> None:
         if status not in LICENCE_STATUSES:
-            raise InvalidData([FieldError("status", "not-in-enum",
-                                          f"use one of {', '.join(LICENCE_STATUSES)}")])
+            raise InvalidData(
+                [FieldError("status", "not-in-enum", f"use one of {', '.join(LICENCE_STATUSES)}")]
+            )
         values: dict[str, Any] = {"licence_status": status}
         if expires is not None:
             values["licence_expires"] = expires
         with self.ctx.store.write() as w:
-            done = w.conn.execute(sa.update(organisations).where(organisations.c.id == org_id)
-                                  .values(**values)).rowcount
+            done = w.update_by_id("organisations", org_id, values)
         if not done:
             raise NotFound(f"no organisation '{org_id}'")
 
@@ -99,9 +109,13 @@ class Directory:
         known = declared_roles(s.spec for s in self.ctx.sops.catalogue.versions.values())
         for role in roles:
             if role not in known:
-                errors.append(FieldError("role", "unknown-role",
-                                         f"'{role}' is not a role of any SOP (known: "
-                                         f"{', '.join(sorted(known))})"))
+                errors.append(
+                    FieldError(
+                        "role",
+                        "unknown-role",
+                        f"'{role}' is not a role of any SOP (known: {', '.join(sorted(known))})",
+                    )
+                )
         if password is not None and len(password) < 8:
             errors.append(FieldError("password", "too-short", "at least 8 characters"))
         if errors:
@@ -112,22 +126,23 @@ class Directory:
                 raise NotFound(f"no organisation '{org_id}'")
             if w.user(email) is not None:
                 raise CommandRejected(f"user '{email}' already exists", code="already-exists")
-            user_id = w.insert(users, {
+            user_id = w.insert("users", {
                 "email": email, "name": name.strip(), "organisation_id": org_id,
                 "roles": sorted(set(roles)), "locale": locale,
                 "password_hash": _hasher.hash(password) if password else None,
-                "active": True, "created_at": self.ctx.clock()})  # fmt: skip
+                "active": True, "created_at": self.ctx.clock()}, returning=True)  # fmt: skip
         assert user_id is not None
         return user_id
 
     def member(self, email: str) -> Member:
         """The acting user; an unknown or inactive user is not found."""
         with self.ctx.store.read() as r:
-            user = r.user(email)
-            org = r.organisation(user["organisation_id"]) if user else None
-        if user is None or org is None or not user["active"]:
+            user = r.member(email)
+        if user is None or not user["active"]:
             raise NotFound(f"no user '{email.strip().lower()}'")
-        return Member(user["email"], org["id"], org["kind"], frozenset(user["roles"] or ()))
+        return Member(
+            user["email"], user["organisation_id"], user["org_kind"], frozenset(user["roles"] or ())
+        )
 
     def check_password(self, email: str, password: str) -> bool:
         with self.ctx.store.read() as r:

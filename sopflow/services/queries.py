@@ -12,12 +12,13 @@ from sopflow.domain.access import Member, actor_for, can_view, effective_roles
 from sopflow.errors import NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
-from sopflow.store.repository import requests
+from sopflow.store.tables import RequestRow
 from states import engine
 from states.machine import CompiledSop
 from states.model import RequestState as CoreState
 
 LIST_LIMIT = 500
+requests = RequestRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -93,22 +94,25 @@ class Queries:
         if flt.organisation_id:
             stmt = stmt.where(requests.c.organisation_id == flt.organisation_id)
         if flt.overdue:
-            stmt = stmt.where(requests.c.deadline < self.ctx.clock(),
-                              requests.c.outcome.is_(None))
+            stmt = stmt.where(requests.c.deadline < self.ctx.clock(), requests.c.outcome.is_(None))
         if flt.text:
             pattern = "%" + flt.text.replace("%", r"\%").replace("_", r"\_") + "%"
-            stmt = stmt.where(sa.or_(requests.c.reference.ilike(pattern, escape="\\"),
-                                     requests.c.organisation_id.ilike(pattern, escape="\\")))
+            stmt = stmt.where(
+                sa.or_(
+                    requests.c.reference.ilike(pattern, escape="\\"),
+                    requests.c.organisation_id.ilike(pattern, escape="\\"),
+                )
+            )
         if member.organisation_kind != "authority":
             # employers and agencies see their own organisation's requests only
             stmt = stmt.where(requests.c.organisation_id == member.organisation_id)
         rows = self._visible(member, stmt)
-        return [_summary(r, s) for r, s in rows[flt.offset: flt.offset + flt.limit]]
+        return [_summary(r, s) for r, s in rows[flt.offset : flt.offset + flt.limit]]
 
-    def _visible(self, member: Member, stmt: sa.Select[Any]) -> list[tuple[dict[str, Any],
-                                                                          CompiledSop]]:
-        with self.ctx.store.read() as r:
-            rows = r.all(stmt)
+    def _visible(
+        self, member: Member, stmt: sa.Select[Any]
+    ) -> list[tuple[dict[str, Any], CompiledSop]]:
+        rows = self.ctx.store.select(stmt)
         result = []
         for row in rows:
             sop = self._sop(row)
@@ -127,12 +131,25 @@ class Queries:
         far = datetime.max.replace(tzinfo=now.tzinfo)
         for row, sop in self._visible(member, stmt):
             roles = effective_roles(member, sop.spec, row["organisation_id"])
-            triggers = sorted({t for role, ts in engine.triggers_by_role(sop, row["state"]).items()
-                               if role in roles for t in ts})
+            triggers = sorted(
+                {
+                    t
+                    for role, ts in engine.triggers_by_role(sop, row["state"]).items()
+                    if role in roles
+                    for t in ts
+                }
+            )
             if triggers:
-                items.append((row["deadline"] or far, {
-                    **_summary(row, sop), "allowed_triggers": triggers,
-                    "overdue": bool(row["deadline"] and row["deadline"] < now)}))
+                items.append(
+                    (
+                        row["deadline"] or far,
+                        {
+                            **_summary(row, sop),
+                            "allowed_triggers": triggers,
+                            "overdue": bool(row["deadline"] and row["deadline"] < now),
+                        },
+                    )
+                )
         items.sort(key=lambda pair: (pair[0], pair[1]["reference"]))
         return [item for _, item in items]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sopflow.errors import NotFound, SopDefinitionError, SopIssue
 from sopflow.sop_files import SopCatalogue, compile_text, display_name, read_text
-from sopflow.store.repository import Reader, Store, Writer, sop_versions
+from sopflow.store.repository import Store, Writer
 from states.machine import CompiledSop
 
 
@@ -42,16 +42,22 @@ class SopRegistry:
             catalogue.versions[sop.key] = sop
         else:
             # the database text is what requests were pinned to; the file changed under it
-            catalogue.problems.append(SopIssue(
-                "version-conflict", f"{existing.file} differs from the registered "
-                f"{sop.spec.id} v{sop.spec.version}; the registered text is used", existing.file,
-                severity="warning"))
+            catalogue.problems.append(
+                SopIssue(
+                    "version-conflict",
+                    f"{existing.file} differs from the registered "
+                    f"{sop.spec.id} v{sop.spec.version}; the registered text is used",
+                    existing.file,
+                    severity="warning",
+                )
+            )
             catalogue.versions[sop.key] = sop
 
     def current(self, sop_id: str, today: date) -> CompiledSop:
         """The newest version of ``sop_id`` already in effect on ``today``."""
-        versions = [s for s in self.catalogue.all_versions(sop_id)
-                    if s.spec.effective_from <= today]
+        versions = [
+            s for s in self.catalogue.all_versions(sop_id) if s.spec.effective_from <= today
+        ]
         if not versions:
             if self.catalogue.all_versions(sop_id):
                 raise NotFound(f"SOP '{sop_id}' has no version in effect on {today}")
@@ -72,9 +78,9 @@ class SopRegistry:
         """Keep the exact text of ``sop`` in the database (once per process and version)."""
         if sop.content_hash in self._saved:
             return
-        existing = Reader.sop_version(writer, sop.spec.id, sop.spec.version)
+        existing = writer.sop_version(sop.spec.id, sop.spec.version)
         if existing is None:
-            writer.insert(sop_versions, {
+            writer.insert("sop_versions", {
                 "sop_id": sop.spec.id, "version": sop.spec.version,
                 "content_hash": sop.content_hash, "text": sop.text, "source": sop.file,
                 "published_at": now})  # fmt: skip
@@ -99,7 +105,13 @@ class SopRegistry:
 
 
 def _changed(sop: CompiledSop) -> SopDefinitionError:
-    return SopDefinitionError([SopIssue(
-        "version-conflict",
-        f"{sop.spec.id} v{sop.spec.version} is already registered with different content",
-        sop.file, hint="publish the change as a new version number")])
+    return SopDefinitionError(
+        [
+            SopIssue(
+                "version-conflict",
+                f"{sop.spec.id} v{sop.spec.version} is already registered with different content",
+                sop.file,
+                hint="publish the change as a new version number",
+            )
+        ]
+    )

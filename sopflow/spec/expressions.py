@@ -146,7 +146,7 @@ class _Compiler:
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
         return ExpressionError(message, getattr(node, "col_offset", 0) + 1)
 
-    def compile(self, node: ast.expr) -> Compiled:  # noqa: PLR0911 - one branch per node kind
+    def compile(self, node: ast.expr) -> Compiled:
         if isinstance(node, ast.Constant):
             return self._constant(node)
         if isinstance(node, ast.Name):

@@ -97,14 +97,21 @@ class _Linter:
         try:
             zoneinfo.ZoneInfo(cal.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            self.add(("calendar", "timezone"), "unknown-timezone",
-                     f"'{cal.timezone}' is not an IANA time zone", "e.g. Africa/Cairo")
+            self.add(
+                ("calendar", "timezone"),
+                "unknown-timezone",
+                f"'{cal.timezone}' is not an IANA time zone",
+                "e.g. Africa/Cairo",
+            )
         if cal.holidays is not None:
             try:
                 holiday_calendars.country_holidays(cal.holidays)
             except NotImplementedError:
-                self.add(("calendar", "holidays"), "unknown-holiday-calendar",
-                         f"no public-holiday calendar for country '{cal.holidays}'")
+                self.add(
+                    ("calendar", "holidays"),
+                    "unknown-holiday-calendar",
+                    f"no public-holiday calendar for country '{cal.holidays}'",
+                )
         if len(set(cal.weekend)) != len(cal.weekend):
             self.add(("calendar", "weekend"), "duplicate-id", "a weekday is listed twice")
 
@@ -112,26 +119,42 @@ class _Linter:
         for i, notice in enumerate(notices):
             here = (*path, i)
             if self.templates is not None:
-                self.ref((*here, "template"), notice.template, self.templates,
-                         "unknown-template", "template")
+                self.ref(
+                    (*here, "template"),
+                    notice.template,
+                    self.templates,
+                    "unknown-template",
+                    "template",
+                )
             if notice.to.role:
                 self.ref((*here, "to", "role"), notice.to.role, self.roles, "unknown-role", "role")
             if notice.to.field:
                 spec = self.fields.get(notice.to.field)
                 if spec is None:
-                    self.ref((*here, "to", "field"), notice.to.field, self.fields,
-                             "unknown-field", "field")
+                    self.ref(
+                        (*here, "to", "field"),
+                        notice.to.field,
+                        self.fields,
+                        "unknown-field",
+                        "field",
+                    )
                 elif spec.type != "email":
-                    self.add((*here, "to", "field"), "recipient-not-email",
-                             f"field '{notice.to.field}' is a {spec.type}, not an email")
+                    self.add(
+                        (*here, "to", "field"),
+                        "recipient-not-email",
+                        f"field '{notice.to.field}' is a {spec.type}, not an email",
+                    )
 
     def states_shape(self) -> None:
         initial = [i for i, s in enumerate(self.spec.states) if s.initial]
         if not initial:
             self.add(("states",), "no-initial-state", "no state is marked 'initial: true'")
         for i in initial[1:]:
-            self.add(("states", i, "initial"), "several-initial-states",
-                     f"state '{self.spec.states[i].id}' is a second initial state")
+            self.add(
+                ("states", i, "initial"),
+                "several-initial-states",
+                f"state '{self.spec.states[i].id}' is a second initial state",
+            )
         if not any(s.final for s in self.spec.states):
             self.add(("states",), "no-final-state", "no state is final")
         for i, state in enumerate(self.spec.states):
@@ -141,15 +164,26 @@ class _Linter:
             if state.final and state.sla:
                 self.add((*here, "sla"), "final-with-sla", f"final state '{state.id}' has an sla")
             if state.sla and not state.on_breach:
-                self.add((*here, "sla"), "sla-without-breach-action",
-                         f"state '{state.id}' has a deadline but no on_breach action",
-                         "add on_breach with notify and/or trigger")
+                self.add(
+                    (*here, "sla"),
+                    "sla-without-breach-action",
+                    f"state '{state.id}' has a deadline but no on_breach action",
+                    "add on_breach with notify and/or trigger",
+                )
             if state.on_breach and not (state.on_breach.notify or state.on_breach.trigger):
-                self.add((*here, "on_breach"), "sla-without-breach-action",
-                         "on_breach names neither a notice nor a trigger")
+                self.add(
+                    (*here, "on_breach"),
+                    "sla-without-breach-action",
+                    "on_breach names neither a notice nor a trigger",
+                )
             if state.legal_clause:
-                self.ref((*here, "legal_clause"), state.legal_clause, self.clauses,
-                         "unknown-legal-basis", "legal basis")
+                self.ref(
+                    (*here, "legal_clause"),
+                    state.legal_clause,
+                    self.clauses,
+                    "unknown-legal-basis",
+                    "legal basis",
+                )
             if state.on_breach:
                 self.notices((*here, "on_breach", "notify"), state.on_breach.notify)
                 self.breach_trigger(here, state.id, state.on_breach.trigger)
@@ -160,14 +194,20 @@ class _Linter:
         path = (*here, "on_breach", "trigger")
         matching = [t for t in self.spec.transitions if t.trigger == trigger and state in t.source]
         if not matching:
-            self.add(path, "breach-trigger-not-from-state",
-                     f"on_breach trigger '{trigger}' is not a transition from '{state}'",
-                     _hint(trigger, self.triggers))
+            self.add(
+                path,
+                "breach-trigger-not-from-state",
+                f"on_breach trigger '{trigger}' is not a transition from '{state}'",
+                _hint(trigger, self.triggers),
+            )
             return
         system = {r.id for r in self.spec.roles if r.kind == "system"}
         if not system.intersection(matching[0].roles):
-            self.add(path, "breach-trigger-not-system",
-                     f"on_breach trigger '{trigger}' must allow a role of kind 'system'")
+            self.add(
+                path,
+                "breach-trigger-not-system",
+                f"on_breach trigger '{trigger}' must allow a role of kind 'system'",
+            )
 
     def transitions(self) -> None:
         finals = {s.id for s in self.spec.states if s.final}
@@ -179,31 +219,51 @@ class _Linter:
             for j, src in enumerate(tr.source):
                 self.ref((*here, "from", j), src, self.states, "unknown-state", "state")
                 if src in finals:
-                    self.add((*here, "from", j), "final-has-transitions",
-                             f"final state '{src}' has an outgoing transition '{tr.trigger}'")
+                    self.add(
+                        (*here, "from", j),
+                        "final-has-transitions",
+                        f"final state '{src}' has an outgoing transition '{tr.trigger}'",
+                    )
                 pairs[(tr.trigger, src)] += 1
                 if pairs[(tr.trigger, src)] == 2:
-                    self.add((*here, "trigger"), "ambiguous-trigger",
-                             f"two transitions '{tr.trigger}' leave state '{src}'")
+                    self.add(
+                        (*here, "trigger"),
+                        "ambiguous-trigger",
+                        f"two transitions '{tr.trigger}' leave state '{src}'",
+                    )
             self.ref((*here, "to"), tr.to, self.states, "unknown-state", "state")
             for j, role in enumerate(tr.roles):
                 self.ref((*here, "roles", j), role, self.roles, "unknown-role", "role")
                 if role in auditors:
-                    self.add((*here, "roles", j), "auditor-acts",
-                             f"auditor role '{role}' may not change a request")
+                    self.add(
+                        (*here, "roles", j),
+                        "auditor-acts",
+                        f"auditor role '{role}' may not change a request",
+                    )
             req = tr.requires
             for j, name in enumerate(req.fields):
-                self.ref((*here, "requires", "fields", j), name, self.fields, "unknown-field",
-                         "field")
+                self.ref(
+                    (*here, "requires", "fields", j), name, self.fields, "unknown-field", "field"
+                )
             for j, name in enumerate(tr.sets):
                 self.ref((*here, "sets", j), name, self.fields, "unknown-field", "field")
             for j, name in enumerate(req.documents):
-                self.ref((*here, "requires", "documents", j), name, self.documents,
-                         "unknown-document", "document")
+                self.ref(
+                    (*here, "requires", "documents", j),
+                    name,
+                    self.documents,
+                    "unknown-document",
+                    "document",
+                )
             if self.rules is not None:
                 for j, rule in enumerate(req.rules):
-                    self.ref((*here, "requires", "rules", j), rule.rule, self.rules,
-                             "unknown-rule", "rule")
+                    self.ref(
+                        (*here, "requires", "rules", j),
+                        rule.rule,
+                        self.rules,
+                        "unknown-rule",
+                        "rule",
+                    )
             for j, cond in enumerate(req.conditions):
                 try:
                     compile_expression(cond.expr, field_ids)
@@ -211,21 +271,36 @@ class _Linter:
                     path = (*here, "requires", "conditions", j, "expr")
                     line, column = self.source.locate(path)
                     word = exc.message.split("'")[1] if "unknown name" in exc.message else ""
-                    self.issues.append(SopIssue(
-                        "bad-condition", f"condition '{cond.expr}': {exc.message}",
-                        self.source.file, line, column + exc.column - 1,
-                        hint=_hint(word, field_ids) if word else None))
+                    self.issues.append(
+                        SopIssue(
+                            "bad-condition",
+                            f"condition '{cond.expr}': {exc.message}",
+                            self.source.file,
+                            line,
+                            column + exc.column - 1,
+                            hint=_hint(word, field_ids) if word else None,
+                        )
+                    )
             for j, reason in enumerate(tr.reasons):
                 self.ref((*here, "reasons", j), reason, self.reasons, "unknown-reason", "reason")
             if req.reason and not tr.reasons:
-                self.add((*here, "requires", "reason"), "reason-list-missing",
-                         f"'{tr.trigger}' requires a reason but lists no 'reasons'")
+                self.add(
+                    (*here, "requires", "reason"),
+                    "reason-list-missing",
+                    f"'{tr.trigger}' requires a reason but lists no 'reasons'",
+                )
             for j, other in enumerate(tr.distinct_from):
-                self.ref((*here, "distinct_from", j), other, self.triggers, "unknown-trigger",
-                         "trigger")
+                self.ref(
+                    (*here, "distinct_from", j), other, self.triggers, "unknown-trigger", "trigger"
+                )
             if tr.legal_clause:
-                self.ref((*here, "legal_clause"), tr.legal_clause, self.clauses,
-                         "unknown-legal-basis", "legal basis")
+                self.ref(
+                    (*here, "legal_clause"),
+                    tr.legal_clause,
+                    self.clauses,
+                    "unknown-legal-basis",
+                    "legal basis",
+                )
             self.notices((*here, "notify"), tr.notify)
 
     def submission(self) -> None:
@@ -233,12 +308,19 @@ class _Linter:
         for j, role in enumerate(sub.roles):
             self.ref(("submission", "roles", j), role, self.roles, "unknown-role", "role")
         initial = next((s.id for s in self.spec.states if s.initial), None)
-        if sub.trigger and initial and not any(
-            t.trigger == sub.trigger and initial in t.source for t in self.spec.transitions
+        if (
+            sub.trigger
+            and initial
+            and not any(
+                t.trigger == sub.trigger and initial in t.source for t in self.spec.transitions
+            )
         ):
-            self.add(("submission", "trigger"), "unknown-trigger",
-                     f"submission trigger '{sub.trigger}' is not a transition from '{initial}'",
-                     _hint(sub.trigger, self.triggers))
+            self.add(
+                ("submission", "trigger"),
+                "unknown-trigger",
+                f"submission trigger '{sub.trigger}' is not a transition from '{initial}'",
+                _hint(sub.trigger, self.triggers),
+            )
 
     def graph(self) -> None:
         edges: dict[str, set[str]] = defaultdict(set)
@@ -253,11 +335,17 @@ class _Linter:
         can_finish = _closure(finals, back)
         for i, state in enumerate(self.spec.states):
             if initial and state.id not in reachable:
-                self.add(("states", i, "id"), "unreachable-state",
-                         f"state '{state.id}' cannot be reached from '{initial}'")
+                self.add(
+                    ("states", i, "id"),
+                    "unreachable-state",
+                    f"state '{state.id}' cannot be reached from '{initial}'",
+                )
             if finals and not state.final and state.id not in can_finish:
-                self.add(("states", i, "id"), "no-path-to-final",
-                         f"no path leads from state '{state.id}' to a final state")
+                self.add(
+                    ("states", i, "id"),
+                    "no-path-to-final",
+                    f"no path leads from state '{state.id}' to a final state",
+                )
 
     def idle_roles(self) -> None:
         used = set(self.spec.submission.roles)
@@ -265,16 +353,22 @@ class _Linter:
             used.update(tr.roles)
         for i, role in enumerate(self.spec.roles):
             if role.id not in used and role.kind != "auditor":
-                self.add(("roles", i, "id"), "idle-role",
-                         f"role '{role.id}' can do nothing: no transition allows it",
-                         severity="warning")
+                self.add(
+                    ("roles", i, "id"),
+                    "idle-role",
+                    f"role '{role.id}' can do nothing: no transition allows it",
+                    severity="warning",
+                )
 
     def statistics(self) -> None:
         for dimension, name in self.spec.statistics.items():
             if dimension not in STATISTICS_DIMENSIONS:
-                self.add(("statistics", dimension), "unknown-statistics-dimension",
-                         f"'{dimension}' is not a statistics dimension",
-                         _hint(dimension, STATISTICS_DIMENSIONS))
+                self.add(
+                    ("statistics", dimension),
+                    "unknown-statistics-dimension",
+                    f"'{dimension}' is not a statistics dimension",
+                    _hint(dimension, STATISTICS_DIMENSIONS),
+                )
             self.ref(("statistics", dimension), name, self.fields, "unknown-field", "field")
 
     def translations(self) -> None:
@@ -283,8 +377,12 @@ class _Linter:
                 if "en" in node and set(node) <= {"en", "fr", "ar"}:
                     missing = [lang for lang in ("fr", "ar") if not node.get(lang)]
                     if missing:
-                        self.add(path, "missing-translation",
-                                 f"no {' or '.join(missing)} text", severity="warning")
+                        self.add(
+                            path,
+                            "missing-translation",
+                            f"no {' or '.join(missing)} text",
+                            severity="warning",
+                        )
                     return
                 for key, value in node.items():
                     walk(value, (*path, key))

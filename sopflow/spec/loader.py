@@ -111,7 +111,9 @@ def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
 def _pick_model(annotation: Any, node: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    candidates = [a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    candidates = [
+        a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+    ]
     if len(candidates) > 1 and isinstance(node, dict):
         for model in candidates:
             tag = model.model_fields.get("type")
@@ -139,27 +141,50 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
     path = _data_path(tuple(err["loc"]), data)
     where = _describe(path)
     if kind == "missing":
-        return source.issue(path[:-1], "missing-key", f"{_describe(path[:-1])}: missing required "
-                            f"key '{path[-1]}'", key=False)
+        return source.issue(
+            path[:-1],
+            "missing-key",
+            f"{_describe(path[:-1])}: missing required key '{path[-1]}'",
+            key=False,
+        )
     if kind == "extra_forbidden":
         allowed = _model_keys(path[:-1], data) or _ALL_KEYS
-        return source.issue(path, "unknown-key", f"unknown key '{path[-1]}' in "
-                            f"{_describe(path[:-1])}", hint=_did_you_mean(path[-1], allowed),
-                            key=True)
+        return source.issue(
+            path,
+            "unknown-key",
+            f"unknown key '{path[-1]}' in {_describe(path[:-1])}",
+            hint=_did_you_mean(path[-1], allowed),
+            key=True,
+        )
     if kind == "literal_error":
-        expected = [x.strip(" '") for x in str(err.get("ctx", {}).get("expected", "")).replace(
-            " or ", ",").split(",") if x.strip()]
-        return source.issue(path, "invalid-value", f"{where}: {err['msg']}",
-                            hint=_did_you_mean(err.get("input"), expected))
+        expected = [
+            x.strip(" '")
+            for x in str(err.get("ctx", {}).get("expected", "")).replace(" or ", ",").split(",")
+            if x.strip()
+        ]
+        return source.issue(
+            path,
+            "invalid-value",
+            f"{where}: {err['msg']}",
+            hint=_did_you_mean(err.get("input"), expected),
+        )
     if kind == "union_tag_invalid":
-        return source.issue(path, "unknown-field-type", f"{where}: {err['msg']}",
-                            hint=_did_you_mean(err.get("input", {}).get("type")
-                                               if isinstance(err.get("input"), dict) else None,
-                                               _FIELD_TYPES))
+        return source.issue(
+            path,
+            "unknown-field-type",
+            f"{where}: {err['msg']}",
+            hint=_did_you_mean(
+                err.get("input", {}).get("type") if isinstance(err.get("input"), dict) else None,
+                _FIELD_TYPES,
+            ),
+        )
     if kind == "string_pattern_mismatch":
-        return source.issue(path, "invalid-identifier", f"{where}: '{err.get('input')}' "
-                            f"does not match {err.get('ctx', {}).get('pattern')}",
-                            hint="identifiers are lower-case words joined by _ or -")
+        return source.issue(
+            path,
+            "invalid-identifier",
+            f"{where}: '{err.get('input')}' does not match {err.get('ctx', {}).get('pattern')}",
+            hint="identifiers are lower-case words joined by _ or -",
+        )
     if kind in _TYPE_ERRORS:
         hint = None
         if kind == "bool_parsing" and str(err.get("input")).lower() in ("yes", "no", "on", "off"):

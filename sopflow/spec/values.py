@@ -211,8 +211,6 @@ def typed_value(spec: FieldSpec, stored: Any) -> Any:
 def typed_env(
     fields: Mapping[str, FieldSpec], data: Mapping[str, Any], today: date
 ) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        name: typed_value(spec, data.get(name)) for name, spec in fields.items()
-    }
+    env: dict[str, Any] = {name: typed_value(spec, data.get(name)) for name, spec in fields.items()}
     env["today"] = today
     return env

@@ -87,9 +87,7 @@ class _Builder:
 
     def fail(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
         line, column = _pos(node)
-        self.issues.append(
-            SopIssue(code, message, self.source.file, line, column, hint=hint)
-        )
+        self.issues.append(SopIssue(code, message, self.source.file, line, column, hint=hint))
 
     def build(self, node: Node, path: Path, depth: int) -> Any:
         self.count += 1
@@ -197,9 +195,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
     """Parse ``text``; return the data (None when unusable), its source map and the issues."""
     source = SourceMap(file)
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
-        return None, source, [
-            SopIssue("yaml-too-large", f"file larger than {MAX_BYTES} bytes", file)
-        ]
+        return (
+            None,
+            source,
+            [SopIssue("yaml-too-large", f"file larger than {MAX_BYTES} bytes", file)],
+        )
     try:
         root = YAML(typ="rt", pure=True).compose(text)
     except MarkedYAMLError as exc:

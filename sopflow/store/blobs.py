@@ -50,13 +50,21 @@ def sniff(upload: Upload) -> str:
         try:
             upload.content.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidData([FieldError(where, "document-type",
-                                          f"{name}: unrecognised file content")]) from None
+            raise InvalidData(
+                [FieldError(where, "document-type", f"{name}: unrecognised file content")]
+            ) from None
         media = "text/csv" if name.lower().endswith(".csv") else "text/plain"
     claimed = filetype.get_type(ext=name.rsplit(".", 1)[-1].lower()) if "." in name else None
     if claimed is not None and guessed is not None and claimed.mime != media:
-        raise InvalidData([FieldError(where, "document-mislabelled",
-                                      f"{name} is named as {claimed.mime} but contains {media}")])
+        raise InvalidData(
+            [
+                FieldError(
+                    where,
+                    "document-mislabelled",
+                    f"{name} is named as {claimed.mime} but contains {media}",
+                )
+            ]
+        )
     return media
 
 
@@ -90,18 +98,22 @@ class BlobStore:
                     os.fsync(handle.fileno())
                 os.replace(tmp, target)
         except OSError as exc:
-            raise AdapterError(f"cannot store document: {exc.strerror}", retryable=False,
-                               code="storage-error") from exc
-        return Stored(upload.kind, safe_file_name(upload.file_name), media, len(upload.content),
-                      digest)
+            raise AdapterError(
+                f"cannot store document: {exc.strerror}", retryable=False, code="storage-error"
+            ) from exc
+        return Stored(
+            upload.kind, safe_file_name(upload.file_name), media, len(upload.content), digest
+        )
 
     def read(self, sha256: str) -> bytes:
         try:
             content = self.path_of(sha256).read_bytes()
         except OSError as exc:
-            raise AdapterError(f"document {sha256[:12]} is missing from storage",
-                               code="storage-error") from exc
+            raise AdapterError(
+                f"document {sha256[:12]} is missing from storage", code="storage-error"
+            ) from exc
         if hashlib.sha256(content).hexdigest() != sha256:
-            raise AdapterError(f"document {sha256[:12]} was altered in storage",
-                               code="document-altered")
+            raise AdapterError(
+                f"document {sha256[:12]} was altered in storage", code="document-altered"
+            )
         return content

@@ -114,7 +114,8 @@ class EventRow(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("request_id", "seq", name="uq_events_request_seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    request_id: int = Field(foreign_key="requests.id", index=True)
+    # looked up through uq_events_request_seq (request_id, seq): no separate index needed
+    request_id: int = Field(foreign_key="requests.id")
     seq: int
     trigger: str = Field(max_length=64)
     from_state: str | None = Field(default=None, max_length=64)
@@ -129,11 +130,11 @@ class EventRow(SQLModel, table=True):
     sop_id: str = Field(max_length=80)
     sop_version: int
     sop_hash: str = Field(max_length=80)
-    at: datetime = _when(index=True)
+    at: datetime = _when()
     flow_run_id: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
-    chain_seq: int = Field(sa_column_kwargs={"unique": True})
+    chain_seq: int  # the global order; ids follow it (inserts are serialised by the head)
     chain_prev: str = Field(max_length=64)
     chain_hash: str = Field(max_length=64)
 

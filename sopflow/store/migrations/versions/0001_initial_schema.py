@@ -148,13 +148,8 @@ def upgrade() -> None:
     sa.Column('chain_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.ForeignKeyConstraint(['request_id'], ['requests.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('chain_seq'),
     sa.UniqueConstraint('request_id', 'seq', name='uq_events_request_seq')
     )
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_events_at'), ['at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_request_id'), ['request_id'], unique=False)
-
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
@@ -201,10 +196,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_event_id'))
 
     op.drop_table('outbox')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_events_request_id'))
-        batch_op.drop_index(batch_op.f('ix_events_at'))
-
     op.drop_table('events')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_documents_sha256'))
