@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test check lint types contracts sops unit bench install clean schema
+.PHONY: serve test pytest check lint types contracts sops bench install clean schema
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,10 @@ sops: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/sopflow sop schema --write
 
-test: check
+test: check pytest
+
+# the suite alone (SOPFLOW_TEST_DATABASE_URL=postgresql+psycopg://... runs it on PostgreSQL)
+pytest: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

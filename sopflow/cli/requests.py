@@ -199,7 +199,7 @@ def list_requests(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Requests visible to the user, newest first."""
-    rows = bootstrap.services().queries.list(actor, ListFilter(state, sop, org, overdue, text))
+    rows = bootstrap.services().queries.search(actor, ListFilter(state, sop, org, overdue, text))
     if as_json:
         print_json(rows)
     else:

@@ -392,7 +392,7 @@ class Commands:
                     "uploaded_at": now,
                 },
             )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for notice in outcome.notices:
             for address, kind, locale in _recipients(w, sop, notice, requester, request_org):
                 rows.append({

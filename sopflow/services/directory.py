@@ -131,8 +131,7 @@ class Directory:
                 "roles": sorted(set(roles)), "locale": locale,
                 "password_hash": _hasher.hash(password) if password else None,
                 "active": True, "created_at": self.ctx.clock()}, returning=True)  # fmt: skip
-        assert user_id is not None
-        return user_id
+        return int(user_id)
 
     def member(self, email: str) -> Member:
         """The acting user; an unknown or inactive user is not found."""

@@ -84,7 +84,7 @@ class Queries:
             "your_roles": sorted(actor.roles),
         }
 
-    def list(self, email: str, flt: ListFilter) -> list[dict[str, Any]]:
+    def search(self, email: str, flt: ListFilter) -> list[dict[str, Any]]:
         member = Directory(self.ctx).member(email)
         stmt = sa.select(requests).order_by(requests.c.created_at.desc(), requests.c.id.desc())
         if flt.state:
