@@ -165,7 +165,9 @@ RULES: dict[str, Rule] = {
         renewal_allowed_once,
         "a contract is renewed at most once unless exempt",
         required=frozenset({"type_field"}),
-        optional=frozenset({"exemption_field"}),
+        # worker_field: the field identifying the worker (e.g. passport_number); the services
+        # count that worker's earlier approved renewals with the same employer
+        optional=frozenset({"exemption_field", "worker_field"}),
     ),
 }
 

@@ -150,12 +150,21 @@ def test_bad_indentation_is_a_located_syntax_error():
     assert located(issues) == [("yaml-syntax", 3, 2)]
 
 
-@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n"])
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
 def test_empty_file_is_reported(text):
     data, _, issues = parse(text)
 
     assert data is None
     assert located(issues) == [("yaml-empty", 1, 1)]
+
+
+def test_document_marker_alone_is_reported_as_empty():
+    """BUG: '---' composes to a null node; parse_yaml returns no data and no issue at all,
+    so `sopflow sop validate` passes such a file with 0 errors."""
+    data, _, issues = parse("---\n")
+
+    assert data is None
+    assert [i.code for i in issues] == ["yaml-empty"]
 
 
 def test_too_deep_nesting_is_refused_at_the_place_it_gets_too_deep():
