@@ -1,10 +1,12 @@
 """Tamper evidence: the canonical encoding and hashes of events, and chain verification.
 
-Each event's ``hash`` is SHA-256 over a canonical JSON encoding (sorted keys, no spaces,
-UTF-8) of its content and ``prev_hash``, the hash of the request's previous event (64 zeros
-for the first). A second, global chain links every event in commit order:
-``chain_hash = SHA-256(chain_prev + hash)``, and the store keeps the head. Editing a field
-breaks the event's hash; deleting, inserting or reordering events breaks a link; deleting
+Each event's ``hash`` is SHA-256 over a canonical encoding of its content and
+``prev_hash``, the hash of the request's previous event (64 zeros for the first): a compact
+JSON array of the header fields in a fixed order, a newline, then the payload as canonical
+JSON (sorted keys, no spaces, UTF-8), which is also exactly the text the store keeps, so
+verification hashes the stored text without decoding it. A second, global chain links
+every event in commit order: ``chain_hash = SHA-256(chain_prev + hash)``, and the store
+keeps the head. Editing a field breaks the event's hash; deleting, inserting or reordering events breaks a link; deleting
 a whole request or the newest events breaks the global chain or its head. Pure.
 """
 
@@ -19,24 +21,18 @@ from typing import Any
 
 GENESIS = "0" * 64
 
-# The fields covered by an event's hash, in the order auditors read them.
-HASHED_FIELDS = (
+HASH_FORMAT = "sopflow-event-v1"
+# The header fields covered by an event's hash, in this order (the payload follows them).
+HEADER_FIELDS = (
     "reference", "seq", "trigger", "from_state", "to_state", "actor_id", "role", "acting_for",
-    "payload", "comment", "reason", "legal_clause", "sop_id", "sop_version", "sop_hash", "at",
+    "comment", "reason", "legal_clause", "sop_id", "sop_version", "sop_hash", "at",
     "flow_run_id", "prev_hash",
 )  # fmt: skip
 
 
-def canonical(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
-    ).encode("utf-8")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return canonical_time(value)
-    raise TypeError(f"cannot hash a {type(value).__name__}")
+def canonical_json(value: Any) -> str:
+    """The one JSON text of a value: sorted keys, no spaces, UTF-8 characters kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_time(moment: datetime) -> str:
@@ -46,9 +42,21 @@ def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_AT = 1 + HEADER_FIELDS.index("at")
+_encode_header = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def event_hash(fields: Mapping[str, Any]) -> str:
-    body = {name: fields.get(name) for name in HASHED_FIELDS}
-    return hashlib.sha256(canonical(body)).hexdigest()
+    """``at`` may be a datetime or its canonical text; ``payload`` a mapping or its canonical
+    JSON text (as stored)."""
+    get = fields.get
+    header = [HASH_FORMAT, *map(get, HEADER_FIELDS)]
+    at = header[_AT]
+    if isinstance(at, datetime):
+        header[_AT] = canonical_time(at)
+    payload = get("payload")
+    text = payload if isinstance(payload, str) else canonical_json(payload or {})
+    return hashlib.sha256(f"{_encode_header(header)}\n{text}".encode()).hexdigest()
 
 
 def link(chain_prev: str, own_hash: str) -> str:
@@ -78,14 +86,20 @@ class ChainVerifier:
     first one first.
     """
 
-    def __init__(self, start_seq: int = 1, start_prev: str = GENESIS, *,
+    def __init__(self, start_seq: int | None = 1, start_prev: str = GENESIS, *,
                  check_global: bool = True, partial: bool = False) -> None:  # fmt: skip
+        """``start_seq=None``: a slice of the log whose first link is trusted and recorded
+        (``first_link``) to be stitched to the slice before it; ``partial``: requests may
+        start mid-chain (their first link is recorded in ``entries``)."""
         self.check_global = check_global
-        self.partial = partial  # an export of a period: requests may start mid-chain
+        self.partial = partial or start_seq is None
         self.breaks: list[Break] = []
-        self.expected_chain_seq = start_seq
+        self.open_start = start_seq is None
+        self.expected_chain_seq = start_seq or 0
         self.chain_prev = start_prev
+        self.first_link: tuple[int, str] | None = None
         self.requests: dict[str, tuple[int, str]] = {}  # reference -> (last seq, last hash)
+        self.entries: dict[str, tuple[int, str]] = {}  # reference -> (first seq, its prev_hash)
         self.count = 0
 
     def _break(self, code: str, message: str, ev: Mapping[str, Any]) -> None:
@@ -94,6 +108,10 @@ class ChainVerifier:
     def feed(self, ev: Mapping[str, Any]) -> None:
         self.count += 1
         reference, seq = str(ev["reference"]), int(ev["seq"])
+        if self.first_link is None:
+            self.first_link = (int(ev["chain_seq"]), str(ev["chain_prev"]))
+            if self.open_start:
+                self.expected_chain_seq, self.chain_prev = self.first_link
         where = f"{reference} seq {seq} (event id {ev.get('id')}, chain #{ev['chain_seq']})"
         if self.check_global and ev["chain_seq"] != self.expected_chain_seq:
             kind = (
@@ -117,6 +135,7 @@ class ChainVerifier:
         if link(ev["chain_prev"], ev["hash"]) != ev["chain_hash"]:
             self._break("broken-link", f"{where}: global chain hash is wrong", ev)
         if self.partial and reference not in self.requests:
+            self.entries[reference] = (seq, str(ev["prev_hash"]))
             self.requests[reference] = (seq - 1, str(ev["prev_hash"]))
         last_seq, last_hash = self.requests.get(reference, (0, GENESIS))
         if seq != last_seq + 1:
@@ -156,3 +175,47 @@ class ChainVerifier:
                     last_seq,
                 )
             )
+
+
+def stitch(parts: list[ChainVerifier]) -> ChainVerifier:
+    """Join verifiers of consecutive slices of the log (``start_seq=None``) into one, checking
+    the links between slices as if the whole log had been fed to one verifier."""
+    whole = ChainVerifier()
+    for part in parts:
+        if part.first_link is not None:
+            seq, prev = part.first_link
+            if seq != whole.expected_chain_seq:
+                kind = "event-missing" if seq > whole.expected_chain_seq else "event-reordered"
+                whole.breaks.append(
+                    Break(kind, f"global chain #{seq} follows #{whole.expected_chain_seq - 1}")
+                )
+            if prev != whole.chain_prev:
+                whole.breaks.append(
+                    Break(
+                        "broken-link",
+                        f"global chain #{seq}: link does not follow the previous event",
+                    )
+                )
+            whole.expected_chain_seq, whole.chain_prev = part.expected_chain_seq, part.chain_prev
+        for reference, (seq, prev) in part.entries.items():
+            last_seq, last_hash = whole.requests.get(reference, (0, GENESIS))
+            if seq != last_seq + 1:
+                kind = "event-missing" if seq > last_seq + 1 else "event-reordered"
+                whole.breaks.append(
+                    Break(
+                        kind, f"{reference} seq {seq}: expected seq {last_seq + 1}", reference, seq
+                    )
+                )
+            elif prev != last_hash:
+                whole.breaks.append(
+                    Break(
+                        "broken-link",
+                        f"{reference} seq {seq}: prev_hash does not match the event before it",
+                        reference,
+                        seq,
+                    )
+                )
+        whole.breaks.extend(part.breaks)
+        whole.requests.update(part.requests)
+        whole.count += part.count
+    return whole
