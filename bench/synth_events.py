@@ -16,7 +16,8 @@ from sopflow.store.db import make_engine, upgrade
 from sopflow.store.repository import Store
 
 HERE = Path(__file__).resolve().parent
-PATH = [("create", None, "draft", "employer_agent"), ("submit", "draft", "submitted", "employer_agent"),
+PATH = [("create", None, "draft", "employer_agent"),
+        ("submit", "draft", "submitted", "employer_agent"),
         ("approve", "submitted", "intake_review", "registry_clerk"),
         ("approve", "intake_review", "documents_verification", "intake_officer"),
         ("approve", "documents_verification", "labour_market_check", "documents_officer"),

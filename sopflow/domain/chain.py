@@ -6,8 +6,9 @@ JSON array of the header fields in a fixed order, a newline, then the payload as
 JSON (sorted keys, no spaces, UTF-8), which is also exactly the text the store keeps, so
 verification hashes the stored text without decoding it. A second, global chain links
 every event in commit order: ``chain_hash = SHA-256(chain_prev + hash)``, and the store
-keeps the head. Editing a field breaks the event's hash; deleting, inserting or reordering events breaks a link; deleting
-a whole request or the newest events breaks the global chain or its head. Pure.
+keeps the head. Editing a field breaks the event's hash; deleting, inserting or reordering
+events breaks a link; deleting a whole request or the newest events breaks the global chain
+or its head. Pure.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from sopflow import bootstrap
 from sopflow.services import Services
 from sopflow.settings import Settings
 from sopflow.store.db import make_engine, upgrade
+from tests.integration import world
 
 PG_URL = os.environ.get("SOPFLOW_TEST_DATABASE_URL")
 TABLES = ("outbox", "documents", "events", "idempotency_keys", "requests", "users",
@@ -84,3 +85,10 @@ def services(settings: Settings, clock: Clock) -> Iterator[Services]:
     svc.ctx.clock = clock
     yield svc
     svc.ctx.store.engine.dispose()
+
+
+@pytest.fixture
+def seeded(services: Services) -> Services:
+    """``services`` with the organisations and users of ``tests.integration.world``."""
+    world.seed(services)
+    return services
