@@ -12,7 +12,8 @@ from rich.console import Console
 
 from sopflow.errors import SopDefinitionError, SopflowError
 
-out = Console(highlight=False, soft_wrap=True)
+# wide tables when piped (rich would assume 80 columns)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
