@@ -130,10 +130,20 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
 @app.command()
 def verify(
     reference: Annotated[str | None, typer.Argument(metavar="[REF]")] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="MANIFEST", help="an earlier export's manifest: its head must still be there"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check the hash chains (exit 0 intact, 1 not) and name the first broken link."""
-    _print_report(bootstrap.services().audit.verify(reference), as_json)
+    head = None
+    if anchor is not None:
+        manifest = json.loads(anchor.read_text(encoding="utf-8"))
+        head = (int(manifest["last_chain_seq"]), str(manifest["last_chain_hash"]))
+    _print_report(bootstrap.services().audit.verify(reference, head), as_json)
 
 
 @app.command()

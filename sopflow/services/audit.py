@@ -119,9 +119,26 @@ class Audit:
             "differences": differences,
         }
 
-    def verify(self, reference: str | None = None) -> VerifyReport:
-        """Check every hash chain (or one request's); the first break comes first."""
+    def verify(self, reference: str | None = None,
+               anchor: tuple[int, str] | None = None) -> VerifyReport:  # fmt: skip
+        """Check every hash chain (or one request's); the first break comes first.
+
+        ``anchor`` is a (chain_seq, chain_hash) kept outside the database (an export
+        manifest's head): the log must still contain exactly that link."""
         report = VerifyReport()
+        if anchor is not None:
+            with self.ctx.store.read() as r:
+                found = r.one(
+                    "SELECT chain_hash FROM events WHERE chain_seq = :s", {"s": anchor[0]}
+                )
+            if found is None or found["chain_hash"] != anchor[1]:
+                report.breaks.append(
+                    Break(
+                        "anchor-mismatch",
+                        f"the log no longer holds the anchored link #{anchor[0]} "
+                        f"({anchor[1][:16]}…): it was rewritten or truncated after the anchor",
+                    )
+                )
         with self.ctx.store.read() as r:
             if reference is not None:
                 row = r.request(reference)
@@ -154,7 +171,8 @@ class Audit:
         verifier.finish_head(head["chain_seq"], head["chain_hash"])
         for h in heads:
             verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
-        report.events, report.requests, report.breaks = verifier.count, len(heads), verifier.breaks
+        report.events, report.requests = verifier.count, len(heads)
+        report.breaks = report.breaks + verifier.breaks
         return report
 
     def export(self, target: Path, fmt: str, start: datetime | None = None,
