@@ -76,15 +76,13 @@ class _Check:
 def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
     unmet: list[Unmet] = []
     data, req = c.after.data, tr.requires
-    leaves_requester_state = c.sop.states[c.before.state].waiting_on == "requester"
-    if leaves_requester_state:
-        unmet += [
-            Unmet(e.code, f"field '{e.field}' {e.message}", e.field)
-            for e in values.missing_required(c.sop.fields, data)
-        ]
-    for name in req.fields:
-        if data.get(name) in (None, ""):
-            unmet.append(Unmet("missing-field", f"field '{name}' must be filled in", name))
+    # handing the file (back) to the officials needs every required field; closing it
+    # (withdrawal, expiry) does not
+    hands_over = (c.sop.states[c.before.state].waiting_on == "requester"
+                  and not c.sop.is_final(tr.to))  # fmt: skip
+    missing = [e.field for e in values.missing_required(c.sop.fields, data)] if hands_over else []
+    missing += [n for n in req.fields if data.get(n) in (None, "") and n not in missing]
+    unmet += [Unmet("missing-field", f"field '{n}' must be filled in", n) for n in missing]
     latest = c.after.latest_documents()
     for kind in req.documents:
         if kind not in latest:

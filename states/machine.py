@@ -171,12 +171,13 @@ def check_sop(
     return parsed, sorted(issues, key=lambda i: (i.line, i.column, i.code))
 
 
-_CACHE: dict[str, CompiledSop] = {}
+_CACHE: dict[tuple[str, str, frozenset[str] | None], CompiledSop] = {}
 
 
 def compile_sop(text: str, file: str, *, templates: frozenset[str] | None = None) -> CompiledSop:
     """The compiled SOP for ``text`` (cached by content hash); raise on any error."""
-    cached = _CACHE.get(content_hash(text))
+    key = (content_hash(text), file, templates)
+    cached = _CACHE.get(key)
     if cached is not None:
         return cached
     parsed, issues = check_sop(text, file, templates=templates)
@@ -198,5 +199,5 @@ def compile_sop(text: str, file: str, *, templates: frozenset[str] | None = None
         conditions=conditions,
     )
     _ = compiled.machine  # build it once, now, rather than on the first request
-    _CACHE[parsed.content_hash] = compiled
+    _CACHE[key] = compiled
     return compiled

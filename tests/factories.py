@@ -81,6 +81,9 @@ _YAML_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", "~"}
 
 
 def _scalar(value: Any) -> str:
+    """One YAML scalar: plain when YAML 1.2 reads it back as the same text, else quoted."""
+    if isinstance(value, Mapping | list):
+        return "{}" if isinstance(value, Mapping) else "[]"  # only empty ones get here
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -92,28 +95,28 @@ def _scalar(value: Any) -> str:
     return text if plain else json.dumps(text, ensure_ascii=False)
 
 
+def _nested(value: Any) -> bool:
+    return isinstance(value, Mapping | list) and bool(value)
+
+
 def _emit(value: Any, indent: int, lines: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if isinstance(item, Mapping | list) and item:
+            if _nested(item):
                 lines.append(f"{pad}{key}:")
                 _emit(item, indent + 2, lines)
             else:
-                lines.append(f"{pad}{key}: {_empty(item) if isinstance(item, Mapping | list) else _scalar(item)}")
-    else:
-        for item in value:
-            if isinstance(item, Mapping | list) and item:
-                sub: list[str] = []
-                _emit(item, indent + 2, sub)
-                lines.append(f"{pad}- {sub[0].lstrip()}")
-                lines.extend(sub[1:])
-            else:
-                lines.append(f"{pad}- {_empty(item) if isinstance(item, Mapping | list) else _scalar(item)}")
-
-
-def _empty(value: Mapping[str, Any] | list[Any]) -> str:
-    return "{}" if isinstance(value, Mapping) else "[]"
+                lines.append(f"{pad}{key}: {_scalar(item)}")
+        return
+    for item in value:
+        if _nested(item):
+            sub: list[str] = []
+            _emit(item, indent + 2, sub)
+            lines.append(f"{pad}- {sub[0].lstrip()}")
+            lines.extend(sub[1:])
+        else:
+            lines.append(f"{pad}- {_scalar(item)}")
 
 
 def to_yaml(data: Mapping[str, Any]) -> str:
@@ -171,7 +174,8 @@ reason_codes:
   - {id: incomplete, label: {en: Incomplete, fr: Incomplet, ar: ناقص}}
   - {id: fraud, label: {en: Fraud, fr: Fraude, ar: احتيال}}
 roles:
-  - {id: applicant, kind: requester, scope: own_organisation, title: {en: Applicant, fr: Demandeur, ar: مقدم}}
+  - {id: applicant, kind: requester, scope: own_organisation,
+     title: {en: Applicant, fr: Demandeur, ar: مقدم}}
   - {id: clerk, kind: official, scope: all, title: {en: Clerk, fr: Agent, ar: موظف}}
   - {id: chief, kind: official, scope: all, title: {en: Chief, fr: Chef, ar: رئيس}}
   - {id: system, kind: system, scope: all, title: {en: System, fr: Système, ar: النظام}}
@@ -179,8 +183,10 @@ roles:
 fields:
   - {id: name, type: string, required: true, max_length: 50, label: {en: Name, fr: Nom, ar: اسم}}
   - {id: email, type: email, required: true, label: {en: E-mail, fr: Courriel, ar: بريد}}
-  - {id: count, type: integer, required: true, min: 1, max: 10, label: {en: Count, fr: Nombre, ar: عدد}}
-  - {id: wage, type: money, required: true, currencies: [USD, EGP], min: 0, label: {en: Wage, fr: Salaire, ar: أجر}}
+  - {id: count, type: integer, required: true, min: 1, max: 10,
+     label: {en: Count, fr: Nombre, ar: عدد}}
+  - {id: wage, type: money, required: true, currencies: [USD, EGP], min: 0,
+     label: {en: Wage, fr: Salaire, ar: أجر}}
   - {id: fee, type: money, required: true, min: 0, label: {en: Fee, fr: Frais, ar: عمولة}}
   - id: regime
     type: enum
@@ -201,11 +207,13 @@ fields:
   - {id: end, type: date, label: {en: End, fr: Fin, ar: نهاية}}
   - {id: note, type: text, max_length: 20, label: {en: Note, fr: Note, ar: ملاحظة}}
 documents:
-  - {id: contract, media_types: [application/pdf], max_size_mb: 1, label: {en: Contract, fr: Contrat, ar: عقد}}
+  - {id: contract, media_types: [application/pdf], max_size_mb: 1,
+     label: {en: Contract, fr: Contrat, ar: عقد}}
   - {id: passport, label: {en: Passport, fr: Passeport, ar: جواز}}
 submission: {roles: [applicant], trigger: submit}
 states:
-  - {id: draft, initial: true, waiting_on: requester, label: {en: Draft, fr: Brouillon, ar: مسودة}}
+  - {id: draft, initial: true, waiting_on: requester,
+     label: {en: Draft, fr: Brouillon, ar: مسودة}}
   - id: review
     label: {en: Review, fr: Examen, ar: مراجعة}
     sla: {working_days: 2}
@@ -412,9 +420,7 @@ def sample_value(spec: FieldSpec) -> Any:
         candidates = [spec.values[0].id]
     else:
         assert isinstance(spec, SimpleField)
-        candidates = [
-            {"boolean": True, "country": "EG", "isco08": "7212", "isic": "C"}[spec.type]
-        ]
+        candidates = [{"boolean": True, "country": "EG", "isco08": "7212", "isic": "C"}[spec.type]]
     for candidate in candidates:
         try:
             normalise_value(spec, candidate)

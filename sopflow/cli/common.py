@@ -17,6 +17,11 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def print_text(text: str) -> None:
+    """Machine-readable text (diagrams, schemas) exactly as it is: no wrapping, no markup."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sopflow import bootstrap
-from sopflow.cli.common import err, out, print_json
+from sopflow.cli.common import err, out, print_json, print_text
 from sopflow.sop_files import check_file, shipped_sop_dir
 from sopflow.spec.schema import SCHEMA_FILE, sop_json_schema_text
 from states.diagram import diagram
@@ -158,7 +158,7 @@ def graph(
     if fmt not in ("mermaid", "dot"):
         raise typer.BadParameter("use mermaid or dot", param_hint="--format")
     sop = bootstrap.catalogue().get(sop_id, version)
-    out.print(diagram(sop, "mermaid" if fmt == "mermaid" else "dot", locale), markup=False)
+    print_text(diagram(sop, "mermaid" if fmt == "mermaid" else "dot", locale))
 
 
 @app.command()
@@ -179,7 +179,7 @@ def schema(
             raise typer.Exit(1)
         err.print(f"{target} is up to date")
     else:
-        out.print(text, markup=False, end="")
+        print_text(text)
 
 
 @app.command()

@@ -88,11 +88,27 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "years_between": (2, _years_between),
 }
 
+
+def _numbers(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], Any]:
+    """Arithmetic on numbers only, in Decimal (``12 / 100`` is exact and mixes with money
+    amounts); ``"a" * 10**9`` or a text repeated would be a way to exhaust memory."""
+
+    def run(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            raise EvaluationError(f"'{symbol}' on a missing value")
+        for value in (a, b):
+            if isinstance(value, bool) or not isinstance(value, int | Decimal):
+                raise EvaluationError(f"'{symbol}' needs numbers, not {type(value).__name__}")
+        return op(Decimal(a), Decimal(b))
+
+    return run
+
+
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
+    ast.Add: _numbers(operator.add, "+"),
+    ast.Sub: _numbers(operator.sub, "-"),
+    ast.Mult: _numbers(operator.mul, "*"),
+    ast.Div: _numbers(operator.truediv, "/"),
 }
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
@@ -127,14 +143,19 @@ def compile_expression(source: str, fields: frozenset[str]) -> Expression:
     """Compile ``source``; names must be among ``fields`` or the context names."""
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    stripped = source.lstrip()
+    indent = len(source) - len(stripped)  # columns count from the text as written
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(stripped.rstrip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}", exc.offset or 1) from exc
+        raise ExpressionError(f"syntax error: {exc.msg}", (exc.offset or 1) + indent) from exc
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression has more than {MAX_NODES} parts")
     compiler = _Compiler(fields)
-    run = compiler.compile(tree.body)
+    try:
+        run = compiler.compile(tree.body)
+    except ExpressionError as exc:
+        raise ExpressionError(exc.message, exc.column + indent) from exc
     return Expression(source, frozenset(compiler.names), run)
 
 

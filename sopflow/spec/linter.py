@@ -198,7 +198,7 @@ class _Linter:
                 path,
                 "breach-trigger-not-from-state",
                 f"on_breach trigger '{trigger}' is not a transition from '{state}'",
-                _hint(trigger, self.triggers),
+                _hint(trigger, self.triggers - {trigger}),
             )
             return
         system = {r.id for r in self.spec.roles if r.kind == "system"}
@@ -270,6 +270,7 @@ class _Linter:
                 except ExpressionError as exc:
                     path = (*here, "requires", "conditions", j, "expr")
                     line, column = self.source.locate(path)
+                    column += 1 if path in self.source.quoted else 0
                     word = exc.message.split("'")[1] if "unknown name" in exc.message else ""
                     self.issues.append(
                         SopIssue(
@@ -319,7 +320,7 @@ class _Linter:
                 ("submission", "trigger"),
                 "unknown-trigger",
                 f"submission trigger '{sub.trigger}' is not a transition from '{initial}'",
-                _hint(sub.trigger, self.triggers),
+                _hint(sub.trigger, self.triggers - {sub.trigger}),
             )
 
     def graph(self) -> None:

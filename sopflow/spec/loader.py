@@ -187,7 +187,8 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
         )
     if kind in _TYPE_ERRORS:
         hint = None
-        if kind == "bool_parsing" and str(err.get("input")).lower() in ("yes", "no", "on", "off"):
+        if kind in ("bool_parsing", "bool_type") and str(err.get("input")).lower() in (
+            "yes", "no", "on", "off", "y", "n"):  # fmt: skip
             hint = "YAML 1.2 reads this as a text: write true or false"
         return source.issue(path, "wrong-type", f"{where}: {err['msg']}", hint=hint)
     if kind.islower() and "-" in kind:  # our own PydanticCustomError codes

@@ -12,7 +12,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$"
@@ -86,7 +94,7 @@ class EnumValue(Model):
 class _FieldBase(Model):
     id: Identifier
     label: Localized
-    required: bool = False
+    required: StrictBool = False
     help: Localized | None = None
 
 
@@ -171,7 +179,7 @@ class Sla(Model):
 class Recipient(Model):
     """Who receives a notice: the requester, every user holding a role, or an address field."""
 
-    requester: bool | None = None
+    requester: StrictBool | None = None
     role: Identifier | None = None
     field: Identifier | None = None
 
@@ -188,7 +196,7 @@ class Recipient(Model):
         if len(chosen) != 1:
             raise PydanticCustomError(
                 "recipient-shape",
-                "a recipient is 'requester', {{role: ROLE}} or {{field: FIELD}}",
+                "a recipient is 'requester', a mapping 'role: ROLE' or a mapping 'field: FIELD'",
             )
         return self
 
@@ -212,7 +220,7 @@ class State(Model):
     id: Identifier
     label: Localized
     description: Localized | None = None
-    initial: bool = False
+    initial: StrictBool = False
     final: Literal["approved", "rejected", "withdrawn", "expired"] | None = None
     waiting_on: Literal["requester", "authority", "third_party"] = "authority"
     sla: Sla | None = None
@@ -220,11 +228,21 @@ class State(Model):
     legal_clause: Identifier | None = None
 
 
+def _rule_param(value: Any) -> str | int | float | bool:
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise PydanticCustomError("wrong-type", "a rule parameter is a number, a text or true/false")
+
+
+# one check, one message (a plain union would report one error per member type)
+RuleParam = Annotated[Any, BeforeValidator(_rule_param)]
+
+
 class RuleRef(Model):
     """A named rule from the registry, with optional parameters."""
 
     rule: Identifier
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    params: dict[str, RuleParam] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -242,8 +260,8 @@ class Condition(Model):
 class Requirements(Model):
     fields: list[Identifier] = Field(default_factory=list)
     documents: list[Identifier] = Field(default_factory=list)
-    comment: bool = False
-    reason: bool = False
+    comment: StrictBool = False
+    reason: StrictBool = False
     rules: list[RuleRef] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
 

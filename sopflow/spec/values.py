@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -88,9 +88,9 @@ def _number(spec: NumberField, raw: Any) -> int | str:
 def _money(spec: MoneyField, raw: Any) -> dict[str, str]:
     if not isinstance(raw, Mapping) or set(raw) != {"amount", "currency"}:
         raise _Bad("wrong-type", 'expected {"amount": "...", "currency": "XXX"}')
-    currency = raw["currency"]
-    if not isinstance(currency, str) or pycountry.currencies.get(alpha_3=currency) is None:
-        raise _Bad("invalid-currency", f"'{currency}' is not an ISO 4217 currency code")
+    currency = raw["currency"].strip().upper() if isinstance(raw["currency"], str) else None
+    if currency is None or pycountry.currencies.get(alpha_3=currency) is None:
+        raise _Bad("invalid-currency", f"'{raw['currency']}' is not an ISO 4217 currency code")
     if spec.currencies and currency not in spec.currencies:
         raise _Bad("invalid-currency", f"currency must be one of {', '.join(spec.currencies)}")
     amount = _decimal(raw["amount"])
@@ -99,6 +99,8 @@ def _money(spec: MoneyField, raw: Any) -> dict[str, str]:
 
 
 def _date(spec: DateField, raw: Any) -> str:
+    if isinstance(raw, datetime):
+        raise _Bad("wrong-type", "expected a date (YYYY-MM-DD), not a date and time")
     if isinstance(raw, date):
         value = raw
     elif isinstance(raw, str):

@@ -34,6 +34,7 @@ class SourceMap:
     file: str
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    quoted: set[Path] = field(default_factory=set)  # scalars whose position is their quote
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """The closest known position for ``path``: itself, else its nearest ancestor."""
@@ -97,13 +98,8 @@ class _Builder:
             self.fail(node, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
             return None
         if id(node) in self.seen or getattr(node, "anchor", None):
-            self.fail(
-                node,
-                "yaml-alias",
-                "anchors and aliases are not allowed in SOP files",
-                hint="write the value out in full so reviewers see it where it applies",
-            )
-            return None
+            self.seen.add(id(node))
+            return None  # anchors and aliases: reported where written (``_alias_issues``)
         self.seen.add(id(node))
         self.source.values[path] = _pos(node)
         if isinstance(node, MappingNode):
@@ -111,6 +107,8 @@ class _Builder:
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
+        if node.style in ("'", '"'):
+            self.source.quoted.add(path)
         return self._scalar(node)
 
     def _mapping(self, node: MappingNode, path: Path, depth: int) -> dict[str, Any]:
@@ -186,6 +184,21 @@ def _resolve(tag: str, text: str) -> Any:
     raise ValueError(f"tag '{tag}' is not allowed in SOP files")
 
 
+def _alias_issues(text: str, file: str) -> list[SopIssue]:
+    """Anchors and aliases, each where it is written (the composed node has one place only)."""
+    issues = []
+    hint = "write the value out in full so reviewers see it where it applies"
+    for event in YAML(typ="rt", pure=True).parse(text):
+        kind = type(event).__name__
+        if kind == "AliasEvent" or getattr(event, "anchor", None):
+            mark = event.start_mark
+            what = "alias" if kind == "AliasEvent" else "anchor"
+            issues.append(SopIssue("yaml-alias", f"an {what} ('{event.anchor}'): anchors and "
+                                   "aliases are not allowed in SOP files", file, mark.line + 1,
+                                   mark.column + 1, hint=hint))  # fmt: skip
+    return issues
+
+
 class _TooLarge(Exception):
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -207,11 +220,18 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         return None, source, [SopIssue("yaml-syntax", problem, file, line, column)]
-    except (YAMLError, RecursionError) as exc:
+    except RecursionError:
+        return (
+            None,
+            source,
+            [SopIssue("yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", file)],
+        )
+    except YAMLError as exc:
         return None, source, [SopIssue("yaml-syntax", str(exc).splitlines()[0], file)]
     if root is None:
         return None, source, [SopIssue("yaml-empty", "the file holds no YAML document", file)]
     builder = _Builder(source)
+    builder.issues.extend(_alias_issues(text, file))
     try:
         data = builder.build(root, (), 0)
     except _TooLarge as exc:
@@ -223,4 +243,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
     except RecursionError:
         builder.issues.append(SopIssue("yaml-too-deep", "nesting too deep", file))
         data = None
+    if data is None and not any(i.severity == "error" for i in builder.issues):
+        builder.issues.append(SopIssue("yaml-empty", "the file holds no SOP (a null document)",
+                                       file))
     return data, source, builder.issues

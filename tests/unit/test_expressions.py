@@ -1,0 +1,285 @@
+"""The safe condition language: what it computes, and what it refuses (with the column)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sopflow.spec.expressions import (
+    MAX_LENGTH,
+    EvaluationError,
+    ExpressionError,
+    compile_expression,
+)
+
+FIELDS = frozenset(
+    {"count", "months", "exempt", "wage", "fee", "kind", "start", "end", "name", "tags", "ratio"}
+)
+ENV: dict[str, Any] = {
+    "count": 3,
+    "months": 12,
+    "exempt": False,
+    "wage": {"amount": Decimal("1200.00"), "currency": "USD"},
+    "fee": {"amount": Decimal("12"), "currency": "USD"},
+    "kind": "renewal",
+    "start": date(2026, 1, 1),
+    "end": date(2027, 1, 1),
+    "name": "Nile Builders",
+    "tags": ["a", "b"],
+    "ratio": Decimal("0.5"),
+    "today": date(2026, 3, 2),
+}
+
+
+def evaluate(source: str, **env: Any) -> bool:
+    return compile_expression(source, FIELDS).evaluate({**ENV, **env})
+
+
+def refusal(source: str) -> ExpressionError:
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression(source, FIELDS)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("count + 2 == 5", True),
+        ("count - 4 == -1", True),
+        ("count * 2 == 6", True),
+        ("months / 4 == 3", True),
+        ("ratio * 2 == 1", True),
+        ("ratio == 0.5", True),
+        ("-count < 0", True),
+        ("count > 2", True),
+        ("count >= 4", False),
+        ("count != 3", False),
+        ("1 < count < 5", True),
+        ("1 < count < 3", False),
+        ("0 <= count <= months <= 12", True),
+        ("count > 1 and months <= 12", True),
+        ("count > 5 or exempt", False),
+        ("not exempt", True),
+        ("months <= 12 or exempt", True),
+        ("kind in ['initial', 'renewal']", True),
+        ("kind not in ('initial',)", True),
+        ("'a' in tags", True),
+        ("'Nile' in name", True),
+        ("true and not false", True),
+        ("True", True),
+    ],
+)
+def test_arithmetic_comparisons_and_logic(source, expected):
+    assert evaluate(source) is expected
+
+
+def test_money_amount_and_currency():
+    assert evaluate("fee.amount <= wage.amount * 12 / 100")
+    assert evaluate("fee.currency == wage.currency")
+    assert not evaluate("wage.amount > 2000")
+
+
+def test_decimal_arithmetic_is_exact():
+    assert evaluate("0.1 + 0.2 == 0.3")
+
+
+def test_dividing_two_whole_numbers_mixes_with_money_amounts():
+    """BUG: '12 / 100' divides two ints into a float, and Decimal * float raises
+    TypeError, so 'wage.amount * (12 / 100) == 144' cannot be evaluated at all."""
+    assert evaluate("wage.amount * (12 / 100) == 144")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("present(name)", True),
+        ("present(missing_ok)", False),
+        ("len(name) == 13", True),
+        ("abs(0 - count) == 3", True),
+        ("min(count, months) == 3", True),
+        ("max(count, months) == 12", True),
+        ("start < date('2026-06-01')", True),
+        ("years_between(start, end) == 1", True),
+        ("years_between(start, today) == 0", True),
+        ("end > today", True),
+    ],
+)
+def test_functions_and_today(source, expected):
+    fields = FIELDS | {"missing_ok"}
+    assert compile_expression(source, fields).evaluate({**ENV, "missing_ok": ""}) is expected
+
+
+def test_names_are_recorded():
+    expression = compile_expression("fee.amount > 0 and start < today", FIELDS)
+
+    assert expression.names == {"fee", "start", "today"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["count > 1", "count == 3", "count != 3", "1 < count < 5", "count in [1, 2]", "fee.amount > 0"],
+)
+def test_a_missing_value_never_satisfies_a_comparison(source):
+    assert evaluate(source, count=None, fee=None) is False
+
+
+def test_missing_values_in_logic():
+    assert evaluate("exempt or count > 1", exempt=None)
+    assert not evaluate("exempt and count > 1", exempt=None)
+    assert evaluate("not exempt", exempt=None)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["len(count) > 1", "date(count) < today", "years_between(name, end) > 1", "name.amount > 1"],
+)
+def test_wrong_value_kinds_raise_evaluation_error(source):
+    with pytest.raises(EvaluationError):
+        evaluate(source)
+
+
+def test_type_mismatch_raises_evaluation_error():
+    with pytest.raises(EvaluationError, match="cannot evaluate"):
+        evaluate("count < name")
+
+
+@pytest.mark.parametrize(
+    ("source", "column", "fragment"),
+    [
+        ("count > 1 and name.__class__", 15, "only '.amount' and '.currency'"),
+        ("count > 1 or __import__('os')", 14, "unknown function"),
+        ("eval('1')", 1, "unknown function"),
+        ("count > 1 and open(name)", 15, "unknown function"),
+        ("fee.amount.currency == 'USD'", 1, "only '.amount' and '.currency'"),
+        ("(lambda: 1)() == 1", 1, "unknown function"),
+        ("count and (lambda: 1)", 12, "'Lambda' is not allowed"),
+        ("tags[0] == 'a'", 1, "'Subscript' is not allowed"),
+        ("count > 0 and [t for t in tags]", 15, "'ListComp' is not allowed"),
+        ("{t: 1 for t in tags}", 1, "'DictComp' is not allowed"),
+        ("f'{name}' == 'x'", 1, "'JoinedStr' is not allowed"),
+        ("count ** 2 > 1", 1, "only + - * / are allowed"),
+        ("count // 2 > 1", 1, "only + - * / are allowed"),
+        ("count % 2 == 1", 1, "only + - * / are allowed"),
+        ("count and (n := 1)", 12, "'NamedExpr' is not allowed"),
+        ("count is None", 1, "only == != < <= > >= in, not in"),
+        ("~count", 1, "only 'not' and '-' may prefix"),
+        ("count if exempt else 1", 1, "'IfExp' is not allowed"),
+        ("count > 1 and cout < 3", 15, "unknown name 'cout'"),
+        ("len(name, 1) > 1", 1, "len() takes 1 argument(s)"),
+        ("present(x=name)", 1, "present() takes 1 argument(s)"),
+        ("b'x' == name", 1, "only numbers, texts"),
+        ("count > 1j", 9, "only numbers, texts"),
+        ("count > 1 and and 2", 15, "syntax error"),
+        ("count = 1", 7, "syntax error"),
+        ("import os", 1, "syntax error"),
+    ],
+)
+def test_refusals_name_the_column(source, column, fragment):
+    error = refusal(source)
+
+    assert fragment in error.message
+    assert error.column == column
+
+
+def test_refusal_column_counts_leading_spaces():
+    """BUG: the source is stripped before parsing, so the column of '  cout > 1' is 1,
+    not 3 (and the linter then points at the wrong character)."""
+    assert refusal("  cout > 1").column == 3
+
+
+def test_a_long_expression_is_refused():
+    error = refusal("count > 1 and " * 40 + "true")
+
+    assert len("count > 1 and " * 40) > MAX_LENGTH
+    assert f"longer than {MAX_LENGTH}" in error.message
+
+
+def test_an_expression_with_too_many_parts_is_refused():
+    assert "more than" in refusal("-" * 250 + "count").message
+
+
+def test_nothing_reaches_python_builtins():
+    for source in ["__builtins__", "__import__", "globals()", "print(1)", "getattr(name, 'x')"]:
+        refusal(source)
+
+
+TOKENS = [
+    "count",
+    "months",
+    "exempt",
+    "wage",
+    "fee",
+    "name",
+    "tags",
+    "today",
+    "unknown",
+    "fee.amount",
+    "wage.currency",
+    "name.__class__",
+    "1",
+    "0",
+    "2.5",
+    "'USD'",
+    "true",
+    "None",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "%",
+    "<",
+    "<=",
+    "==",
+    "!=",
+    ">",
+    "in",
+    "not",
+    "and",
+    "or",
+    "is",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "lambda",
+    "if",
+    "else",
+    "for",
+    ":=",
+    ".",
+    "present(",
+    "len(",
+    "min(",
+    "date(",
+    "__import__(",
+    "f'",
+    "'",
+    '"',
+    "#",
+    "\\",
+    "\n",
+    "\x00",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80) | st.lists(st.sampled_from(TOKENS), max_size=12).map(" ".join))
+def test_compile_raises_nothing_but_expression_error(source):
+    try:
+        expression = compile_expression(source, FIELDS)
+    except ExpressionError as error:
+        assert error.column >= 1
+        return
+    try:
+        result = expression.evaluate(ENV)
+    except EvaluationError:
+        return
+    assert isinstance(result, bool)

@@ -1,0 +1,261 @@
+"""Each rule of the registry, passing and failing, on a request as it would be after the step."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from states.model import OrganisationFacts, RequestState
+from states.rules import RULE_NAMES, RULES, RuleContext, RuleResult
+from tests.factories import agency, document_ref
+
+TODAY = date(2026, 3, 2)
+FEE_CAP = {
+    "fee_field": "fee",
+    "wage_field": "wage",
+    "cap_percent": 1,
+    "regime_field": "regime",
+    "legacy_value": "old",
+    "legacy_cap_percent": 2,
+}
+
+
+def money(amount: str, currency: str = "USD") -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
+
+
+def check(
+    rule: str,
+    params: dict[str, Any] | None = None,
+    *,
+    data: dict[str, Any] | None = None,
+    organisation: OrganisationFacts | None = None,
+    facts: dict[str, Any] | None = None,
+    state: RequestState | None = None,
+) -> RuleResult:
+    state = state or RequestState(state="review", data=data or {})
+    context = RuleContext(
+        state, state.latest_documents(), organisation, facts or {}, TODAY, params or {}
+    )
+    return RULES[rule].check(context)
+
+
+def test_registry_names():
+    assert {
+        "agency_licence_valid",
+        "worker_fee_within_cap",
+        "no_fee_to_worker",
+        "step_done",
+        "document_unchanged_since",
+        "renewal_allowed_once",
+    } == RULE_NAMES
+
+
+# ---------------------------------------------------------------- agency_licence_valid
+
+
+@pytest.mark.parametrize(
+    "organisation",
+    [
+        None,
+        OrganisationFacts(id="emp-1", kind="employer"),
+        agency(),
+        agency(licence_expires=TODAY),
+    ],
+)
+def test_agency_licence_passes(organisation):
+    assert check("agency_licence_valid", organisation=organisation).ok
+
+
+@pytest.mark.parametrize(
+    ("organisation", "message"),
+    [
+        (agency(licence_number=None), "agency 'agency-1' has no recruitment licence on record"),
+        (
+            agency(licence_status="suspended"),
+            "the licence LIC-001 of agency 'agency-1' is suspended",
+        ),
+        (
+            agency(licence_status="cancelled"),
+            "the licence LIC-001 of agency 'agency-1' is cancelled",
+        ),
+        (agency(licence_status=None), "the licence LIC-001 of agency 'agency-1' is not active"),
+        (
+            agency(licence_expires=date(2026, 3, 1)),
+            "the licence LIC-001 of agency 'agency-1' expired on 2026-03-01",
+        ),
+        (agency(licence_expires=None), "the licence LIC-001 of agency 'agency-1' expired on None"),
+    ],
+)
+def test_agency_licence_fails(organisation, message):
+    result = check("agency_licence_valid", organisation=organisation)
+
+    assert not result.ok
+    assert result.message == message
+
+
+# ---------------------------------------------------------------- worker_fee_within_cap
+
+
+@pytest.mark.parametrize(
+    ("data", "flags"),
+    [
+        ({"wage": money("1000")}, ()),
+        ({"wage": money("1000"), "fee": money("0")}, ()),
+        ({"wage": money("1000"), "fee": money("120")}, ("worker fee charged: 120 USD",)),
+        (
+            {"wage": money("1000"), "fee": money("240"), "regime": "old"},
+            ("worker fee charged: 240 USD",),
+        ),
+    ],
+)
+def test_worker_fee_within_cap_passes_and_flags_any_fee(data, flags):
+    result = check("worker_fee_within_cap", FEE_CAP, data=data)
+
+    assert result.ok
+    assert result.flags == flags
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"wage": money("1000"), "fee": money("120.01")},
+            "worker fee 120.01 USD exceeds 1% of the first-year wage (120.00 USD)",
+        ),
+        (
+            {"wage": money("1000"), "fee": money("241"), "regime": "old"},
+            "worker fee 241 USD exceeds 2% of the first-year wage (240.00 USD)",
+        ),
+        ({"fee": money("10")}, "a worker fee is declared but 'wage' is missing"),
+        (
+            {"wage": money("1000", "EGP"), "fee": money("10")},
+            "the fee (USD) and the wage (EGP) must be in the same currency",
+        ),
+    ],
+)
+def test_worker_fee_within_cap_fails(data, message):
+    result = check("worker_fee_within_cap", FEE_CAP, data=data)
+
+    assert not result.ok
+    assert result.message == message
+
+
+def test_worker_fee_cap_without_a_legacy_regime():
+    params = {"fee_field": "fee", "wage_field": "wage", "cap_percent": 2}
+
+    assert check(
+        "worker_fee_within_cap", params, data={"wage": money("100"), "fee": money("24")}
+    ).ok
+    assert not check(
+        "worker_fee_within_cap", params, data={"wage": money("100"), "fee": money("25")}
+    ).ok
+
+
+# ---------------------------------------------------------------- no_fee_to_worker
+
+
+@pytest.mark.parametrize("data", [{}, {"fee": money("0")}, {"fee": money("0.00", "TND")}])
+def test_no_fee_to_worker_passes(data):
+    assert check("no_fee_to_worker", {"fee_field": "fee"}, data=data).ok
+
+
+def test_no_fee_to_worker_fails():
+    result = check("no_fee_to_worker", {"fee_field": "fee"}, data={"fee": money("5", "TND")})
+
+    assert not result.ok
+    assert result.message == "no fee may be charged to the worker (5 TND declared)"
+
+
+# ---------------------------------------------------------------- step_done
+
+
+def test_step_done():
+    done = RequestState(state="review", data={}, acted={"approve_demand": ("u-1",)})
+
+    assert check("step_done", {"trigger": "approve_demand"}, state=done).ok
+    result = check("step_done", {"trigger": "register_demand"}, state=done)
+    assert not result.ok
+    assert result.message == "step 'register_demand' has not been done yet"
+
+
+# ---------------------------------------------------------------- document_unchanged_since
+
+
+def with_contract(content: str, on_file_at_attest: str | None) -> RequestState:
+    snapshot = {}
+    if on_file_at_attest is not None:
+        snapshot = {
+            "attest_contract": {
+                "contract": document_ref("contract", content=on_file_at_attest).sha256
+            }
+        }
+    return RequestState(
+        state="permit",
+        data={},
+        documents=(
+            document_ref("contract", content="v1"),
+            document_ref("contract", content=content),
+        ),
+        documents_at=snapshot,
+    )
+
+
+PARAMS = {"document": "contract", "trigger": "attest_contract"}
+
+
+def test_document_unchanged_since_passes_for_the_same_content():
+    assert check("document_unchanged_since", PARAMS, state=with_contract("v1", "v1")).ok
+
+
+def test_document_unchanged_since_detects_contract_substitution():
+    result = check("document_unchanged_since", PARAMS, state=with_contract("v2", "v1"))
+
+    assert not result.ok
+    assert "contract substitution" in result.message
+
+
+def test_document_unchanged_since_needs_the_document_on_file_at_the_step():
+    result = check("document_unchanged_since", PARAMS, state=with_contract("v1", None))
+
+    assert not result.ok
+    assert result.message == "no 'contract' was on file when 'attest_contract' was done"
+
+
+# ---------------------------------------------------------------- renewal_allowed_once
+
+RENEWAL = {"type_field": "application", "exemption_field": "exempt"}
+
+
+@pytest.mark.parametrize(
+    ("data", "facts", "flags"),
+    [
+        ({"application": "initial"}, {"prior_renewals": 5}, ()),
+        ({"application": "renewal"}, {"prior_renewals": 0}, ()),
+        ({"application": "renewal"}, {}, ()),
+        (
+            {"application": "renewal", "exempt": True},
+            {"prior_renewals": 2},
+            ("renewal under the approved-project exemption",),
+        ),
+    ],
+)
+def test_renewal_allowed_once_passes(data, facts, flags):
+    result = check("renewal_allowed_once", RENEWAL, data=data, facts=facts)
+
+    assert result.ok
+    assert result.flags == flags
+
+
+def test_a_second_renewal_is_refused_without_exemption():
+    result = check(
+        "renewal_allowed_once",
+        RENEWAL,
+        data={"application": "renewal", "exempt": False},
+        facts={"prior_renewals": 1},
+    )
+
+    assert not result.ok
+    assert result.message == "the contract was already renewed 1 time(s); it may be renewed once"
