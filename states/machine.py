@@ -9,6 +9,7 @@ guards are our own callables, never dotted paths resolved by ``transitions``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -138,6 +139,7 @@ def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
                         f"rule '{ref.rule}' needs params: {', '.join(missing)}",
                     )
                 )
+            issues += _param_reference_issues(spec, source, path, ref.params)
             if unknown:
                 issues.append(
                     source.issue(
@@ -154,6 +156,31 @@ def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
                     ("transitions", i, "trigger"),
                     "reserved-trigger",
                     f"'{tr.trigger}' is reserved by sopflow",
+                )
+            )
+    return issues
+
+
+def _param_reference_issues(spec: SopSpec, source: SourceMap, path: tuple[str | int, ...],
+                            params: Mapping[str, Any]) -> list[SopIssue]:  # fmt: skip
+    """Rule parameters that name something of the SOP must name something that exists: a
+    typo in ``fee_field`` would otherwise make a fee rule pass silently."""
+    known = {
+        "field": {f.id for f in spec.fields},
+        "trigger": {t.trigger for t in spec.transitions},
+        "document": {d.id for d in spec.documents},
+    }
+    issues = []
+    for name, value in params.items():
+        kind = "field" if name.endswith("_field") else name if name in known else None
+        if kind is not None and value not in known[kind]:
+            close = difflib.get_close_matches(str(value), sorted(known[kind]), n=1)
+            issues.append(
+                source.issue(
+                    (*path, "params", name),
+                    f"unknown-{kind}",
+                    f"rule parameter {name}: no {kind} '{value}'",
+                    hint=f"did you mean '{close[0]}'?" if close else None,
                 )
             )
     return issues

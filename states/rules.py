@@ -131,7 +131,7 @@ def document_unchanged_since(ctx: RuleContext) -> RuleResult:
 
 def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
     p = ctx.params
-    if ctx.state.data.get(str(p["type_field"])) != "renewal":
+    if ctx.state.data.get(str(p["type_field"])) != p.get("renewal_value", "renewal"):
         return RuleResult(True)
     exemption = p.get("exemption_field")
     if exemption and ctx.state.data.get(str(exemption)) is True:
@@ -167,7 +167,7 @@ RULES: dict[str, Rule] = {
         required=frozenset({"type_field"}),
         # worker_field: the field identifying the worker (e.g. passport_number); the services
         # count that worker's earlier approved renewals with the same employer
-        optional=frozenset({"exemption_field", "worker_field"}),
+        optional=frozenset({"exemption_field", "worker_field", "renewal_value"}),
     ),
 }
 

@@ -1,4 +1,5 @@
-"""The ``sopflow`` command. Exit status: 0 success, 1 rejected or invalid input, 2 usage."""
+"""The ``sopflow`` command. Exit status: 0 success, 1 rejected or invalid input (the reason
+on stderr), 2 usage error, 3 internal error (a bug: set SOPFLOW_DEBUG=1 for the traceback)."""
 
 from __future__ import annotations
 

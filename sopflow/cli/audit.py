@@ -13,6 +13,7 @@ from rich.table import Table
 from sopflow import bootstrap
 from sopflow.cli.common import err, out, print_json
 from sopflow.services import VerifyReport, check_export
+from sopflow.services.audit import read_manifest
 
 app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
 AsOption = Annotated[str, typer.Option("--as", help="the auditor's (or a party's) e-mail")]
@@ -141,8 +142,8 @@ def verify(
     """Check the hash chains (exit 0 intact, 1 not) and name the first broken link."""
     head = None
     if anchor is not None:
-        manifest = json.loads(anchor.read_text(encoding="utf-8"))
-        head = (int(manifest["last_chain_seq"]), str(manifest["last_chain_hash"]))
+        manifest = read_manifest(anchor)
+        head = (int(manifest["last_chain_seq"] or 0), str(manifest["last_chain_hash"]))
     _print_report(bootstrap.services().audit.verify(reference, head), as_json)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
-from sopflow.errors import FieldError, InvalidData
+from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.services.queries import Queries
@@ -143,15 +143,13 @@ class Audit:
             if reference is not None:
                 row = r.request(reference)
                 if row is None:
-                    raise InvalidData(
-                        [FieldError("reference", "not-found", f"no request '{reference}'")]
-                    )
+                    raise NotFound(f"no request '{reference}'")
                 verifier = ChainVerifier(check_global=False)
                 for ev in r.events_of(row["id"]):
                     verifier.feed({**ev, "reference": reference})
                 verifier.finish_request(reference, row["seq"], row["last_hash"])
                 report.events, report.requests = verifier.count, 1
-                report.breaks = verifier.breaks
+                report.breaks += verifier.breaks
                 return report
             heads = r.request_heads()
             head = r.chain_head()
@@ -280,7 +278,7 @@ def _stream(r: Reader, start: datetime | None = None,
 
 def check_export(path: Path) -> VerifyReport:
     """Verify an exported JSONL file against its manifest, with no database."""
-    manifest = json.loads(path.with_name(path.name + ".manifest.json").read_text("utf-8"))
+    manifest = read_manifest(path.with_name(path.name + ".manifest.json"))
     report = VerifyReport()
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != manifest["file_sha256"]:
@@ -297,7 +295,35 @@ def check_export(path: Path) -> VerifyReport:
     if manifest["last_chain_seq"] is not None:
         verifier.finish_head(manifest["last_chain_seq"], manifest["last_chain_hash"])
     report.events, report.breaks = verifier.count, report.breaks + verifier.breaks
+    report.requests = len(verifier.requests)
     return report
+
+
+MANIFEST_KEYS = ("format", "events", "first_chain_seq", "first_chain_prev", "last_chain_seq",
+                 "last_chain_hash", "file_sha256")  # fmt: skip
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """An export manifest, or a precise error saying what is wrong with it."""
+    where = f"manifest:{path.name}"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidData([FieldError(where, "unreadable", f"{path}: {exc.strerror}")]) from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidData(
+            [FieldError(where, "malformed-json", f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")]
+        ) from exc
+    missing = [k for k in MANIFEST_KEYS if not isinstance(manifest, dict) or k not in manifest]
+    if missing:
+        raise InvalidData(
+            [
+                FieldError(
+                    where, "missing-field", f"not an export manifest: missing {', '.join(missing)}"
+                )
+            ]
+        )
+    return dict(manifest)
 
 
 def _csv_line(values: Any) -> str:

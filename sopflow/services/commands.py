@@ -131,7 +131,7 @@ class Commands:
             return replayed
         now = self.ctx.clock()
         member = self._member(email)
-        sop = self.ctx.sops.current(sop_id, now.date())
+        sop = self.ctx.sops.current(sop_id, now)
         actor = actor_for(member, sop.spec, member.organisation_id)
         with self.ctx.store.read() as r:
             org = _facts(r.organisation(member.organisation_id))

@@ -8,7 +8,7 @@ gone or changed; a changed file under an existing version number is refused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sopflow.errors import NotFound, SopDefinitionError, SopIssue
@@ -53,14 +53,16 @@ class SopRegistry:
             )
             catalogue.versions[sop.key] = sop
 
-    def current(self, sop_id: str, today: date) -> CompiledSop:
-        """The newest version of ``sop_id`` already in effect on ``today``."""
+    def current(self, sop_id: str, now: datetime) -> CompiledSop:
+        """The newest version of ``sop_id`` in effect at ``now`` (in the SOP's own time zone)."""
         versions = [
-            s for s in self.catalogue.all_versions(sop_id) if s.spec.effective_from <= today
+            s
+            for s in self.catalogue.all_versions(sop_id)
+            if s.spec.effective_from <= s.calendar.local_date(now)
         ]
         if not versions:
             if self.catalogue.all_versions(sop_id):
-                raise NotFound(f"SOP '{sop_id}' has no version in effect on {today}")
+                raise NotFound(f"SOP '{sop_id}' has no version in effect on {now.date()}")
             self.catalogue.get(sop_id)  # raises NotFound listing the known ids
         return versions[-1]
 

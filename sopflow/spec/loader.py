@@ -28,6 +28,11 @@ _TYPE_ERRORS = (
 )  # fmt: skip
 
 
+# YAML problems after which the data is incomplete (values dropped): validating the rest
+# would only add spurious errors
+_CUT_SHORT = frozenset({"yaml-too-deep", "yaml-too-large", "yaml-alias"})
+
+
 @dataclass(frozen=True)
 class ParsedSop:
     """The outcome of parsing one file: the spec (None if unusable), where things are, issues."""
@@ -49,11 +54,14 @@ def parse_sop(text: str, file: str) -> ParsedSop:
     spec: SopSpec | None = None
     if data is not None and not isinstance(data, dict):
         issues.append(source.issue((), "wrong-type", "an SOP file is a mapping of keys"))
-    elif data is not None:
+    elif data is not None and not any(i.code in _CUT_SHORT for i in issues):
+        # (a document the YAML layer had to cut short would only add spurious errors)
         try:
             spec = SopSpec.model_validate(data)
         except ValidationError as exc:
-            issues.extend(_issue_for(err, data, source) for err in exc.errors())
+            reported = {(i.line, i.column) for i in issues if i.code == "yaml-value"}
+            found = (_issue_for(err, data, source) for err in exc.errors())
+            issues.extend(i for i in found if (i.line, i.column) not in reported)
     if any(i.severity == "error" for i in issues):
         spec = None
     return ParsedSop(file, text, content_hash(text), spec, source, issues)

@@ -244,6 +244,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
         builder.issues.append(SopIssue("yaml-too-deep", "nesting too deep", file))
         data = None
     if data is None and not any(i.severity == "error" for i in builder.issues):
-        builder.issues.append(SopIssue("yaml-empty", "the file holds no SOP (a null document)",
-                                       file))
+        builder.issues.append(
+            SopIssue("yaml-empty", "the file holds no SOP (a null document)", file)
+        )
     return data, source, builder.issues

@@ -382,6 +382,8 @@ class Store:
             raw = self.engine.raw_connection()
         except sa.exc.SQLAlchemyError as exc:
             raise self._failure(getattr(exc, "orig", None) or exc) from exc
+        except self._db_error as exc:  # the driver's own error (server down, refused)
+            raise self._failure(exc) from exc
         try:
             yield raw
         finally:
