@@ -9,10 +9,10 @@ wording, run with SOPFLOW_UPDATE_GOLDEN=1 and review the diff.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
