@@ -40,7 +40,7 @@ def canonical_time(moment: datetime) -> str:
     """UTC with microseconds: the same text whatever time zone the database returned."""
     if moment.tzinfo is None:
         raise ValueError("event times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
 
 _AT = 1 + HEADER_FIELDS.index("at")

@@ -210,7 +210,7 @@ class Commands:
             payload,
             now,
             organisation=_facts(org),
-            facts=self._rule_facts(sop, row, state),
+            facts=self._rule_facts(sop, row, state, trigger),
         )
         if marks is not None:
             marks.append(time.perf_counter_ns())
@@ -233,13 +233,14 @@ class Commands:
             raise NotFound(f"no request '{reference}'")
         return row, sop, org
 
-    def _rule_facts(self, sop: CompiledSop, row: Mapping[str, Any],
-                    state: CoreState) -> dict[str, Any]:  # fmt: skip
-        """Facts a rule needs from other requests (earlier renewals of the same worker)."""
+    def _rule_facts(self, sop: CompiledSop, row: Mapping[str, Any], state: CoreState,
+                    trigger: str) -> dict[str, Any]:  # fmt: skip
+        """Facts a rule of this step needs from other requests (earlier renewals of the same
+        worker); nothing to read for the many steps that need none."""
+        tr = sop.by_state.get(state.state, {}).get(trigger)
         refs = [
             r
-            for t in sop.spec.transitions
-            for r in t.requires.rules
+            for r in (tr.requires.rules if tr else ())
             if r.rule == "renewal_allowed_once" and "worker_field" in r.params
         ]
         if not refs:

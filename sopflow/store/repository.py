@@ -30,6 +30,7 @@ from sopflow.errors import AdapterError, Conflict
 JSON_COLUMNS = frozenset({"snapshot", "payload", "roles", "result", "attempt_log"})
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "deadline", "at", "uploaded_at",
                           "published_at", "next_attempt_at", "sent_at"})  # fmt: skip
+_PLAIN = frozenset({str, int, bool, float, type(None)})
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
@@ -45,8 +46,9 @@ class StoredEvent:
 
 
 def _sqlite_time(value: datetime) -> str:
-    # the text SQLAlchemy's SQLite DateTime type reads back, in UTC
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # the text SQLAlchemy's SQLite DateTime type reads back, in UTC (isoformat: ~8x faster
+    # than strftime, which showed in the profile of every command)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class Cursor:
@@ -68,6 +70,9 @@ class Cursor:
     def _encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
         for key, value in params.items():
+            if type(value) in _PLAIN and key not in JSON_COLUMNS:
+                out[key] = value
+                continue
             if key in JSON_COLUMNS and value is not None:
                 value = canonical_json(value)  # the payload text is what its hash covers
             elif isinstance(value, datetime) and self.dialect == "sqlite":
@@ -140,7 +145,9 @@ class Reader(Cursor):
                                                              dict[str, Any] | None]:  # fmt: skip
         """The acting user, the request and its organisation in one round trip (hot path)."""
         row = self.one(
-            "SELECT r.*, u.email AS m_email, u.organisation_id AS m_org, u.roles AS m_roles, "
+            "SELECT r.id, r.reference, r.sop_id, r.sop_version, r.sop_hash, r.organisation_id, "
+            "r.created_by, r.state, r.snapshot, r.version, r.last_hash, u.email AS m_email, "
+            "u.organisation_id AS m_org, u.roles AS m_roles, "
             "u.active AS m_active, uo.kind AS m_org_kind, o.kind AS o_kind, "
             "o.licence_number AS o_licence_number, o.licence_status AS o_licence_status, "
             "o.licence_expires AS o_licence_expires "
