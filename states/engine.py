@@ -361,13 +361,12 @@ def fire(
         tr.legal_clause,
         actor.acting_for,
     )
-    notices = tuple(_notice(sop, n.template, n.to.describe(), trigger, new) for n in tr.notify)
+    notices = tuple(notice_for(n.template, n.to.describe(), trigger, new) for n in tr.notify)
     return Outcome(new, event, notices, tuple(check.flags))
 
 
-def _notice(
-    sop: CompiledSop, template: str, recipient: str, trigger: str, state: RequestState
-) -> NoticeIntent:
+def notice_for(template: str, recipient: str, trigger: str, state: RequestState) -> NoticeIntent:
+    """A notice to send; an address taken from a field is read now, from this state."""
     address = None
     if recipient.startswith("field:"):
         value = state.data.get(recipient.removeprefix("field:"))

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from sopflow.cli import admin, audit, requests, serve, sop
+from sopflow.cli import admin, audit, requests, serve, sla, sop
 from sopflow.cli.common import run_app
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(admin.user_app, name="user")
 app.add_typer(requests.app, name="request")
 app.command("inbox")(requests.inbox)
 app.add_typer(audit.app, name="audit")
+app.add_typer(sla.app, name="sla")
 app.command("serve")(serve.serve)
 
 

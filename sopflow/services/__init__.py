@@ -9,6 +9,7 @@ from __future__ import annotations
 from sopflow.services.audit import Audit, VerifyReport, check_export
 from sopflow.services.commands import Command, CommandResult, Commands
 from sopflow.services.context import Context
+from sopflow.services.deadlines import Deadlines, SweepReport
 from sopflow.services.directory import Directory, OrgInput
 from sopflow.services.queries import ListFilter, Queries
 from sopflow.services.sops import SopRegistry
@@ -21,6 +22,7 @@ class Services:
         self.commands = Commands(ctx)
         self.queries = Queries(ctx)
         self.audit = Audit(ctx)
+        self.deadlines = Deadlines(ctx)
 
     @property
     def sops(self) -> SopRegistry:
@@ -28,6 +30,7 @@ class Services:
 
 
 __all__ = [
-    "Audit", "Command", "CommandResult", "Commands", "Context", "Directory", "ListFilter",
-    "OrgInput", "Queries", "Services", "SopRegistry", "VerifyReport", "check_export",
+    "Audit", "Command", "CommandResult", "Commands", "Context", "Deadlines", "Directory",
+    "ListFilter", "OrgInput", "Queries", "Services", "SopRegistry", "SweepReport",
+    "VerifyReport", "check_export",
 ]  # fmt: skip

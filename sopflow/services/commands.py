@@ -62,7 +62,7 @@ def _member_of(user: Mapping[str, Any] | None, email: str) -> Member:
     )
 
 
-def _facts(org: Mapping[str, Any] | None) -> OrganisationFacts | None:
+def organisation_facts(org: Mapping[str, Any] | None) -> OrganisationFacts | None:
     if org is None:
         return None
     return OrganisationFacts(
@@ -134,7 +134,7 @@ class Commands:
         sop = self.ctx.sops.current(sop_id, now)
         actor = actor_for(member, sop.spec, member.organisation_id)
         with self.ctx.store.read() as r:
-            org = _facts(r.organisation(member.organisation_id))
+            org = organisation_facts(r.organisation(member.organisation_id))
         payload = Payload(cmd.data, self._store_documents(cmd.documents), cmd.comment)
         created = engine.create(sop, actor, payload, now)
         outcomes = [created]
@@ -191,7 +191,7 @@ class Commands:
         state = CoreState.from_json(row["snapshot"])
         payload = Payload(documents=self._store_documents(cmd.documents), comment=cmd.comment)
         outcome = engine.attach(sop, state, actor, payload, now)
-        return self._guard_key(cmd, lambda: self._update(row, sop, outcome, cmd, now))
+        return self._guard_key(cmd, lambda: self.append_outcomes(row, sop, outcome, cmd, now))
 
     def _apply(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
                actor: Actor, trigger: str, cmd: Command, now: datetime,
@@ -209,12 +209,12 @@ class Commands:
             actor,
             payload,
             now,
-            organisation=_facts(org),
+            organisation=organisation_facts(org),
             facts=self._rule_facts(sop, row, state, trigger),
         )
         if marks is not None:
             marks.append(time.perf_counter_ns())
-        return self._guard_key(cmd, lambda: self._update(row, sop, outcome, cmd, now))
+        return self._guard_key(cmd, lambda: self.append_outcomes(row, sop, outcome, cmd, now))
 
     # -- reading -----------------------------------------------------------------------
     def _member(self, email: str) -> Member:
@@ -333,50 +333,39 @@ class Commands:
                 )
         return result
 
-    def _update(self, row: dict[str, Any], sop: CompiledSop, outcome: Outcome, cmd: Command,
-                now: datetime) -> CommandResult:  # fmt: skip
+    def append_outcomes(self, row: dict[str, Any], sop: CompiledSop,
+                        outcome: Outcome | list[Outcome], cmd: Command,
+                        now: datetime) -> CommandResult:  # fmt: skip
+        """Append the outcomes' events to an existing request in one transaction."""
+        outcomes = outcome if isinstance(outcome, list) else [outcome]
+        final = outcomes[-1]
         with self.ctx.store.write() as w:
-            stored = w.append_event(
-                row["id"],
-                row["reference"],
-                row["last_hash"],
-                _event_fields(sop, outcome, cmd.flow_run_id),
-            )
-            w.update_request(
-                row["id"],
-                row["version"],
-                {**_row_values(sop, outcome.state), "last_hash": stored.hash, "updated_at": now},
-            )
-            notices = self._record(
-                w,
-                row["id"],
-                row["reference"],
-                sop,
-                outcome,
-                stored,
-                row["created_by"],
-                row["organisation_id"],
-                now,
-            )
-            result = CommandResult(
-                row["reference"],
-                outcome.event.trigger,
-                outcome.state.state,
-                outcome.state.seq,
-                row["version"] + 1,
-                stored.hash,
-                notices,
-                outcome.flags,
-            )
-            if cmd.idempotency_key:
-                w.remember(
-                    cmd.idempotency_key,
-                    outcome.event.actor_id,
-                    outcome.event.trigger,
+            prev, notices = row["last_hash"], 0
+            for each in outcomes:
+                stored = w.append_event(
+                    row["id"], row["reference"], prev, _event_fields(sop, each, cmd.flow_run_id)
+                )
+                notices += self._record(
+                    w,
+                    row["id"],
                     row["reference"],
-                    result.to_dict(),
+                    sop,
+                    each,
+                    stored,
+                    row["created_by"],
+                    row["organisation_id"],
                     now,
                 )
+                prev = stored.hash
+            w.update_request(row["id"], row["version"],
+                             {**_row_values(sop, final.state), "last_hash": prev,
+                              "updated_at": now})  # fmt: skip
+            result = CommandResult(row["reference"], final.event.trigger, final.state.state,
+                                   final.state.seq, row["version"] + 1, prev, notices,
+                                   tuple(f for o in outcomes for f in o.flags))  # fmt: skip
+            if cmd.idempotency_key:
+                w.remember(cmd.idempotency_key, final.event.actor_id, final.event.trigger,
+                           row["reference"], result.to_dict(), now)  # fmt: skip
         return result
 
     def _record(self, w: Writer, request_id: int, reference: str, sop: CompiledSop,

@@ -1,0 +1,35 @@
+"""``sopflow sla sweep``: record passed deadlines and apply the SOPs' breach actions now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sopflow import bootstrap
+from sopflow.cli.common import err, out, print_json
+
+app = typer.Typer(help="Deadlines (SLA) of requests.", no_args_is_help=True)
+
+
+@app.command()
+def sweep(
+    limit: Annotated[int, typer.Option(help="at most this many requests")] = 500,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Breach every overdue request once: a breach event, its notices, its escalation."""
+    report = bootstrap.services().deadlines.sweep(limit=limit)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        out.print(
+            f"{report.checked} overdue, {len(report.breached)} breach(es) recorded, "
+            f"{len(report.escalated)} escalated",
+            markup=False,
+        )
+        for item in report.escalated:
+            out.print(f"  {item['reference']}: {item['trigger']} -> {item['state']}", markup=False)
+        for item in report.failed:
+            err.print(f"  {item['reference']}: {item['error']}", markup=False)
+    if report.failed:
+        raise typer.Exit(1)
