@@ -3,11 +3,14 @@ SOPFLOW_TEST_DATABASE_URL is set (tables are emptied between tests)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +19,7 @@ from sopflow import bootstrap
 from sopflow.services import Services
 from sopflow.settings import Settings
 from sopflow.store.db import make_engine, upgrade
+from sopflow.store.repository import Store
 from tests.integration import world
 
 PG_URL = os.environ.get("SOPFLOW_TEST_DATABASE_URL")
@@ -58,8 +62,10 @@ def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
         engine = make_engine(PG_URL)
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-            conn.execute(sa.text("INSERT INTO chain_head (id, chain_seq, chain_hash) "
-                                 "VALUES (1, 0, :h)"), {"h": "0" * 64})
+            conn.execute(
+                sa.text("INSERT INTO chain_head (id, chain_seq, chain_hash) VALUES (1, 0, :h)"),
+                {"h": "0" * 64},
+            )
         engine.dispose()
         yield PG_URL
         return
@@ -85,6 +91,27 @@ def services(settings: Settings, clock: Clock) -> Iterator[Services]:
     svc.ctx.clock = clock
     yield svc
     svc.ctx.store.engine.dispose()
+
+
+@pytest.fixture
+def in_lockstep(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """``in_lockstep(n)``: the next ``n`` write transactions wait for each other before they
+    start, so ``n`` concurrent commands all read and decide on the same version of a request
+    before any of them writes (a race made certain instead of likely)."""
+
+    def arm(n: int) -> None:
+        barrier = threading.Barrier(n)
+        waiting = itertools.count()
+        real_write = Store.write
+
+        def write_together(self: Store) -> Any:
+            if next(waiting) < n:
+                barrier.wait(timeout=30)
+            return real_write(self)
+
+        monkeypatch.setattr(Store, "write", write_together)
+
+    return arm
 
 
 @pytest.fixture

@@ -1,0 +1,368 @@
+"""The whole life of requests through the ``sopflow`` command only: the directory, every
+final state of both shipped SOPs, reading, auditing, and a tampered database caught."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from sopflow.store.db import make_engine
+from tests.e2e.conftest import Run, Sopflow
+from tests.integration import world as w
+from tests.integration.world import EG_PATH, TN_PATH, Step, email
+
+
+# -- building blocks ---------------------------------------------------------------------
+def create_directory(sopflow: Sopflow) -> None:
+    for org in w.ORGS:
+        args = [
+            "org",
+            "add",
+            org.name,
+            "--kind",
+            org.kind,
+            "--country",
+            str(org.country),
+            "--id",
+            str(org.id),
+        ]
+        if org.licence_number:
+            args += ["--licence", org.licence_number, "--licence-expires", str(org.licence_expires)]
+        assert sopflow.ok(*args).last_line == org.id
+    for person in w.PEOPLE.values():
+        roles = [arg for role in person.roles for arg in ("--role", role)]
+        created = sopflow.ok(
+            "user",
+            "add",
+            person.email,
+            "--name",
+            person.email.split("@")[0],
+            "--org",
+            person.org,
+            *roles,
+            "--locale",
+            person.locale,
+        )
+        assert created.last_line.isdigit()
+
+
+def _documents(sopflow: Sopflow, kinds: tuple[str, ...]) -> list[str]:
+    args = []
+    for kind in kinds:
+        args += ["--document", f"{kind}={sopflow.file(f'{kind}.pdf', w.pdf(kind))}"]
+    return args
+
+
+def submit(sopflow: Sopflow, sop: str, who: str, data: dict[str, Any]) -> str:
+    kinds = w.EG_SUBMIT_DOCS if sop == w.EG else w.TN_SUBMIT_DOCS
+    done = sopflow.ok(
+        "request",
+        "submit",
+        "--sop",
+        sop,
+        "--as",
+        email(who),
+        "--data",
+        sopflow.file("data.json", data),
+        *_documents(sopflow, kinds),
+    )
+    assert "-> " in done.err  # what happened is told on stderr, the reference on stdout
+    return done.last_line
+
+
+def act(sopflow: Sopflow, ref: str, s: Step) -> Run:
+    if s.trigger == "attach":
+        return sopflow.ok(
+            "request", "attach", ref, "--as", email(s.who), *_documents(sopflow, s.documents)
+        )
+    args = ["request", "act", ref, s.trigger, "--as", email(s.who)]
+    if s.data:
+        args += ["--data", sopflow.file(f"{s.trigger}.json", s.data)]
+    if s.comment:
+        args += ["--comment", s.comment]
+    if s.reason:
+        args += ["--reason", s.reason]
+    return sopflow.ok(*args, *_documents(sopflow, s.documents))
+
+
+def walk(sopflow: Sopflow, ref: str, steps: tuple[Step, ...]) -> str:
+    state = ""
+    for s in steps:
+        result = act(sopflow, ref, s)
+        state = result.last_line if s.trigger != "attach" else state
+    return state
+
+
+def show(sopflow: Sopflow, ref: str, who: str) -> dict[str, Any]:
+    view: dict[str, Any] = sopflow.ok("request", "show", ref, "--as", email(who), "--json").json()
+    return view
+
+
+def sla_sweep_two_months_later(sopflow: Sopflow) -> dict[str, Any]:
+    """``sopflow sla sweep`` run when every deadline of today has long passed."""
+    with sopflow.clock_at(datetime.now(UTC) + timedelta(days=60)):
+        report: dict[str, Any] = sopflow.ok("sla", "sweep", "--json").json()
+    return report
+
+
+def refusal(who: str, trigger: str, reason: str) -> Step:
+    return Step(who, trigger, {}, comment="See the file.", reason=reason)
+
+
+@pytest.fixture
+def cli(sopflow: Sopflow) -> Sopflow:
+    """``sopflow`` with the organisations and users of the world created through it."""
+    create_directory(sopflow)
+    return sopflow
+
+
+# -- every final state -------------------------------------------------------------------
+EG_ENDINGS = {
+    "placed": EG_PATH,
+    "rejected": (
+        *w.eg_path_to("approve_demand"),
+        refusal("employment_officer", "reject", "terms_below_standard"),
+    ),
+    "withdrawn": (Step("agent", "withdraw", {}),),
+    "expired": (refusal("registry_clerk", "return_for_correction", "incomplete_documents"),),
+}
+TN_ENDINGS = {
+    "visa_granted": TN_PATH,
+    "refused": (
+        *w.tn_path_to("grant_visa"),
+        refusal("signatory", "refuse_visa", "tunisian_candidates_available"),
+    ),
+    "withdrawn": (Step("enterprise", "withdraw", {}),),
+    "expired": (refusal("examiner", "return_for_correction", "cnss_not_up_to_date"),),
+}
+
+
+@pytest.mark.parametrize(
+    ("sop", "who", "auditor", "ending", "steps"),
+    [(w.EG, "agent", "eg_auditor", ending, steps) for ending, steps in EG_ENDINGS.items()]
+    + [(w.TN, "enterprise", "tn_auditor", ending, steps) for ending, steps in TN_ENDINGS.items()],
+    ids=[f"eg-{e}" for e in EG_ENDINGS] + [f"tn-{e}" for e in TN_ENDINGS],
+)
+def test_a_request_reaches_its_final_state_through_the_cli(
+    cli: Sopflow, sop: str, who: str, auditor: str, ending: str, steps: tuple[Step, ...]
+) -> None:
+    data = w.eg_data() if sop == w.EG else w.tn_data()
+    ref = submit(cli, sop, who, data)
+
+    walk(cli, ref, steps)
+    if ending == "expired":
+        swept = sla_sweep_two_months_later(cli)
+        assert swept["escalated"] == [{"reference": ref, "trigger": "expire", "state": "expired"}]
+
+    view = show(cli, ref, who)
+    assert (view["reference"], view["sop_id"], view["sop_version"]) == (ref, sop, 1)
+    assert view["state"] == ending
+    assert view["allowed_triggers"] == []
+    assert view["data"]["contact_email"] == data["contact_email"]
+    history = cli.ok("audit", "history", ref, "--as", email(auditor), "--json").json()
+    assert history["events"][-1]["to_state"] == ending
+    assert len(history["events"]) == view["seq"]
+    assert cli.ok("audit", "replay", ref, "--as", email(auditor), "--json").json()["consistent"]
+    assert cli.ok("audit", "verify", ref).code == 0
+
+
+# -- reading -----------------------------------------------------------------------------
+def test_show_list_and_inbox(cli: Sopflow) -> None:
+    eg = submit(cli, w.EG, "agent", w.eg_data())
+    tn = submit(cli, w.TN, "enterprise", w.tn_data())
+
+    view = show(cli, eg, "agent")
+    assert view["state"] == "attestation_review"
+    assert view["allowed_triggers"] == ["withdraw"]
+    assert {d["kind"] for d in view["documents"]} == set(w.EG_SUBMIT_DOCS)
+    assert show(cli, eg, "labour_attache")["allowed_triggers"] == [
+        "attest_demand",
+        "reject",
+        "return_for_correction",
+    ]
+    human = cli.ok("request", "show", eg, "--as", email("agent"))
+    assert eg in human.out and "attestation_review" in human.out
+
+    listed = cli.ok("request", "list", "--as", email("agent"), "--json").json()
+    assert [r["reference"] for r in listed] == [eg]
+    assert cli.ok("request", "list", "--as", email("other_agent"), "--json").json() == []
+    by_sop = cli.ok("request", "list", "--as", email("tn_auditor"), "--sop", w.TN, "--json")
+    assert [r["reference"] for r in by_sop.json()] == [tn]
+
+    inbox = cli.ok("inbox", "--as", email("examiner"), "--json").json()
+    assert [(i["reference"], i["allowed_triggers"]) for i in inbox] == [
+        (tn, ["accept_filing", "return_for_correction"])
+    ]
+    assert cli.ok("inbox", "--as", email("employment_officer"), "--json").json() == []
+    assert eg in cli.ok("inbox", "--as", email("registry_clerk")).out
+
+    stranger = cli.fails(1, "request", "show", eg, "--as", email("other_agent"), "--json")
+    assert stranger.err.strip() == f"error[not-found] no request '{eg}'"
+
+
+# -- auditing ----------------------------------------------------------------------------
+def _tamper(database_url: str, statement: str, **params: Any) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement), params)
+    finally:
+        engine.dispose()
+
+
+def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> None:
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    walk(cli, ref, w.eg_path_to("approve_advertisement"))  # up to the advertisement filed
+    auditor = email("eg_auditor")
+
+    history = cli.ok("audit", "history", ref, "--as", auditor, "--json").json()
+    assert [e["trigger"] for e in history["events"]] == [
+        "create",
+        "submit",
+        "attest_demand",
+        "register_demand",
+        "approve_demand",
+        "submit_advertisement",
+    ]
+    assert history["events"][2]["actor"] == email("labour_attache")
+    assert history["events"][1]["notices"]
+    table = cli.ok("audit", "history", ref, "--as", auditor)
+    assert "register_demand" in table.out and "notified" in table.out
+
+    at_seq = cli.ok("audit", "replay", ref, "--as", auditor, "--at-seq", "3", "--json").json()
+    assert (at_seq["state"], at_seq["events_applied"]) == ("demand_intake", 3)
+    registered_at = history["events"][3]["at"]
+    as_of = cli.ok(
+        "audit", "replay", ref, "--as", auditor, "--as-of", registered_at, "--json"
+    ).json()
+    assert (as_of["state"], as_of["events_applied"]) == ("demand_under_review", 4)
+    moment = datetime.fromisoformat(registered_at) - timedelta(microseconds=1)
+    before = cli.ok(
+        "audit", "replay", ref, "--as", auditor, "--as-of", moment.isoformat(), "--json"
+    ).json()
+    assert before["state"] == "demand_intake"
+
+    assert cli.ok("audit", "verify").code == 0
+    assert "intact" in cli.ok("audit", "verify", "--json").out
+    export = cli.folder / "events.jsonl"
+    cli.ok("audit", "export", "--format", "jsonl", "--output", str(export))
+    assert cli.ok("audit", "check-export", str(export)).code == 0
+
+    _tamper(
+        cli.env["SOPFLOW_DATABASE_URL"],
+        "UPDATE events SET actor_id = 'mallory@mom.example' WHERE seq = 3",
+    )
+
+    broken = cli.fails(1, "audit", "verify")
+    assert "NOT INTACT" in broken.err and f"{ref} seq 3" in broken.err
+    assert cli.fails(1, "audit", "verify", ref, "--json").json()["first_break"]["seq"] == 3
+    lines = export.read_text("utf-8").replace(email("registry_clerk"), "mallory@mom.example")
+    export.write_text(lines, "utf-8")
+    assert cli.fails(1, "audit", "check-export", str(export)).code == 1
+
+
+def test_a_deleted_event_is_caught_by_the_installed_command(cli: Sopflow) -> None:
+    ref = submit(cli, w.TN, "enterprise", w.tn_data())
+    walk(cli, ref, w.tn_path_to("endorse_opinion"))
+
+    assert cli.installed("audit", "verify").code == 0
+    _tamper(cli.env["SOPFLOW_DATABASE_URL"], "DELETE FROM outbox WHERE event_seq = 2")
+    _tamper(cli.env["SOPFLOW_DATABASE_URL"], "DELETE FROM events WHERE seq = 2")
+
+    broken = cli.installed("audit", "verify")
+    assert broken.code == 1
+    assert "NOT INTACT" in broken.err and ref in broken.err
+
+
+# -- exit codes --------------------------------------------------------------------------
+def test_malformed_json_data_is_refused_with_its_line_and_column(cli: Sopflow) -> None:
+    data = cli.file("broken.json", '{\n  "employer_name": "Red Sea",\n  "workers_requested": ,\n}')
+
+    for result in (
+        cli("request", "submit", "--sop", w.EG, "--as", email("agent"), "--data", data),
+        cli.installed("request", "submit", "--sop", w.EG, "--as", email("agent"), "--data", data),
+    ):
+        assert result.code == 1
+        assert f"{data}:3:24:" in result.err
+        assert "error[invalid-data]" in result.err
+    assert cli.ok("request", "list", "--as", email("agent"), "--json").json() == []
+
+
+def test_rejected_commands_exit_1_with_the_reason_on_stderr(cli: Sopflow) -> None:
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+
+    wrong_role = cli.fails(1, "request", "act", ref, "attest_demand", "--as", email("director"))
+    assert wrong_role.err.startswith("error[role-forbidden]")
+    missing = cli.fails(1, "request", "act", ref, "attest_demand", "--as", email("labour_attache"))
+    assert "error[requirement-not-met]" in missing.err and "attestation" in missing.err
+    unknown = cli.fails(1, "request", "act", "EG-2026-999999", "withdraw", "--as", email("agent"))
+    assert unknown.err.strip() == "error[not-found] no request 'EG-2026-999999'"
+    bad_data = cli.fails(
+        1,
+        "request",
+        "submit",
+        "--sop",
+        w.EG,
+        "--as",
+        email("agent"),
+        "--data",
+        cli.file("bad.json", w.eg_data(contract_months=99)),
+    )
+    assert "contract_months" in bad_data.err
+    png = cli.file("letter.pdf", w.png())
+    mislabelled = cli.fails(
+        1, "request", "attach", ref, "--as", email("agent"), "--document", f"demand_letter={png}"
+    )
+    assert "error[invalid-data]" in mislabelled.err and "contains image/png" in mislabelled.err
+    assert show(cli, ref, "agent")["seq"] == 2
+
+
+def test_usage_errors_exit_2(cli: Sopflow) -> None:
+    assert cli("request", "show", "EG-2026-000001").code == 2  # --as is required
+    assert cli("request", "frobnicate").code == 2
+    assert (
+        cli(
+            "audit", "replay", "EG-2026-000001", "--as", email("eg_auditor"), "--as-of", "yesterday"
+        ).code
+        == 2
+    )
+    assert cli.installed("request", "act").code == 2
+
+
+def test_the_directory_refuses_bad_organisations_and_users(sopflow: Sopflow) -> None:
+    no_licence = sopflow.fails(1, "org", "add", "Shady Agency", "--kind", "agency")
+    assert "error[invalid-data]" in no_licence.err and "licence" in no_licence.err
+    assert (
+        sopflow.ok(
+            "org",
+            "add",
+            "Nile Recruitment",
+            "--kind",
+            "agency",
+            "--country",
+            "EG",
+            "--licence",
+            "L-1",
+            "--licence-expires",
+            "2028-12-31",
+        ).last_line
+        == "nile-recruitment"
+    )
+    unknown_role = sopflow.fails(
+        1,
+        "user",
+        "add",
+        "x@nile.example",
+        "--name",
+        "X",
+        "--org",
+        "nile-recruitment",
+        "--role",
+        "pharaoh",
+    )
+    assert "unknown-role" in unknown_role.err or "pharaoh" in unknown_role.err
+    suspended = sopflow.ok("org", "licence", "nile-recruitment", "--status", "suspended")
+    assert "suspended" in suspended.err

@@ -1,0 +1,355 @@
+"""The legal rules the SOPs name: the agency's licence, the worker-fee cap, no contract
+substitution, and the Tunisian single renewal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from sopflow.errors import CommandRejected, RequirementNotMet
+from sopflow.services import Command, OrgInput, Services
+from tests.integration import world as w
+from tests.integration.world import email
+
+
+def unmet(error: CommandRejected) -> list[tuple[str, str]]:
+    return [(u["code"], u["subject"]) for u in error.details["unmet"]]
+
+
+def refused(services: Services, attempt: Any) -> RequirementNotMet:
+    before = w.footprint(services)
+    with pytest.raises(RequirementNotMet) as caught:
+        attempt()
+    assert w.footprint(services) == before
+    return caught.value
+
+
+# -- the agency's licence ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("status", "expires", "said"),
+    [
+        ("suspended", None, "is suspended"),
+        ("cancelled", None, "is cancelled"),
+        ("active", date(2026, 11, 29), "expired on 2026-11-29"),
+    ],
+)
+def test_an_agency_without_a_valid_licence_cannot_file(
+    seeded: Services, status: str, expires: date | None, said: str
+) -> None:
+    seeded.directory.set_licence(w.AGENCY, status, expires)
+
+    error = refused(seeded, lambda: w.submit_eg(seeded))
+
+    assert unmet(error) == [("rule-failed", "agency_licence_valid")]
+    assert said in error.details["unmet"][0]["message"]
+
+
+LICENCE_STEPS = [
+    "register_demand",
+    "approve_demand",
+    "submit_advertisement",
+    "approve_advertisement",
+    "attest_contract",
+]
+
+
+def test_a_suspended_agency_s_demand_is_held_at_every_step_that_needs_the_licence(
+    seeded: Services,
+) -> None:
+    ref = w.submit_eg(seeded).reference
+    held_at = []
+    for s in w.EG_PATH:
+        seeded.directory.set_licence(w.AGENCY, "suspended")
+        try:
+            w.run(seeded, ref, [s])
+        except RequirementNotMet as exc:
+            assert unmet(exc) == [("rule-failed", "agency_licence_valid")]
+            held_at.append(s.trigger)
+            seeded.directory.set_licence(w.AGENCY, "active")  # reinstated
+            w.run(seeded, ref, [s])
+
+    assert held_at == LICENCE_STEPS
+    assert seeded.queries.show(ref, email("agent"))["state"] == "placed"
+
+
+def test_the_director_closes_the_file_of_a_suspended_agency(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("register_demand"))
+    seeded.directory.set_licence(w.AGENCY, "suspended")
+
+    done = seeded.commands.act(
+        ref,
+        "reject",
+        email("director"),
+        Command(comment="Licence suspended by decree", reason="agency_licence_invalid"),
+    )
+    assert done.state == "rejected"
+
+
+def test_a_foreign_employer_filing_itself_needs_no_licence(seeded: Services) -> None:
+    seeded.directory.add_org(OrgInput("Red Sea Construction", "employer", "SA", id="red-sea"))
+    seeded.directory.add_user("hr@redsea.example", "HR", "red-sea", ["employer_agent"])
+
+    filed = seeded.commands.submit(
+        w.EG, "hr@redsea.example", Command(data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS))
+    )
+    assert filed.state == "attestation_review"
+
+
+# -- the worker-fee cap ------------------------------------------------------------------
+def test_a_worker_fee_above_one_percent_of_the_first_year_wage_is_refused(
+    seeded: Services,
+) -> None:
+    # 1 % of 12 x 1,500 USD = 180 USD
+    error = refused(seeded, lambda: w.submit_eg(seeded, worker_fee=w.money("180.01", "USD")))
+
+    assert unmet(error) == [("rule-failed", "worker_fee_within_cap")]
+    assert "exceeds 1% of the first-year wage (180.00 USD)" in str(error)
+
+
+def test_a_worker_fee_within_the_cap_is_accepted_and_flagged(seeded: Services) -> None:
+    filed = w.submit_eg(seeded, worker_fee=w.money("180", "USD"))
+
+    assert filed.flags == ("worker fee charged: 180 USD",)
+    submit = seeded.audit.history(filed.reference, email("eg_auditor"))["events"][1]
+    assert (submit["trigger"], submit["payload"]["flags"]) == (
+        "submit",
+        ["worker fee charged: 180 USD"],
+    )
+    # flagged again at each step that checks the cap
+    approved = w.run(seeded, filed.reference, w.eg_path_to("submit_advertisement"))
+    assert approved is not None and approved.flags == ("worker fee charged: 180 USD",)
+
+
+def test_no_fee_raises_no_flag(seeded: Services) -> None:
+    filed = w.submit_eg(seeded)
+
+    assert filed.flags == ()
+    submit = seeded.audit.history(filed.reference, email("eg_auditor"))["events"][1]
+    assert "flags" not in submit["payload"]
+
+
+def test_files_under_the_old_law_keep_the_two_percent_cap(seeded: Services) -> None:
+    old_law: dict[str, Any] = {"legal_regime": "law_12_2003"}
+    assert w.submit_eg(seeded, worker_fee=w.money("360", "USD"), **old_law).flags
+    error = refused(
+        seeded, lambda: w.submit_eg(seeded, worker_fee=w.money("360.01", "USD"), **old_law)
+    )
+    assert "exceeds 2%" in str(error)
+
+
+def test_a_fee_in_another_currency_than_the_wage_is_refused(seeded: Services) -> None:
+    error = refused(seeded, lambda: w.submit_eg(seeded, worker_fee=w.money("50", "EGP")))
+    assert unmet(error) == [("rule-failed", "worker_fee_within_cap")]
+
+
+def test_a_fee_raised_above_the_cap_in_a_correction_is_refused(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    seeded.commands.act(
+        ref,
+        "return_for_correction",
+        email("registry_clerk"),
+        Command(comment="Fee?", reason="data_inconsistent"),
+    )
+
+    error = refused(
+        seeded,
+        lambda: seeded.commands.act(
+            ref, "resubmit", email("agent"), Command(data={"worker_fee": w.money("500", "USD")})
+        ),
+    )
+    assert unmet(error) == [("rule-failed", "worker_fee_within_cap")]
+
+
+# -- no contract substitution ------------------------------------------------------------
+@pytest.fixture
+def awaiting_permit(seeded: Services) -> str:
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("issue_work_permit"))
+    return ref
+
+
+def test_a_contract_swapped_after_attestation_blocks_the_work_permit(
+    seeded: Services, awaiting_permit: str
+) -> None:
+    ref = awaiting_permit
+    seeded.commands.attach(
+        ref,
+        email("agent"),
+        Command(documents=[w.doc("employment_contract", w.pdf("a lower wage"))]),
+    )
+    permit = w.eg_step("issue_work_permit")
+
+    error = refused(seeded, lambda: w.run(seeded, ref, [permit]))
+
+    assert unmet(error) == [("rule-failed", "document_unchanged_since")]
+    assert "contract substitution" in str(error)
+
+
+def test_a_contract_swapped_with_the_visas_blocks_the_work_permit(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("submit_visas"))
+    seeded.commands.act(
+        ref,
+        "submit_visas",
+        email("agent"),
+        Command(
+            documents=w.docs(
+                "medical_certificates", "visas", "worker_clearances", "employment_contract"
+            )
+        ),
+    )
+
+    error = refused(seeded, lambda: w.run(seeded, ref, [w.eg_step("issue_work_permit")]))
+    assert unmet(error) == [("rule-failed", "document_unchanged_since")]
+
+
+def test_the_attested_contract_filed_again_unchanged_is_no_substitution(
+    seeded: Services, awaiting_permit: str
+) -> None:
+    ref = awaiting_permit
+    attested = next(
+        d
+        for d in reversed(seeded.queries.show(ref, email("agent"))["documents"])
+        if d["kind"] == "employment_contract"
+    )
+    content = seeded.ctx.blobs.read(attested["sha256"])
+    seeded.commands.attach(
+        ref,
+        email("agent"),
+        Command(documents=[w.doc("employment_contract", content, "contract-copy.pdf")]),
+    )
+
+    assert w.run(seeded, ref, [w.eg_step("issue_work_permit")]).state == "predeparture_orientation"  # type: ignore[union-attr]
+
+
+def test_a_new_contract_attested_again_clears_the_permit(
+    seeded: Services, awaiting_permit: str
+) -> None:
+    ref = awaiting_permit
+    act = seeded.commands.act
+    act(
+        ref,
+        "return_for_correction",
+        email("work_permit_officer"),
+        Command(comment="Clearances missing", reason="worker_documents_missing"),
+    )
+    act(
+        ref,
+        "resubmit",
+        email("agent"),
+        Command(documents=w.docs("employment_contract", "passport_copies")),
+    )
+
+    assert w.run(seeded, ref, w.eg_path_from("attest_contract")).state == "placed"  # type: ignore[union-attr]
+
+
+def test_the_contract_attester_may_not_issue_the_permit(seeded: Services) -> None:
+    seeded.directory.add_user(
+        "both@mom.example", "Both", w.EG_AUTHORITY, ["contract_officer", "work_permit_officer"]
+    )
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("attest_contract"))
+    seeded.commands.act(
+        ref, "attest_contract", "both@mom.example", w.eg_step("attest_contract").command()
+    )
+    w.run(seeded, ref, [w.eg_step("submit_visas")])
+    before = w.footprint(seeded)
+
+    with pytest.raises(CommandRejected) as caught:
+        seeded.commands.act(
+            ref, "issue_work_permit", "both@mom.example", w.eg_step("issue_work_permit").command()
+        )
+    assert caught.value.code == "separation-of-duties"
+    assert w.footprint(seeded) == before
+
+
+# -- Tunisia: one renewal, no fee, twelve months -----------------------------------------
+PASSPORT = "A1234567"
+
+
+def renewal(**changes: Any) -> dict[str, Any]:
+    return {
+        "application_type": "renewal",
+        "previous_visa_reference": "V-2025-0001",
+        "passport_number": PASSPORT,
+        **changes,
+    }
+
+
+@pytest.fixture
+def renewed_once(seeded: Services) -> str:
+    """An approved renewal for the worker with passport ``PASSPORT``."""
+    ref = w.submit_tn(seeded, **renewal()).reference
+    w.run(seeded, ref, w.TN_PATH)
+    assert seeded.queries.show(ref, email("enterprise"))["state"] == "visa_granted"
+    return ref
+
+
+def test_a_second_renewal_for_the_same_passport_is_refused_at_filing(
+    seeded: Services, renewed_once: str
+) -> None:
+    error = refused(seeded, lambda: w.submit_tn(seeded, **renewal()))
+
+    assert unmet(error) == [("rule-failed", "renewal_allowed_once")]
+    assert "renewed 1 time(s)" in str(error)
+
+
+def test_a_second_renewal_filed_meanwhile_is_stopped_at_the_examination(
+    seeded: Services,
+) -> None:
+    first = w.submit_tn(seeded, **renewal()).reference
+    second = w.submit_tn(seeded, **renewal()).reference  # filed before the first is decided
+    w.run(seeded, first, w.TN_PATH)
+    w.run(seeded, second, w.tn_path_to("submit_opinion"))
+
+    error = refused(seeded, lambda: w.run(seeded, second, [w.tn_step("submit_opinion")]))
+    assert unmet(error) == [("rule-failed", "renewal_allowed_once")]
+
+
+def test_a_second_renewal_already_endorsed_cannot_be_visaed(seeded: Services) -> None:
+    first = w.submit_tn(seeded, **renewal()).reference
+    second = w.submit_tn(seeded, **renewal()).reference
+    w.run(seeded, second, w.tn_path_to("grant_visa"))
+    w.run(seeded, first, w.TN_PATH)
+
+    error = refused(seeded, lambda: w.run(seeded, second, [w.tn_step("grant_visa")]))
+    assert unmet(error) == [("rule-failed", "renewal_allowed_once")]
+
+
+def test_renewals_of_other_workers_and_initial_contracts_are_not_limited(
+    seeded: Services, renewed_once: str
+) -> None:
+    other = w.submit_tn(seeded, **renewal(passport_number="B7654321")).reference
+    initial = w.submit_tn(seeded, passport_number=PASSPORT).reference
+
+    for ref in (other, initial):
+        assert w.run(seeded, ref, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
+
+
+def test_an_approved_project_may_renew_again_and_is_flagged(
+    seeded: Services, renewed_once: str
+) -> None:
+    filed = w.submit_tn(seeded, **renewal(approved_project_exemption=True))
+
+    assert filed.flags == ("renewal under the approved-project exemption",)
+    assert w.run(seeded, filed.reference, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
+
+
+def test_no_fee_may_be_charged_to_a_worker_in_tunisia(seeded: Services) -> None:
+    error = refused(seeded, lambda: w.submit_tn(seeded, worker_fee=w.money("10", "TND")))
+    assert unmet(error) == [("rule-failed", "no_fee_to_worker")]
+
+
+def test_a_tunisian_contract_lasts_twelve_months_unless_for_an_approved_project(
+    seeded: Services,
+) -> None:
+    long = {"contract_months": 18, "contract_end": "2028-06-30"}
+    error = refused(seeded, lambda: w.submit_tn(seeded, **long))
+    assert unmet(error) == [
+        ("condition-failed", "contract_months <= 12 or approved_project_exemption")
+    ]
+
+    assert w.submit_tn(seeded, approved_project_exemption=True, **long).state == "filing_check"

@@ -1,0 +1,167 @@
+"""One unit of work per command: the request row (version check), the event and the outbox
+rows commit together or not at all; of two conflicting commands, exactly one wins."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sopflow.errors import Conflict
+from sopflow.services import Command, CommandResult, Services
+from sopflow.store import repository
+from tests.integration import world as w
+from tests.integration.world import email
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_failure_before_commit_leaves_nothing_behind(
+    seeded: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = w.submit_eg(seeded).reference
+    before = w.footprint(seeded)
+    real_insert_many = repository.Writer.insert_many
+
+    def failing_outbox(self: repository.Writer, table: str, rows: Any) -> None:
+        if table == "outbox":
+            raise Boom("the outbox write failed")
+        real_insert_many(self, table, rows)
+
+    monkeypatch.setattr(repository.Writer, "insert_many", failing_outbox)
+    with pytest.raises(Boom):
+        seeded.commands.act(
+            ref, "attest_demand", email("labour_attache"), Command(documents=w.docs("attestation"))
+        )
+    monkeypatch.undo()
+
+    # the event and the state change were written before the outbox: all rolled back
+    assert w.footprint(seeded) == before
+    assert seeded.audit.verify().intact
+    # and the command can simply be run again
+    done = seeded.commands.act(
+        ref, "attest_demand", email("labour_attache"), Command(documents=w.docs("attestation"))
+    )
+    assert (done.state, done.seq, done.version) == ("demand_intake", 3, 2)
+
+
+def test_a_failing_submit_creates_no_request_and_uses_no_reference(
+    seeded: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = w.footprint(seeded)
+
+    def failing_append(*args: Any, **kwargs: Any) -> None:
+        raise Boom("disk full")
+
+    monkeypatch.setattr(repository.Writer, "append_event", failing_append)
+    with pytest.raises(Boom):
+        w.submit_eg(seeded)
+    monkeypatch.undo()
+
+    assert w.footprint(seeded) == before
+    assert w.submit_eg(seeded).reference == "EG-2026-000001"
+
+
+def test_a_command_on_a_stale_version_is_a_conflict_naming_the_state(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    seeded.commands.act(
+        ref, "attest_demand", email("labour_attache"), Command(documents=w.docs("attestation"))
+    )
+    before = w.footprint(seeded)
+
+    with pytest.raises(Conflict) as caught:
+        seeded.commands.act(ref, "withdraw", email("agent"), Command(expected_version=1))
+    assert "demand_intake" in str(caught.value)
+    assert caught.value.details == {"state": "demand_intake", "version": 2}
+    assert w.footprint(seeded) == before
+
+
+def _all_at_once(calls: dict[str, Callable[[], CommandResult]]) -> dict[str, Any]:
+    """Run each call in its own thread; what each returned or raised."""
+    outcome: dict[str, Any] = {}
+
+    def run(name: str, call: Callable[[], CommandResult]) -> None:
+        try:
+            outcome[name] = call()
+        except Exception as exc:
+            outcome[name] = exc
+
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcome
+
+
+@pytest.fixture
+def submitted(seeded: Services) -> str:
+    return w.submit_eg(seeded).reference
+
+
+def test_of_conflicting_commands_exactly_one_wins_and_the_others_get_a_conflict(
+    seeded: Services, submitted: str, in_lockstep: Callable[[int], None]
+) -> None:
+    ref = submitted
+    in_lockstep(3)
+    outcome = _all_at_once(
+        {
+            "attest_demand": lambda: seeded.commands.act(
+                ref,
+                "attest_demand",
+                email("labour_attache"),
+                Command(documents=w.docs("attestation")),
+            ),
+            "withdraw": lambda: seeded.commands.act(ref, "withdraw", email("agent"), Command()),
+            "return_for_correction": lambda: seeded.commands.act(
+                ref,
+                "return_for_correction",
+                email("registry_clerk"),
+                Command(comment="Power of attorney unsigned", reason="incomplete_documents"),
+            ),
+        }
+    )
+
+    winners = {name: r for name, r in outcome.items() if isinstance(r, CommandResult)}
+    assert len(winners) == 1, outcome
+    ((winner, result),) = winners.items()
+    stored = seeded.queries.show(ref, email("director"))
+    assert (stored["state"], stored["version"], stored["seq"]) == (result.state, 2, 3)
+
+    losers = {name: e for name, e in outcome.items() if name != winner}
+    for name, error in losers.items():
+        assert isinstance(error, Conflict), f"{name}: {error!r}"
+        assert error.details["state"] == result.state
+        assert result.state in str(error)
+    history = seeded.audit.history(ref, email("director"))["events"]
+    assert [e["trigger"] for e in history] == ["create", "submit", winner]
+    assert seeded.audit.verify().intact
+
+
+def test_concurrent_commands_on_different_requests_all_commit(
+    seeded: Services, in_lockstep: Callable[[int], None]
+) -> None:
+    refs = [w.submit_eg(seeded).reference for _ in range(3)]
+    in_lockstep(3)
+    outcome = _all_at_once(
+        {
+            ref: (
+                lambda ref=ref: seeded.commands.act(  # type: ignore[misc]
+                    ref,
+                    "attest_demand",
+                    email("labour_attache"),
+                    Command(documents=w.docs("attestation")),
+                )
+            )
+            for ref in refs
+        }
+    )
+
+    assert {ref: r.state for ref, r in outcome.items()} == dict.fromkeys(refs, "demand_intake")
+    report = seeded.audit.verify()
+    assert report.intact, report.breaks
+    assert report.events == 3 * 3
