@@ -3,7 +3,8 @@
 Employers and agencies (roles of scope ``own_organisation``) act only on their own
 organisation's requests. Officials (scope ``all``) act on every request of the SOPs their
 authority issued: their organisation must be the SOP's ``authority``. Auditors (kind
-``auditor``) read every request of the SOP and change nothing. A request the user may not
+``auditor``) likewise belong to the authority (an external inspector is given a user in
+it); they read every request of the SOP and change nothing. A request the user may not
 see is reported as not found, so that its existence leaks nothing.
 """
 
@@ -37,8 +38,8 @@ def effective_roles(member: Member, sop: SopSpec, request_org: str | None) -> fr
         if role.scope == "own_organisation":
             if request_org is None or request_org == member.organisation_id:
                 granted.add(role.id)
-        elif role.kind == "auditor" or member.organisation_id == sop.authority.id:
-            granted.add(role.id)
+        elif member.organisation_id == sop.authority.id:
+            granted.add(role.id)  # officials and auditors: members of the issuing authority
     return frozenset(granted)
 
 

@@ -12,6 +12,7 @@ from slugify import slugify
 
 from sopflow.domain.access import Member, declared_roles
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
+from sopflow.services.commands import member_of
 from sopflow.services.context import Context
 from sopflow.spec.values import EMAIL
 
@@ -136,12 +137,7 @@ class Directory:
     def member(self, email: str) -> Member:
         """The acting user; an unknown or inactive user is not found."""
         with self.ctx.store.read() as r:
-            user = r.member(email)
-        if user is None or not user["active"]:
-            raise NotFound(f"no user '{email.strip().lower()}'")
-        return Member(
-            user["email"], user["organisation_id"], user["org_kind"], frozenset(user["roles"] or ())
-        )
+            return member_of(r.member(email), email)
 
     def check_password(self, email: str, password: str) -> bool:
         with self.ctx.store.read() as r:

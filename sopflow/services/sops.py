@@ -94,6 +94,9 @@ class SopRegistry:
         """Register the version in ``path``; return it and whether it was new."""
         text = read_text(path)
         sop = compile_text(text, display_name(path))
+        known = self.catalogue.versions.get(sop.key)
+        if known is not None and known.content_hash != sop.content_hash:
+            raise _changed(sop)  # a shipped (file) version: not yet in the database
         with self.store.write() as writer:
             existing = writer.sop_version(sop.spec.id, sop.spec.version)
             if existing is not None:

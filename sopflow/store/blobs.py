@@ -84,10 +84,15 @@ class BlobStore:
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:]
 
+    @staticmethod
+    def describe(upload: Upload) -> Stored:
+        """What the upload is (checked: not empty, not mislabelled), without storing it."""
+        return Stored(upload.kind, safe_file_name(upload.file_name), sniff(upload),
+                      len(upload.content), hashlib.sha256(upload.content).hexdigest())  # fmt: skip
+
     def put(self, upload: Upload) -> Stored:
-        media = sniff(upload)
-        digest = hashlib.sha256(upload.content).hexdigest()
-        target = self.path_of(digest)
+        stored = self.describe(upload)
+        target = self.path_of(stored.sha256)
         try:
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,9 +106,7 @@ class BlobStore:
             raise AdapterError(
                 f"cannot store document: {exc.strerror}", retryable=False, code="storage-error"
             ) from exc
-        return Stored(
-            upload.kind, safe_file_name(upload.file_name), media, len(upload.content), digest
-        )
+        return stored
 
     def read(self, sha256: str) -> bytes:
         try:

@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sopflow.domain.chain import GENESIS, canonical_json, canonical_time, event_hash, link
+from sopflow.domain.chain import GENESIS, canonical_json, link
 from sopflow.errors import AdapterError, Conflict
 
 JSON_COLUMNS = frozenset({"snapshot", "payload", "roles", "result", "attempt_log"})
@@ -330,38 +330,23 @@ class Writer(Reader):
                 details={"state": now["state"], "version": now["version"]},
             )
 
-    def append_event(self, request_id: int, reference: str, prev_hash: str,
-                     fields: dict[str, Any]) -> StoredEvent:  # fmt: skip
-        """Insert one event, linked to the request's previous event and to the global chain."""
-        own = event_hash(
-            {
-                **fields,
-                "reference": reference,
-                "prev_hash": prev_hash,
-                "at": canonical_time(fields["at"]),
-            }
-        )
+    def append_event(self, request_id: int, prev_hash: str, fields: dict[str, Any],
+                     own_hash: str) -> StoredEvent:  # fmt: skip
+        """Insert one event (its own hash computed by the caller from its content and
+        ``prev_hash``) and link it to the global chain under the head's lock."""
         lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
         head = self.one("SELECT chain_seq, chain_hash FROM chain_head WHERE id = 1" + lock)
         if head is None:
             raise AdapterError("the chain head row is missing: run 'sopflow db upgrade'")
         chain_seq, chain_prev = head["chain_seq"] + 1, head["chain_hash"]
-        chained = link(chain_prev, own)
+        chained = link(chain_prev, own_hash)
         event_id = self.insert("events", {
-            **fields, "request_id": request_id, "prev_hash": prev_hash, "hash": own,
+            **fields, "request_id": request_id, "prev_hash": prev_hash, "hash": own_hash,
             "chain_seq": chain_seq, "chain_prev": chain_prev, "chain_hash": chained},
             returning=True)  # fmt: skip
-        self.execute(
-            "UPDATE chain_head SET chain_seq = :s, chain_hash = :h WHERE id = 1",
-            {"s": chain_seq, "h": chained},
-        )
-        return StoredEvent(int(event_id), int(fields["seq"]), own)
-
-    def remember(self, key: str, actor: str, command: str, reference: str,
-                 result: dict[str, Any], at: datetime) -> None:  # fmt: skip
-        self.insert("idempotency_keys", {"key": key, "actor_id": actor, "command": command,
-                                         "reference": reference, "result": result,
-                                         "created_at": at})  # fmt: skip
+        self.execute("UPDATE chain_head SET chain_seq = :s, chain_hash = :h WHERE id = 1",
+                     {"s": chain_seq, "h": chained})  # fmt: skip
+        return StoredEvent(int(event_id), int(fields["seq"]), own_hash)
 
 
 class Store:

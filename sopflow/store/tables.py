@@ -201,6 +201,7 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     actor_id: str = Field(max_length=254)
     command: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)  # SHA-256 of what was asked (same key, same content)
     reference: str = Field(max_length=40)
     result: dict[str, Any] = _json()
     created_at: datetime = _when()

@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('actor_id', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('command', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('result', sa.JSON(), nullable=False),
     sa.Column('created_at', sopflow.store.tables.UTCDateTime(timezone=True), nullable=False),
