@@ -1,0 +1,111 @@
+"""``make bench``: sopflow beside the peer engines on the fixed workload, and audit verify.
+
+1. The peer benchmark (``../shared/peers``, run in its own venv with the peers' exact
+   versions) with sopflow as one more column, every engine in its own subprocess, same run.
+2. ``sopflow audit verify`` over a synthetic, valid, hash-chained log of N events.
+Results go to ``bench/results/`` (Markdown and JSON); docs/performance.md quotes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PEER_COLUMNS = ("sqlite_raw_batched,sqlite_raw_per_step,transitions_memory,transitions_sqlite,"
+                "spiff_split,spiff_full,viewflow")  # fmt: skip
+
+
+def peers_dir() -> Path:
+    candidates = [Path(p) for p in [os.environ.get("SOPFLOW_PEERS_DIR")] if p]
+    candidates.append(ROOT.parent / "shared" / "peers")
+    for path in candidates:
+        if (path / "run_peers.py").exists():
+            return path
+    sys.exit("bench: the peer benchmark (../shared/peers) is missing; set SOPFLOW_PEERS_DIR")
+
+
+def peers_venv(peers: Path) -> Path:
+    venv = ROOT / ".bench" / "peers-venv"
+    stamp = venv / ".ready"
+    if not stamp.exists():
+        print(f"bench: creating the peers' venv in {venv} (once)", file=sys.stderr)
+        subprocess.run(["bash", str(peers / "setup.sh"), str(venv)], check=True)
+        stamp.touch()
+    return venv
+
+
+def run_peers(args: argparse.Namespace) -> str:
+    peers = peers_dir()
+    venv = peers_venv(peers)
+    engines = args.engines or f"{PEER_COLUMNS},sopflow"
+    cmd = [str(venv / "bin" / "python"), str(peers / "run_peers.py"), "--n", str(args.n),
+           "--repeats", str(args.repeats), "--sync", args.sync, "--engines", engines,
+           "--column", f"sopflow={ROOT / 'bench' / 'peer_sopflow.py'}",
+           "--python", f"sopflow={sys.executable}", "--out", str(RESULTS)]  # fmt: skip
+    print("bench:", " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+    return done.stdout
+
+
+def verify_benchmark(events: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from synth_events import fill
+
+    from sopflow import bootstrap
+    from sopflow.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="sopflow-verify-") as tmp:
+        url = f"sqlite:///{tmp}/verify.db"
+        t0 = time.perf_counter()
+        made = fill(url, events)
+        filled = time.perf_counter() - t0
+        services = bootstrap.build(Settings(database_url=url, data_dir=Path(tmp)))
+        t0 = time.perf_counter()
+        report = services.audit.verify()
+        seconds = time.perf_counter() - t0
+        services.ctx.store.engine.dispose()
+    if not report.intact:
+        sys.exit(f"bench: the synthetic log did not verify: {report.breaks[:3]}")
+    return {"events": made, "verify_s": seconds, "events_per_s": made / seconds,
+            "fill_s": filled}  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--n", type=int, default=2000, help="instances (steps = 7.2 x N)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sync", default="NORMAL", choices=["NORMAL", "FULL"])
+    ap.add_argument("--engines", default=None, help="columns (default: every peer + sopflow)")
+    ap.add_argument("--verify-events", type=int, default=1_000_000, help="0 to skip")
+    ap.add_argument("--skip-peers", action="store_true")
+    args = ap.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    summary = []
+    if not args.skip_peers:
+        table = run_peers(args)
+        print(table, flush=True)
+        summary.append(table)
+    if args.verify_events:
+        result = verify_benchmark(args.verify_events)
+        line = (f"audit verify: {result['events']:,} events in {result['verify_s']:.2f} s "
+                f"({result['events_per_s']:,.0f} events/s; building the log took "
+                f"{result['fill_s']:.0f} s)")  # fmt: skip
+        print(line, flush=True)
+        summary.append(line)
+        (RESULTS / "verify.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "summary.md").write_text("\n\n".join(summary) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
