@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from sopflow import bootstrap
 from sopflow.cli import admin, audit, requests, serve, sla, sop
 from sopflow.cli.common import run_app
 
@@ -29,4 +30,7 @@ app.command("serve")(serve.serve)
 
 
 def main() -> None:
+    from workflows.runtime import configure
+
+    configure(bootstrap.settings().data_dir)  # before anything imports prefect
     sys.exit(run_app(app))

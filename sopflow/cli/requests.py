@@ -12,8 +12,9 @@ from rich.table import Table
 from sopflow import bootstrap
 from sopflow.cli.common import err, out, print_json
 from sopflow.errors import FieldError, InvalidData
-from sopflow.services import Command, CommandResult, ListFilter
+from sopflow.services import CommandResult, ListFilter
 from sopflow.store.blobs import Upload
+from workflows.client import run_batch, run_command
 
 app = typer.Typer(help="Recruitment requests.", no_args_is_help=True)
 
@@ -47,7 +48,9 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_documents(specs: list[str] | None) -> list[Upload]:
+def read_documents(specs: list[str] | None) -> list[dict[str, str]]:
+    """Store each KIND=PATH file in the document store; refs for the command (the flow run,
+    possibly on another machine, reads the bytes from the store)."""
     uploads, errors = [], []
     for spec in specs or []:
         kind, sep, name = spec.partition("=")
@@ -60,7 +63,12 @@ def read_documents(specs: list[str] | None) -> list[Upload]:
             errors.append(FieldError(f"document:{kind}", "unreadable", f"{name}: {exc.strerror}"))
     if errors:
         raise InvalidData(errors, context="documents")
-    return uploads
+    blobs = bootstrap.services().ctx.blobs
+    refs = []
+    for upload in uploads:
+        stored = blobs.put(upload)
+        refs.append({"kind": upload.kind, "file_name": stored.file_name, "sha256": stored.sha256})
+    return refs
 
 
 def _report(result: CommandResult) -> None:
@@ -83,9 +91,9 @@ def submit(
     idempotency_key: KeyOption = None,
 ) -> None:
     """File a new request; print its reference as the last line."""
-    result = bootstrap.services().commands.submit(sop, actor, Command(
-        data=read_json(data), documents=read_documents(document), comment=comment,
-        idempotency_key=idempotency_key))  # fmt: skip
+    result = run_command({"command": "submit", "sop": sop, "as": actor, "data": read_json(data),
+                          "documents": read_documents(document), "comment": comment,
+                          "idempotency_key": idempotency_key})  # fmt: skip
     _report(result)
     out.print(result.reference, markup=False)
 
@@ -103,10 +111,11 @@ def act(
     expected_version: Annotated[int | None, typer.Option(help="refuse if changed since")] = None,
 ) -> None:
     """Move a request: fire TRIGGER as the given user."""
-    result = bootstrap.services().commands.act(reference, trigger, actor, Command(
-        data=read_json(data) if data else {}, documents=read_documents(document),
-        comment=comment, reason=reason, idempotency_key=idempotency_key,
-        expected_version=expected_version))  # fmt: skip
+    result = run_command({"command": "act", "reference": reference, "trigger": trigger,
+                          "as": actor, "data": read_json(data) if data else {},
+                          "documents": read_documents(document), "comment": comment,
+                          "reason": reason, "idempotency_key": idempotency_key,
+                          "expected_version": expected_version})  # fmt: skip
     _report(result)
     out.print(result.state, markup=False)
 
@@ -120,14 +129,40 @@ def attach(
     idempotency_key: KeyOption = None,
 ) -> None:
     """Add documents to a request without changing its state."""
-    result = bootstrap.services().commands.attach(
-        reference,
-        actor,
-        Command(
-            documents=read_documents(document), comment=comment, idempotency_key=idempotency_key
-        ),
-    )
+    result = run_command({"command": "attach", "reference": reference, "as": actor,
+                          "documents": read_documents(document), "comment": comment,
+                          "idempotency_key": idempotency_key})  # fmt: skip
     _report(result)
+
+
+@app.command("import")
+def import_batch(
+    path: Annotated[Path, typer.Argument(metavar="FILE.jsonl", help="one command per line")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Apply a batch of commands (one flow run); a failed line is reported, the rest go on;
+    running the same file again applies nothing twice."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    if not path.is_file():
+        raise InvalidData([FieldError("FILE", "unreadable", f"{path}: no such file")])
+    total = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
+        task = bar.add_task(f"importing {path.name}", total=total)
+        summary = run_batch(path, lambda done: bar.update(task, completed=done))
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(f"{summary['commands']} command(s): {summary['applied']} applied, "
+                  f"{summary['already_applied']} already applied, {len(summary['failed'])} "
+                  "failed", markup=False)  # fmt: skip
+        for failure in summary["failed"]:
+            error = failure["error"]
+            err.print(f"  line {failure['line']}: error[{error['code']}] {error['message']}",
+                      markup=False)  # fmt: skip
+    if summary["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command()

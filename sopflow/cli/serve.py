@@ -1,4 +1,5 @@
-"""``sopflow serve``: migrate the embedded database and serve the web application."""
+"""``sopflow serve``: migrate the embedded database, own a local Prefect API, run the periodic
+flows, and serve the web application."""
 
 from __future__ import annotations
 
@@ -13,19 +14,44 @@ from sopflow.cli.common import err
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    sweep_every: Annotated[int, typer.Option(help="seconds between SLA sweeps")] = 300,
 ) -> None:
-    """Serve the API and pages (migrating an embedded SQLite database first)."""
+    """Serve the API and pages; the SLA sweep runs as a Prefect flow every few minutes."""
     import uvicorn
 
     from sopflow.web.app import create_app
+    from workflows.schedule import Every
 
+    cfg = bootstrap.settings()
     services = bootstrap.services()
     catalogue = services.sops.catalogue
     for issue in catalogue.problems:
         err.print(issue.format(), markup=False)
     err.print(
-        f"sopflow: {len(catalogue.versions)} SOP version(s) loaded; database "
+        f"sopflow: {len(catalogue.versions)} SOP version(s); database "
         f"{services.ctx.store.engine.url.render_as_string(hide_password=True)}"
     )
+    api = None
+    jobs = []
+    if cfg.prefect_mode == "embedded":
+        from workflows.runtime import EmbeddedApi
+
+        err.print("sopflow: starting the local Prefect API (a few seconds)…")
+        api = EmbeddedApi(cfg.data_dir)
+        url = api.start()
+        err.print(
+            f"sopflow: Prefect API {url} (UI: {url.removesuffix('/api')}); the CLI "
+            "reuses it while this server runs"
+        )
+    if cfg.prefect_mode != "off":
+        from workflows.flows import sla_sweep
+
+        jobs.append(Every(sweep_every, lambda: sla_sweep(return_state=True), "sla-sweep").start())
     err.print(f"sopflow: open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+    finally:
+        for job in jobs:
+            job.stop()
+        if api is not None:
+            api.stop()

@@ -1,0 +1,181 @@
+"""How the CLI and the web application run commands: as Prefect flow runs.
+
+``SOPFLOW_PREFECT_MODE``:
+- ``embedded`` (default): the flow runs in this process, against the local API of a running
+  ``sopflow serve`` if there is one, else Prefect's ephemeral API;
+- ``deployments``: the run is submitted to the ``advance-request`` deployment on a Prefect
+  server and executed by a worker; the caller waits for its outcome;
+- ``off``: the services are called directly (no Prefect), for tools that must not pay it.
+
+Every command gets an idempotency key (the caller's, or a fresh one), so that a retried run
+never applies it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sopflow import bootstrap
+from sopflow.errors import AdapterError, CommandRejected, Conflict, InvalidData, NotFound
+from sopflow.services import CommandResult
+from workflows import commands
+
+DEPLOYMENT = "advance-request/sopflow"
+BATCH_DEPLOYMENT = "process-commands/sopflow"
+_ERRORS: dict[str, type[CommandRejected]] = {"not-found": NotFound, "conflict": Conflict}
+
+
+def mode() -> str:
+    return bootstrap.settings().prefect_mode
+
+
+def rejection(error: dict[str, Any]) -> Exception:
+    """The exception a flow run reported, rebuilt with its code, message and details."""
+    code, message = str(error.get("code", "flow-failed")), str(error.get("message", ""))
+    details = {k: v for k, v in error.items() if k not in ("code", "message")}
+    if code == "invalid-data":
+        exc: Exception = CommandRejected(message, code=code, details=details)
+    elif code in ("database-error", "adapter-error", "storage-error", "flow-failed"):
+        exc = AdapterError(message, retryable=bool(error.get("retryable")), code=code)
+    else:
+        exc = _ERRORS.get(code, CommandRejected)(message, code=code, details=details)
+    return exc
+
+
+def run_command(raw: dict[str, Any]) -> CommandResult:
+    """Apply one command (a JSON dict, see ``workflows.commands``) and return its outcome."""
+    command = dict(raw)
+    command.setdefault("idempotency_key", f"cmd-{uuid.uuid4()}")
+    services = bootstrap.services()
+    spec = commands.parse(command)
+    if mode() == "off":
+        return commands.apply(services, spec)
+    outcome = _submit_run(spec.model_dump(by_alias=True, mode="json"))
+    if "error" in outcome:
+        raise rejection(outcome["error"])
+    return CommandResult(**{**outcome["result"], "flags": tuple(outcome["result"]["flags"])})
+
+
+def _submit_run(command: dict[str, Any]) -> dict[str, Any]:
+    from workflows.flows import advance_request, outcome_of
+
+    if mode() == "deployments":
+        return outcome_of(_through_deployment(DEPLOYMENT, {"command": command}))
+    from workflows.runtime import quiet_runs
+
+    with quiet_runs():
+        return outcome_of(advance_request(command, return_state=True))
+
+
+def _through_deployment(name: str, parameters: dict[str, Any]) -> Any:
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise AdapterError("SOPFLOW_PREFECT_MODE=deployments needs PREFECT_API_URL (the "
+                           "Prefect server's API)", code="orchestrator-error")  # fmt: skip
+    try:
+        httpx.get(f"{url}/health", timeout=3.0).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise AdapterError(f"the Prefect server at {url} is not answering ({exc}); start it, "
+                           "or set SOPFLOW_PREFECT_MODE=embedded", retryable=True,
+                           code="orchestrator-error") from exc  # fmt: skip
+    timeout = float(os.environ.get("SOPFLOW_RUN_TIMEOUT", "300"))
+    flow_run: Any = run_deployment(name, parameters=parameters, timeout=timeout,
+                                   poll_interval=0.5, as_subflow=False)  # fmt: skip
+    if flow_run.state is None or not flow_run.state.is_final():
+        raise AdapterError(f"flow run {flow_run.id} did not finish within {timeout:.0f} s "
+                           "(is a worker running for the 'sopflow' pool?)", retryable=True,
+                           code="orchestrator-error")  # fmt: skip
+    return flow_run.state
+
+
+def batch_key(path: Path, line: int) -> str:
+    """A line's idempotency key when it gives none: re-running the same file applies
+    nothing twice (a changed line under the same key is refused, not applied)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f"import:{digest}:{line}"
+
+
+def run_batch(path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Import a JSONL file of commands through the ``process-commands`` flow."""
+    from workflows.flows import outcome_of, process_commands, read_batch
+
+    services = bootstrap.services()
+    lines = read_batch(path)
+    prepared: list[tuple[int, dict[str, Any]]] = []
+    early: list[dict[str, Any]] = []
+    for number, raw in lines:
+        try:
+            if not isinstance(raw, dict):
+                raise InvalidData([], context=f"line {number}: not a JSON object")
+            raw.setdefault("idempotency_key", batch_key(path, number))
+            spec = commands.parse(raw, where=f"line {number}")
+            commands.store_documents(services, spec, path.parent)
+            prepared.append((number, spec.model_dump(by_alias=True, mode="json")))
+        except CommandRejected as exc:
+            early.append({"line": number, "ok": False, "error": exc.to_dict()})
+    summary: dict[str, Any]
+    if mode() == "off":
+        from workflows.flows import apply_chunk
+
+        report = apply_chunk.fn(prepared, None)
+        summary = {
+            "commands": len(report),
+            "failed": [r for r in report if not r["ok"]],
+            "applied": sum(1 for r in report if r["ok"] and not r.get("replayed")),
+            "already_applied": sum(1 for r in report if r["ok"] and r.get("replayed")),
+        }
+    elif mode() == "deployments":
+        summary = outcome_of(_through_deployment(BATCH_DEPLOYMENT, {"lines": prepared}))["result"]
+    else:
+        summary = _in_thread(lambda: outcome_of(process_commands(prepared, return_state=True)),
+                             services, [key for _, c in prepared for key in [c["idempotency_key"]]],
+                             progress)["result"]  # fmt: skip
+    summary["failed"] = early + summary["failed"]
+    summary["commands"] += len(early)
+    return summary
+
+
+def _in_thread(run: Callable[[], dict[str, Any]], services: Any, keys: list[str],
+               progress: Callable[[int], None] | None) -> dict[str, Any]:  # fmt: skip
+    """Run the flow in a thread; report progress by counting the batch's applied keys."""
+    from workflows.runtime import quiet_runs
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with quiet_runs():
+                box["outcome"] = run()
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="sopflow-batch", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.25)
+        if progress is not None and keys:
+            progress(_applied(services, keys))
+    if "error" in box:
+        raise box["error"]
+    return dict(box["outcome"])
+
+
+def _applied(services: Any, keys: list[str]) -> int:
+    prefix = keys[0].rsplit(":", 1)[0] + ":" if keys[0].startswith("import:") else None
+    if prefix is None:
+        return 0
+    with services.ctx.store.read() as r:
+        row = r.one("SELECT count(*) AS n FROM idempotency_keys WHERE key LIKE :p",
+                    {"p": prefix + "%"})  # fmt: skip
+    return int(row["n"]) if row else 0

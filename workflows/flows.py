@@ -1,0 +1,156 @@
+"""The Prefect flows that run sopflow. Thin shells: every rule lives in the services.
+
+Each flow run's outcome travels in its final state's message as JSON (``{"result": ...}``
+or ``{"error": ...}``), so a caller (in-process or through a deployment on a worker) gets
+the outcome or the precise rejection without Prefect result persistence. A rejected command
+is a Failed run that is not retried; a database that is briefly unavailable (a retryable
+``AdapterError``) is retried.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+
+from sopflow import bootstrap
+from sopflow.errors import AdapterError, SopflowError
+from workflows import commands
+
+CHUNK = 200
+
+
+def _run_id() -> str | None:
+    value = flow_run.id
+    return str(value) if value else None
+
+
+def _done(result: dict[str, Any]) -> State[Any]:
+    return Completed(message=json.dumps({"result": result}, default=str))
+
+
+def _rejected(error: SopflowError) -> State[Any]:
+    return Failed(message=json.dumps({"error": error.to_dict()}, default=str))
+
+
+@flow(name="advance-request", persist_result=False, retries=2, retry_delay_seconds=1,
+      validate_parameters=False)  # fmt: skip
+def advance_request(command: dict[str, Any]) -> State[Any]:
+    """One command (submit, act, attach) as one flow run; the event records the run's id."""
+    services = bootstrap.services()
+    try:
+        spec = commands.parse(command)
+        result = commands.apply(services, spec, _run_id())
+    except AdapterError as exc:
+        if exc.retryable:
+            raise  # Prefect retries the run; the command's idempotency key makes it safe
+        return _rejected(exc)
+    except SopflowError as exc:
+        return _rejected(exc)
+    return _done(result.to_dict())
+
+
+@task(name="apply-chunk", persist_result=False)
+def apply_chunk(
+    lines: list[tuple[int, dict[str, Any]]], run_id: str | None
+) -> list[dict[str, Any]]:
+    """Each command in its own transaction; a failure is reported and the rest go on."""
+    services = bootstrap.services()
+    report = []
+    for number, raw in lines:
+        try:
+            spec = commands.parse(raw, where=f"line {number}")
+            result = commands.apply(services, spec, run_id)
+            report.append({"line": number, "ok": True, **result.to_dict()})
+        except SopflowError as exc:
+            report.append({"line": number, "ok": False, "error": exc.to_dict()})
+    return report
+
+
+@flow(name="process-commands", persist_result=False, validate_parameters=False)
+def process_commands(lines: list[tuple[int, dict[str, Any]]],
+                     chunk_size: int = CHUNK) -> State[Any]:  # fmt: skip
+    """A batch in one flow run, in chunks (one task each; tasks are not the audit trail)."""
+    run_id = _run_id()
+    report: list[dict[str, Any]] = []
+    for start in range(0, len(lines), chunk_size):
+        report += apply_chunk(lines[start : start + chunk_size], run_id)
+    applied = sum(1 for r in report if r["ok"] and not r.get("replayed"))
+    summary = {"commands": len(report), "applied": applied,
+               "already_applied": sum(1 for r in report if r["ok"] and r.get("replayed")),
+               "failed": [r for r in report if not r["ok"]]}  # fmt: skip
+    return _done(summary)
+
+
+@flow(name="sla-sweep", persist_result=False)
+def sla_sweep(limit: int = 500) -> State[Any]:
+    """Record every passed deadline once and apply the SOP's breach action."""
+    report = bootstrap.services().deadlines.sweep(flow_run_id=_run_id(), limit=limit)
+    return _done(report.to_dict())
+
+
+@flow(name="audit-verify", persist_result=False)
+def audit_verify(reference: str | None = None) -> State[Any]:
+    """Verify the hash chains (all, or one request's); a summary artifact for the UI."""
+    try:
+        report = bootstrap.services().audit.verify(reference)
+    except SopflowError as exc:
+        return _rejected(exc)
+    lines = [f"**{'intact' if report.intact else 'NOT INTACT'}**: {report.events} event(s) in "
+             f"{report.requests} request(s)"]  # fmt: skip
+    lines += [f"- `{b.code}` {b.message}" for b in report.breaks[:50]]
+    create_markdown_artifact("\n".join(lines), key="audit-verify",
+                             description="sopflow hash-chain verification")  # fmt: skip
+    if report.intact:
+        return _done(report.to_dict())
+    return Failed(message=json.dumps({"result": report.to_dict()}))
+
+
+@flow(name="audit-replay", persist_result=False)
+def audit_replay(references: list[str], auditor: str) -> State[Any]:
+    """Replay requests from their events; list every difference from the stored state."""
+    services = bootstrap.services()
+    rows = []
+    for reference in references:
+        try:
+            result = services.audit.replay(reference, auditor)
+            rows.append({"reference": reference, "state": result["state"],
+                         "consistent": result["consistent"],
+                         "differences": "; ".join(result["differences"])})  # fmt: skip
+        except SopflowError as exc:
+            rows.append({"reference": reference, "state": "", "consistent": False,
+                         "differences": f"{exc.code}: {exc.message}"})  # fmt: skip
+    table = "\n".join(f"| {r['reference']} | {r['state']} | {r['consistent']} | "
+                      f"{r['differences']} |" for r in rows)  # fmt: skip
+    create_markdown_artifact("| request | state | consistent | differences |\n|---|---|---|---|\n"
+                             + table, key="audit-replay")  # fmt: skip
+    return _done({"requests": rows, "consistent": all(r["consistent"] for r in rows)})
+
+
+def outcome_of(state: State[Any]) -> dict[str, Any]:
+    """The JSON a flow put in its final state's message."""
+    try:
+        return dict(json.loads(state.message or "{}"))
+    except json.JSONDecodeError:
+        return {"error": {"code": "flow-failed", "message": state.message or str(state.type)}}
+
+
+def read_batch(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, command) for each non-empty line of a JSONL file; bad JSON is an error
+    for that line (reported, the others go on), kept as an invalid command."""
+    lines = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            lines.append((number, json.loads(text)))
+        except json.JSONDecodeError as exc:
+            lines.append((number, {"command": "invalid", "error": f"{exc.msg} at column "
+                                                                   f"{exc.colno}"}))  # fmt: skip
+    return lines
