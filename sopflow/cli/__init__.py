@@ -8,7 +8,7 @@ import sys
 import typer
 
 from sopflow import bootstrap
-from sopflow.cli import admin, audit, requests, serve, sla, sop
+from sopflow.cli import admin, audit, orchestration, requests, serve, sla, sop
 from sopflow.cli.common import run_app
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app.command("inbox")(requests.inbox)
 app.add_typer(audit.app, name="audit")
 app.add_typer(sla.app, name="sla")
 app.command("serve")(serve.serve)
+app.command("deploy")(orchestration.deploy)
+app.command("worker")(orchestration.worker)
 
 
 def main() -> None:
