@@ -78,6 +78,28 @@ def verify_benchmark(events: int) -> dict[str, float]:
             "fill_s": filled}  # fmt: skip
 
 
+def flows_benchmark(args: argparse.Namespace) -> str:
+    """Prefect's cost: bench/flows_bench.py in its own process (fresh ephemeral API)."""
+    cmd = [sys.executable, str(ROOT / "bench" / "flows_bench.py"), "--runs-n",
+           str(args.flows_runs_n), "--batch-n", str(args.n), "--peers", str(peers_dir())]  # fmt: skip
+    print("bench:", " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    (RESULTS / "flows.json").write_text(json.dumps(result, indent=2) + "\n")
+    a, b = result["per_run"], result["batch"]
+    return (
+        "| Prefect (same run) | value |\n|---|---:|\n"
+        f"| empty flow run, p50 ms | {a['empty_flow_ms_p50']:.1f} |\n"
+        f"| advance-request flow run, p50 ms | {a['advance_request_ms_p50']:.1f} |\n"
+        f"| advance-request over an empty run | {a['overhead_vs_empty_pct']:+.1f} % |\n"
+        f"| the same step through the services alone, p50 ms | {a['direct_ms_p50']:.2f} |\n"
+        f"| process-commands, commands/s ({b['commands']:,} commands) | "
+        f"{b['process_commands_per_s']:,.0f} |\n"
+        f"| store only, commands/s (same commands) | {b['store_only_per_s']:,.0f} |\n"
+        f"| process-commands / store only | {b['ratio']:.2f} |"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -88,6 +110,8 @@ def main() -> int:
     ap.add_argument("--engines", default=None, help="columns (default: every peer + sopflow)")
     ap.add_argument("--verify-events", type=int, default=1_000_000, help="0 to skip")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--skip-flows", action="store_true")
+    ap.add_argument("--flows-runs-n", type=int, default=30, help="instances, one run per step")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = []
@@ -95,6 +119,9 @@ def main() -> int:
         table = run_peers(args)
         print(table, flush=True)
         summary.append(table)
+    if not args.skip_flows:
+        summary.append(flows_benchmark(args))
+        print(summary[-1], flush=True)
     if args.verify_events:
         result = verify_benchmark(args.verify_events)
         line = (f"audit verify: {result['events']:,} events in {result['verify_s']:.2f} s "
