@@ -80,8 +80,9 @@ def verify_benchmark(events: int) -> dict[str, float]:
 
 def flows_benchmark(args: argparse.Namespace) -> str:
     """Prefect's cost: bench/flows_bench.py in its own process (fresh ephemeral API)."""
-    cmd = [sys.executable, str(ROOT / "bench" / "flows_bench.py"), "--runs-n",
-           str(args.flows_runs_n), "--batch-n", str(args.n), "--peers", str(peers_dir())]  # fmt: skip
+    script = str(ROOT / "bench" / "flows_bench.py")
+    cmd = [sys.executable, script, "--runs-n", str(args.flows_runs_n), "--batch-n", str(args.n),
+           "--peers", str(peers_dir())]  # fmt: skip
     print("bench:", " ".join(cmd), file=sys.stderr, flush=True)
     done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
