@@ -7,7 +7,9 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
+from sopflow.domain.ports import Channel
 from sopflow.services import Context, Services, SopRegistry
+from sopflow.services.notices import Notices
 from sopflow.settings import Settings
 from sopflow.sop_files import SopCatalogue, shipped_sop_dir
 from sopflow.store.blobs import BlobStore
@@ -42,6 +44,15 @@ def engine(cfg: Settings | None = None, *, migrate: bool = True) -> sa.Engine:
     return db
 
 
+def channel(cfg: Settings) -> Channel:
+    """The notice channel the settings name; a misconfiguration raises here, at startup."""
+    from notifications.channels import FileChannel, SendGridChannel
+
+    if cfg.notify_channel == "sendgrid":
+        return SendGridChannel(cfg.sendgrid_api_key or "", cfg.sendgrid_host)
+    return FileChannel(cfg.outbox_dir)
+
+
 def build(cfg: Settings | None = None, *, db: sa.Engine | None = None) -> Services:
     cfg = cfg or settings()
     store = Store(db if db is not None else engine(cfg))
@@ -52,7 +63,15 @@ def build(cfg: Settings | None = None, *, db: sa.Engine | None = None) -> Servic
         clock=utc_now,
         max_document_bytes=cfg.max_document_mb * 1_000_000,
     )
-    return Services(ctx)
+    services = Services(ctx)
+    services.configure_notices(lambda: _notices(ctx, cfg))
+    return services
+
+
+def _notices(ctx: Context, cfg: Settings) -> Notices:
+    from notifications.render import TemplateRenderer
+
+    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, cfg.public_url)
 
 
 _services: Services | None = None

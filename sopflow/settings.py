@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     sendgrid_api_key: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
     mail_from: str = "no-reply@sopflow.invalid"
+    public_url: str = "http://127.0.0.1:8000"  # links in notices point here
     prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
     max_document_mb: int = 25
 

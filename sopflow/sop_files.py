@@ -12,6 +12,7 @@ from pathlib import Path
 
 from notifications.catalogue import TEMPLATE_IDS
 from sopflow.errors import NotFound, SopDefinitionError, SopIssue
+from sopflow.spec.loader import ParsedSop
 from states.machine import CompiledSop, check_sop, compile_sop
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -54,6 +55,8 @@ def check_file(path: Path) -> list[SopIssue]:
         return exc.issues
     parsed, issues = check_sop(text, name, templates=TEMPLATE_IDS)
     spec = parsed.spec
+    if spec is not None and not any(i.severity == "error" for i in issues):
+        issues += template_issues(parsed)
     if spec is not None:
         expected = f"{spec.id}.v{spec.version}.yaml"
         if path.name != expected:
@@ -61,6 +64,24 @@ def check_file(path: Path) -> list[SopIssue]:
                 SopIssue("file-name", f"file name should be '{expected}'", name, severity="warning")
             )
     return sorted(issues, key=lambda i: (i.line, i.column, i.code))
+
+
+def template_issues(parsed: ParsedSop) -> list[SopIssue]:
+    """Render every template the SOP names, in every language, against the context notices
+    get: a template using a variable that will not exist fails now, not at 3 a.m."""
+    from notifications.render import TemplateRenderer
+
+    assert parsed.spec is not None
+    places: dict[str, tuple[str | int, ...]] = {}
+    for i, tr in enumerate(parsed.spec.transitions):
+        for j, notice in enumerate(tr.notify):
+            places.setdefault(notice.template, ("transitions", i, "notify", j, "template"))
+    for i, state in enumerate(parsed.spec.states):
+        for j, notice in enumerate(state.on_breach.notify if state.on_breach else ()):
+            places.setdefault(notice.template, ("states", i, "on_breach", "notify", j, "template"))
+    renderer = TemplateRenderer()
+    return [parsed.source.issue(path, "template-error", f"template '{name}': {problem}")
+            for name, path in places.items() for problem in renderer.check(name)]  # fmt: skip
 
 
 def compile_file(path: Path) -> CompiledSop:

@@ -99,6 +99,23 @@ def _through_deployment(name: str, parameters: dict[str, Any]) -> Any:
     return flow_run.state
 
 
+def run_flow(flow_fn: Any, **parameters: Any) -> dict[str, Any]:
+    """Run a maintenance flow (delivery, sweep, audit) as the mode says; its result."""
+    from workflows.flows import outcome_of
+    from workflows.runtime import quiet_runs
+
+    if mode() == "off":
+        outcome = outcome_of(flow_fn.fn(**parameters))
+    elif mode() == "deployments":
+        outcome = outcome_of(_through_deployment(f"{flow_fn.name}/sopflow", parameters))
+    else:
+        with quiet_runs():
+            outcome = outcome_of(flow_fn(**parameters, return_state=True))
+    if "error" in outcome:
+        raise rejection(outcome["error"])
+    return dict(outcome["result"])
+
+
 def batch_key(path: Path, line: int) -> str:
     """A line's idempotency key when it gives none: re-running the same file applies
     nothing twice (a changed line under the same key is refused, not applied)."""

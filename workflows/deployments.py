@@ -17,6 +17,7 @@ from workflows.flows import (
     advance_request,
     audit_replay,
     audit_verify,
+    deliver_notifications,
     process_commands,
     sla_sweep,
 )
@@ -37,13 +38,14 @@ def ensure_pool(pool: str = POOL) -> bool:
 
 def register(pool: str = POOL, sweep_every: int = 300) -> list[str]:
     """Create or update every deployment; the SLA sweep gets its interval schedule."""
-    flows: tuple[Any, ...] = (advance_request, process_commands, sla_sweep, audit_verify,
-                              audit_replay)  # fmt: skip
+    flows: tuple[Any, ...] = (advance_request, process_commands, sla_sweep,
+                              deliver_notifications, audit_verify, audit_replay)  # fmt: skip
+    every = {sla_sweep: sweep_every, deliver_notifications: 60}
     deployments: list[RunnerDeployment] = []
     for each in flows:
         made = each.to_deployment(
             name=NAME, entrypoint_type=EntrypointType.MODULE_PATH, work_pool_name=pool,
-            interval=sweep_every if each is sla_sweep else None)  # fmt: skip
+            interval=every.get(each))  # fmt: skip
         assert isinstance(made, RunnerDeployment)  # a sync call returns the deployment
         deployments.append(made)
     deploy(*deployments, work_pool_name=pool, build=False, push=False,

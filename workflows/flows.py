@@ -95,6 +95,13 @@ def sla_sweep(limit: int = 500) -> State[Any]:
     return _done(report.to_dict())
 
 
+@flow(name="deliver-notifications", persist_result=False)
+def deliver_notifications(limit: int = 200) -> State[Any]:
+    """Drain the outbox: send what is due, retry with backoff, dead-letter the rest."""
+    report = bootstrap.services().notices.deliver(limit)
+    return _done(report.to_dict())
+
+
 @flow(name="audit-verify", persist_result=False)
 def audit_verify(reference: str | None = None) -> State[Any]:
     """Verify the hash chains (all, or one request's); a summary artifact for the UI."""

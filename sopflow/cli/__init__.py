@@ -8,7 +8,7 @@ import sys
 import typer
 
 from sopflow import bootstrap
-from sopflow.cli import admin, audit, orchestration, requests, serve, sla, sop
+from sopflow.cli import admin, audit, notify, orchestration, requests, serve, sla, sop
 from sopflow.cli.common import run_app
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(requests.app, name="request")
 app.command("inbox")(requests.inbox)
 app.add_typer(audit.app, name="audit")
 app.add_typer(sla.app, name="sla")
+app.add_typer(notify.app, name="notify")
 app.command("serve")(serve.serve)
 app.command("deploy")(orchestration.deploy)
 app.command("worker")(orchestration.worker)

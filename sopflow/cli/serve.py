@@ -15,6 +15,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     sweep_every: Annotated[int, typer.Option(help="seconds between SLA sweeps")] = 300,
+    deliver_every: Annotated[int, typer.Option(help="seconds between outbox drains")] = 15,
 ) -> None:
     """Serve the API and pages; the SLA sweep runs as a Prefect flow every few minutes."""
     import uvicorn
@@ -24,6 +25,11 @@ def serve(
 
     cfg = bootstrap.settings()
     services = bootstrap.services()
+    channel = services.notices.channel  # a misconfigured channel fails here, at startup
+    err.print(
+        f"sopflow: notices by {channel.name}"
+        + (f" into {cfg.outbox_dir}/" if channel.name == "file" else "")
+    )
     catalogue = services.sops.catalogue
     for issue in catalogue.problems:
         err.print(issue.format(), markup=False)
@@ -44,9 +50,11 @@ def serve(
             "reuses it while this server runs"
         )
     if cfg.prefect_mode != "off":
-        from workflows.flows import sla_sweep
+        from workflows.flows import deliver_notifications, sla_sweep
 
         jobs.append(Every(sweep_every, lambda: sla_sweep(return_state=True), "sla-sweep").start())
+        jobs.append(Every(deliver_every, lambda: deliver_notifications(return_state=True),
+                          "deliver-notifications").start())  # fmt: skip
     err.print(f"sopflow: open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="warning")

@@ -6,11 +6,14 @@ which ``sopflow.bootstrap.services()`` wires from the settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sopflow.services.audit import Audit, VerifyReport, check_export
 from sopflow.services.commands import Command, CommandResult, Commands
 from sopflow.services.context import Context
 from sopflow.services.deadlines import Deadlines, SweepReport
 from sopflow.services.directory import Directory, OrgInput
+from sopflow.services.notices import DeliveryReport, Notices
 from sopflow.services.queries import ListFilter, Queries
 from sopflow.services.sops import SopRegistry
 
@@ -24,13 +27,42 @@ class Services:
         self.audit = Audit(ctx)
         self.deadlines = Deadlines(ctx)
 
+        self._notices: Notices | None = None
+        self._make_notices: Callable[[], Notices] | None = None
+
     @property
     def sops(self) -> SopRegistry:
         return self.ctx.sops
 
+    def configure_notices(self, make: Callable[[], Notices]) -> None:
+        """Notices need a renderer and a channel (adapters): built on first use."""
+        self._make_notices, self._notices = make, None
+
+    @property
+    def notices(self) -> Notices:
+        if self._notices is None:
+            if self._make_notices is None:
+                raise RuntimeError("notices are not configured (sopflow.bootstrap wires them)")
+            self._notices = self._make_notices()
+        return self._notices
+
 
 __all__ = [
-    "Audit", "Command", "CommandResult", "Commands", "Context", "Deadlines", "Directory",
-    "ListFilter", "OrgInput", "Queries", "Services", "SopRegistry", "SweepReport",
-    "VerifyReport", "check_export",
+    "Audit",
+    "Command",
+    "CommandResult",
+    "Commands",
+    "Context",
+    "Deadlines",
+    "DeliveryReport",
+    "Directory",
+    "ListFilter",
+    "Notices",
+    "OrgInput",
+    "Queries",
+    "Services",
+    "SopRegistry",
+    "SweepReport",
+    "VerifyReport",
+    "check_export",
 ]  # fmt: skip

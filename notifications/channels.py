@@ -1,0 +1,106 @@
+"""Where notices go: SendGrid, or ``.eml`` files in a folder (the embedded default).
+
+Both carry the notice's stable message id (SendGrid: a custom argument and the
+``X-Sopflow-Message-Id`` header; files: the ``Message-ID`` header and the file name), so a
+retry after an unclear failure is recognisably the same message, never a new one, and the
+file channel never writes a second file for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import urllib.error
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from python_http_client import exceptions as http_errors
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Content, CustomArg, Header, Mail
+
+from sopflow.domain.ports import DeliveryFailed, Message
+from sopflow.errors import AdapterError
+
+PERMANENT = {400, 401, 403, 404, 405, 413, 415}
+
+
+class FileChannel:
+    """One ``.eml`` file per notice, openable in any mail client."""
+
+    name = "file"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_of(self, message_id: str) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in message_id)
+        return self.folder / f"{safe}.eml"
+
+    def send(self, message: Message) -> str:
+        target = self.path_of(message.message_id)
+        if target.exists():
+            return target.name  # already written by an earlier attempt: not a second message
+        email = EmailMessage()
+        email["From"] = message.sender
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        email["Message-ID"] = f"<{message.message_id}>"
+        for key, value in message.headers.items():
+            email[key] = value
+        email.set_content(message.text)
+        email.add_alternative(message.html, subtype="html")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(email.as_bytes())
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot write {target}: {exc.strerror}", retryable=True) from exc
+        return target.name
+
+
+class SendGridChannel:
+    """The SendGrid v3 mail API through the ``sendgrid`` client; the host is configurable
+    (tests point it at a local fake server)."""
+
+    name = "sendgrid"
+
+    def __init__(self, api_key: str, host: str = "https://api.sendgrid.com",
+                 timeout: float = 10.0) -> None:  # fmt: skip
+        if not api_key:
+            raise AdapterError("SOPFLOW_NOTIFY_CHANNEL=sendgrid needs SOPFLOW_SENDGRID_API_KEY",
+                               code="configuration-error")  # fmt: skip
+        self.client = SendGridAPIClient(api_key=api_key, host=host)
+        self.client.client.timeout = timeout
+
+    def send(self, message: Message) -> str:
+        mail = Mail(from_email=message.sender, to_emails=message.to, subject=message.subject)
+        mail.add_content(Content("text/plain", message.text))
+        mail.add_content(Content("text/html", message.html))
+        mail.add_custom_arg(CustomArg("sopflow_message_id", message.message_id))
+        mail.add_header(Header("X-Sopflow-Message-Id", message.message_id))
+        for key, value in message.headers.items():
+            mail.add_header(Header(key, value))
+        try:
+            response = self.client.send(mail)
+        except http_errors.HTTPError as exc:
+            raise _failure(exc) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise DeliveryFailed(f"SendGrid unreachable: {exc}", retryable=True) from exc
+        headers = {k.lower(): v for k, v in dict(getattr(response, "headers", {}) or {}).items()}
+        return str(headers.get("x-message-id") or "")
+
+
+def _failure(exc: http_errors.HTTPError) -> DeliveryFailed:
+    status = int(getattr(exc, "status_code", 0) or 0)
+    body = getattr(exc, "body", b"")
+    text = body.decode("utf-8", "replace")[:300] if isinstance(body, bytes) else str(body)[:300]
+    retry_after = None
+    with contextlib.suppress(TypeError, ValueError, AttributeError):
+        retry_after = float(exc.headers.get("Retry-After"))
+    return DeliveryFailed(f"SendGrid answered {status}: {text}", status=status,
+                          retryable=status not in PERMANENT, retry_after=retry_after)  # fmt: skip

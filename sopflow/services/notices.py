@@ -1,0 +1,241 @@
+"""Delivering the outbox, with proof: render, send, record every attempt; retry with backoff
+on retryable failures; dead-letter after the last attempt or at once on a permanent one.
+
+Outbox rows are written with the event that caused them (``recording``). Delivery happens
+after commit, at least once, each notice under its stable message id. A row is claimed
+(its next attempt pushed back by a lease) before it is sent, so two deliverers never send
+the same row at once; a deliverer that dies after sending leaves the row to be retried
+under the same message id once the lease ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sopflow.domain.ports import Channel, DeliveryFailed, Message, Rendered, Renderer
+from sopflow.errors import NotFound
+from sopflow.services.context import Context
+from states.machine import CompiledSop
+from states.model import RequestState
+
+MAX_ATTEMPTS = 8
+BASE_DELAY = 30.0  # seconds; doubled after each failed attempt
+MAX_DELAY = 6 * 3600.0
+LEASE = 120.0  # seconds a claimed row is left alone
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
+                "errors": self.errors}  # fmt: skip
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next attempt: exponential, capped, never sooner than asked."""
+    delay = min(BASE_DELAY * 2.0 ** max(attempts - 1, 0), MAX_DELAY)
+    return float(max(delay, retry_after or 0.0))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _when(moment: datetime | None, sop: CompiledSop) -> str | None:
+    if moment is None:
+        return None
+    local = moment.astimezone(sop.calendar.zone)
+    return f"{local:%Y-%m-%d %H:%M} ({sop.spec.calendar.timezone})"
+
+
+class Notices:
+    def __init__(self, ctx: Context, renderer: Renderer, channel: Channel, sender: str,
+                 public_url: str) -> None:  # fmt: skip
+        self.ctx = ctx
+        self.renderer = renderer
+        self.channel = channel
+        self.sender = sender
+        self.public_url = public_url.rstrip("/")
+
+    # -- context ------------------------------------------------------------------------
+    def context(self, sop: CompiledSop, request: dict[str, Any], event: dict[str, Any],
+                recipient: dict[str, Any], locale: str) -> dict[str, Any]:  # fmt: skip
+        """Everything a template may use (the keys of ``notifications.render.SAMPLE_CONTEXT``)."""
+        spec = sop.spec
+        state = RequestState.from_json(request["snapshot"])
+        tr = next((t for t in spec.transitions if t.trigger == event["trigger"]
+                   and (event["from_state"] in t.source)), None)  # fmt: skip
+        reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
+        citations = {b.id: b.citation for b in spec.legal_basis}
+        actor_role = sop.roles.get(event["role"])
+        with self.ctx.store.read() as r:
+            actor = r.user(event["actor_id"])
+            org = r.organisation(request["organisation_id"])
+        return {
+            "sop": {"id": spec.id, "version": spec.version, "title": spec.title.get(locale)},
+            "authority": {"name": spec.authority.name.get(locale)},
+            "request": {
+                "reference": request["reference"],
+                "state_label": sop.states[request["state"]].label.get(locale),
+                "organisation": org["name"] if org else request["organisation_id"],
+                "url": f"{self.public_url}/requests/{request['reference']}",
+                "deadline": _when(state.deadline, sop),
+            },
+            "step": {
+                "trigger": event["trigger"],
+                "trigger_label": tr.label.get(locale) if tr else event["trigger"],
+                "from_state_label": sop.states[event["from_state"]].label.get(locale)
+                if event["from_state"] in sop.states else None,
+                "to_state_label": sop.states[event["to_state"]].label.get(locale),
+                "actor": actor["name"] if actor else "sopflow",
+                "role_title": actor_role.title.get(locale) if actor_role else event["role"],
+                "comment": event["comment"],
+                "reason": event["reason"],
+                "reason_label": reasons.get(event["reason"] or ""),
+                "legal_clause": event["legal_clause"],
+                "legal_citation": citations.get(event["legal_clause"] or ""),
+                "at": _when(event["at"], sop),
+            },
+            "recipient": recipient,
+            "flags": list((event["payload"] or {}).get("flags") or []),
+        }  # fmt: skip
+
+    # -- delivery -----------------------------------------------------------------------
+    def due(self, limit: int) -> list[dict[str, Any]]:
+        with self.ctx.store.read() as r:
+            return r.all("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at "
+                         "<= :now ORDER BY next_attempt_at, id LIMIT :limit",
+                         {"now": self.ctx.clock(), "limit": limit})  # fmt: skip
+
+    def deliver(self, limit: int = 200) -> DeliveryReport:
+        report = DeliveryReport()
+        for row in self.due(limit):
+            if self._claim(row):
+                self._deliver_one(row, report)
+        return report
+
+    def _claim(self, row: dict[str, Any]) -> bool:
+        lease = self.ctx.clock() + timedelta(seconds=LEASE)
+        with self.ctx.store.write() as w:
+            return w.execute("UPDATE outbox SET next_attempt_at = :lease WHERE id = :id AND "
+                             "status = 'pending' AND next_attempt_at = :seen",
+                             {"lease": lease, "id": row["id"],
+                              "seen": row["next_attempt_at"]}) == 1  # fmt: skip
+
+    def _message(self, row: dict[str, Any]) -> tuple[Message, str, str]:
+        with self.ctx.store.read() as r:
+            request = r.one("SELECT * FROM requests WHERE id = :id", {"id": row["request_id"]})
+            event = r.one("SELECT * FROM events WHERE id = :id", {"id": row["event_id"]})
+            user = r.user(row["recipient"])
+        if request is None or event is None:
+            raise NotFound(f"outbox {row['id']}: its request or event is gone")
+        sop = self.ctx.sops.pinned(request["sop_id"], request["sop_version"], request["sop_hash"])
+        kind = "requester" if row["recipient_kind"] == "requester" else (
+            "address" if row["recipient_kind"].startswith("field:") else "official")  # fmt: skip
+        recipient = {"name": user["name"] if user else row["recipient"],
+                     "email": row["recipient"], "kind": kind}  # fmt: skip
+        context = self.context(sop, request, event, recipient, row["locale"])
+        rendered = self.renderer.render(row["template"], row["locale"], context)
+        message = Message(row["message_id"], row["recipient"], rendered.subject, rendered.text,
+                          rendered.html, self.sender,
+                          {"X-Sopflow-Reference": request["reference"]})  # fmt: skip
+        return message, rendered.template_version, rendered.locale
+
+    def _deliver_one(self, row: dict[str, Any], report: DeliveryReport) -> None:
+        now = self.ctx.clock()
+        attempts = int(row["attempts"]) + 1
+        log = list(row["attempt_log"] or [])
+        values: dict[str, Any] = {"attempts": attempts}
+        try:
+            message, version, locale = self._message(row)
+            values.update(template_version=version, locale=locale,
+                          subject_hash=_digest(message.subject),
+                          body_hash=_digest(message.text + "\0" + message.html))  # fmt: skip
+            provider_id = self.channel.send(message)
+        except DeliveryFailed as exc:
+            dead = not exc.retryable or attempts >= MAX_ATTEMPTS
+            log.append({"at": now.isoformat(), "ok": False, "error": exc.message,
+                        "status": exc.status, "channel": self.channel.name})  # fmt: skip
+            values.update(status="dead" if dead else "pending", last_error=exc.message,
+                          next_attempt_at=None if dead else
+                          now + timedelta(seconds=backoff(attempts, exc.retry_after)))  # fmt: skip
+            report.dead += dead
+            report.retrying += not dead
+            report.errors.append({"id": row["id"], "error": exc.message, "dead": dead})
+        except Exception as exc:  # a template or data problem: never retried blindly
+            log.append({"at": now.isoformat(), "ok": False, "error": str(exc)})
+            values.update(status="dead", last_error=f"{type(exc).__name__}: {exc}",
+                          next_attempt_at=None)  # fmt: skip
+            report.dead += 1
+            report.errors.append({"id": row["id"], "error": str(exc), "dead": True})
+        else:
+            log.append({"at": now.isoformat(), "ok": True, "provider_message_id": provider_id,
+                        "channel": self.channel.name})  # fmt: skip
+            values.update(status="sent", sent_at=now, provider_message_id=provider_id,
+                          last_error=None, next_attempt_at=None)  # fmt: skip
+            report.sent += 1
+        values["attempt_log"] = log
+        with self.ctx.store.write() as w:
+            w.update_by_id("outbox", row["id"], values)
+
+    def preview(self, sop: CompiledSop, trigger: str,
+                locale: str) -> list[tuple[str, Rendered]]:  # fmt: skip
+        """The notices a transition sends, rendered with sample data in the SOP's words."""
+        from notifications.render import SAMPLE_CONTEXT  # sample data for previews only
+
+        spec = sop.spec
+        rendered = []
+        for tr in (t for t in spec.transitions if t.trigger == trigger):
+            context = {
+                **SAMPLE_CONTEXT,
+                "sop": {"id": spec.id, "version": spec.version, "title": spec.title.get(locale)},
+                "authority": {"name": spec.authority.name.get(locale)},
+                "request": {**SAMPLE_CONTEXT["request"],
+                            "reference": f"{spec.reference_prefix}-2026-000123",
+                            "state_label": sop.states[tr.to].label.get(locale)},
+                "step": {**SAMPLE_CONTEXT["step"], "trigger": trigger,
+                         "trigger_label": tr.label.get(locale),
+                         "from_state_label": sop.states[tr.source[0]].label.get(locale),
+                         "to_state_label": sop.states[tr.to].label.get(locale),
+                         "legal_clause": tr.legal_clause,
+                         "legal_citation": next((b.citation for b in spec.legal_basis
+                                                 if b.id == tr.legal_clause), None)},
+            }  # fmt: skip
+            for notice in tr.notify:
+                rendered.append(
+                    (notice.to.describe(), self.renderer.render(notice.template, locale, context))
+                )
+        return rendered
+
+    # -- operations ---------------------------------------------------------------------
+    def listing(self, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        with self.ctx.store.read() as r:
+            return r.all("SELECT o.*, r.reference FROM outbox o JOIN requests r ON r.id = "
+                         "o.request_id WHERE (:status IS NULL OR o.status = :status) "
+                         "ORDER BY o.id DESC LIMIT :limit",
+                         {"status": status, "limit": limit})  # fmt: skip
+
+    def retry(self, ids: list[int] | None = None, *, all_dead: bool = False) -> int:
+        """Put dead notices back in the queue (attempts start again; the log is kept)."""
+        now = self.ctx.clock()
+        with self.ctx.store.write() as w:
+            if all_dead:
+                return w.execute(
+                    "UPDATE outbox SET status = 'pending', attempts = 0, "
+                    "next_attempt_at = :now WHERE status = 'dead'",
+                    {"now": now},
+                )
+            done = 0
+            for notice_id in ids or []:
+                done += w.execute("UPDATE outbox SET status = 'pending', attempts = 0, "
+                                  "next_attempt_at = :now WHERE id = :id AND status = 'dead'",
+                                  {"now": now, "id": notice_id})  # fmt: skip
+            return done
