@@ -193,6 +193,8 @@ class Notices:
 
         spec = sop.spec
         rendered = []
+        seen: set[tuple[str, str]] = set()
+        reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
         for tr in (t for t in spec.transitions if t.trigger == trigger):
             context = {
                 **SAMPLE_CONTEXT,
@@ -205,6 +207,9 @@ class Notices:
                          "trigger_label": tr.label.get(locale),
                          "from_state_label": sop.states[tr.source[0]].label.get(locale),
                          "to_state_label": sop.states[tr.to].label.get(locale),
+                         "role_title": sop.roles[tr.roles[0]].title.get(locale),
+                         "reason": tr.reasons[0] if tr.reasons else None,
+                         "reason_label": reasons.get(tr.reasons[0]) if tr.reasons else None,
                          "legal_clause": tr.legal_clause,
                          "legal_citation": next((b.citation for b in spec.legal_basis
                                                  if b.id == tr.legal_clause), None)},
