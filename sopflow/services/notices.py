@@ -215,9 +215,10 @@ class Notices:
                                                  if b.id == tr.legal_clause), None)},
             }  # fmt: skip
             for notice in tr.notify:
-                rendered.append(
-                    (notice.to.describe(), self.renderer.render(notice.template, locale, context))
-                )
+                key = (notice.template, notice.to.describe())
+                if key not in seen:  # the same notice on several transitions of one trigger
+                    seen.add(key)
+                    rendered.append((key[1], self.renderer.render(key[0], locale, context)))
         return rendered
 
     # -- operations ---------------------------------------------------------------------
