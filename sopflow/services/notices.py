@@ -223,10 +223,11 @@ class Notices:
 
     # -- operations ---------------------------------------------------------------------
     def listing(self, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        select = "SELECT o.*, r.reference FROM outbox o JOIN requests r ON r.id = o.request_id "
         with self.ctx.store.read() as r:
-            return r.all("SELECT o.*, r.reference FROM outbox o JOIN requests r ON r.id = "
-                         "o.request_id WHERE (:status IS NULL OR o.status = :status) "
-                         "ORDER BY o.id DESC LIMIT :limit",
+            if status is None:
+                return r.all(select + "ORDER BY o.id DESC LIMIT :limit", {"limit": limit})
+            return r.all(select + "WHERE o.status = :status ORDER BY o.id DESC LIMIT :limit",
                          {"status": status, "limit": limit})  # fmt: skip
 
     def retry(self, ids: list[int] | None = None, *, all_dead: bool = False) -> int:
