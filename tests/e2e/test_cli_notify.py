@@ -1,0 +1,47 @@
+"""``sopflow notify``: preview, deliver, list, retry, from the command line."""
+
+from __future__ import annotations
+
+import email
+import re
+from pathlib import Path
+
+from tests.e2e.conftest import Sopflow
+from tests.e2e.test_cli_lifecycle import cli, submit  # noqa: F401  (fixture and helper)
+from tests.integration import world
+
+ARABIC = re.compile(r"[\u0600-\u06ff]")
+
+
+def test_preview_renders_a_transitions_notices_in_the_chosen_language(sopflow: Sopflow) -> None:
+    arabic = sopflow.ok("notify", "preview", world.EG, "return_for_correction", "--locale", "ar")
+    french = sopflow.ok("notify", "preview", world.TN, "submit", "--locale", "fr",
+                        "--part", "html")  # fmt: skip
+
+    assert ARABIC.search(arabic.out) and "to requester" in arabic.out
+    assert "<html" in french.out and 'lang="fr"' in french.out
+
+
+def test_preview_of_a_step_that_sends_nothing_is_refused(sopflow: Sopflow) -> None:
+    run = sopflow.fails(1, "notify", "preview", world.EG, "no_such_trigger")
+    assert "error[invalid-data]" in run.err and "sends no notice" in run.err
+
+
+def test_deliver_writes_the_notices_and_list_shows_them_sent(cli: Sopflow, tmp_path: Path) -> None:  # noqa: F811
+    submit(cli, world.EG, "agent", world.eg_data())
+    pending = cli.ok("notify", "list", "--status", "pending", "--json").json()
+
+    delivered = cli.ok("notify", "deliver")
+
+    sent = cli.ok("notify", "list", "--status", "sent", "--json").json()
+    assert f"{len(pending)} sent" in delivered.out
+    assert {n["message_id"] for n in sent} == {n["message_id"] for n in pending}
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == len(pending)
+    assert email.message_from_bytes(files[0].read_bytes())["Message-ID"]
+
+
+def test_retry_needs_ids_or_all_dead(sopflow: Sopflow) -> None:
+    run = sopflow.fails(2, "notify", "retry")
+    assert "--all-dead" in run.err
+    assert "0 notice(s) queued again" in sopflow.ok("notify", "retry", "--all-dead").err
