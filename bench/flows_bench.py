@@ -116,11 +116,13 @@ def batch(bc: Any, n: int, tmp: Path) -> dict[str, float]:
     from workflows.runtime import quiet_runs
 
     lines = workload_commands(bc, n)
+    batch_file = tmp / "workload.jsonl"
+    batch_file.write_text("".join(json.dumps(c) + "\n" for _, c in lines), encoding="utf-8")
     _env(tmp, "batch")
     _seed(bootstrap.services(), bc)
     with quiet_runs():
         t0 = time.perf_counter()
-        summary = outcome_of(process_commands(lines, return_state=True))["result"]
+        summary = outcome_of(process_commands(path=str(batch_file), return_state=True))["result"]
         flow_s = time.perf_counter() - t0
     if summary["failed"]:
         raise SystemExit(f"batch failures: {summary['failed'][:3]}")

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from sopflow import bootstrap
-from sopflow.errors import AdapterError, CommandRejected, Conflict, InvalidData, NotFound
+from sopflow.errors import AdapterError, CommandRejected, Conflict, NotFound
 from sopflow.services import CommandResult
 from workflows import commands
 
@@ -116,54 +116,26 @@ def run_flow(flow_fn: Any, **parameters: Any) -> dict[str, Any]:
     return dict(outcome["result"])
 
 
-def batch_key(path: Path, line: int) -> str:
-    """A line's idempotency key when it gives none: re-running the same file applies
-    nothing twice (a changed line under the same key is refused, not applied)."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"import:{digest}:{line}"
-
-
 def run_batch(path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Import a JSONL file of commands through the ``process-commands`` flow."""
-    from workflows.flows import outcome_of, process_commands, read_batch
+    from workflows.flows import apply_chunk, outcome_of, prepare_batch, process_commands, summarise
 
     services = bootstrap.services()
-    lines = read_batch(path)
-    prepared: list[tuple[int, dict[str, Any]]] = []
-    early: list[dict[str, Any]] = []
-    for number, raw in lines:
-        try:
-            if not isinstance(raw, dict):
-                raise InvalidData([], context=f"line {number}: not a JSON object")
-            raw.setdefault("idempotency_key", batch_key(path, number))
-            spec = commands.parse(raw, where=f"line {number}")
-            commands.store_documents(services, spec, path.parent)
-            prepared.append((number, spec.model_dump(by_alias=True, mode="json")))
-        except CommandRejected as exc:
-            early.append({"line": number, "ok": False, "error": exc.to_dict()})
-    summary: dict[str, Any]
     if mode() == "off":
-        from workflows.flows import apply_chunk
-
-        report = apply_chunk.fn(prepared, None)
-        summary = {
-            "commands": len(report),
-            "failed": [r for r in report if not r["ok"]],
-            "applied": sum(1 for r in report if r["ok"] and not r.get("replayed")),
-            "already_applied": sum(1 for r in report if r["ok"] and r.get("replayed")),
-        }
-    elif mode() == "deployments":
-        summary = outcome_of(_through_deployment(BATCH_DEPLOYMENT, {"lines": prepared}))["result"]
-    else:
-        summary = _in_thread(lambda: outcome_of(process_commands(prepared, return_state=True)),
-                             services, [key for _, c in prepared for key in [c["idempotency_key"]]],
-                             progress)["result"]  # fmt: skip
-    summary["failed"] = early + summary["failed"]
-    summary["commands"] += len(early)
-    return summary
+        prepared, early = prepare_batch(path)
+        return summarise(sorted(early + apply_chunk.fn(prepared, None), key=lambda r: r["line"]))
+    if mode() == "deployments":
+        state = _through_deployment(BATCH_DEPLOYMENT, {"path": str(path.resolve())})
+        return dict(outcome_of(state)["result"])
+    prefix = f"import:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}:"
+    outcome = _in_thread(lambda: outcome_of(process_commands(path=str(path), return_state=True)),
+                         services, prefix, progress)  # fmt: skip
+    if "error" in outcome:
+        raise rejection(outcome["error"])
+    return dict(outcome["result"])
 
 
-def _in_thread(run: Callable[[], dict[str, Any]], services: Any, keys: list[str],
+def _in_thread(run: Callable[[], dict[str, Any]], services: Any, prefix: str,
                progress: Callable[[int], None] | None) -> dict[str, Any]:  # fmt: skip
     """Run the flow in a thread; report progress by counting the batch's applied keys."""
     from workflows.runtime import quiet_runs
@@ -181,17 +153,15 @@ def _in_thread(run: Callable[[], dict[str, Any]], services: Any, keys: list[str]
     worker.start()
     while worker.is_alive():
         worker.join(0.25)
-        if progress is not None and keys:
-            progress(_applied(services, keys))
+        if progress is not None:
+            progress(_applied(services, prefix))
     if "error" in box:
         raise box["error"]
     return dict(box["outcome"])
 
 
-def _applied(services: Any, keys: list[str]) -> int:
-    prefix = keys[0].rsplit(":", 1)[0] + ":" if keys[0].startswith("import:") else None
-    if prefix is None:
-        return 0
+def _applied(services: Any, prefix: str) -> int:
+    """How many of the batch's commands (keys derived from the file) are applied so far."""
     with services.ctx.store.read() as r:
         row = r.one("SELECT count(*) AS n FROM idempotency_keys WHERE key LIKE :p",
                     {"p": prefix + "%"})  # fmt: skip

@@ -64,7 +64,7 @@ def parse(raw: Any, *, where: str = "command") -> Submit | Act | Attach:
     try:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
-        errors = [FieldError(".".join(str(p) for p in e["loc"]) or where, e["type"], e["msg"])
+        errors = [FieldError(".".join(str(p) for p in e["loc"]) or "command", e["type"], e["msg"])
                   for e in exc.errors()]  # fmt: skip
         raise InvalidData(errors, context=where) from exc
 

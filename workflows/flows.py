@@ -9,6 +9,7 @@ is a Failed run that is not retried; a database that is briefly unavailable (a r
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from sopflow import bootstrap
-from sopflow.errors import AdapterError, SopflowError
+from sopflow.errors import AdapterError, FieldError, InvalidData, SopflowError
 from workflows import commands
 
 CHUNK = 200
@@ -73,19 +74,51 @@ def apply_chunk(
     return report
 
 
+def prepare_batch(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """The commands of a JSONL file, ready to apply: each line without a key gets one derived
+    from the file and its number (a re-run applies nothing twice), documents named by
+    ``path`` go to the document store. Lines that cannot be commands are reported."""
+    services = bootstrap.services()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    prepared: list[tuple[int, dict[str, Any]]] = []
+    early: list[dict[str, Any]] = []
+    for number, raw in read_batch(path):
+        try:
+            if not isinstance(raw, dict) or raw.get("command") == "invalid":
+                reason = raw.get("error") if isinstance(raw, dict) else "not a JSON object"
+                raise InvalidData([FieldError("json", "malformed-json", str(reason))],
+                                  context=f"line {number}")  # fmt: skip
+            raw.setdefault("idempotency_key", f"import:{digest}:{number}")
+            spec = commands.parse(raw, where=f"line {number}")
+            commands.store_documents(services, spec, path.parent)
+            prepared.append((number, spec.model_dump(by_alias=True, mode="json")))
+        except SopflowError as exc:
+            early.append({"line": number, "ok": False, "error": exc.to_dict()})
+    return prepared, early
+
+
+def summarise(report: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"commands": len(report),
+            "applied": sum(1 for r in report if r["ok"] and not r.get("replayed")),
+            "already_applied": sum(1 for r in report if r["ok"] and r.get("replayed")),
+            "failed": [r for r in report if not r["ok"]]}  # fmt: skip
+
+
 @flow(name="process-commands", persist_result=False, validate_parameters=False)
-def process_commands(lines: list[tuple[int, dict[str, Any]]],
-                     chunk_size: int = CHUNK) -> State[Any]:  # fmt: skip
-    """A batch in one flow run, in chunks (one task each; tasks are not the audit trail)."""
+def process_commands(lines: list[tuple[int, dict[str, Any]]] | None = None,
+                     path: str | None = None, chunk_size: int = CHUNK) -> State[Any]:  # fmt: skip
+    """A batch in one flow run, in chunks (one task each; tasks are not the audit trail).
+
+    ``path``: a JSONL file the run reads itself (a worker needs it on a shared folder; flow
+    parameters are limited to 512 KB); ``lines``: a small batch given inline."""
     run_id = _run_id()
     report: list[dict[str, Any]] = []
+    if path is not None:
+        lines, report = prepare_batch(Path(path))
+    lines = lines or []
     for start in range(0, len(lines), chunk_size):
         report += apply_chunk(lines[start : start + chunk_size], run_id)
-    applied = sum(1 for r in report if r["ok"] and not r.get("replayed"))
-    summary = {"commands": len(report), "applied": applied,
-               "already_applied": sum(1 for r in report if r["ok"] and r.get("replayed")),
-               "failed": [r for r in report if not r["ok"]]}  # fmt: skip
-    return _done(summary)
+    return _done(summarise(sorted(report, key=lambda r: r["line"])))
 
 
 @flow(name="sla-sweep", persist_result=False)
