@@ -60,6 +60,22 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{_encode_header(header)}\n{text}".encode()).hexdigest()
 
 
+# The order of a stored row for fast verification (``row_hash``): id, request_id, then the
+# header fields after the reference, then payload text, hash and the global links.
+ROW_COLUMNS = ("id", "request_id", *HEADER_FIELDS[1:], "payload", "hash", "chain_seq",
+               "chain_prev", "chain_hash")  # fmt: skip
+
+
+def row_hash(reference: str, row: tuple[Any, ...]) -> str:
+    """``event_hash`` of a stored row in ``ROW_COLUMNS`` order, ``at`` as stored text (SQLite's
+    'YYYY-MM-DD HH:MM:SS.ffffff' or already canonical), payload as its stored JSON text."""
+    header = [HASH_FORMAT, reference, *row[2:18]]
+    at = header[_AT]
+    if at[10] == " ":
+        header[_AT] = f"{at[:10]}T{at[11:]}Z"
+    return hashlib.sha256(f"{_encode_header(header)}\n{row[18]}".encode()).hexdigest()
+
+
 def link(chain_prev: str, own_hash: str) -> str:
     return hashlib.sha256((chain_prev + own_hash).encode("ascii")).hexdigest()
 
@@ -103,54 +119,51 @@ class ChainVerifier:
         self.entries: dict[str, tuple[int, str]] = {}  # reference -> (first seq, its prev_hash)
         self.count = 0
 
-    def _break(self, code: str, message: str, ev: Mapping[str, Any]) -> None:
-        self.breaks.append(Break(code, message, ev.get("reference"), ev.get("seq"), ev.get("id")))
-
     def feed(self, ev: Mapping[str, Any]) -> None:
+        """Check one event given as a mapping of its columns plus ``reference``."""
+        self.check(ev["reference"], ev["seq"], ev.get("id"), ev["chain_seq"], ev["chain_prev"],
+                   ev["hash"], ev["chain_hash"], ev["prev_hash"], event_hash(ev))  # fmt: skip
+
+    def check(self, reference: str, seq: int, event_id: Any, chain_seq: int, chain_prev: str,
+              own: str, chain_hash: str, prev_hash: str, computed: str) -> None:  # fmt: skip
+        """Check one event (``computed``: its hash recomputed from its content). The hot loop
+        of verification: messages are built only for a break, which a healthy log never has."""
         self.count += 1
-        reference, seq = str(ev["reference"]), int(ev["seq"])
         if self.first_link is None:
-            self.first_link = (int(ev["chain_seq"]), str(ev["chain_prev"]))
+            self.first_link = (int(chain_seq), str(chain_prev))
             if self.open_start:
                 self.expected_chain_seq, self.chain_prev = self.first_link
-        where = f"{reference} seq {seq} (event id {ev.get('id')}, chain #{ev['chain_seq']})"
-        if self.check_global and ev["chain_seq"] != self.expected_chain_seq:
-            kind = (
-                "event-missing" if ev["chain_seq"] > self.expected_chain_seq else "event-reordered"
+        problems: list[tuple[str, str]] = []
+        if self.check_global and chain_seq != self.expected_chain_seq:
+            kind = "event-missing" if chain_seq > self.expected_chain_seq else "event-reordered"
+            problems.append((kind, f"global chain expected #{self.expected_chain_seq}"))
+        if self.check_global and chain_prev != self.chain_prev:
+            problems.append(("broken-link", "global link does not follow the previous event "
+                             "(an event before it was removed, inserted or moved)"))  # fmt: skip
+        if computed != own:
+            problems.append(
+                ("event-altered", "content does not match its hash (edited after it was written)")
             )
-            self._break(kind, f"{where}: global chain expected #{self.expected_chain_seq}", ev)
-        if self.check_global and ev["chain_prev"] != self.chain_prev:
-            self._break(
-                "broken-link",
-                f"{where}: global link does not follow the previous "
-                "event (an event before it was removed, inserted or moved)",
-                ev,
-            )
-        own = event_hash(ev)
-        if own != ev["hash"]:
-            self._break(
-                "event-altered",
-                f"{where}: content does not match its hash (edited after it was written)",
-                ev,
-            )
-        if link(ev["chain_prev"], ev["hash"]) != ev["chain_hash"]:
-            self._break("broken-link", f"{where}: global chain hash is wrong", ev)
-        if self.partial and reference not in self.requests:
-            self.entries[reference] = (seq, str(ev["prev_hash"]))
-            self.requests[reference] = (seq - 1, str(ev["prev_hash"]))
-        last_seq, last_hash = self.requests.get(reference, (0, GENESIS))
+        if link(chain_prev, own) != chain_hash:
+            problems.append(("broken-link", "global chain hash is wrong"))
+        requests = self.requests
+        if self.partial and reference not in requests:
+            self.entries[reference] = (seq, prev_hash)
+            requests[reference] = (seq - 1, prev_hash)
+        last_seq, last_hash = requests.get(reference, (0, GENESIS))
         if seq != last_seq + 1:
             kind = "event-missing" if seq > last_seq + 1 else "event-reordered"
-            self._break(kind, f"{where}: expected seq {last_seq + 1} of {reference}", ev)
-        if ev["prev_hash"] != last_hash:
-            self._break(
-                "broken-link",
-                f"{where}: prev_hash does not match the event before it in {reference}",
-                ev,
+            problems.append((kind, f"expected seq {last_seq + 1} of {reference}"))
+        if prev_hash != last_hash:
+            problems.append(
+                ("broken-link", f"prev_hash does not match the event before it in {reference}")
             )
-        self.requests[reference] = (seq, ev["hash"])
-        self.expected_chain_seq = int(ev["chain_seq"]) + 1
-        self.chain_prev = str(ev["chain_hash"])
+        for code, message in problems:
+            where = f"{reference} seq {seq} (event id {event_id}, chain #{chain_seq})"
+            self.breaks.append(Break(code, f"{where}: {message}", reference, seq, event_id))
+        requests[reference] = (seq, own)
+        self.expected_chain_seq = chain_seq + 1
+        self.chain_prev = chain_hash
 
     def finish_head(self, head_seq: int, head_hash: str) -> None:
         """Compare the end of the global chain with the recorded head."""

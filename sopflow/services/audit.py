@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
+from sopflow.domain.chain import Break, ChainVerifier, canonical_time, row_hash, stitch
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
@@ -236,21 +236,21 @@ MAX_WORKERS = 8
 
 def _verify_slice(store: Store, after: int, upto: int, heads: list[dict[str, Any]],
                   start_seq: int | None = None) -> ChainVerifier:  # fmt: skip
-    """Verify the events with ``after < id <= upto``."""
+    """Verify the events with ``after < id <= upto`` (rows in ``ROW_COLUMNS`` order)."""
     refs = {h["id"]: h["reference"] for h in heads}
     verifier = ChainVerifier(start_seq)
+    check = verifier.check
     last = after
     with store.read() as r:
         while True:
             rows = r.chain_rows(last, BATCH, upto)
             if not rows:
                 break
-            for ev in rows:
-                ev["reference"] = refs.get(
-                    ev["request_id"], f"<deleted request {ev['request_id']}>"
-                )
-                verifier.feed(ev)
-            last = rows[-1]["id"]
+            for row in rows:
+                reference = refs.get(row[1]) or f"<deleted request {row[1]}>"
+                check(reference, row[2], row[0], row[20], row[21], row[19], row[22], row[17],
+                      row_hash(reference, row))  # fmt: skip
+            last = rows[-1][0]
     return verifier
 
 

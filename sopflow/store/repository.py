@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sopflow.domain.chain import GENESIS, canonical_json, link
+from sopflow.domain.chain import GENESIS, ROW_COLUMNS, canonical_json, link
 from sopflow.errors import AdapterError, Conflict
 
 JSON_COLUMNS = frozenset({"snapshot", "payload", "roles", "result", "attempt_log"})
@@ -237,30 +237,23 @@ class Reader(Cursor):
                                          "end": end})  # fmt: skip
 
     def chain_rows(self, after_id: int, limit: int, upto: int | None = None
-                   ) -> list[dict[str, Any]]:  # fmt: skip
-        """Events for verification, as stored: payload as its JSON text, time as canonical
-        text; no decoding (verification of a million events must take seconds)."""
-        if self.dialect == "sqlite":
-            payload, at = "payload", "at"
-        else:
-            payload = "payload::text AS payload"
-            at = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
+                   ) -> list[tuple[Any, ...]]:  # fmt: skip
+        """Events for verification as stored tuples in ``ROW_COLUMNS`` order: payload as its
+        JSON text, time as text; no decoding (a million events must take seconds)."""
+        columns = list(ROW_COLUMNS)
+        if self.dialect != "sqlite":
+            columns[columns.index("payload")] = "payload::text AS payload"
+            columns[columns.index("at")] = (
+                "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
+            )
         self.cur.execute(
             self._text(
-                f"SELECT id, request_id, seq, trigger, from_state, to_state, actor_id, role, "
-                f"acting_for, {payload}, comment, reason, legal_clause, sop_id, sop_version, "
-                f"sop_hash, {at}, flow_run_id, prev_hash, hash, chain_seq, chain_prev, chain_hash "
-                f"FROM events WHERE id > :after AND id <= :upto ORDER BY id LIMIT :limit"
+                f"SELECT {', '.join(columns)} FROM events WHERE id > :after AND id <= :upto "
+                "ORDER BY id LIMIT :limit"
             ),
             {"after": after_id, "limit": limit, "upto": upto if upto is not None else 2**62},
         )
-        names = [d[0] for d in self.cur.description]
-        rows = [dict(zip(names, row, strict=True)) for row in self.cur.fetchall()]
-        if self.dialect == "sqlite":
-            for row in rows:  # '2026-01-05 08:00:01.000000' -> '2026-01-05T08:00:01.000000Z'
-                text = row["at"]
-                row["at"] = f"{text[:10]}T{text[11:]}Z"
-        return rows
+        return list(self.cur.fetchall())
 
     def event_span(self) -> tuple[int, int, int]:
         """(lowest id, highest id, count) of the events table."""

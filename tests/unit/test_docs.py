@@ -18,7 +18,7 @@ import pytest
 from sopflow.sop_files import check_file
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("sopflow", "states")
+SOURCES = ("sopflow", "states", "workflows", "notifications")
 ERRORS_DOC = ROOT / "docs" / "errors.md"
 LANGUAGE_DOC = ROOT / "docs" / "sop-language.md"
 
@@ -34,6 +34,8 @@ PATTERNS = [
     rf"(?:\bsource\.issue|\bself\.add|\bself\.fail|\bFieldError)\(\s*{ARG}\s*,\s*\"({CODE})\"",
     # self.ref(path, value, known, code, what)
     rf'\bself\.ref\(\s*{ARG}\s*,\s*{ARG}\s*,\s*{ARG}\s*,\s*"({CODE})"',
+    # problems.append(("event-altered", ...)) in the chain verifier
+    rf'\bproblems\.append\(\s*\(\s*"({CODE})"',
     # kind = "event-missing" if ... else "event-reordered"
     rf'\bkind\s*=\s*\(?\s*"({CODE})"\s+if\s[^\n]*?\selse\s+"({CODE})"',
 ]
