@@ -8,7 +8,7 @@ import sys
 import typer
 
 from sopflow import bootstrap
-from sopflow.cli import admin, audit, notify, orchestration, requests, serve, sla, sop
+from sopflow.cli import admin, audit, notify, orchestration, requests, serve, sla, sop, tokens
 from sopflow.cli.common import run_app
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("inbox")(requests.inbox)
 app.add_typer(audit.app, name="audit")
 app.add_typer(sla.app, name="sla")
 app.add_typer(notify.app, name="notify")
+app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 app.command("deploy")(orchestration.deploy)
 app.command("worker")(orchestration.worker)

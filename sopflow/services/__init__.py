@@ -16,6 +16,7 @@ from sopflow.services.directory import Directory, OrgInput
 from sopflow.services.notices import DeliveryReport, Notices
 from sopflow.services.queries import ListFilter, Queries
 from sopflow.services.sops import SopRegistry
+from sopflow.services.tokens import Tokens
 
 
 class Services:
@@ -26,6 +27,7 @@ class Services:
         self.queries = Queries(ctx)
         self.audit = Audit(ctx)
         self.deadlines = Deadlines(ctx)
+        self.tokens = Tokens(ctx)
 
         self._notices: Notices | None = None
         self._make_notices: Callable[[], Notices] | None = None

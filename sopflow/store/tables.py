@@ -215,3 +215,18 @@ class ReferenceCounter(SQLModel, table=True):
     prefix: str = Field(primary_key=True, max_length=8)
     year: int = Field(primary_key=True)
     last: int = 0
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for programs: only its SHA-256 is kept (it is shown once, at creation)."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_email: str = Field(max_length=254, index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=12)  # the first characters, to tell tokens apart
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime = _when()
+    last_used_at: datetime | None = _when(nullable=True)
+    revoked_at: datetime | None = _when(nullable=True)

@@ -7,21 +7,47 @@ endpoints that a load balancer or ``make serve`` needs.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.templating import Jinja2Templates
 
 from sopflow import __version__
-from sopflow.errors import NotFound, SopflowError
+from sopflow.errors import AdapterError, InvalidData, NotFound, SopflowError
 from sopflow.services import Services
 from sopflow.store.db import pending_migrations
+from sopflow.web import api
 from states.diagram import diagram
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-STATUS = {"not-found": 404, "invalid-data": 422, "conflict": 409, "role-forbidden": 403}
+STATUS = {
+    "unauthorized": 401, "forbidden": 403, "role-forbidden": 403, "separation-of-duties": 403,
+    "not-found": 404, "unknown-trigger": 404, "trigger-not-allowed": 409, "conflict": 409,
+    "requirement-not-met": 409, "invalid-data": 422, "idempotency-key-reused": 422,
+    "sop-invalid": 422, "database-error": 503, "orchestrator-error": 503,
+}  # fmt: skip
+log = logging.getLogger("sopflow.web")
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document with sopflow's stable error code."""
+    body = {"type": f"https://sopflow.invalid/errors/{code}", "title": code, "status": status,
+            "detail": detail, "code": code, **extra}  # fmt: skip
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)  # fmt: skip
+
+
+def status_of(exc: SopflowError) -> int:
+    if isinstance(exc, InvalidData) and any(e.code == "document-too-large" for e in exc.errors):
+        return 413
+    if isinstance(exc, AdapterError):
+        return 503 if exc.retryable else 500
+    return STATUS.get(exc.code, 400)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -31,12 +57,25 @@ def create_app(services: Services) -> FastAPI:
         description="Recruitment requests and placement SOPs as audited state machines.",
     )
 
+    app.state.services = services
+
     @app.exception_handler(SopflowError)
-    async def _problem(_: Request, exc: SopflowError) -> JSONResponse:
-        status = STATUS.get(exc.code, 400)
-        body = {"type": f"/errors/{exc.code}", "title": exc.code, "status": status,
-                "detail": exc.message, **exc.to_dict()}  # fmt: skip
-        return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    async def _refused(_: Request, exc: SopflowError) -> JSONResponse:
+        extra = {k: v for k, v in exc.to_dict().items() if k not in ("code", "message")}
+        return problem(status_of(exc), exc.code, exc.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "code": e["type"],
+                   "message": e["msg"]} for e in exc.errors()]  # fmt: skip
+        return problem(422, "invalid-data", "the request is not valid", errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")  # the trace stays in the server's log
+        return problem(500, "internal-error", "an internal error occurred; it has been logged")
+
+    app.include_router(api.router)
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -1,0 +1,220 @@
+"""The HTTP API for programs (``/api/v1``): bearer tokens, the requests an organisation may
+see, the actions its role allows, documents, history, replay and verification.
+
+Every command goes through the ``advance-request`` flow (``workflows.client``); every
+refusal is an RFC 9457 problem with the stable code of ``docs/errors.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from sopflow.domain.access import Member
+from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
+from sopflow.services import ListFilter, Services
+from sopflow.store.blobs import Upload
+from workflows.client import run_command
+
+
+class Unauthorized(CommandRejected):
+    code = "unauthorized"
+
+
+class Forbidden(CommandRejected):
+    code = "forbidden"
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Member:
+    """The member a bearer token (``Authorization: Bearer sfp_...``) belongs to."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("send 'Authorization: Bearer <token>' (sopflow token create)")
+    member = services_of(request).tokens.authenticate(authorization[7:].strip())
+    if member is None:
+        raise Unauthorized("the token is unknown or revoked")
+    return member
+
+
+Caller = Annotated[Member, Depends(caller)]
+Svc = Annotated[Services, Depends(services_of)]
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    file_name: str = Field(min_length=1, max_length=255)
+    content_base64: str
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sop: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    documents: list[DocumentIn] = Field(default_factory=list)
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class ActIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any] = Field(default_factory=dict)
+    documents: list[DocumentIn] = Field(default_factory=list)
+    comment: str | None = Field(default=None, max_length=5000)
+    reason: str | None = None
+
+
+def _store(services: Services, documents: list[DocumentIn]) -> list[dict[str, str]]:
+    limit = services.ctx.max_document_bytes
+    refs, errors = [], []
+    for doc in documents:
+        if len(doc.content_base64) > limit * 4 // 3 + 8:
+            errors.append(FieldError(f"document:{doc.kind}", "document-too-large",
+                                     f"{doc.file_name} exceeds {limit} bytes"))  # fmt: skip
+            continue
+        try:
+            content = base64.b64decode(doc.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(FieldError(f"document:{doc.kind}", "wrong-type",
+                                     "content_base64 is not base64"))  # fmt: skip
+            continue
+        stored = services.ctx.blobs.put(Upload(doc.kind, doc.file_name, content))
+        refs.append({"kind": doc.kind, "file_name": stored.file_name, "sha256": stored.sha256})
+    if errors:
+        raise InvalidData(errors, context="documents")
+    return refs
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    text = if_match.strip().strip('"').removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InvalidData(
+            [FieldError("If-Match", "wrong-type", 'the request\'s version, e.g. "3"')]
+        )
+    return int(text)
+
+
+router = APIRouter(prefix="/api/v1", tags=["requests"])
+
+
+@router.get("/me")
+def me(member: Caller) -> dict[str, Any]:
+    return {
+        "email": member.email,
+        "organisation_id": member.organisation_id,
+        "organisation_kind": member.organisation_kind,
+        "roles": sorted(member.roles),
+    }
+
+
+@router.get("/requests")
+def list_requests(
+    member: Caller, services: Svc,
+    state: str | None = None, sop: str | None = None, organisation: str | None = None,
+    overdue: bool = False, q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Requests the caller may see, newest first (an employer: its own organisation's)."""
+    return services.queries.search(member.email, ListFilter(state, sop, organisation, overdue,
+                                                            q, limit, offset))  # fmt: skip
+
+
+@router.post("/requests", status_code=201)
+def submit(body: SubmitIn, member: Caller, services: Svc, response: Response,
+           idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+           ) -> dict[str, Any]:  # fmt: skip
+    """File a request (the submission trigger fires at once); repeat-safe with Idempotency-Key."""
+    result = run_command({"command": "submit", "sop": body.sop, "as": member.email,
+                          "data": body.data, "documents": _store(services, body.documents),
+                          "comment": body.comment, "idempotency_key": idempotency_key})  # fmt: skip
+    response.headers["Location"] = f"/api/v1/requests/{result.reference}"
+    return {**services.queries.show(result.reference, member.email), "result": result.to_dict()}
+
+
+@router.get("/requests/{reference}")
+def show(reference: str, member: Caller, services: Svc, response: Response) -> dict[str, Any]:
+    view = services.queries.show(reference, member.email)
+    response.headers["ETag"] = f'"{view["version"]}"'
+    return view
+
+
+@router.post("/requests/{reference}/actions/{trigger}")
+def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc,
+        response: Response, if_match: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+        ) -> dict[str, Any]:  # fmt: skip
+    """Fire a trigger; ``If-Match: "<version>"`` refuses it if the request changed since."""
+    result = run_command({"command": "act", "reference": reference, "trigger": trigger,
+                          "as": member.email, "data": body.data,
+                          "documents": _store(services, body.documents), "comment": body.comment,
+                          "reason": body.reason, "idempotency_key": idempotency_key,
+                          "expected_version": _version(if_match)})  # fmt: skip
+    view = services.queries.show(reference, member.email)
+    response.headers["ETag"] = f'"{view["version"]}"'
+    return {**view, "result": result.to_dict()}
+
+
+@router.post("/requests/{reference}/documents")
+def attach(reference: str, documents: list[DocumentIn], member: Caller, services: Svc,
+           idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+           ) -> dict[str, Any]:  # fmt: skip
+    result = run_command({"command": "attach", "reference": reference, "as": member.email,
+                          "documents": _store(services, documents),
+                          "idempotency_key": idempotency_key})  # fmt: skip
+    return {**services.queries.show(reference, member.email), "result": result.to_dict()}
+
+
+@router.get("/requests/{reference}/documents/{sha256}")
+def download(reference: str, sha256: str, member: Caller, services: Svc) -> Response:
+    """A document of a request the caller may see (checked against its hash)."""
+    view = services.queries.show(reference, member.email)
+    doc = next((d for d in view["documents"] if d["sha256"] == sha256), None)
+    if doc is None:
+        raise NotFound(f"request {reference} has no document {sha256[:12]}")
+    content = services.ctx.blobs.read(sha256)
+    name = doc["file_name"].replace('"', "")
+    return Response(content, media_type=doc["media_type"], headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Content-SHA256": sha256, "X-Content-Type-Options": "nosniff"})  # fmt: skip
+
+
+@router.get("/requests/{reference}/history")
+def history(reference: str, member: Caller, services: Svc) -> dict[str, Any]:
+    return services.audit.history(reference, member.email)
+
+
+@router.get("/requests/{reference}/replay")
+def replay(reference: str, member: Caller, services: Svc, at_seq: int | None = None,
+           as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    return services.audit.replay(reference, member.email, at_seq=at_seq, as_of=as_of)
+
+
+@router.get("/inbox")
+def inbox(member: Caller, services: Svc) -> list[dict[str, Any]]:
+    """What the caller may act on now, oldest deadline first."""
+    return services.queries.inbox(member.email)
+
+
+@router.get("/audit/verify")
+def verify(member: Caller, services: Svc, reference: str | None = None) -> dict[str, Any]:
+    """The hash chains, for auditors (users holding an auditor role of an SOP)."""
+    auditor_roles = {r.id for s in services.sops.catalogue.versions.values()
+                     for r in s.spec.roles if r.kind == "auditor"}  # fmt: skip
+    if not auditor_roles & member.roles:
+        raise Forbidden("chain verification is for auditors")
+    if reference is not None:
+        services.queries.show(reference, member.email)  # not visible: not found
+    return services.audit.verify(reference).to_dict()

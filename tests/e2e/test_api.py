@@ -1,0 +1,237 @@
+"""The HTTP API: bearer tokens, problem+json errors, and who may see and do what."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sopflow import bootstrap
+from sopflow.services import Services
+from sopflow.settings import Settings
+from sopflow.web.app import create_app
+from tests.integration import world
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
+    _template,
+    clock,
+    database_url,
+    seeded,
+    services,
+    settings,
+)
+
+
+@pytest.fixture
+def api(
+    seeded: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The app on the test database; commands run without Prefect (its flows have their own
+    tests): the same services, the same errors."""
+    off = settings.model_copy(update={"prefect_mode": "off"})
+    monkeypatch.setattr(bootstrap, "settings", lambda: off)
+    monkeypatch.setattr(bootstrap, "_services", seeded)
+    with TestClient(create_app(seeded), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(seeded: Services) -> dict[str, str]:
+    return {who: seeded.tokens.create(p.email).token for who, p in world.PEOPLE.items()}
+
+
+def auth(tokens: dict[str, str], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+def b64(content: bytes) -> str:
+    return base64.b64encode(content).decode()
+
+
+def documents(*kinds: str) -> list[dict[str, str]]:
+    return [{"kind": k, "file_name": f"{k}.pdf", "content_base64": b64(world.pdf(k))}
+            for k in kinds]  # fmt: skip
+
+
+def file_eg(api: TestClient, tokens: dict[str, str], **headers: str) -> dict[str, Any]:
+    response = api.post("/api/v1/requests", headers={**auth(tokens, "agent"), **headers}, json={
+        "sop": world.EG, "data": world.eg_data(),
+        "documents": documents(*world.EG_SUBMIT_DOCS)})  # fmt: skip
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = dict(response.json())
+    assert body["status"] == status and body["code"] == code and body["detail"]
+    return body
+
+
+def test_no_token_or_a_bad_one_is_401(api: TestClient, tokens: dict[str, str]) -> None:
+    missing = assert_problem(api.get("/api/v1/requests"), 401, "unauthorized")
+    wrong = api.get("/api/v1/requests", headers={"Authorization": "Bearer sfp_nope"})
+    assert_problem(wrong, 401, "unauthorized")
+    assert "Bearer" in missing["detail"] and wrong.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_revoked_token_stops_working(api: TestClient, seeded: Services) -> None:
+    issued = seeded.tokens.create(world.email("agent"))
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert api.get("/api/v1/me", headers=headers).status_code == 200
+    seeded.tokens.revoke(issued.id)
+    assert_problem(api.get("/api/v1/me", headers=headers), 401, "unauthorized")
+
+
+def test_filing_a_request_answers_201_with_its_state_and_location(api, tokens) -> None:
+    created = file_eg(api, tokens, **{"Idempotency-Key": "k-1"})
+    headers = {**auth(tokens, "agent"), "Idempotency-Key": "k-1"}
+    again = api.post("/api/v1/requests", headers=headers,
+                     json={"sop": world.EG, "data": world.eg_data(),
+                           "documents": documents(*world.EG_SUBMIT_DOCS)})  # fmt: skip
+
+    assert created["state"] == "attestation_review" and created["reference"].startswith("EG-")
+    assert again.status_code == 201 and again.json()["result"]["replayed"] is True
+    assert again.json()["reference"] == created["reference"]
+
+
+def test_actions_answer_with_the_new_state_and_refusals_are_precise(api, tokens) -> None:
+    ref = file_eg(api, tokens)["reference"]
+    url = f"/api/v1/requests/{ref}/actions"
+
+    not_allowed = assert_problem(api.post(f"{url}/register_demand", headers=auth(
+        tokens, "registry_clerk"), json={}), 409, "trigger-not-allowed")  # fmt: skip
+    assert "attest_demand" in not_allowed["allowed"]
+    assert_problem(api.post(f"{url}/attest_demand", headers=auth(tokens, "agent"), json={}),
+                   403, "role-forbidden")  # fmt: skip
+    unmet = assert_problem(api.post(f"{url}/attest_demand", headers=auth(
+        tokens, "labour_attache"), json={}), 409, "requirement-not-met")  # fmt: skip
+    assert unmet["unmet"][0]["code"] == "missing-document"
+    done = api.post(f"{url}/attest_demand", headers=auth(tokens, "labour_attache"),
+                    json={"documents": documents("attestation")})  # fmt: skip
+    assert done.status_code == 200 and done.json()["state"] == "demand_intake"
+    assert done.headers["ETag"] == '"2"'
+
+
+def test_a_stale_version_is_a_conflict_naming_the_current_state(api, tokens) -> None:
+    ref = file_eg(api, tokens)["reference"]
+    api.post(f"/api/v1/requests/{ref}/actions/attest_demand", headers=auth(
+        tokens, "labour_attache"), json={"documents": documents("attestation")})  # fmt: skip
+    stale = api.post(f"/api/v1/requests/{ref}/actions/withdraw",
+                     headers={**auth(tokens, "agent"), "If-Match": '"1"'}, json={})  # fmt: skip
+    body = assert_problem(stale, 409, "conflict")
+    assert body["state"] == "demand_intake" and body["version"] == 2
+
+
+def test_every_field_error_is_listed(api, tokens) -> None:
+    bad = api.post("/api/v1/requests", headers=auth(tokens, "agent"), json={
+        "sop": world.EG, "data": world.eg_data(workers_requested="many", occupation="0000",
+                                               destination_country="XX")})  # fmt: skip
+    body = assert_problem(bad, 422, "invalid-data")
+    assert {e["field"] for e in body["errors"]} >= {"workers_requested", "occupation",
+                                                     "destination_country"}  # fmt: skip
+
+
+def test_a_malformed_body_and_bad_documents_are_refused(api, tokens) -> None:
+    unknown = api.post("/api/v1/requests", headers=auth(tokens, "agent"),
+                       json={"sop": world.EG, "dta": {}})  # fmt: skip
+    assert_problem(unknown, 422, "invalid-data")
+    not_b64 = api.post(
+        "/api/v1/requests",
+        headers=auth(tokens, "agent"),
+        json={
+            "sop": world.EG,
+            "data": world.eg_data(),
+            "documents": [{"kind": "demand_letter", "file_name": "x.pdf", "content_base64": "@@"}],
+        },
+    )
+    assert_problem(not_b64, 422, "invalid-data")
+
+
+def test_an_oversized_document_is_413(api, tokens, seeded: Services) -> None:
+    seeded.ctx.max_document_bytes = 1000
+    big = api.post("/api/v1/requests", headers=auth(tokens, "agent"), json={
+        "sop": world.EG, "data": world.eg_data(),
+        "documents": [{"kind": "demand_letter", "file_name": "big.pdf",
+                       "content_base64": b64(b"%PDF-1.4\n" + b"0" * 5000)}]})  # fmt: skip
+    assert_problem(big, 413, "invalid-data")
+
+
+def test_a_document_downloads_with_its_hash_for_those_who_may_see_it(api, tokens) -> None:
+    created = file_eg(api, tokens)
+    doc = created["documents"][0]
+    url = f"/api/v1/requests/{created['reference']}/documents/{doc['sha256']}"
+
+    mine = api.get(url, headers=auth(tokens, "agent"))
+    theirs = api.get(url, headers=auth(tokens, "other_agent"))
+
+    assert mine.status_code == 200 and mine.headers["X-Content-SHA256"] == doc["sha256"]
+    assert hashlib.sha256(mine.content).hexdigest() == doc["sha256"]
+    assert mine.content.startswith(b"%PDF")
+    assert_problem(theirs, 404, "not-found")
+
+
+# -- who may see and do what ------------------------------------------------------------
+READERS = {"agent", "labour_attache", "registry_clerk", "director", "eg_auditor"}
+ACTORS_NOW = {
+    "agent": "withdraw",
+    "labour_attache": "attest_demand",
+    "registry_clerk": "attest_demand",
+}
+
+
+@pytest.mark.parametrize("who", sorted(world.PEOPLE))
+def test_the_authorisation_matrix(api, tokens, who: str) -> None:
+    ref = file_eg(api, tokens)["reference"]
+    base = f"/api/v1/requests/{ref}"
+    reads = [api.get(base, headers=auth(tokens, who)),
+             api.get(f"{base}/history", headers=auth(tokens, who)),
+             api.get(f"{base}/replay?at_seq=1", headers=auth(tokens, who))]  # fmt: skip
+    listed = {r["reference"] for r in api.get("/api/v1/requests", headers=auth(tokens, who)).json()}
+    sees = who in READERS or (
+        world.PEOPLE[who].org == world.EG_AUTHORITY and who != "foreign_examiner"
+    )
+    if sees:
+        assert all(r.status_code == 200 for r in reads), [r.text for r in reads]
+        assert ref in listed
+    else:  # another organisation, or an official of another authority: it does not exist
+        for r in reads:
+            assert_problem(r, 404, "not-found")
+        assert ref not in listed
+    trigger = ACTORS_NOW.get(who, "attest_demand")
+    action = api.post(f"{base}/actions/{trigger}", headers=auth(tokens, who),
+                      json={"documents": documents("attestation")})  # fmt: skip
+    if who in ACTORS_NOW:
+        assert action.status_code == 200, action.text
+    elif sees:  # the auditor and officials without the step's role: refused, nothing changes
+        assert_problem(action, 403, "role-forbidden")
+    else:
+        assert_problem(action, 404, "not-found")
+
+
+def test_only_auditors_verify_the_chains(api, tokens) -> None:
+    file_eg(api, tokens)
+    assert api.get("/api/v1/audit/verify", headers=auth(tokens, "eg_auditor")).json()["intact"]
+    assert_problem(api.get("/api/v1/audit/verify", headers=auth(tokens, "agent")), 403,
+                   "forbidden")  # fmt: skip
+
+
+def test_an_internal_error_never_shows_a_stack_trace(api, tokens, seeded, monkeypatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr(seeded.queries, "inbox", broken)
+    response = api.get("/api/v1/inbox", headers=auth(tokens, "agent"))
+    body = assert_problem(response, 500, "internal-error")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert body["detail"].startswith("an internal error")
+
+
+def test_the_openapi_document_is_published(api) -> None:
+    spec = api.get("/openapi.json").json()
+    assert "/api/v1/requests/{reference}/actions/{trigger}" in spec["paths"]
+    assert api.get("/docs").status_code == 200
