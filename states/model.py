@@ -14,7 +14,8 @@ from typing import Any
 CREATE = "create"  # reserved trigger: the request comes into being in the initial state
 ATTACH = "attach"  # reserved trigger: documents added without a change of state
 BREACH = "breach"  # reserved trigger: a deadline passed (recorded once per breach)
-RESERVED_TRIGGERS = frozenset({CREATE, ATTACH, BREACH})
+WARNING = "deadline_warning"  # reserved trigger: a deadline is near (once per stay)
+RESERVED_TRIGGERS = frozenset({CREATE, ATTACH, BREACH, WARNING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class RequestState:
     entered_at: datetime | None = None
     deadline: datetime | None = None
     breached: bool = False
+    warned: bool = False
 
     def latest_documents(self) -> dict[str, DocumentRef]:
         """The newest document of each kind."""
@@ -121,6 +123,7 @@ class RequestState:
             "entered_at": _iso(self.entered_at),
             "deadline": _iso(self.deadline),
             "breached": self.breached,
+            "warned": self.warned,
         }
 
     @classmethod
@@ -135,6 +138,7 @@ class RequestState:
             entered_at=_parse(raw.get("entered_at")),
             deadline=_parse(raw.get("deadline")),
             breached=bool(raw.get("breached", False)),
+            warned=bool(raw.get("warned", False)),
         )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from states.engine import advance, enter
 from states.machine import CompiledSop
-from states.model import ATTACH, BREACH, CREATE, DocumentRef, EventRecord, RequestState
+from states.model import ATTACH, BREACH, CREATE, WARNING, DocumentRef, EventRecord, RequestState
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ def replay(
             state = enter(sop, _apply_change(state, event), sop.initial, event.at)
         elif event.trigger == BREACH:
             state = replace(_apply_change(state, event), breached=True)
+        elif event.trigger == WARNING:
+            state = replace(_apply_change(state, event), warned=True)
         elif event.trigger == ATTACH:
             if event.to_state != state.state or event.from_state != state.state:
                 anomalies.append(f"event seq {event.seq}: '{ATTACH}' must not change the state")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from states.engine import notice_for
 from states.machine import CompiledSop
-from states.model import BREACH, Actor, EventRecord, Outcome, RequestState
+from states.model import BREACH, WARNING, Actor, EventRecord, Outcome, RequestState
 
 
 def is_overdue(state: RequestState, now: datetime) -> bool:
@@ -26,6 +26,32 @@ def is_due_soon(sop: CompiledSop, state: RequestState, now: datetime) -> bool:
     if state.deadline is None or sla is None or sla.warn_before_hours is None:
         return False
     return now <= state.deadline <= now + timedelta(hours=sla.warn_before_hours)
+
+
+def warning(sop: CompiledSop, state: RequestState, system: Actor,
+            now: datetime) -> Outcome | None:  # fmt: skip
+    """A ``deadline_warning`` event within the state's ``warn_before_hours`` of its deadline,
+    once per stay, with a ``deadline_approaching`` notice to whoever must act now: the
+    requester in a state waiting on them, else every role that may move the request on."""
+    if state.warned or not is_due_soon(sop, state, now):
+        return None
+    spec = sop.states[state.state]
+    if spec.waiting_on == "requester":
+        recipients = ["requester"]
+    else:
+        roles = {r for tr in sop.by_state[state.state].values() for r in tr.roles}
+        recipients = [f"role:{r}" for r in sorted(roles)
+                      if sop.roles[r].kind == "official"]  # fmt: skip
+    marked = replace(state, seq=state.seq + 1, warned=True)
+    assert state.deadline is not None
+    event = EventRecord(
+        seq=marked.seq, trigger=WARNING, from_state=state.state, to_state=state.state,
+        actor_id=system.id, role=next(iter(sorted(system.roles)), "system"), at=now,
+        payload={"deadline": state.deadline.isoformat(), "state": state.state},
+        legal_clause=spec.legal_clause,
+    )  # fmt: skip
+    notices = tuple(notice_for("deadline_approaching", to, WARNING, marked) for to in recipients)
+    return Outcome(marked, event, notices)
 
 
 def escalation(sop: CompiledSop, state: RequestState) -> str | None:

@@ -1,0 +1,35 @@
+"""Near deadlines: one warning per stay, to whoever must act, replayed like any event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sopflow.services import Services
+from tests.integration import world
+
+
+def events_of(services: Services, reference: str) -> list[str]:
+    history = services.audit.history(reference, world.email("eg_auditor"))
+    return [e["trigger"] for e in history["events"]]
+
+
+def test_a_near_deadline_is_warned_once_then_breached_once(seeded: Services, clock) -> None:
+    reference = world.submit_eg(seeded).reference  # attestation_review: 10 working days
+    view = seeded.queries.show(reference, world.email("agent"))
+    deadline = datetime.fromisoformat(view["deadline"])
+
+    early = seeded.deadlines.sweep()
+    clock.now = deadline - timedelta(hours=24)  # inside the 48-hour warning window
+    first = seeded.deadlines.sweep()
+    second = seeded.deadlines.sweep()
+    clock.now = deadline + timedelta(minutes=1)
+    breach = seeded.deadlines.sweep()
+
+    assert early.warned == [] and first.warned == [reference] and second.warned == []
+    assert breach.breached == [reference]
+    assert events_of(seeded, reference).count("deadline_warning") == 1
+    notices = [n for n in seeded.notices.listing() if n["template"] == "deadline_approaching"]
+    # the officials who may move it on now (not the requester, who may only withdraw)
+    assert {n["recipient_kind"] for n in notices} == {"role:labour_attache", "role:registry_clerk"}
+    replay = seeded.audit.replay(reference, world.email("eg_auditor"))
+    assert replay["consistent"], replay["differences"]
