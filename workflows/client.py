@@ -24,13 +24,26 @@ from typing import Any
 import httpx
 
 from sopflow import bootstrap
-from sopflow.errors import AdapterError, CommandRejected, Conflict, NotFound
+from sopflow.errors import (
+    AdapterError,
+    CommandRejected,
+    Conflict,
+    NotFound,
+    RoleForbidden,
+    SeparationOfDuties,
+    TriggerNotAllowed,
+    UnknownTrigger,
+)
 from sopflow.services import CommandResult
 from workflows import commands
 
 DEPLOYMENT = "advance-request/sopflow"
 BATCH_DEPLOYMENT = "process-commands/sopflow"
-_ERRORS: dict[str, type[CommandRejected]] = {"not-found": NotFound, "conflict": Conflict}
+_ERRORS: dict[str, type[CommandRejected]] = {
+    "not-found": NotFound, "conflict": Conflict, "role-forbidden": RoleForbidden,
+    "trigger-not-allowed": TriggerNotAllowed, "unknown-trigger": UnknownTrigger,
+    "separation-of-duties": SeparationOfDuties,
+}  # fmt: skip
 
 
 def mode() -> str:
@@ -53,12 +66,18 @@ def rejection(error: dict[str, Any]) -> Exception:
 def run_command(raw: dict[str, Any]) -> CommandResult:
     """Apply one command (a JSON dict, see ``workflows.commands``) and return its outcome."""
     command = dict(raw)
-    command.setdefault("idempotency_key", f"cmd-{uuid.uuid4()}")
+    if not command.get("idempotency_key"):  # (callers pass None for "none given")
+        command["idempotency_key"] = f"cmd-{uuid.uuid4()}"
     services = bootstrap.services()
     spec = commands.parse(command)
     if mode() == "off":
         return commands.apply(services, spec)
-    outcome = _submit_run(spec.model_dump(by_alias=True, mode="json"))
+    try:
+        outcome = _submit_run(spec.model_dump(by_alias=True, mode="json"))
+    except AdapterError as exc:
+        raise AdapterError(f"{exc.message}. To try again safely, repeat the command with "
+                           f"--idempotency-key {command['idempotency_key']}",
+                           retryable=exc.retryable, code=exc.code) from exc  # fmt: skip
     if "error" in outcome:
         raise rejection(outcome["error"])
     return CommandResult(**{**outcome["result"], "flags": tuple(outcome["result"]["flags"])})
@@ -93,10 +112,27 @@ def _through_deployment(name: str, parameters: dict[str, Any]) -> Any:
     flow_run: Any = run_deployment(name, parameters=parameters, timeout=timeout,
                                    poll_interval=0.5, as_subflow=False)  # fmt: skip
     if flow_run.state is None or not flow_run.state.is_final():
-        raise AdapterError(f"flow run {flow_run.id} did not finish within {timeout:.0f} s "
-                           "(is a worker running for the 'sopflow' pool?)", retryable=True,
+        cancelled = _cancel_if_not_started(flow_run.id)
+        fate = ("it was cancelled before it started: nothing was applied" if cancelled else
+                "it may still be applied when a worker runs it")  # fmt: skip
+        raise AdapterError(f"flow run {flow_run.id} did not finish within {timeout:.0f} s (is a "
+                           f"worker running for the 'sopflow' pool?); {fate}", retryable=True,
                            code="orchestrator-error")  # fmt: skip
     return flow_run.state
+
+
+def _cancel_if_not_started(flow_run_id: Any) -> bool:
+    """Cancel a run still waiting for a worker; False when it has started (or finished)."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        if run.state is None or not (run.state.is_scheduled() or run.state.is_pending()):
+            return False
+        result: Any = client.set_flow_run_state(flow_run_id, Cancelled(
+            message="sopflow: the caller stopped waiting"))  # fmt: skip
+        return str(result.status).endswith("ACCEPT")
 
 
 def run_flow(flow_fn: Any, **parameters: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +41,31 @@ def _rejected(error: SopflowError) -> State[Any]:
     return Failed(message=json.dumps({"error": error.to_dict()}, default=str))
 
 
-@flow(name="advance-request", persist_result=False, retries=2, retry_delay_seconds=1,
-      validate_parameters=False)  # fmt: skip
+ATTEMPTS = 3  # for a database that is briefly unavailable
+
+
+@flow(name="advance-request", persist_result=False, validate_parameters=False)
 def advance_request(command: dict[str, Any]) -> State[Any]:
-    """One command (submit, act, attach) as one flow run; the event records the run's id."""
+    """One command (submit, act, attach) as one flow run; the event records the run's id.
+
+    A retryable failure (the database briefly unavailable) is tried again here, with the
+    command's idempotency key making that safe; a rejection is final. (Flow-level retries
+    would retry every Failed final state, rejections included: Prefect 3 has no retry
+    condition for flows.)"""
     services = bootstrap.services()
-    try:
-        spec = commands.parse(command)
-        result = commands.apply(services, spec, _run_id())
-    except AdapterError as exc:
-        if exc.retryable:
-            raise  # Prefect retries the run; the command's idempotency key makes it safe
-        return _rejected(exc)
-    except SopflowError as exc:
-        return _rejected(exc)
-    return _done(result.to_dict())
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            spec = commands.parse(command)
+            result = commands.apply(services, spec, _run_id())
+        except AdapterError as exc:
+            if exc.retryable and attempt < ATTEMPTS:
+                time.sleep(0.5 * attempt)
+                continue
+            return _rejected(exc)
+        except SopflowError as exc:
+            return _rejected(exc)
+        return _done(result.to_dict())
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @task(name="apply-chunk", persist_result=False)

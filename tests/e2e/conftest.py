@@ -125,7 +125,7 @@ class Sopflow:
 
 
 @pytest.fixture
-def sopflow(database_url: str, tmp_path: Path) -> Sopflow:  # noqa: F811
+def sopflow(database_url: str, tmp_path: Path) -> Sopflow:
     files = tmp_path / "files"
     files.mkdir()
     env = {

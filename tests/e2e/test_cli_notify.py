@@ -27,7 +27,7 @@ def test_preview_of_a_step_that_sends_nothing_is_refused(sopflow: Sopflow) -> No
     assert "error[invalid-data]" in run.err and "sends no notice" in run.err
 
 
-def test_deliver_writes_the_notices_and_list_shows_them_sent(cli: Sopflow, tmp_path: Path) -> None:  # noqa: F811
+def test_deliver_writes_the_notices_and_list_shows_them_sent(cli: Sopflow, tmp_path: Path) -> None:
     submit(cli, world.EG, "agent", world.eg_data())
     pending = cli.ok("notify", "list", "--status", "pending", "--json").json()
 
