@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/sopflow serve
+	$(BIN)/sopflow db upgrade
+	$(BIN)/sopflow serve --demo $(SERVE_ARGS)
 
 check: $(STAMP) lint types contracts sops
 

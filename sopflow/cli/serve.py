@@ -15,6 +15,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     sweep_every: Annotated[int, typer.Option(help="seconds between SLA sweeps")] = 300,
+    demo: Annotated[bool, typer.Option(help="seed the demo (once) and print its users")] = False,
     deliver_every: Annotated[int, typer.Option(help="seconds between outbox drains")] = 15,
 ) -> None:
     """Serve the API and pages; the SLA sweep runs as a Prefect flow every few minutes."""
@@ -26,6 +27,13 @@ def serve(
     cfg = bootstrap.settings()
     services = bootstrap.services()
     channel = services.notices.channel  # a misconfigured channel fails here, at startup
+    if demo:
+        from sopflow.demo import seed, users_table
+
+        made = seed(services)
+        err.print(f"sopflow: demo {'seeded: ' + ', '.join(made) if made else 'already seeded'}")
+        for role, email, password in users_table():
+            err.print(f"  {role:24} {email:28} password: {password}", markup=False)
     err.print(
         f"sopflow: notices by {channel.name}"
         + (f" into {cfg.outbox_dir}/" if channel.name == "file" else "")
