@@ -13,7 +13,7 @@ from sopflow.errors import NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.store.tables import RequestRow
-from states import engine
+from states import next_steps
 from states.machine import CompiledSop
 from states.model import RequestState as CoreState
 
@@ -57,7 +57,7 @@ class Queries:
     def describe(self, row: dict[str, Any], sop: CompiledSop, member: Member) -> dict[str, Any]:
         state = CoreState.from_json(row["snapshot"])
         actor = actor_for(member, sop.spec, row["organisation_id"])
-        next_steps = engine.triggers_by_role(sop, state.state)
+        by_role = next_steps.triggers_by_role(sop, state.state)
         now = self.ctx.clock()
         return {
             "reference": row["reference"],
@@ -79,8 +79,8 @@ class Queries:
             "entered_state_at": state.entered_at.isoformat() if state.entered_at else None,
             "created_at": row["created_at"].isoformat(),
             "updated_at": row["updated_at"].isoformat(),
-            "allowed_triggers": [a.trigger for a in engine.allowed_triggers(sop, state, actor)],
-            "next_steps_by_role": next_steps,
+            "allowed_triggers": [a.trigger for a in next_steps.allowed_triggers(sop, state, actor)],
+            "next_steps_by_role": by_role,
             "your_roles": sorted(actor.roles),
         }
 
@@ -134,7 +134,7 @@ class Queries:
             triggers = sorted(
                 {
                     t
-                    for role, ts in engine.triggers_by_role(sop, row["state"]).items()
+                    for role, ts in next_steps.triggers_by_role(sop, row["state"]).items()
                     if role in roles
                     for t in ts
                 }
