@@ -8,6 +8,8 @@ endpoints that a load balancer or ``make serve`` needs.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
 
 from sopflow import __version__
 from sopflow.errors import AdapterError, InvalidData, NotFound, SopflowError
 from sopflow.services import Services
 from sopflow.store.db import pending_migrations
-from sopflow.web import api
+from sopflow.web import api, pages
 from states.diagram import diagram
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -50,6 +53,19 @@ def status_of(exc: SopflowError) -> int:
     return STATUS.get(exc.code, 400)
 
 
+def session_secret(services: Services) -> str:
+    """The key that signs session cookies: SOPFLOW_SESSION_SECRET, else one made once and
+    kept (mode 600) in the data folder, so sessions survive a restart."""
+    if os.environ.get("SOPFLOW_SESSION_SECRET"):
+        return os.environ["SOPFLOW_SESSION_SECRET"]
+    path = services.ctx.blobs.root.parent / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="sopflow",
@@ -76,6 +92,10 @@ def create_app(services: Services) -> FastAPI:
         return problem(500, "internal-error", "an internal error occurred; it has been logged")
 
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
+                       session_cookie="sopflow_session", max_age=8 * 3600, same_site="lax",
+                       https_only=bool(os.environ.get("SOPFLOW_SECURE_COOKIES")))  # fmt: skip
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -1,0 +1,47 @@
+"""The words of the pages in the three working languages (the SOPs bring their own labels)."""
+
+from __future__ import annotations
+
+LANGS = ("en", "fr", "ar")
+RTL = frozenset({"ar"})
+
+WORDS: dict[str, dict[str, str]] = {
+    "sign_in": {"en": "Sign in", "fr": "Se connecter", "ar": "تسجيل الدخول"},
+    "sign_out": {"en": "Sign out", "fr": "Se déconnecter", "ar": "تسجيل الخروج"},
+    "email": {"en": "E-mail", "fr": "Courriel", "ar": "البريد الإلكتروني"},
+    "password": {"en": "Password", "fr": "Mot de passe", "ar": "كلمة المرور"},
+    "bad_login": {"en": "Unknown e-mail or wrong password.",
+                  "fr": "Courriel inconnu ou mot de passe erroné.",
+                  "ar": "البريد الإلكتروني غير معروف أو كلمة المرور غير صحيحة."},
+    "too_many": {"en": "Too many failed attempts: try again in a few minutes.",
+                 "fr": "Trop de tentatives échouées : réessayez dans quelques minutes.",
+                 "ar": "محاولات فاشلة كثيرة: أعد المحاولة بعد بضع دقائق."},
+    "requests": {"en": "Requests", "fr": "Demandes", "ar": "الطلبات"},
+    "reference": {"en": "Reference", "fr": "Référence", "ar": "الرقم المرجعي"},
+    "procedure": {"en": "Procedure", "fr": "Procédure", "ar": "الإجراء"},
+    "state": {"en": "State", "fr": "État", "ar": "الحالة"},
+    "deadline": {"en": "Deadline", "fr": "Échéance", "ar": "الموعد النهائي"},
+    "overdue": {"en": "overdue", "fr": "en retard", "ar": "متأخر"},
+    "none": {"en": "No request.", "fr": "Aucune demande.", "ar": "لا توجد طلبات."},
+    "data": {"en": "Request data", "fr": "Données de la demande", "ar": "بيانات الطلب"},
+    "documents": {"en": "Documents", "fr": "Pièces", "ar": "المستندات"},
+    "history": {"en": "History", "fr": "Historique", "ar": "السجل"},
+    "actions": {"en": "What you may do now", "fr": "Ce que vous pouvez faire",
+                "ar": "الإجراءات المتاحة لك الآن"},
+    "no_action": {"en": "Nothing is expected from you at this stage.",
+                  "fr": "Rien n'est attendu de vous à cette étape.",
+                  "ar": "لا يُنتظر منك أي إجراء في هذه المرحلة."},
+    "comment": {"en": "Comment", "fr": "Commentaire", "ar": "تعليق"},
+    "reason": {"en": "Reason", "fr": "Motif", "ar": "السبب"},
+    "done": {"en": "Done.", "fr": "C'est fait.", "ar": "تم."},
+    "refused": {"en": "Refused", "fr": "Refusé", "ar": "مرفوض"},
+    "language": {"en": "Language", "fr": "Langue", "ar": "اللغة"},
+}  # fmt: skip
+
+
+def pick(lang: str | None) -> str:
+    return lang if lang in LANGS else "en"
+
+
+def t(key: str, lang: str) -> str:
+    return WORDS[key].get(lang) or WORDS[key]["en"]

@@ -1,0 +1,167 @@
+"""Pages for people: password sign-in (argon2) with a signed session cookie, a CSRF token on
+every form, a throttle on failed sign-ins; the requests a user may see and a request page
+with exactly the actions the user may take now, in Arabic (right to left), French or English.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from sopflow.errors import SopflowError
+from sopflow.services import ListFilter, Services
+from sopflow.web import i18n
+from workflows.client import run_command
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+MAX_FAILURES, WINDOW = 5, 15 * 60.0
+router = APIRouter(include_in_schema=False)
+
+
+class Throttle:
+    """At most MAX_FAILURES failed sign-ins per (address, e-mail) in WINDOW seconds."""
+
+    def __init__(self) -> None:
+        self.failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def blocked(self, key: tuple[str, str], now: float) -> bool:
+        recent = self.failures[key]
+        while recent and recent[0] < now - WINDOW:
+            recent.popleft()
+        return len(recent) >= MAX_FAILURES
+
+    def failed(self, key: tuple[str, str], now: float) -> None:
+        self.failures[key].append(now)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self.failures.pop(key, None)
+
+
+throttle = Throttle()
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _lang(request: Request) -> str:
+    wanted = request.query_params.get("lang")
+    if wanted in i18n.LANGS:
+        request.session["lang"] = wanted
+    return i18n.pick(request.session.get("lang"))
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    return TEMPLATES.TemplateResponse(request, name, {
+        "lang": lang, "dir": "rtl" if lang in i18n.RTL else "ltr", "t": i18n.t,
+        "csrf": _csrf(request), "user": request.session.get("email"), **context},
+        status_code=status)  # fmt: skip
+
+
+def _forbidden_without_csrf(request: Request, token: str) -> Response | None:
+    expected = request.session.get("csrf")
+    if not expected or not secrets.compare_digest(str(expected), token):
+        return HTMLResponse("CSRF token missing or wrong: reload the page.", status_code=403)
+    return None
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _render(request, "login.html")
+
+
+@router.post("/login", response_model=None)
+def login(request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()],
+          csrf: Annotated[str, Form()]) -> Response:  # fmt: skip
+    refused = _forbidden_without_csrf(request, csrf)
+    if refused:
+        return refused
+    key = (request.client.host if request.client else "?", email.strip().lower())
+    now = time.monotonic()
+    if throttle.blocked(key, now):
+        return _render(request, "login.html", 429, error=i18n.t("too_many", _lang(request)))
+    if not _services(request).directory.check_password(email, password):
+        throttle.failed(key, now)
+        return _render(request, "login.html", 401, error=i18n.t("bad_login", _lang(request)))
+    throttle.forget(key)
+    lang = request.session.get("lang")
+    request.session.clear()  # a fresh session on sign-in: nothing carried over
+    request.session.update({"email": key[1], "csrf": secrets.token_urlsafe(32),
+                            "lang": lang or "en"})  # fmt: skip
+    return RedirectResponse("/requests", status_code=303)
+
+
+@router.post("/logout", response_model=None)
+def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+    refused = _forbidden_without_csrf(request, csrf)
+    if refused:
+        return refused
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/requests", response_model=None)
+def my_requests(request: Request) -> Response:
+    email = request.session.get("email")
+    if not email:
+        return RedirectResponse("/login", status_code=303)
+    services = _services(request)
+    rows = services.queries.search(email, ListFilter(limit=200))
+    titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
+    return _render(request, "requests.html", rows=rows, sops=titles)
+
+
+@router.get("/requests/{reference}", response_model=None)
+def request_page(request: Request, reference: str, message: str | None = None,
+                 error: str | None = None) -> Response:  # fmt: skip
+    email = request.session.get("email")
+    if not email:
+        return RedirectResponse("/login", status_code=303)
+    services = _services(request)
+    try:
+        view = services.queries.show(reference, email)
+        history = services.audit.history(reference, email)
+    except SopflowError as exc:
+        return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
+                       error=exc.message)  # fmt: skip
+    sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+    actions = [tr for tr in sop.by_state[view["state"]].values()
+               if tr.trigger in view["allowed_triggers"]]  # fmt: skip
+    return _render(request, "request.html", view=view, sop=sop, history=history,
+                   actions=actions, message=message, error=error)  # fmt: skip
+
+
+@router.post("/requests/{reference}/act", response_model=None)
+def act(request: Request, reference: str, trigger: Annotated[str, Form()],
+        csrf: Annotated[str, Form()], comment: Annotated[str, Form()] = "",
+        reason: Annotated[str, Form()] = "",
+        version: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    refused = _forbidden_without_csrf(request, csrf)
+    if refused:
+        return refused
+    email = request.session.get("email")
+    if not email:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        run_command({"command": "act", "reference": reference, "trigger": trigger, "as": email,
+                     "comment": comment or None, "reason": reason or None,
+                     "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
+    except SopflowError as exc:
+        return request_page(request, reference, error=exc.message)
+    return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)

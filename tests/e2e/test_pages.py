@@ -1,0 +1,115 @@
+"""Pages for people: sign-in, CSRF, throttling, the requests a user may see, a request page
+with exactly the user's actions, in Arabic right to left."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sopflow import bootstrap, demo
+from sopflow.services import Services
+from sopflow.settings import Settings
+from sopflow.web import pages
+from sopflow.web.app import create_app
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
+    _template,
+    clock,
+    database_url,
+    services,
+    settings,
+)
+
+
+@pytest.fixture
+def site(services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+         tmp_path) -> Iterator[TestClient]:  # fmt: skip
+    demo.seed(services)
+    off = settings.model_copy(update={"prefect_mode": "off"})
+    monkeypatch.setattr(bootstrap, "settings", lambda: off)
+    monkeypatch.setattr(bootstrap, "_services", services)
+    monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "test-secret")
+    monkeypatch.setattr(pages, "throttle", pages.Throttle())
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+def version_of(html: str) -> str:
+    match = re.search(r'name="version" value="(\d+)"', html)
+    assert match, "no version in the form"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = demo.PASSWORD) -> object:
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"email": email, "password": password, "csrf": token},
+                       follow_redirects=False)  # fmt: skip
+
+
+def test_signing_in_leads_to_the_users_requests_only(site: TestClient) -> None:
+    response = sign_in(site, "rh@carthage.demo")
+    listing = site.get("/requests")
+
+    assert response.status_code == 303 and response.headers["location"] == "/requests"
+    assert "sopflow_session" in response.headers["set-cookie"]
+    assert "httponly" in response.headers["set-cookie"].lower()
+    assert "TN-" in listing.text and "EG-" not in listing.text  # an enterprise sees its own
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_are_throttled(site) -> None:
+    first = sign_in(site, "agent@nile.demo", "wrong-password")
+    for _ in range(4):
+        sign_in(site, "agent@nile.demo", "wrong-password")
+    throttled = sign_in(site, "agent@nile.demo", demo.PASSWORD)  # right, but too late
+
+    assert first.status_code == 401 and "wrong password" in first.text
+    assert throttled.status_code == 429
+
+
+def test_a_form_without_its_csrf_token_is_refused(site: TestClient) -> None:
+    site.get("/login")
+    forged = site.post("/login", data={"email": "agent@nile.demo", "password": demo.PASSWORD,
+                                       "csrf": "forged"}, follow_redirects=False)  # fmt: skip
+    assert forged.status_code == 403
+
+
+def test_pages_need_a_session(site: TestClient) -> None:
+    assert site.get("/requests", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_an_official_acts_from_the_request_page_in_arabic(site: TestClient) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001?lang=ar")
+    assert page.status_code == 200
+    assert 'dir="rtl"' in page.text and 'lang="ar"' in page.text
+    assert 'value="attest_demand"' in page.text and 'value="register_demand"' not in page.text
+
+    done = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "return_for_correction", "csrf": csrf_of(page.text),
+        "version": version_of(page.text),
+        "reason": "attestation_invalid", "comment": "<script>alert(1)</script>"},
+        follow_redirects=True)  # fmt: skip
+    assert done.status_code == 200 and "?done=1" in str(done.url)
+    assert "<script>alert(1)</script>" not in done.text and "&lt;script&gt;" in done.text
+
+
+def test_a_refused_action_says_why_on_the_page(site: TestClient) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001")
+    refused = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "attest_demand", "csrf": csrf_of(page.text),
+        "version": version_of(page.text)})  # fmt: skip
+    assert refused.status_code == 200 and "must be attached" in refused.text
+
+
+def test_another_organisations_request_is_not_found(site: TestClient) -> None:
+    sign_in(site, "rh@carthage.demo")
+    assert site.get("/requests/EG-2026-000001").status_code == 404
