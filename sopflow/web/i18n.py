@@ -36,6 +36,8 @@ WORDS: dict[str, dict[str, str]] = {
     "done": {"en": "Done.", "fr": "C'est fait.", "ar": "تم."},
     "refused": {"en": "Refused", "fr": "Refusé", "ar": "مرفوض"},
     "language": {"en": "Language", "fr": "Langue", "ar": "اللغة"},
+    "submit": {"en": "Submit the request", "fr": "Déposer la demande", "ar": "تقديم الطلب"},
+    "new_request": {"en": "New request", "fr": "Nouvelle demande", "ar": "طلب جديد"},
 }  # fmt: skip
 
 

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
 
 from sopflow.errors import SopflowError
 from sopflow.services import ListFilter, Services
+from sopflow.store.blobs import Upload
 from sopflow.web import i18n
 from workflows.client import run_command
 
@@ -124,7 +126,10 @@ def my_requests(request: Request) -> Response:
     services = _services(request)
     rows = services.queries.search(email, ListFilter(limit=200))
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
-    return _render(request, "requests.html", rows=rows, sops=titles)
+    member = services.directory.member(email)
+    latest = {s.spec.id: s for s in sorted(titles.values(), key=lambda s: s.key)}
+    filing = [s for s in latest.values() if member.roles & set(s.spec.submission.roles)]
+    return _render(request, "requests.html", rows=rows, sops=titles, filing=filing)
 
 
 @router.get("/requests/{reference}", response_model=None)
@@ -165,3 +170,69 @@ def act(request: Request, reference: str, trigger: Annotated[str, Form()],
     except SopflowError as exc:
         return request_page(request, reference, error=exc.message)
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
+
+
+def _form_value(spec: Any, form: Any) -> Any:
+    """A field's value from the generated form, in the shape the SOP's type expects."""
+    name = spec.id
+    if spec.type == "boolean":
+        return name in form
+    if spec.type == "money":
+        amount = str(form.get(f"{name}__amount", "")).strip()
+        return (
+            {"amount": amount, "currency": str(form.get(f"{name}__currency", "")).strip()}
+            if amount
+            else None
+        )
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    if spec.type == "integer" and raw.lstrip("-").isdigit():
+        return int(raw)
+    return raw
+
+
+@router.get("/requests/new/{sop_id}", response_model=None)
+def new_request_form(request: Request, sop_id: str) -> Response:
+    """A form generated from the SOP's typed fields and document kinds."""
+    email = request.session.get("email")
+    if not email:
+        return RedirectResponse("/login", status_code=303)
+    sop = _services(request).sops.catalogue.get(sop_id)
+    return _render(request, "new_request.html", sop=sop, values={}, errors={})
+
+
+@router.post("/requests/new/{sop_id}", response_model=None)
+async def new_request(request: Request, sop_id: str) -> Response:
+    """File the request; server-side validation is the truth: every error is shown next to
+    its field, with the values kept."""
+    email = request.session.get("email")
+    if not email:
+        return RedirectResponse("/login", status_code=303)
+    form = await request.form()
+    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
+    if refused:
+        return refused
+    services = _services(request)
+    sop = services.sops.catalogue.get(sop_id)
+    data = {f.id: value for f in sop.spec.fields
+            if (value := _form_value(f, form)) is not None}  # fmt: skip
+    documents = []
+    for kind in sop.spec.documents:
+        upload = form.get(f"document__{kind.id}")
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            stored = services.ctx.blobs.put(Upload(kind.id, str(upload.filename), content))
+            documents.append({"kind": kind.id, "file_name": stored.file_name,
+                              "sha256": stored.sha256})  # fmt: skip
+    try:
+        result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
+                              "documents": documents})  # fmt: skip
+    except SopflowError as exc:
+        errors: dict[str, str] = {}
+        for item in exc.to_dict().get("errors", []) + exc.to_dict().get("unmet", []):
+            key = item.get("field") or item.get("subject") or ""
+            errors[str(key).removeprefix("document:")] = item["message"]
+        return _render(request, "new_request.html", 422, sop=sop, values=data, errors=errors,
+                       error=exc.message)  # fmt: skip
+    return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)

@@ -113,3 +113,29 @@ def test_a_refused_action_says_why_on_the_page(site: TestClient) -> None:
 def test_another_organisations_request_is_not_found(site: TestClient) -> None:
     sign_in(site, "rh@carthage.demo")
     assert site.get("/requests/EG-2026-000001").status_code == 404
+
+
+def test_an_employer_files_a_request_through_the_generated_form(site: TestClient) -> None:
+    sign_in(site, "agent@nile.demo")
+    listing = site.get("/requests")
+    assert "/requests/new/eg-mom-international-placement" in listing.text
+    form = site.get("/requests/new/eg-mom-international-placement?lang=fr")
+    assert form.status_code == 200 and 'name="workers_requested"' in form.text
+    assert 'type="file"' in form.text and "Déposer la demande" in form.text
+
+    fields = {k: str(v) for k, v in demo.EG_DATA.items() if not isinstance(v, dict)}
+    fields.update({"monthly_wage__amount": "1500", "monthly_wage__currency": "USD",
+                   "worker_fee__amount": "0", "worker_fee__currency": "USD",
+                   "csrf": csrf_of(form.text)})  # fmt: skip
+    bad = site.post("/requests/new/eg-mom-international-placement",
+                    data={**fields, "workers_requested": "0"})  # fmt: skip
+    assert bad.status_code == 422 and "at least" in bad.text
+    assert 'value="Red Sea Construction Co."' in bad.text  # the values are kept
+
+    files = {f"document__{kind}": (f"{kind}.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
+             for kind in demo.EG_DOCS}  # fmt: skip
+    filed = site.post("/requests/new/eg-mom-international-placement", data=fields,
+                      files=files, follow_redirects=True)  # fmt: skip
+    assert filed.status_code == 200, re.findall(r'class="error"[^>]*>([^<]*)<', filed.text)
+    assert "?done=1" in str(filed.url)
+    assert "EG-2026-" in str(filed.url)
