@@ -38,6 +38,16 @@ WORDS: dict[str, dict[str, str]] = {
     "language": {"en": "Language", "fr": "Langue", "ar": "اللغة"},
     "submit": {"en": "Submit the request", "fr": "Déposer la demande", "ar": "تقديم الطلب"},
     "new_request": {"en": "New request", "fr": "Nouvelle demande", "ar": "طلب جديد"},
+    "inbox": {"en": "My inbox", "fr": "À traiter", "ar": "الطلبات المعروضة عليّ"},
+    "due_soon": {"en": "due soon", "fr": "échéance proche", "ar": "الموعد قريب"},
+    "as_of": {"en": "As it was after step", "fr": "Tel qu'après l'étape",
+              "ar": "كما كان بعد الخطوة"},
+    "chain_ok": {"en": "Hash chain verified: intact.",
+                 "fr": "Chaîne d'empreintes vérifiée : intacte.",
+                 "ar": "تم التحقق من سلسلة البصمات: سليمة."},
+    "chain_broken": {"en": "Hash chain NOT intact", "fr": "Chaîne d'empreintes NON intacte",
+                     "ar": "سلسلة البصمات غير سليمة"},
+    "notified": {"en": "notified", "fr": "notifié", "ar": "أُبلغ"},
 }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import defaultdict, deque
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,6 +133,19 @@ def my_requests(request: Request) -> Response:
     return _render(request, "requests.html", rows=rows, sops=titles, filing=filing)
 
 
+@router.get("/inbox", response_model=None)
+def inbox(request: Request) -> Response:
+    """What the official may act on now, oldest deadline first, overdue and due-soon marked."""
+    email = request.session.get("email")
+    if not email:
+        return RedirectResponse("/login", status_code=303)
+    services = _services(request)
+    rows = services.queries.inbox(email)
+    soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
+    titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
+    return _render(request, "inbox.html", rows=rows, sops=titles, soon=soon)
+
+
 @router.get("/requests/{reference}", response_model=None)
 def request_page(request: Request, reference: str, message: str | None = None,
                  error: str | None = None) -> Response:  # fmt: skip
@@ -148,8 +162,14 @@ def request_page(request: Request, reference: str, message: str | None = None,
     sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
     actions = [tr for tr in sop.by_state[view["state"]].values()
                if tr.trigger in view["allowed_triggers"]]  # fmt: skip
+    at_seq = request.query_params.get("at_seq", "")
+    as_of = services.audit.replay(reference, email, at_seq=int(at_seq)) if at_seq.isdigit() \
+        else None  # fmt: skip
+    auditor = {r.id for r in sop.spec.roles if r.kind == "auditor"} & set(view["your_roles"])
+    chain = services.audit.verify(reference) if auditor else None
     return _render(request, "request.html", view=view, sop=sop, history=history,
-                   actions=actions, message=message, error=error)  # fmt: skip
+                   actions=actions, message=message, error=error, as_of=as_of,
+                   chain=chain)  # fmt: skip
 
 
 @router.post("/requests/{reference}/act", response_model=None)

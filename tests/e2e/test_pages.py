@@ -139,3 +139,19 @@ def test_an_employer_files_a_request_through_the_generated_form(site: TestClient
     assert filed.status_code == 200, re.findall(r'class="error"[^>]*>([^<]*)<', filed.text)
     assert "?done=1" in str(filed.url)
     assert "EG-2026-" in str(filed.url)
+
+
+def test_an_official_inbox_lists_what_awaits_them(site: TestClient) -> None:
+    sign_in(site, "examiner@dgpemoe.demo")
+    inbox = site.get("/inbox")
+    assert inbox.status_code == 200
+    assert "TN-2026-000001" in inbox.text and "EG-2026-" not in inbox.text
+
+
+def test_an_auditor_sees_the_chain_status_notices_and_a_past_state(site: TestClient) -> None:
+    sign_in(site, "auditor@mom.demo")
+    page = site.get("/requests/EG-2026-000004")  # the demo's placed request
+    as_of = site.get("/requests/EG-2026-000004?at_seq=2")
+    assert "intact" in page.text and "notified" in page.text
+    assert "<fieldset>" not in page.text  # an auditor gets no action form
+    assert as_of.status_code == 200 and "As it was after step 2" in as_of.text
