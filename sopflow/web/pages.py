@@ -162,6 +162,10 @@ def request_page(request: Request, reference: str, message: str | None = None,
     sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
     actions = [tr for tr in sop.by_state[view["state"]].values()
                if tr.trigger in view["allowed_triggers"]]  # fmt: skip
+    requester = bool(sop.requester_roles & set(view["your_roles"]))
+    correcting = requester and sop.states[view["state"]].waiting_on == "requester"
+    editable = {tr.trigger: [sop.fields[name] for name in sop.fields
+                             if correcting or name in tr.sets] for tr in actions}  # fmt: skip
     at_seq = request.query_params.get("at_seq", "")
     as_of = services.audit.replay(reference, email, at_seq=int(at_seq)) if at_seq.isdigit() \
         else None  # fmt: skip
@@ -169,27 +173,51 @@ def request_page(request: Request, reference: str, message: str | None = None,
     chain = services.audit.verify(reference) if auditor else None
     return _render(request, "request.html", view=view, sop=sop, history=history,
                    actions=actions, message=message, error=error, as_of=as_of,
-                   chain=chain)  # fmt: skip
+                   chain=chain, editable=editable)  # fmt: skip
 
 
 @router.post("/requests/{reference}/act", response_model=None)
-def act(request: Request, reference: str, trigger: Annotated[str, Form()],
-        csrf: Annotated[str, Form()], comment: Annotated[str, Form()] = "",
-        reason: Annotated[str, Form()] = "",
-        version: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    refused = _forbidden_without_csrf(request, csrf)
+async def act(request: Request, reference: str) -> Response:
+    """Fire the form's trigger with its comment, reason, the fields it may set and the
+    documents it brings; a refusal is shown on the page, the request unchanged."""
+    form = await request.form()
+    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
     if refused:
         return refused
     email = request.session.get("email")
     if not email:
         return RedirectResponse("/login", status_code=303)
+    services = _services(request)
     try:
-        run_command({"command": "act", "reference": reference, "trigger": trigger, "as": email,
-                     "comment": comment or None, "reason": reason or None,
+        view = services.queries.show(reference, email)
+        sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+        data = {f.id: _form_value(f, form) for f in sop.spec.fields
+                if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
+        data = {k: v for k, v in data.items() if v is not None or k in view["data"]}
+        documents = await _uploaded(services, sop, form)
+        version = str(form.get("version", ""))
+        run_command({"command": "act", "reference": reference, "as": email,
+                     "trigger": str(form.get("trigger", "")),
+                     "comment": str(form.get("comment", "")) or None,
+                     "reason": str(form.get("reason", "")) or None, "data": data,
+                     "documents": documents,
                      "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
     except SopflowError as exc:
         return request_page(request, reference, error=exc.message)
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
+
+
+async def _uploaded(services: Services, sop: Any, form: Any) -> list[dict[str, str]]:
+    """The files of a form, put in the document store; refs for the command."""
+    documents = []
+    for kind in sop.spec.documents:
+        upload = form.get(f"document__{kind.id}")
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            stored = services.ctx.blobs.put(Upload(kind.id, str(upload.filename), content))
+            documents.append({"kind": kind.id, "file_name": stored.file_name,
+                              "sha256": stored.sha256})  # fmt: skip
+    return documents
 
 
 def _form_value(spec: Any, form: Any) -> Any:
@@ -237,14 +265,7 @@ async def new_request(request: Request, sop_id: str) -> Response:
     sop = services.sops.catalogue.get(sop_id)
     data = {f.id: value for f in sop.spec.fields
             if (value := _form_value(f, form)) is not None}  # fmt: skip
-    documents = []
-    for kind in sop.spec.documents:
-        upload = form.get(f"document__{kind.id}")
-        if isinstance(upload, UploadFile) and upload.filename:
-            content = await upload.read()
-            stored = services.ctx.blobs.put(Upload(kind.id, str(upload.filename), content))
-            documents.append({"kind": kind.id, "file_name": stored.file_name,
-                              "sha256": stored.sha256})  # fmt: skip
+    documents = await _uploaded(services, sop, form)
     try:
         result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
                               "documents": documents})  # fmt: skip

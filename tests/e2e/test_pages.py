@@ -155,3 +155,24 @@ def test_an_auditor_sees_the_chain_status_notices_and_a_past_state(site: TestCli
     assert "intact" in page.text and "notified" in page.text
     assert "<fieldset>" not in page.text  # an auditor gets no action form
     assert as_of.status_code == 200 and "As it was after step 2" in as_of.text
+
+
+def test_officials_set_fields_and_attach_documents_from_their_action_forms(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001")
+    assert 'name="document__attestation"' in page.text
+    attested = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "attest_demand", "csrf": csrf_of(page.text), "version": version_of(page.text)},
+        files={"document__attestation": ("attestation.pdf", b"%PDF-1.4\n%%EOF\n",
+                                         "application/pdf")}, follow_redirects=True)  # fmt: skip
+    assert "?done=1" in str(attested.url)
+
+    site.post("/logout", data={"csrf": csrf_of(attested.text)})
+    sign_in(site, "clerk@mom.demo")
+    page = site.get("/requests/EG-2026-000001")
+    assert 'name="demand_register_number"' in page.text
+    registered = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "register_demand", "csrf": csrf_of(page.text),
+        "version": version_of(page.text), "demand_register_number": "DR-2026-0099"},
+        follow_redirects=True)  # fmt: skip
+    assert "?done=1" in str(registered.url) and "DR-2026-0099" in registered.text
