@@ -220,6 +220,14 @@ def advance(
     )
 
 
+def _event(seq: int, trigger: str, source: str | None, target: str, actor: Actor, role: str,
+           at: datetime, change: dict[str, Any], comment: str | None,
+           reason: str | None = None, clause: str | None = None) -> EventRecord:  # fmt: skip
+    return EventRecord(seq=seq, trigger=trigger, from_state=source, to_state=target,
+                       actor_id=actor.id, role=role, at=at, payload=change, comment=comment,
+                       reason=reason, legal_clause=clause, acting_for=actor.acting_for)  # fmt: skip
+
+
 def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> Outcome:
     """A new request in the SOP's initial state (event seq 1, trigger 'create')."""
     if not set(sop.spec.submission.roles).intersection(actor.roles):
@@ -232,21 +240,8 @@ def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> O
     blank = RequestState(state=sop.initial, data={})
     merged, change = _merge_payload(sop, blank, payload, None, CREATE)
     state = advance(sop, merged, None, actor.id, sop.initial, now, 1)
-    event = EventRecord(
-        1,
-        CREATE,
-        None,
-        sop.initial,
-        actor.id,
-        role,
-        now,
-        change,
-        payload.comment,
-        None,
-        None,
-        actor.acting_for,
-    )
-    return Outcome(state, event)
+    return Outcome(state, _event(1, CREATE, None, sop.initial, actor, role, now, change,
+                                 payload.comment))  # fmt: skip
 
 
 def attach(
@@ -266,21 +261,8 @@ def attach(
         sop, state, Payload(documents=payload.documents), frozenset(), ATTACH
     )
     merged = replace(merged, seq=state.seq + 1)
-    event = EventRecord(
-        merged.seq,
-        ATTACH,
-        state.state,
-        state.state,
-        actor.id,
-        role,
-        now,
-        change,
-        payload.comment,
-        None,
-        None,
-        actor.acting_for,
-    )
-    return Outcome(merged, event)
+    return Outcome(merged, _event(merged.seq, ATTACH, state.state, state.state, actor, role,
+                                  now, change, payload.comment))  # fmt: skip
 
 
 def fire(
@@ -335,20 +317,8 @@ def fire(
     new = advance(sop, after, trigger, actor.id, carrier.state, now, state.seq + 1)
     if check.flags:
         change["flags"] = list(check.flags)
-    event = EventRecord(
-        new.seq,
-        trigger,
-        state.state,
-        new.state,
-        actor.id,
-        role,
-        now,
-        change,
-        payload.comment,
-        payload.reason,
-        tr.legal_clause,
-        actor.acting_for,
-    )
+    event = _event(new.seq, trigger, state.state, new.state, actor, role, now, change,
+                   payload.comment, payload.reason, tr.legal_clause)  # fmt: skip
     notices = tuple(notice_for(n.template, n.to.describe(), trigger, new) for n in tr.notify)
     return Outcome(new, event, notices, tuple(check.flags))
 

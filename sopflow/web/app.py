@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -85,6 +85,10 @@ def create_app(services: Services) -> FastAPI:
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "code": e["type"],
                    "message": e["msg"]} for e in exc.errors()]  # fmt: skip
         return problem(422, "invalid-data", "the request is not valid", errors=errors)
+
+    @app.exception_handler(pages.SignInRequired)
+    async def _sign_in(_: Request, exc: pages.SignInRequired) -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:

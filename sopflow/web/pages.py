@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
@@ -48,6 +48,21 @@ class Throttle:
 
 
 throttle = Throttle()
+
+
+class SignInRequired(Exception):
+    """A page that needs a signed-in user was asked without one (the app redirects)."""
+
+
+def signed_in(request: Request) -> str:
+    """The signed-in user's e-mail (a dependency of every page that needs one)."""
+    email = request.session.get("email")
+    if not email:
+        raise SignInRequired
+    return str(email)
+
+
+Email = Annotated[str, Depends(signed_in)]
 
 
 def _services(request: Request) -> Services:
@@ -120,10 +135,7 @@ def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
 
 
 @router.get("/requests", response_model=None)
-def my_requests(request: Request) -> Response:
-    email = request.session.get("email")
-    if not email:
-        return RedirectResponse("/login", status_code=303)
+def my_requests(request: Request, email: Email) -> Response:
     services = _services(request)
     rows = services.queries.search(email, ListFilter(limit=200))
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
@@ -134,11 +146,8 @@ def my_requests(request: Request) -> Response:
 
 
 @router.get("/inbox", response_model=None)
-def inbox(request: Request) -> Response:
+def inbox(request: Request, email: Email) -> Response:
     """What the official may act on now, oldest deadline first, overdue and due-soon marked."""
-    email = request.session.get("email")
-    if not email:
-        return RedirectResponse("/login", status_code=303)
     services = _services(request)
     rows = services.queries.inbox(email)
     soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
@@ -147,11 +156,8 @@ def inbox(request: Request) -> Response:
 
 
 @router.get("/requests/{reference}", response_model=None)
-def request_page(request: Request, reference: str, message: str | None = None,
+def request_page(request: Request, reference: str, email: Email, message: str | None = None,
                  error: str | None = None) -> Response:  # fmt: skip
-    email = request.session.get("email")
-    if not email:
-        return RedirectResponse("/login", status_code=303)
     services = _services(request)
     try:
         view = services.queries.show(reference, email)
@@ -177,16 +183,13 @@ def request_page(request: Request, reference: str, message: str | None = None,
 
 
 @router.post("/requests/{reference}/act", response_model=None)
-async def act(request: Request, reference: str) -> Response:
+async def act(request: Request, reference: str, email: Email) -> Response:
     """Fire the form's trigger with its comment, reason, the fields it may set and the
     documents it brings; a refusal is shown on the page, the request unchanged."""
     form = await request.form()
     refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
     if refused:
         return refused
-    email = request.session.get("email")
-    if not email:
-        return RedirectResponse("/login", status_code=303)
     services = _services(request)
     try:
         view = services.queries.show(reference, email)
@@ -203,7 +206,7 @@ async def act(request: Request, reference: str) -> Response:
                      "documents": documents,
                      "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
     except SopflowError as exc:
-        return request_page(request, reference, error=exc.message)
+        return request_page(request, reference, email, error=exc.message)
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
 
 
@@ -241,22 +244,16 @@ def _form_value(spec: Any, form: Any) -> Any:
 
 
 @router.get("/requests/new/{sop_id}", response_model=None)
-def new_request_form(request: Request, sop_id: str) -> Response:
+def new_request_form(request: Request, sop_id: str, email: Email) -> Response:
     """A form generated from the SOP's typed fields and document kinds."""
-    email = request.session.get("email")
-    if not email:
-        return RedirectResponse("/login", status_code=303)
     sop = _services(request).sops.catalogue.get(sop_id)
     return _render(request, "new_request.html", sop=sop, values={}, errors={})
 
 
 @router.post("/requests/new/{sop_id}", response_model=None)
-async def new_request(request: Request, sop_id: str) -> Response:
+async def new_request(request: Request, sop_id: str, email: Email) -> Response:
     """File the request; server-side validation is the truth: every error is shown next to
     its field, with the values kept."""
-    email = request.session.get("email")
-    if not email:
-        return RedirectResponse("/login", status_code=303)
     form = await request.form()
     refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
     if refused:
