@@ -8,8 +8,9 @@ are never resolved as callbacks.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+from transitions import State
 from transitions.extensions import GraphMachine
 
 from states.machine import CompiledSop
@@ -21,20 +22,48 @@ class _Drawing:
     """The model GraphMachine attaches its ``get_graph`` to."""
 
 
-def diagram(sop: CompiledSop, fmt: Format = "mermaid", locale: str = "en") -> str:
+class _LabelledState(State):
+    """A state with a display name: GraphMachine draws ``label`` when the state has one
+    (transitions' markup lists it among the state attributes), but the plain State class
+    takes no such argument."""
+
+    def __init__(self, *args: Any, label: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if label:
+            self.label = label
+
+
+class _Drawer(GraphMachine):
+    state_cls = _LabelledState
+
+
+def diagram(sop: CompiledSop, fmt: Format = "mermaid", locale: str = "en",
+            labels: bool = False) -> str:  # fmt: skip
+    """The SOP's state diagram. With ``labels`` states and steps are named in ``locale``
+    (for people); without, by their ids with the roles on each edge (for tools, diffs)."""
     spec = sop.spec
     model = _Drawing()
-    GraphMachine(
+
+    def named(item: dict[str, object], label: str) -> dict[str, object]:
+        return {**item, "label": label} if labels else item
+
+    _Drawer(
         model=model,
-        states=[{"name": s.id, "final": bool(s.final)} for s in spec.states],
+        states=[
+            named({"name": s.id, "final": bool(s.final)}, s.label.get(locale)) for s in spec.states
+        ],
         initial=sop.initial,
         transitions=[
-            {
-                "trigger": tr.trigger,
-                "source": src,
-                "dest": tr.to,
-                "conditions": [" | ".join(tr.roles)],
-            }
+            named(
+                {
+                    "trigger": tr.trigger,
+                    "source": src,
+                    "dest": tr.to,
+                    # roles in brackets on the edge, for tools; people read them in a table
+                    "conditions": [] if labels else [" | ".join(tr.roles)],
+                },
+                tr.label.get(locale),
+            )
             for tr in spec.transitions
             for src in tr.source
         ],

@@ -12,13 +12,14 @@ from sopflow.domain.access import Member, actor_for, can_view, effective_roles
 from sopflow.errors import NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
-from sopflow.store.tables import RequestRow
+from sopflow.store.tables import Organisation, RequestRow
 from states import next_steps
 from states.machine import CompiledSop
 from states.model import RequestState as CoreState
 
 LIST_LIMIT = 500
 requests = RequestRow.__table__  # type: ignore[attr-defined]
+organisations = Organisation.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -96,18 +97,24 @@ class Queries:
         if flt.overdue:
             stmt = stmt.where(requests.c.deadline < self.ctx.clock(), requests.c.outcome.is_(None))
         if flt.text:
-            pattern = "%" + flt.text.replace("%", r"\%").replace("_", r"\_") + "%"
+            escaped = flt.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            pattern = f"%{escaped}%"
             stmt = stmt.where(
                 sa.or_(
                     requests.c.reference.ilike(pattern, escape="\\"),
                     requests.c.organisation_id.ilike(pattern, escape="\\"),
+                    requests.c.organisation_id.in_(  # the employer's or agency's name
+                        sa.select(organisations.c.id).where(
+                            organisations.c.name.ilike(pattern, escape="\\")
+                        )
+                    ),
                 )
             )
         if member.organisation_kind != "authority":
             # employers and agencies see their own organisation's requests only
             stmt = stmt.where(requests.c.organisation_id == member.organisation_id)
-        rows = self._visible(member, stmt)
-        return [_summary(r, s) for r, s in rows[flt.offset : flt.offset + flt.limit]]
+        rows = self._visible(member, stmt)[flt.offset : flt.offset + flt.limit]
+        return [{**_summary(r, s), "your_triggers": _your_triggers(member, s, r)} for r, s in rows]
 
     def _visible(
         self, member: Member, stmt: sa.Select[Any]
@@ -130,15 +137,7 @@ class Queries:
         now = self.ctx.clock()
         far = datetime.max.replace(tzinfo=now.tzinfo)
         for row, sop in self._visible(member, stmt):
-            roles = effective_roles(member, sop.spec, row["organisation_id"])
-            triggers = sorted(
-                {
-                    t
-                    for role, ts in next_steps.triggers_by_role(sop, row["state"]).items()
-                    if role in roles
-                    for t in ts
-                }
-            )
+            triggers = _your_triggers(member, sop, row)
             if triggers:
                 items.append(
                     (
@@ -152,6 +151,13 @@ class Queries:
                 )
         items.sort(key=lambda pair: (pair[0], pair[1]["reference"]))
         return [item for _, item in items]
+
+
+def _your_triggers(member: Member, sop: CompiledSop, row: dict[str, Any]) -> list[str]:
+    """The triggers the member's roles allow from the request's state (requirements aside)."""
+    roles = effective_roles(member, sop.spec, row["organisation_id"])
+    by_role = next_steps.triggers_by_role(sop, row["state"])
+    return sorted({t for role, ts in by_role.items() if role in roles for t in ts})
 
 
 def _summary(row: dict[str, Any], sop: CompiledSop) -> dict[str, Any]:

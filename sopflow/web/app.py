@@ -1,9 +1,5 @@
-"""The web application: health, the SOP catalogue (API and pages).
-
-Issue-by-issue this grows into the full API and the pages for employers, officials and
-auditors; today it serves what exists: the SOP catalogue with diagrams and the health
-endpoints that a load balancer or ``make serve`` needs.
-"""
+"""The web application: the API for programs (``api``), the pages for people (``pages``),
+the SOP catalogue (``catalogue``), health and readiness; errors as RFC 9457 problems."""
 
 from __future__ import annotations
 
@@ -15,16 +11,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from sopflow import __version__
-from sopflow.errors import AdapterError, InvalidData, NotFound, SopflowError
+from sopflow.errors import AdapterError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, pages
-from states.diagram import diagram
+from sopflow.web import api, catalogue, pages
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS = {
@@ -97,6 +93,8 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(catalogue.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
                        session_cookie="sopflow_session", max_age=8 * 3600, same_site="lax",
                        https_only=bool(os.environ.get("SOPFLOW_SECURE_COOKIES")))  # fmt: skip
@@ -115,43 +113,5 @@ def create_app(services: Services) -> FastAPI:
         if behind:
             return JSONResponse({"ready": False, "reason": "migrations pending"}, status_code=503)
         return JSONResponse({"ready": True})
-
-    def _sop(sop_id: str, version: int | None) -> Any:
-        return services.sops.catalogue.get(sop_id, version)
-
-    @app.get("/api/sops")
-    def list_sops() -> list[dict[str, Any]]:
-        return [
-            {
-                "id": s.spec.id,
-                "version": s.spec.version,
-                "title": s.spec.title.model_dump(),
-                "authority": s.spec.authority.id,
-                "jurisdiction": s.spec.jurisdiction,
-                "effective_from": s.spec.effective_from.isoformat(),
-                "content_hash": s.content_hash,
-            }
-            for s in sorted(services.sops.catalogue.versions.values(), key=lambda s: s.key)
-        ]
-
-    @app.get("/api/sops/{sop_id}")
-    def show_sop(sop_id: str, version: int | None = None) -> dict[str, Any]:
-        sop = _sop(sop_id, version)
-        return {"content_hash": sop.content_hash, **sop.spec.model_dump(mode="json", by_alias=True)}
-
-    @app.get("/api/sops/{sop_id}/diagram", response_class=PlainTextResponse)
-    def sop_diagram(sop_id: str, version: int | None = None, format: str = "mermaid",
-                    locale: str = "en") -> str:  # fmt: skip
-        if format not in ("mermaid", "dot"):
-            raise NotFound(f"no diagram format '{format}' (use mermaid or dot)")
-        return diagram(_sop(sop_id, version), "mermaid" if format == "mermaid" else "dot", locale)
-
-    @app.get("/", response_class=HTMLResponse)
-    def catalogue_page(request: Request, lang: str = "en") -> HTMLResponse:
-        lang = lang if lang in ("en", "fr", "ar") else "en"
-        sops = sorted(services.sops.catalogue.versions.values(), key=lambda s: s.key)
-        return TEMPLATES.TemplateResponse(
-            request, "catalogue.html", {"sops": sops, "lang": lang, "diagram": diagram}
-        )
 
     return app

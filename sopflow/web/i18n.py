@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from ruamel.yaml import YAML
+
 LANGS = ("en", "fr", "ar")
 RTL = frozenset({"ar"})
 
@@ -49,6 +57,7 @@ WORDS: dict[str, dict[str, str]] = {
                      "ar": "سلسلة البصمات غير سليمة"},
     "notified": {"en": "notified", "fr": "notifié", "ar": "أُبلغ"},
 }  # fmt: skip
+WORDS.update(YAML(typ="safe").load((Path(__file__).parent / "words.yaml").read_text("utf-8")))
 
 
 def pick(lang: str | None) -> str:
@@ -57,3 +66,30 @@ def pick(lang: str | None) -> str:
 
 def t(key: str, lang: str) -> str:
     return WORDS[key].get(lang) or WORDS[key]["en"]
+
+
+def localized(value: Any, lang: str) -> str:
+    """An SOP's multilingual text in ``lang`` (its own fallback rules)."""
+    return str(value.get(lang))
+
+
+def day(value: date | str | None, lang: str) -> str:
+    """A date as people of ``lang`` write it (29 novembre 2026, ٢٩ نوفمبر ٢٠٢٦)."""
+    if not value:
+        return ""
+    when = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return format_date(when, "long", locale=lang)
+
+
+def moment(value: datetime | str | None, lang: str, tz: str = "UTC") -> str:
+    """A stored (UTC) time as local time of ``tz`` (the SOP's authority), in ``lang``'s
+    way of writing it, with the zone named so nobody misreads it."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    zone = ZoneInfo(tz)
+    local = when.astimezone(zone)
+    clock = format_time(local, "short", locale=lang)
+    return f"{format_date(local, 'medium', locale=lang)} {clock} ({local.tzname()})"

@@ -5,6 +5,9 @@ with exactly the actions the user may take now, in Arabic (right to left), Frenc
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import secrets
 import time
 from collections import defaultdict, deque
@@ -21,9 +24,14 @@ from sopflow.errors import SopflowError
 from sopflow.services import ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.web import i18n
+from sopflow.web.display import display
+from sopflow.web.status import status
 from workflows.client import run_command
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(
+    day=i18n.day, moment=i18n.moment, localized=i18n.localized, display=display
+)
 MAX_FAILURES, WINDOW = 5, 15 * 60.0
 router = APIRouter(include_in_schema=False)
 
@@ -121,8 +129,15 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
     lang = request.session.get("lang")
     request.session.clear()  # a fresh session on sign-in: nothing carried over
     request.session.update({"email": key[1], "csrf": secrets.token_urlsafe(32),
-                            "lang": lang or "en"})  # fmt: skip
+                            "lang": lang or _user_locale(request, key[1])})  # fmt: skip
     return RedirectResponse("/requests", status_code=303)
+
+
+def _user_locale(request: Request, email: str) -> str:
+    """The language a user chose in their profile: the pages' default after sign-in."""
+    with _services(request).ctx.store.read() as r:
+        user = r.user(email)
+    return i18n.pick(user["locale"] if user else None)
 
 
 @router.post("/logout", response_model=None)
@@ -135,14 +150,25 @@ def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
 
 
 @router.get("/requests", response_model=None)
-def my_requests(request: Request, email: Email) -> Response:
+def my_requests(request: Request, email: Email, q: str = "", state: str = "", sop: str = "",
+                overdue: bool = False) -> Response:  # fmt: skip
+    """The requests the user may see, newest first, each with its status in plain words;
+    a search by reference or employer, stage, procedure and lateness."""
     services = _services(request)
-    rows = services.queries.search(email, ListFilter(limit=200))
+    flt = ListFilter(state=state or None, sop_id=sop or None, overdue=overdue,
+                     text=q.strip() or None, limit=200)  # fmt: skip
+    rows = services.queries.search(email, flt)
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
     member = services.directory.member(email)
     latest = {s.spec.id: s for s in sorted(titles.values(), key=lambda s: s.key)}
     filing = [s for s in latest.values() if member.roles & set(s.spec.submission.roles)]
-    return _render(request, "requests.html", rows=rows, sops=titles, filing=filing)
+    now, lang = services.ctx.clock(), _lang(request)
+    statuses = [status(titles[(r["sop_id"], r["sop_version"])], r, r["your_triggers"], now, lang)
+                for r in rows]  # fmt: skip
+    return _render(request, "requests.html", rows=list(zip(rows, statuses, strict=True)),
+                   sops=titles, latest=latest, filing=filing, authority=member.organisation_kind
+                   == "authority", search={"q": q, "state": state, "sop": sop,
+                                           "overdue": overdue})  # fmt: skip
 
 
 @router.get("/inbox", response_model=None)
@@ -170,16 +196,53 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
                if tr.trigger in view["allowed_triggers"]]  # fmt: skip
     requester = bool(sop.requester_roles & set(view["your_roles"]))
     correcting = requester and sop.states[view["state"]].waiting_on == "requester"
+    # correcting a returned request: every field, on the steps that send it back for review
     editable = {tr.trigger: [sop.fields[name] for name in sop.fields
-                             if correcting or name in tr.sets] for tr in actions}  # fmt: skip
+                             if (correcting and not sop.is_final(tr.to)) or name in tr.sets]
+                for tr in actions}  # fmt: skip
     at_seq = request.query_params.get("at_seq", "")
     as_of = services.audit.replay(reference, email, at_seq=int(at_seq)) if at_seq.isdigit() \
         else None  # fmt: skip
     auditor = {r.id for r in sop.spec.roles if r.kind == "auditor"} & set(view["your_roles"])
     chain = services.audit.verify(reference) if auditor else None
+    now, lang = services.ctx.clock(), _lang(request)
     return _render(request, "request.html", view=view, sop=sop, history=history,
                    actions=actions, message=message, error=error, as_of=as_of,
-                   chain=chain, editable=editable)  # fmt: skip
+                   chain=chain, editable=editable, tz=sop.spec.calendar.timezone,
+                   documents={d.id: d.label.get(lang) for d in sop.spec.documents},
+                   reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
+                   progress=status(sop, view, view["allowed_triggers"], now, lang),
+                   # who was notified, at which address: for officials and auditors only
+                   proof_of_notice=not requester)  # fmt: skip
+
+
+HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "role",
+                   "acting_for", "reason", "comment", "legal_clause", "legal_citation",
+                   "sop_version", "hash")  # fmt: skip
+
+
+@router.get("/requests/{reference}/history.{fmt}", response_model=None)
+def history_download(request: Request, reference: str, fmt: str, email: Email) -> Response:
+    """The request's whole history, for the requester's files or an auditor's working
+    papers: JSON (everything, notices included) or CSV (one row per step)."""
+    if fmt not in ("json", "csv"):
+        return _render(request, "error.html", 404, error=f"no history format '{fmt}' (json, csv)")
+    try:
+        history = _services(request).audit.history(reference, email)
+    except SopflowError as exc:
+        return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
+                       error=exc.message)  # fmt: skip
+    name = f"{reference}-history.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "json":
+        body = json.dumps(history, ensure_ascii=False, indent=2, default=str)
+        return Response(body, media_type="application/json", headers=headers)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_COLUMNS)
+    for event in history["events"]:
+        writer.writerow([event[c] for c in HISTORY_COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.post("/requests/{reference}/act", response_model=None)

@@ -1,0 +1,50 @@
+"""A field's value as a person reads it: an enum's label rather than its id, yes/no, a
+country's name in the reader's language, an occupation's ISCO-08 title, a date as the
+reader's language writes it."""
+
+from __future__ import annotations
+
+import gettext
+from functools import cache
+from typing import Any
+
+import pycountry
+
+from sopflow.spec.classifications import isco08_title, isic4_title
+from sopflow.web.i18n import day, t
+
+
+@cache
+def _countries(lang: str) -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang],
+                               fallback=True)  # fmt: skip
+
+
+def country_name(code: str, lang: str) -> str:
+    country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    return _countries(lang).gettext(country.name) if country else code
+
+
+def display(value: Any, spec: Any, lang: str) -> str:
+    """``spec`` is the SOP's field (None for data the SOP no longer declares)."""
+    if value is None or value == "":
+        return ""
+    kind = getattr(spec, "type", None)
+    if isinstance(value, dict) and "amount" in value:
+        return f"{value['amount']} {value.get('currency', '')}".strip()
+    if kind == "boolean" or isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if kind == "enum":
+        labels = {v.id: v.label.get(lang) for v in spec.values}
+        return str(labels.get(str(value), value))
+    if kind == "country":
+        return country_name(str(value), lang)
+    if kind == "isco08":
+        title = isco08_title(str(value))
+        return f"{value} {title}" if title else str(value)
+    if kind == "isic":
+        title = isic4_title(str(value))
+        return f"{value} {title}" if title else str(value)
+    if kind == "date":
+        return day(str(value), lang)
+    return str(value)
