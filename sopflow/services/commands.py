@@ -171,17 +171,28 @@ class Commands:
         """Record outcomes decided elsewhere (the SLA sweep) on a request as it was read."""
         return self.recorder.append(row, sop, outcomes, None, cmd.flow_run_id, now)
 
+    def check(self, reference: str, trigger: str, email: str, cmd: Command) -> Outcome:
+        """What firing ``trigger`` now would do, recording nothing (a preview): the same
+        checks as ``act``, so the same refusal (raised) or the outcome it would record."""
+        row, sop, org, member = self._visible(reference, email)
+        actor = actor_for(member, sop.spec, row["organisation_id"])
+        return self._decide(row, sop, org, actor, trigger, cmd, self.ctx.clock())
+
+    def _decide(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
+                actor: Actor, trigger: str, cmd: Command, now: datetime) -> Outcome:  # fmt: skip
+        _check_version(row, cmd)
+        state = CoreState.from_json(row["snapshot"])
+        payload = Payload(cmd.data, self._documents(cmd.documents), cmd.comment, cmd.reason)
+        facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger)
+        return engine.fire(sop, state, trigger, actor, payload, now,
+                           organisation=organisation_facts(org), facts=facts)  # fmt: skip
+
     def _apply(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
                actor: Actor, trigger: str, cmd: Command, key: IdempotencyKey | None,
                now: datetime, marks: list[int] | None = None) -> CommandResult:  # fmt: skip
         if marks is not None:
             marks.append(time.perf_counter_ns())
-        _check_version(row, cmd)
-        state = CoreState.from_json(row["snapshot"])
-        payload = Payload(cmd.data, self._documents(cmd.documents), cmd.comment, cmd.reason)
-        facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger)
-        outcome = engine.fire(sop, state, trigger, actor, payload, now,
-                              organisation=organisation_facts(org), facts=facts)  # fmt: skip
+        outcome = self._decide(row, sop, org, actor, trigger, cmd, now)
         if marks is not None:
             marks.append(time.perf_counter_ns())
         self._keep(cmd.documents)

@@ -19,8 +19,11 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sopflow.errors import SopIssue
 
-MAX_BYTES = 1_000_000
+# an SOP is ~60 KB; the YAML parser takes ~20 s per MB of the worst shapes (one key a line),
+# so a larger file is refused unread (tests/reliability/test_loader_hostile.py)
+MAX_BYTES = 256_000
 MAX_DEPTH = 40
+MAX_FLOW_DEPTH = 10  # [ and { inside each other: the parser's time grows with its square
 MAX_NODES = 100_000
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
@@ -138,6 +141,10 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         tag, text = _tag(node), str(node.value)
+        if node.style == ">":
+            # ruamel's composer marks each fold of a folded block with BEL ('\a') so that
+            # it can dump the text folded again; the folded text itself has only the space
+            text = text.replace("\a", "")
         plain = node.style is None
         if plain and text.lower() in YAML11_BOOLEANS:
             line, column = _pos(node)
@@ -199,6 +206,35 @@ def _alias_issues(text: str, file: str) -> list[SopIssue]:
     return issues
 
 
+def _flow_too_deep(text: str, file: str) -> SopIssue | None:
+    """Flow collections (``[`` ``{``) nested deeper than MAX_FLOW_DEPTH, found by a linear
+    scan before parsing; quoted strings and comments are skipped."""
+    depth, line, column, quote, comment, previous = 0, 1, 0, "", False, "\n"
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column, comment = line + 1, 0, False
+            quote = "" if quote == "'" or quote == '"' and previous != "\\" else quote
+        elif comment:
+            pass
+        elif quote:
+            if char == quote and (quote == "'" or previous != "\\"):
+                quote = ""
+        elif char in "'\"" and previous in " \t\n[{,:":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return SopIssue("yaml-too-deep", f"'[' and '{{' nested deeper than "
+                                f"{MAX_FLOW_DEPTH} levels", file, line, column)  # fmt: skip
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        previous = char
+    return None
+
+
 class _TooLarge(Exception):
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -213,6 +249,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
             source,
             [SopIssue("yaml-too-large", f"file larger than {MAX_BYTES} bytes", file)],
         )
+    too_deep = _flow_too_deep(text, file)
+    if too_deep is not None:
+        return None, source, [too_deep]
     try:
         root = YAML(typ="rt", pure=True).compose(text)
     except MarkedYAMLError as exc:
@@ -231,7 +270,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
     if root is None:
         return None, source, [SopIssue("yaml-empty", "the file holds no YAML document", file)]
     builder = _Builder(source)
-    builder.issues.extend(_alias_issues(text, file))
+    if "&" in text or "*" in text:  # a second parse, only where an anchor may be
+        builder.issues.extend(_alias_issues(text, file))
     try:
         data = builder.build(root, (), 0)
     except _TooLarge as exc:

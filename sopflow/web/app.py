@@ -12,15 +12,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from sopflow import __version__
 from sopflow.errors import AdapterError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, catalogue, pages
+from sopflow.web import api, bulk, catalogue, pages
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS = {
@@ -94,6 +94,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(catalogue.router)
+    app.include_router(bulk.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
                        session_cookie="sopflow_session", max_age=8 * 3600, same_site="lax",

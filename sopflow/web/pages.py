@@ -178,7 +178,22 @@ def inbox(request: Request, email: Email) -> Response:
     rows = services.queries.inbox(email)
     soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
-    return _render(request, "inbox.html", rows=rows, sops=titles, soon=soon)
+    lang = _lang(request)
+    steps: dict[str, str] = {}  # offered for bulk action: the steps needing only a comment
+    for row in rows:
+        sop = titles[(row["sop_id"], row["sop_version"])]
+        for trigger in row["allowed_triggers"]:
+            step = sop.by_state[row["state"]][trigger]
+            if bulk_capable(step):
+                steps.setdefault(trigger, step.label.get(lang))
+    return _render(request, "inbox.html", rows=rows, sops=titles, soon=soon, steps=steps)
+
+
+def bulk_capable(step: Any) -> bool:
+    """A step that needs nothing but an optional comment: no document, reason or data of
+    its own (those are given one request at a time, on its page)."""
+    needs = step.requires
+    return not (needs.documents or needs.fields or needs.reason or step.sets)
 
 
 @router.get("/requests/{reference}", response_model=None)

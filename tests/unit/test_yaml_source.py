@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from sopflow.spec import yamlsource
-from sopflow.spec.yamlsource import MAX_BYTES, MAX_DEPTH, parse_yaml
+from sopflow.spec.yamlsource import MAX_BYTES, MAX_DEPTH, MAX_FLOW_DEPTH, parse_yaml
 
 
 def parse(text: str):
@@ -173,7 +173,8 @@ def test_too_deep_nesting_is_refused_at_the_place_it_gets_too_deep():
 
     assert [i.code for i in issues] == ["yaml-too-deep"]
     assert issues[0].line == 1
-    assert issues[0].column == 3 + MAX_DEPTH + 1  # the bracket that opens level 41
+    # brackets are refused before parsing, at the one that opens flow level 11
+    assert issues[0].column == 3 + MAX_FLOW_DEPTH + 1
 
 
 def test_very_deep_nesting_is_reported_as_too_deep_not_as_a_syntax_error():
@@ -207,3 +208,17 @@ def test_too_many_nodes_are_refused(monkeypatch):
 
     assert data is None
     assert [i.code for i in issues] == ["yaml-too-large"]
+
+
+def test_block_scalars_give_the_text_yaml_means_with_no_internal_markers():
+    text = (
+        "folded: >-\n  no fees to workers, transparent written\n  terms, no substitution\n"
+        "literal: |-\n  line one\n  line two\n"
+        'quoted: "a\\aB"\n'
+    )
+    data, _, issues = parse(text)
+
+    assert issues == []
+    assert data["folded"] == "no fees to workers, transparent written terms, no substitution"
+    assert data["literal"] == "line one\nline two"
+    assert data["quoted"] == "a\aB"  # an escape written on purpose is kept
