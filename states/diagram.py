@@ -74,5 +74,7 @@ def diagram(sop: CompiledSop, fmt: Format = "mermaid", locale: str = "en",
     )
     graph = model.get_graph()  # type: ignore[attr-defined]
     if fmt == "dot":
-        return str(graph.source)
+        # GraphMachine left-justifies state names ('\l'); names in a right-to-left script
+        # then fall outside their box, so the labelled drawing centres them
+        return str(graph.source).replace('\\l"', '"') if labels else str(graph.source)
     return str(graph.draw(None))

@@ -221,7 +221,11 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
     auditor = {r.id for r in sop.spec.roles if r.kind == "auditor"} & set(view["your_roles"])
     chain = services.audit.verify(reference) if auditor else None
     now, lang = services.ctx.clock(), _lang(request)
+    present = {d["kind"] for d in view["documents"]}
+    needed = [d for d in sop.spec.documents if d.id not in present and any(
+        d.id in tr.requires.documents for tr in sop.by_state[view["state"]].values())]  # fmt: skip
     return _render(request, "request.html", view=view, sop=sop, history=history,
+                   needed=needed, can_attach=bool(actions) and not sop.is_final(view["state"]),
                    actions=actions, message=message, error=error, as_of=as_of,
                    chain=chain, editable=editable, tz=sop.spec.calendar.timezone,
                    documents={d.id: d.label.get(lang) for d in sop.spec.documents},
@@ -283,6 +287,35 @@ async def act(request: Request, reference: str, email: Email) -> Response:
                      "reason": str(form.get("reason", "")) or None, "data": data,
                      "documents": documents,
                      "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
+    except SopflowError as exc:
+        return request_page(request, reference, email, error=exc.message)
+    return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
+
+
+@router.post("/requests/{reference}/attach", response_model=None)
+async def attach(request: Request, reference: str, email: Email) -> Response:
+    """Add documents without a step (those the next steps need, or any other kind)."""
+    form = await request.form()
+    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
+    if refused:
+        return refused
+    services = _services(request)
+    try:
+        view = services.queries.show(reference, email)
+        sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+        documents = await _uploaded(services, sop, form)
+        other, kind = form.get("document__other"), str(form.get("other_kind", ""))
+        kinds = {d.id for d in sop.spec.documents}
+        if isinstance(other, UploadFile) and other.filename and kind in kinds:
+            content = await other.read()
+            stored = services.ctx.blobs.put(Upload(kind, str(other.filename), content))
+            documents.append({"kind": kind, "file_name": stored.file_name,
+                              "sha256": stored.sha256})  # fmt: skip
+        if not documents:
+            return request_page(request, reference, email, error=i18n.t("no_file", _lang(request)))
+        run_command({"command": "attach", "reference": reference, "as": email,
+                     "documents": documents,
+                     "comment": str(form.get("comment", "")) or None})  # fmt: skip
     except SopflowError as exc:
         return request_page(request, reference, email, error=exc.message)
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)

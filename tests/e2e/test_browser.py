@@ -1,6 +1,8 @@
 """The pages in a real browser: Debian's chromium driven by Playwright (no browser download).
-An employer files a request with a document, an official returns it, the employer resubmits,
-an auditor reads the timeline; the same in Arabic checks the right-to-left layout.
+For each shipped SOP, a requester files a request with its documents, an official returns
+it, the requester corrects and resubmits it, the officials take it to its end, and an
+auditor verifies the chain, replays it as of a step and downloads its history; the Arabic
+pages are right to left; the catalogue draws each SOP's diagram.
 Screenshots of each page kind are saved to ``screenshots/`` (the folder is printed)."""
 
 from __future__ import annotations
@@ -137,12 +139,120 @@ def test_file_return_resubmit_and_audit_in_the_browser(base_url: str, browser, t
     employer.locator("form:has(input[value='resubmit']) button[type=submit]").click()
     employer.wait_for_url(f"**/requests/{reference}?done=1")
 
+    users = {"agent@nile.demo": employer, "attache@mom.demo": official}
+    for step in demo.EG_PATH:  # officials (and the agency) take it to the end
+        take_step(browser, base_url, users, reference, step, tmp_path)
+    employer.goto(f"{base_url}/requests/{reference}")
+    assert "Closed: approved." in employer.content()
+
+    audit(browser, base_url, "auditor@mom.demo", reference, steps=4 + len(demo.EG_PATH))
+
+
+def take_step(browser, base_url: str, users: dict, reference: str, step: demo.Step,  # type: ignore[no-untyped-def]
+              folder: Path) -> None:  # fmt: skip
+    """One step of a demo path, taken in the browser by the user of its role: the fields it
+    sets, the documents it brings (an ``attach`` step uses the add-documents form)."""
+    email = demo.USERS[step.role][0]
+    if email not in users:
+        users[email] = browser.new_context().new_page()
+        sign_in(users[email], base_url, email)
+    page = users[email]
+    page.goto(f"{base_url}/requests/{reference}?lang=en")
+    if step.trigger == "attach":
+        form = page.locator(f"form[action='/requests/{reference}/attach']")
+    else:
+        form = page.locator(f"form:has(input[name='trigger'][value='{step.trigger}'])")
+    assert form.count() == 1, f"{email} has no form for {step.trigger}"
+    for name, value in step.data.items():
+        field = form.locator(f"[name='{name}']")
+        if isinstance(value, bool):
+            field.set_checked(value)
+        elif field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(str(value))
+        else:
+            field.fill(str(value))
+    for kind in step.documents:
+        upload = folder / f"{kind}.pdf"
+        upload.write_bytes(f"%PDF-1.4\n% {kind}\n%%EOF\n".encode())
+        form.locator(f"[name='document__{kind}']").set_input_files(str(upload))
+    if step.reason:
+        form.locator("select[name='reason']").select_option(step.reason)
+    if step.comment:
+        form.locator("textarea[name='comment']").fill(step.comment)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"**/requests/{reference}?done=1")
+    assert "Refused" not in page.content(), f"{step.trigger}: {page.content()[-2000:]}"
+
+
+def audit(browser, base_url: str, auditor_email: str, reference: str, steps: int) -> None:  # type: ignore[no-untyped-def]
+    """An auditor reads the timeline, sees the chain verified, replays the request as it was
+    after its second step, and changes nothing."""
     auditor = browser.new_context().new_page()
-    sign_in(auditor, base_url, "auditor@mom.demo")
-    auditor.goto(f"{base_url}/requests/{reference}")
-    shot(auditor, "auditor-timeline")
+    sign_in(auditor, base_url, auditor_email)
+    auditor.goto(f"{base_url}/requests/{reference}?lang=en")
+    shot(auditor, f"auditor-timeline-{reference[:2].lower()}")
     assert "Hash chain verified: intact." in auditor.content()
     assert auditor.locator("fieldset").count() == 0  # an auditor changes nothing
+    assert auditor.locator("main ol > li").count() == steps
+    auditor.click("main ol > li:nth-child(2) > a")
+    assert "As it was after step 2" in auditor.content()
+    with auditor.expect_download() as download:
+        auditor.click("a[href$='/history.csv']")
+    assert download.value.suggested_filename == f"{reference}-history.csv"
+
+
+def test_a_tunisian_contract_from_filing_to_visa_in_french(base_url: str, browser,
+                                                          tmp_path) -> None:  # fmt: skip
+    enterprise = browser.new_context().new_page()
+    sign_in(enterprise, base_url, "rh@carthage.demo", lang="fr")
+    enterprise.goto(f"{base_url}/requests/new/{demo.TN}")
+    form = enterprise.locator("main form")
+    data = {**demo.TN_DATA, "passport_number": "Z9990001"}
+    for name, value in data.items():
+        field = form.locator(f"[name='{name}'], [name='{name}__amount']").first
+        if isinstance(value, dict):
+            form.locator(f"[name='{name}__amount']").fill(value["amount"])
+            form.locator(f"[name='{name}__currency']").fill(value["currency"])
+        elif isinstance(value, bool):
+            field.set_checked(value)
+        elif field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(str(value))
+        else:
+            field.fill(str(value))
+    for kind in demo.TN_DOCS:
+        upload = tmp_path / f"{kind}.pdf"
+        upload.write_bytes(f"%PDF-1.4\n% {kind}\n%%EOF\n".encode())
+        form.locator(f"[name='document__{kind}']").set_input_files(str(upload))
+    shot(enterprise, "employer-new-request-fr")
+    form.locator("button[type=submit]").click()
+    enterprise.wait_for_url("**/requests/TN-2026-*?done=1")
+    reference = enterprise.url.split("/requests/")[1].split("?")[0]
+    assert "Contrôle de recevabilité du dossier" in enterprise.content()
+
+    users = {"rh@carthage.demo": enterprise}
+    back = demo.Step("examiner", "return_for_correction", comment="Le CV n'est pas signé.",
+                     reason="incomplete_file")  # fmt: skip
+    take_step(browser, base_url, users, reference, back, tmp_path)
+    take_step(browser, base_url, users, reference,
+              demo.Step("enterprise", "resubmit"), tmp_path)  # fmt: skip
+    for step in demo.TN_PATH:
+        take_step(browser, base_url, users, reference, step, tmp_path)
+    enterprise.goto(f"{base_url}/requests?lang=fr")
+    shot(enterprise, "employer-requests-fr")
+    assert "Clôturée : accordée." in enterprise.content()
+
+    audit(browser, base_url, "auditor@dgpemoe.demo", reference, steps=4 + len(demo.TN_PATH))
+
+
+def test_the_catalogue_draws_each_diagram_in_the_browser(base_url: str, browser) -> None:
+    page = browser.new_context().new_page()
+    for sop_id in (demo.EG, demo.TN):
+        page.goto(f"{base_url}/sops/{sop_id}?lang=ar")
+        page.wait_for_selector("#diagram[data-rendered='true'] svg", timeout=20_000)
+        assert page.locator("#diagram svg g.node").count() == len(
+            page.locator("main table").nth(1).locator("tbody tr").all()
+        )
+    shot(page, "catalogue-sop-ar")
 
 
 def test_the_arabic_pages_are_right_to_left(base_url: str, browser) -> None:
