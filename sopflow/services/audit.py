@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from sopflow.domain.access import effective_roles
 from sopflow.domain.chain import Break, ChainVerifier, canonical_time, row_hash, stitch
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
@@ -173,13 +174,27 @@ class Audit:
         report.breaks = report.breaks + verifier.breaks
         return report
 
+    def auditor_scope(self, email: str) -> frozenset[str]:
+        """The SOPs whose whole log this user may read: those where an auditor role of the
+        SOP applies to them (an auditor of the authority that issued it)."""
+        member = Directory(self.ctx).member(email)
+        return frozenset(
+            sop.spec.id for sop in self.ctx.sops.catalogue.versions.values()
+            if any(sop.roles[r].kind == "auditor" for r in effective_roles(member, sop.spec, None))
+        )  # fmt: skip
+
     def export(self, target: Path, fmt: str, start: datetime | None = None,
-               end: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-        """Write the events (in chain order) and ``<target>.manifest.json``; return the manifest."""
+               end: datetime | None = None,
+               scope: frozenset[str] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Write the events (in chain order) and ``<target>.manifest.json``; return the manifest.
+
+        With ``scope`` (SOP ids), the events of other SOPs are redacted: only their hashes,
+        sequence numbers and an opaque request token remain, so the chains of the whole file
+        still verify while nothing of those requests is shown."""
         if fmt not in ("jsonl", "csv"):
             raise InvalidData([FieldError("format", "not-in-enum", "use csv or jsonl")])
         digest = hashlib.sha256()
-        count, first, last = 0, None, None
+        count, redacted, first, last = 0, 0, None, None
         with self.ctx.store.read() as r, target.open("w", encoding="utf-8", newline="") as out:
             refs = {h["id"]: h["reference"] for h in r.request_heads()}
             writer = csv.writer(out) if fmt == "csv" else None
@@ -190,23 +205,13 @@ class Audit:
             for ev in _stream(r, start, end):
                 ev["reference"] = refs.get(ev["request_id"])
                 ev["at"] = canonical_time(ev["at"])
-                line = (
-                    (
-                        json.dumps(
-                            {c: ev[c] for c in EXPORT_COLUMNS}, ensure_ascii=False, sort_keys=True
-                        )
-                        + "\n"
-                    )
-                    if fmt == "jsonl"
-                    else _csv_line(
-                        [
-                            json.dumps(ev[c], ensure_ascii=False, sort_keys=True)
-                            if c == "payload"
-                            else ev[c]
-                            for c in EXPORT_COLUMNS
-                        ]
-                    )
-                )
+                if scope is not None and ev["sop_id"] not in scope:
+                    ev = _redacted(ev)
+                    redacted += 1
+                line = _jsonl_line(ev) if fmt == "jsonl" else _csv_line(
+                    [json.dumps(ev[c], ensure_ascii=False, sort_keys=True)
+                     if c == "payload" and ev[c] is not None else ev[c]
+                     for c in EXPORT_COLUMNS])  # fmt: skip
                 out.write(line)
                 digest.update(line.encode())
                 count += 1
@@ -222,6 +227,7 @@ class Audit:
             "last_chain_hash": last["chain_hash"] if last else None,
             "database_chain_head": {"chain_seq": head["chain_seq"],
                                     "chain_hash": head["chain_hash"]},
+            "scope": sorted(scope) if scope is not None else None, "redacted_events": redacted,
             "file": target.name, "file_sha256": digest.hexdigest(),
             "exported_at": canonical_time(self.ctx.clock()),
         }  # fmt: skip
@@ -276,6 +282,18 @@ def _stream(r: Reader, start: datetime | None = None,
         last = rows[-1]["id"]
 
 
+KEPT_WHEN_REDACTED = ("chain_seq", "seq", "prev_hash", "hash", "chain_prev", "chain_hash")
+
+
+def _redacted(ev: dict[str, Any]) -> dict[str, Any]:
+    """An event of an SOP outside the export's scope: the links of the chains and an opaque
+    token for its request (the same for all its events), nothing else."""
+    token = hashlib.sha256(str(ev["reference"]).encode()).hexdigest()[:16]
+    kept = {c: ev[c] for c in KEPT_WHEN_REDACTED}
+    return dict.fromkeys(EXPORT_COLUMNS) | kept | {"reference": f"redacted:{token}",
+                                                        "redacted": True}  # fmt: skip
+
+
 def check_export(path: Path) -> VerifyReport:
     """Verify an exported JSONL file against its manifest, with no database."""
     manifest = read_manifest(path.with_name(path.name + ".manifest.json"))
@@ -291,7 +309,13 @@ def check_export(path: Path) -> VerifyReport:
         manifest["first_chain_seq"] or 1, manifest["first_chain_prev"] or "0" * 64, partial=True
     )
     for line in data.decode("utf-8").splitlines():
-        verifier.feed(json.loads(line))
+        event = json.loads(line)
+        if event.get("redacted"):  # its content is withheld: its own hash is taken as given
+            verifier.check(event["reference"], event["seq"], None, event["chain_seq"],
+                           event["chain_prev"], event["hash"], event["chain_hash"],
+                           event["prev_hash"], event["hash"])  # fmt: skip
+        else:
+            verifier.feed(event)
     if manifest["last_chain_seq"] is not None:
         verifier.finish_head(manifest["last_chain_seq"], manifest["last_chain_hash"])
     report.events, report.breaks = verifier.count, report.breaks + verifier.breaks
@@ -324,6 +348,11 @@ def read_manifest(path: Path) -> dict[str, Any]:
             ]
         )
     return dict(manifest)
+
+
+def _jsonl_line(ev: dict[str, Any]) -> str:
+    record = {c: ev[c] for c in EXPORT_COLUMNS} | ({"redacted": True} if ev.get("redacted") else {})
+    return json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def _csv_line(values: Any) -> str:

@@ -20,7 +20,7 @@ from sopflow import __version__
 from sopflow.errors import AdapterError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, bulk, catalogue, pages
+from sopflow.web import api, bulk, catalogue, exports, pages
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS = {
@@ -95,6 +95,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(catalogue.router)
     app.include_router(bulk.router)
+    app.include_router(exports.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
                        session_cookie="sopflow_session", max_age=8 * 3600, same_site="lax",

@@ -1,0 +1,88 @@
+"""The audit log for external auditors, from the web: a zip of the export file and its
+manifest (the chain head and the file's SHA-256, so that ``sopflow audit check-export``
+verifies it offline). An auditor gets the events of the SOPs they audit in full and the
+others redacted to their hashes, so the chains of the whole file still verify."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+
+from sopflow.errors import CommandRejected, FieldError, InvalidData
+from sopflow.services import Services
+from sopflow.web.api import Caller, Svc
+from sopflow.web.pages import Email, _render, _services
+
+router = APIRouter()
+Format = Literal["jsonl", "csv"]
+
+
+class NotAnAuditor(CommandRejected):
+    code = "forbidden"
+
+
+def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    if start and end and end < start:
+        raise InvalidData([FieldError("to", "out-of-range", f"{end} is before {start}")])
+    first = datetime.combine(start, time.min, tzinfo=UTC) if start else None
+    last = datetime.combine(end, time.max, tzinfo=UTC) if end else None
+    return first, last
+
+
+def export_zip(services: Services, email: str, fmt: Format, start: date | None,
+               end: date | None) -> FileResponse:  # fmt: skip
+    """Export what ``email`` may audit into a zip; refuse anyone who audits nothing."""
+    scope = services.audit.auditor_scope(email)
+    if not scope:
+        raise NotAnAuditor("the audit log export is for auditors")
+    first, last = _bounds(start, end)
+    folder = Path(tempfile.mkdtemp(prefix="sopflow-export-"))
+    target = folder / f"sopflow-events.{fmt}"
+    services.audit.export(target, fmt, first, last, scope=scope)
+    bundle = folder / f"sopflow-audit-{services.ctx.clock():%Y%m%dT%H%M%SZ}.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(target, target.name)
+        archive.write(target.with_name(target.name + ".manifest.json"),
+                      target.name + ".manifest.json")  # fmt: skip
+    return FileResponse(bundle, media_type="application/zip", filename=bundle.name,
+                        background=BackgroundTask(shutil.rmtree, folder, True))  # fmt: skip
+
+
+@router.get("/api/v1/audit/export", tags=["audit"], response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {}}}})  # fmt: skip
+def api_export(
+    member: Caller,
+    services: Svc,
+    fmt: Annotated[Format, Query(alias="format")] = "jsonl",
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> FileResponse:
+    """The event log (events of SOPs the caller does not audit are redacted to their hashes)
+    and its manifest, zipped; check it offline with ``sopflow audit check-export``."""
+    return export_zip(services, member.email, fmt, start, end)
+
+
+@router.get("/audit/export", response_model=None, include_in_schema=False)
+def export_page(request: Request, email: Email, format: str = "", start: str = "",
+                end: str = "") -> Response:  # fmt: skip
+    """The export form; with a format chosen, the download."""
+    services = _services(request)
+    scope = services.audit.auditor_scope(email)
+    if not scope:
+        return _render(request, "error.html", 403, error="The audit log export is for auditors.")
+    if format not in ("jsonl", "csv"):
+        return _render(request, "export.html", scope=sorted(scope))
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+        return export_zip(services, email, format, first, last)  # type: ignore[arg-type]
+    except (ValueError, InvalidData) as exc:
+        return _render(request, "export.html", 422, scope=sorted(scope), error=str(exc))
