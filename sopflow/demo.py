@@ -168,8 +168,10 @@ def seed(services: Services) -> list[str]:
                                        "consulate.", reason="attestation_invalid")])  # fmt: skip
     made.append(ref := _file(services, EG, "employer_agent", EG_DATA, EG_DOCS))
     _walk(services, ref, EG_PATH)
-    # Tunisia: just filed; under examination; visa granted
-    made.append(_file(services, TN, "enterprise", TN_DATA, TN_DOCS))
+    # Tunisia: three just filed (a bulk acceptance to try); under examination; visa granted
+    for passport in ("A1234567", "D4445556", "E7778889"):
+        made.append(_file(services, TN, "enterprise", {**TN_DATA, "passport_number": passport},
+                          TN_DOCS))  # fmt: skip
     made.append(ref := _file(services, TN, "enterprise", {**TN_DATA, "passport_number": "B7654321"},
                              TN_DOCS))  # fmt: skip
     _walk(services, ref, TN_PATH[:2])

@@ -12,7 +12,7 @@ def test_the_demo_is_seeded_once_with_requests_in_several_states(services: Servi
 
     rows = services.queries.search("auditor@mom.demo", ListFilter())
     states = {r["state"] for r in rows}
-    assert len(made) == 7 and again == []
+    assert len(made) == 9 and again == []
     assert {"attestation_review", "advertisement_drafting", "returned_for_correction",
             "placed"} <= states  # fmt: skip
     assert services.directory.check_password("agent@nile.demo", demo.PASSWORD)
