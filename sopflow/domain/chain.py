@@ -95,6 +95,9 @@ class Break:
                 "seq": self.seq, "event_id": self.event_id}  # fmt: skip
 
 
+_START = (0, GENESIS)  # a request's chain before its first event
+
+
 class ChainVerifier:
     """Checks events fed in global chain order; keeps each request's last link.
 
@@ -133,6 +136,25 @@ class ChainVerifier:
             self.first_link = (int(chain_seq), str(chain_prev))
             if self.open_start:
                 self.expected_chain_seq, self.chain_prev = self.first_link
+        requests = self.requests
+        if self.partial and reference not in requests:
+            self.entries[reference] = (seq, prev_hash)
+            requests[reference] = (seq - 1, prev_hash)
+        last_seq, last_hash = requests.get(reference, _START)
+        # one test for the healthy case; the breaks are named only when something is wrong
+        if (computed != own or prev_hash != last_hash or seq != last_seq + 1
+                or link(chain_prev, own) != chain_hash
+                or (self.check_global and (chain_seq != self.expected_chain_seq
+                                           or chain_prev != self.chain_prev))):  # fmt: skip
+            self._report(reference, seq, event_id, chain_seq, chain_prev, own, chain_hash,
+                         prev_hash, computed, last_seq, last_hash)  # fmt: skip
+        requests[reference] = (seq, own)
+        self.expected_chain_seq = chain_seq + 1
+        self.chain_prev = chain_hash
+
+    def _report(self, reference: str, seq: int, event_id: Any, chain_seq: int, chain_prev: str,
+                own: str, chain_hash: str, prev_hash: str, computed: str, last_seq: int,
+                last_hash: str) -> None:  # fmt: skip
         problems: list[tuple[str, str]] = []
         if self.check_global and chain_seq != self.expected_chain_seq:
             kind = "event-missing" if chain_seq > self.expected_chain_seq else "event-reordered"
@@ -146,11 +168,6 @@ class ChainVerifier:
             )
         if link(chain_prev, own) != chain_hash:
             problems.append(("broken-link", "global chain hash is wrong"))
-        requests = self.requests
-        if self.partial and reference not in requests:
-            self.entries[reference] = (seq, prev_hash)
-            requests[reference] = (seq - 1, prev_hash)
-        last_seq, last_hash = requests.get(reference, (0, GENESIS))
         if seq != last_seq + 1:
             kind = "event-missing" if seq > last_seq + 1 else "event-reordered"
             problems.append((kind, f"expected seq {last_seq + 1} of {reference}"))
@@ -161,9 +178,6 @@ class ChainVerifier:
         for code, message in problems:
             where = f"{reference} seq {seq} (event id {event_id}, chain #{chain_seq})"
             self.breaks.append(Break(code, f"{where}: {message}", reference, seq, event_id))
-        requests[reference] = (seq, own)
-        self.expected_chain_seq = chain_seq + 1
-        self.chain_prev = chain_hash
 
     def finish_head(self, head_seq: int, head_hash: str) -> None:
         """Compare the end of the global chain with the recorded head."""

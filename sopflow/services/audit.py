@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from sopflow.domain.access import effective_roles
-from sopflow.domain.chain import Break, ChainVerifier, canonical_time, row_hash, stitch
+from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.services.queries import Queries
-from sopflow.store.db import make_engine
-from sopflow.store.repository import Reader, Store
+from sopflow.store.chainscan import verify_slice, verify_slice_in_process
+from sopflow.store.repository import Reader
 from states.model import EventRecord, RequestState
 from states.replay import replay
 
@@ -157,14 +157,14 @@ class Audit:
             lo, hi, count = r.event_span()
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         if count < PARALLEL_FROM or workers < 2:
-            verifier = _verify_slice(self.ctx.store, lo - 1, hi, heads, start_seq=1)
+            verifier = verify_slice(self.ctx.store, lo - 1, hi, heads, start_seq=1)
         else:
             # hashing dominates: each process verifies a slice of ids; the slices are
             # then stitched (global links and each request's links across slices)
             url = self.ctx.store.engine.url.render_as_string(hide_password=False)
             bounds = [lo - 1 + (hi - lo + 1) * k // workers for k in range(workers + 1)]
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                parts = list(pool.map(_verify_slice_in_process, [url] * workers,
+                parts = list(pool.map(verify_slice_in_process, [url] * workers,
                                       bounds[:-1], bounds[1:]))  # fmt: skip
             verifier = stitch(parts)
         verifier.finish_head(head["chain_seq"], head["chain_hash"])
@@ -238,36 +238,6 @@ class Audit:
 
 PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves
 MAX_WORKERS = 8
-
-
-def _verify_slice(store: Store, after: int, upto: int, heads: list[dict[str, Any]],
-                  start_seq: int | None = None) -> ChainVerifier:  # fmt: skip
-    """Verify the events with ``after < id <= upto`` (rows in ``ROW_COLUMNS`` order)."""
-    refs = {h["id"]: h["reference"] for h in heads}
-    verifier = ChainVerifier(start_seq)
-    check = verifier.check
-    last = after
-    with store.read() as r:
-        while True:
-            rows = r.chain_rows(last, BATCH, upto)
-            if not rows:
-                break
-            for row in rows:
-                reference = refs.get(row[1]) or f"<deleted request {row[1]}>"
-                check(reference, row[2], row[0], row[20], row[21], row[19], row[22], row[17],
-                      row_hash(reference, row))  # fmt: skip
-            last = rows[-1][0]
-    return verifier
-
-
-def _verify_slice_in_process(url: str, after: int, upto: int) -> ChainVerifier:
-    store = Store(make_engine(url))
-    try:
-        with store.read() as r:
-            heads = r.request_heads()
-        return _verify_slice(store, after, upto, heads)
-    finally:
-        store.engine.dispose()
 
 
 def _stream(r: Reader, start: datetime | None = None,

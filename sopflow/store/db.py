@@ -8,15 +8,17 @@ writers never deadlock on a lock upgrade (the SQLAlchemy recipe for pysqlite).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from sopflow.errors import AdapterError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic is imported where it is used: the processes that verify the log in parallel import
+# this module for make_engine, and each must start in a fraction of a second
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -46,7 +48,8 @@ def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
 
 def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
     database = url.database or ""
-    if database and database != ":memory:":
+    # a URI filename ("file:...?mode=ro&uri=true") is SQLite's to open, not a path to create
+    if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
@@ -78,6 +81,8 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -86,6 +91,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: sa.Engine) -> None:
     """Apply every pending migration."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -93,6 +100,9 @@ def upgrade(engine: sa.Engine) -> None:
 
 
 def pending_migrations(engine: sa.Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_heads()
