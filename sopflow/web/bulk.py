@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from sopflow.errors import SopflowError
 from sopflow.services import Command
-from sopflow.web.pages import Email, _forbidden_without_csrf, _lang, _render, _services
+from sopflow.web.pages import Email, _checked_form, _lang, _render, _services, _view_and_sop
 from workflows.client import run_command
 
 router = APIRouter(include_in_schema=False)
@@ -32,10 +32,9 @@ class Item:
 
 
 async def _selection(request: Request) -> tuple[Any, list[str], str, str] | Response:
-    form = await request.form()
-    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
-    if refused:
-        return refused
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
     refs = [str(r) for r in form.getlist("ref")][:MAX_ITEMS]
     return (
         form,
@@ -58,10 +57,9 @@ async def preview(request: Request, email: Email) -> Response:
     items, label = [], trigger
     for ref in refs:
         try:
-            view = services.queries.show(ref, email)
+            view, sop = _view_and_sop(services, ref, email)
             services.commands.check(ref, trigger, email, Command(comment=comment or None,
                                     expected_version=view["version"]))  # fmt: skip
-            sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
             step = sop.by_state[view["state"]][trigger]
             label = step.label.get(lang)
             items.append(Item(ref, True, sop.states[step.to].label.get(lang), view["version"]))
@@ -87,8 +85,7 @@ async def apply(request: Request, email: Email) -> Response:
                                   "trigger": trigger, "comment": comment or None,
                                   "expected_version": int(version) if version.isdigit() else None,
                                   "idempotency_key": f"bulk:{token}:{ref}"})  # fmt: skip
-            view = services.queries.show(ref, email)
-            sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+            _, sop = _view_and_sop(services, ref, email)
             items.append(Item(ref, True, sop.states[result.state].label.get(lang)))
         except SopflowError as exc:
             items.append(Item(ref, False, exc.message))

@@ -100,6 +100,18 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
         status_code=status)  # fmt: skip
 
 
+async def _checked_form(request: Request) -> Any:
+    """The posted form, or the refusal when its CSRF token is missing or wrong."""
+    form = await request.form()
+    return _forbidden_without_csrf(request, str(form.get("csrf", ""))) or form
+
+
+def _view_and_sop(services: Services, reference: str, email: str) -> tuple[dict[str, Any], Any]:
+    """The request as ``email`` may see it, and its pinned SOP version."""
+    view = services.queries.show(reference, email)
+    return view, services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+
+
 def _forbidden_without_csrf(request: Request, token: str) -> Response | None:
     expected = request.session.get("csrf")
     if not expected or not secrets.compare_digest(str(expected), token):
@@ -268,14 +280,12 @@ def history_download(request: Request, reference: str, fmt: str, email: Email) -
 async def act(request: Request, reference: str, email: Email) -> Response:
     """Fire the form's trigger with its comment, reason, the fields it may set and the
     documents it brings; a refusal is shown on the page, the request unchanged."""
-    form = await request.form()
-    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
-    if refused:
-        return refused
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
     services = _services(request)
     try:
-        view = services.queries.show(reference, email)
-        sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+        view, sop = _view_and_sop(services, reference, email)
         data = {f.id: _form_value(f, form) for f in sop.spec.fields
                 if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
         data = {k: v for k, v in data.items() if v is not None or k in view["data"]}
@@ -295,22 +305,13 @@ async def act(request: Request, reference: str, email: Email) -> Response:
 @router.post("/requests/{reference}/attach", response_model=None)
 async def attach(request: Request, reference: str, email: Email) -> Response:
     """Add documents without a step (those the next steps need, or any other kind)."""
-    form = await request.form()
-    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
-    if refused:
-        return refused
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
     services = _services(request)
     try:
-        view = services.queries.show(reference, email)
-        sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
+        _, sop = _view_and_sop(services, reference, email)
         documents = await _uploaded(services, sop, form)
-        other, kind = form.get("document__other"), str(form.get("other_kind", ""))
-        kinds = {d.id for d in sop.spec.documents}
-        if isinstance(other, UploadFile) and other.filename and kind in kinds:
-            content = await other.read()
-            stored = services.ctx.blobs.put(Upload(kind, str(other.filename), content))
-            documents.append({"kind": kind, "file_name": stored.file_name,
-                              "sha256": stored.sha256})  # fmt: skip
         if not documents:
             return request_page(request, reference, email, error=i18n.t("no_file", _lang(request)))
         run_command({"command": "attach", "reference": reference, "as": email,
@@ -322,14 +323,18 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
 
 
 async def _uploaded(services: Services, sop: Any, form: Any) -> list[dict[str, str]]:
-    """The files of a form, put in the document store; refs for the command."""
+    """The files of a form, put in the document store; refs for the command. A file input
+    per document kind (``document__<kind>``), and one of a kind chosen from a list
+    (``document__other`` with ``other_kind``)."""
+    kinds = {d.id for d in sop.spec.documents}
+    chosen = [(kind, form.get(f"document__{kind}")) for kind in kinds]
+    chosen.append((str(form.get("other_kind", "")), form.get("document__other")))
     documents = []
-    for kind in sop.spec.documents:
-        upload = form.get(f"document__{kind.id}")
-        if isinstance(upload, UploadFile) and upload.filename:
+    for kind, upload in chosen:
+        if kind in kinds and isinstance(upload, UploadFile) and upload.filename:
             content = await upload.read()
-            stored = services.ctx.blobs.put(Upload(kind.id, str(upload.filename), content))
-            documents.append({"kind": kind.id, "file_name": stored.file_name,
+            stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
+            documents.append({"kind": kind, "file_name": stored.file_name,
                               "sha256": stored.sha256})  # fmt: skip
     return documents
 
@@ -365,10 +370,9 @@ def new_request_form(request: Request, sop_id: str, email: Email) -> Response:
 async def new_request(request: Request, sop_id: str, email: Email) -> Response:
     """File the request; server-side validation is the truth: every error is shown next to
     its field, with the values kept."""
-    form = await request.form()
-    refused = _forbidden_without_csrf(request, str(form.get("csrf", "")))
-    if refused:
-        return refused
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
     services = _services(request)
     sop = services.sops.catalogue.get(sop_id)
     data = {f.id: value for f in sop.spec.fields

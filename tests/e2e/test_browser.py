@@ -99,22 +99,11 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_file_return_resubmit_and_audit_in_the_browser(base_url: str, browser, tmp_path) -> None:
-    letter = tmp_path / "demand_letter.pdf"
-    letter.write_bytes(b"%PDF-1.4\n% demand letter\n%%EOF\n")
     employer = browser.new_context().new_page()
     sign_in(employer, base_url, "agent@nile.demo")
     shot(employer, "employer-requests")
     employer.click("a[href='/requests/new/eg-mom-international-placement']")
-    for name, value in demo.EG_DATA.items():
-        if isinstance(value, dict):
-            employer.fill(f"[name='{name}__amount']", value["amount"])
-            employer.fill(f"[name='{name}__currency']", value["currency"])
-        elif name in ("legal_regime", "placement_channel"):
-            employer.select_option(f"[name='{name}']", value)
-        else:
-            employer.fill(f"[name='{name}']", str(value))
-    employer.set_input_files("[name='document__demand_letter']", str(letter))
-    employer.set_input_files("[name='document__power_of_attorney']", str(letter))
+    fill(employer.locator("main form"), demo.EG_DATA, demo.EG_DOCS, tmp_path)
     shot(employer, "employer-new-request")
     employer.click("main button[type=submit]")  # (the header's button signs out)
     employer.wait_for_url("**/requests/EG-2026-*?done=1")
@@ -163,18 +152,7 @@ def take_step(browser, base_url: str, users: dict, reference: str, step: demo.St
     else:
         form = page.locator(f"form:has(input[name='trigger'][value='{step.trigger}'])")
     assert form.count() == 1, f"{email} has no form for {step.trigger}"
-    for name, value in step.data.items():
-        field = form.locator(f"[name='{name}']")
-        if isinstance(value, bool):
-            field.set_checked(value)
-        elif field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(str(value))
-        else:
-            field.fill(str(value))
-    for kind in step.documents:
-        upload = folder / f"{kind}.pdf"
-        upload.write_bytes(f"%PDF-1.4\n% {kind}\n%%EOF\n".encode())
-        form.locator(f"[name='document__{kind}']").set_input_files(str(upload))
+    fill(form, step.data, step.documents, folder)
     if step.reason:
         form.locator("select[name='reason']").select_option(step.reason)
     if step.comment:
@@ -182,6 +160,26 @@ def take_step(browser, base_url: str, users: dict, reference: str, step: demo.St
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"**/requests/{reference}?done=1")
     assert "Refused" not in page.content(), f"{step.trigger}: {page.content()[-2000:]}"
+
+
+def fill(form, data: dict, documents: tuple[str, ...], folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """Fill a generated form: each field by its type, a small PDF for each document kind."""
+    for name, value in data.items():
+        if isinstance(value, dict):  # money: amount and currency
+            form.locator(f"[name='{name}__amount']").fill(value["amount"])
+            form.locator(f"[name='{name}__currency']").fill(value["currency"])
+            continue
+        field = form.locator(f"[name='{name}']")
+        if isinstance(value, bool):
+            field.set_checked(value)
+        elif field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(str(value))
+        else:
+            field.fill(str(value))
+    for kind in documents:
+        upload = folder / f"{kind}.pdf"
+        upload.write_bytes(f"%PDF-1.4\n% {kind}\n%%EOF\n".encode())
+        form.locator(f"[name='document__{kind}']").set_input_files(str(upload))
 
 
 def audit(browser, base_url: str, auditor_email: str, reference: str, steps: int) -> None:  # type: ignore[no-untyped-def]
@@ -207,22 +205,7 @@ def test_a_tunisian_contract_from_filing_to_visa_in_french(base_url: str, browse
     sign_in(enterprise, base_url, "rh@carthage.demo", lang="fr")
     enterprise.goto(f"{base_url}/requests/new/{demo.TN}")
     form = enterprise.locator("main form")
-    data = {**demo.TN_DATA, "passport_number": "Z9990001"}
-    for name, value in data.items():
-        field = form.locator(f"[name='{name}'], [name='{name}__amount']").first
-        if isinstance(value, dict):
-            form.locator(f"[name='{name}__amount']").fill(value["amount"])
-            form.locator(f"[name='{name}__currency']").fill(value["currency"])
-        elif isinstance(value, bool):
-            field.set_checked(value)
-        elif field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(str(value))
-        else:
-            field.fill(str(value))
-    for kind in demo.TN_DOCS:
-        upload = tmp_path / f"{kind}.pdf"
-        upload.write_bytes(f"%PDF-1.4\n% {kind}\n%%EOF\n".encode())
-        form.locator(f"[name='document__{kind}']").set_input_files(str(upload))
+    fill(form, {**demo.TN_DATA, "passport_number": "Z9990001"}, demo.TN_DOCS, tmp_path)
     shot(enterprise, "employer-new-request-fr")
     form.locator("button[type=submit]").click()
     enterprise.wait_for_url("**/requests/TN-2026-*?done=1")
