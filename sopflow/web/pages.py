@@ -272,8 +272,16 @@ def history_download(request: Request, reference: str, fmt: str, email: Email) -
     writer = csv.writer(out)
     writer.writerow(HISTORY_COLUMNS)
     for event in history["events"]:
-        writer.writerow([event[c] for c in HISTORY_COLUMNS])
+        writer.writerow([_cell(event[c]) for c in HISTORY_COLUMNS])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet cell that cannot run as a formula (a comment typed as '=HYPERLINK(…)'
+    is shown as text): OWASP's advice for CSV files opened in spreadsheet programs."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 @router.post("/requests/{reference}/act", response_model=None)

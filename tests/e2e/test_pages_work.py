@@ -193,3 +193,18 @@ def test_steps_needing_documents_or_a_reason_are_not_offered_in_bulk(site: TestC
     # the signatory's steps all need a document or a reason: nothing to do in bulk
     inbox = site.get("/inbox").text
     assert 'action="/inbox/bulk"' not in inbox or 'value="grant_visa"' not in inbox
+
+
+def test_a_comment_typed_as_a_formula_stays_text_in_the_history_csv(
+    site: TestClient, services: Services
+) -> None:
+    from sopflow.services import Command
+
+    services.commands.act("TN-2026-000001", "return_for_correction", "examiner@dgpemoe.demo",
+                          Command(comment='=HYPERLINK("http://evil.example","x")',
+                                  reason="incomplete_file"))  # fmt: skip
+    sign_in(site, "rh@carthage.demo")
+    rows = list(csv.DictReader(io.StringIO(site.get(
+        "/requests/TN-2026-000001/history.csv").text)))  # fmt: skip
+
+    assert rows[-1]["comment"] == '\'=HYPERLINK("http://evil.example","x")'
