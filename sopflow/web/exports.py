@@ -1,22 +1,26 @@
-"""The audit log for external auditors, from the web: a zip of the export file and its
+"""Downloads: a request's history (CSV or JSON) for whoever may see the request, and the
+audit log for external auditors, from the web: a zip of the export file and its
 manifest (the chain head and the file's SHA-256, so that ``sopflow audit check-export``
 verifies it offline). An auditor gets the events of the SOPs they audit in full and the
 others redacted to their hashes, so the chains of the whole file still verify."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import shutil
 import tempfile
 import zipfile
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
-from sopflow.errors import CommandRejected, FieldError, InvalidData
+from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.web.api import Caller, Svc
 from sopflow.web.pages import Email, _render, _services
@@ -86,3 +90,40 @@ def export_page(request: Request, email: Email, format: str = "", start: str = "
         return export_zip(services, email, format, first, last)  # type: ignore[arg-type]
     except (ValueError, InvalidData) as exc:
         return _render(request, "export.html", 422, scope=sorted(scope), error=str(exc))
+
+
+HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "role",
+                   "acting_for", "reason", "comment", "legal_clause", "legal_citation",
+                   "sop_version", "hash")  # fmt: skip
+
+
+@router.get("/requests/{reference}/history.{fmt}", response_model=None, include_in_schema=False)
+def history_download(request: Request, reference: str, fmt: str, email: Email) -> Response:
+    """The request's whole history, for the requester's files or an auditor's working
+    papers: JSON (everything, notices included) or CSV (one row per step)."""
+    if fmt not in ("json", "csv"):
+        return _render(request, "error.html", 404, error=f"no history format '{fmt}' (json, csv)")
+    try:
+        history = _services(request).audit.history(reference, email)
+    except SopflowError as exc:
+        return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
+                       error=exc.message)  # fmt: skip
+    name = f"{reference}-history.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "json":
+        body = json.dumps(history, ensure_ascii=False, indent=2, default=str)
+        return Response(body, media_type="application/json", headers=headers)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_COLUMNS)
+    for event in history["events"]:
+        writer.writerow([_cell(event[c]) for c in HISTORY_COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet cell that cannot run as a formula (a comment typed as '=HYPERLINK(…)'
+    is shown as text): OWASP's advice for CSV files opened in spreadsheet programs."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -5,9 +5,6 @@ with exactly the actions the user may take now, in Arabic (right to left), Frenc
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import secrets
 import time
 from collections import defaultdict, deque
@@ -245,43 +242,6 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
                    progress=status(sop, view, view["allowed_triggers"], now, lang),
                    # who was notified, at which address: for officials and auditors only
                    proof_of_notice=not requester)  # fmt: skip
-
-
-HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "role",
-                   "acting_for", "reason", "comment", "legal_clause", "legal_citation",
-                   "sop_version", "hash")  # fmt: skip
-
-
-@router.get("/requests/{reference}/history.{fmt}", response_model=None)
-def history_download(request: Request, reference: str, fmt: str, email: Email) -> Response:
-    """The request's whole history, for the requester's files or an auditor's working
-    papers: JSON (everything, notices included) or CSV (one row per step)."""
-    if fmt not in ("json", "csv"):
-        return _render(request, "error.html", 404, error=f"no history format '{fmt}' (json, csv)")
-    try:
-        history = _services(request).audit.history(reference, email)
-    except SopflowError as exc:
-        return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
-                       error=exc.message)  # fmt: skip
-    name = f"{reference}-history.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "json":
-        body = json.dumps(history, ensure_ascii=False, indent=2, default=str)
-        return Response(body, media_type="application/json", headers=headers)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HISTORY_COLUMNS)
-    for event in history["events"]:
-        writer.writerow([_cell(event[c]) for c in HISTORY_COLUMNS])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _cell(value: Any) -> Any:
-    """A spreadsheet cell that cannot run as a formula (a comment typed as '=HYPERLINK(…)'
-    is shown as text): OWASP's advice for CSV files opened in spreadsheet programs."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @router.post("/requests/{reference}/act", response_model=None)
