@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test pytest check lint types contracts sops bench install clean schema
+.PHONY: serve test pytest check lint types contracts sops bench install clean schema soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,17 @@ test: check pytest
 # the suite alone (SOPFLOW_TEST_DATABASE_URL=postgresql+psycopg://... runs it on PostgreSQL)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# the long reliability runs (tests/reliability, marker soak): load on SQLite and PostgreSQL,
+# many kills, database and mail outages, fuzzing. SOAK_SCALE multiplies their counts and
+# durations (.ci/run uses 0.1); the figures go to bench/results/soak-figures.jsonl
+SOAK_SCALE ?= 1
+SOAK_FIGURES := bench/results/soak-figures.jsonl
+soak: $(STAMP)
+	@mkdir -p bench/results && rm -f $(SOAK_FIGURES)
+	SOAK_SCALE=$(SOAK_SCALE) SOPFLOW_RELIABILITY_FIGURES=$(CURDIR)/$(SOAK_FIGURES) \
+	  $(BIN)/python -m pytest -q -m soak tests/reliability $(PYTEST_ARGS)
+	@echo "== soak figures ($(SOAK_FIGURES)) =="; cat $(SOAK_FIGURES) 2>/dev/null || true
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

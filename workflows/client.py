@@ -56,7 +56,8 @@ def rejection(error: dict[str, Any]) -> Exception:
     details = {k: v for k, v in error.items() if k not in ("code", "message")}
     if code == "invalid-data":
         exc: Exception = CommandRejected(message, code=code, details=details)
-    elif code in ("database-error", "adapter-error", "storage-error", "flow-failed"):
+    elif code in ("database-error", "database-full", "database-read-only", "adapter-error",
+                  "storage-error", "flow-failed"):  # fmt: skip
         exc = AdapterError(message, retryable=bool(error.get("retryable")), code=code)
     else:
         exc = _ERRORS.get(code, CommandRejected)(message, code=code, details=details)

@@ -10,6 +10,7 @@ import typer
 from sopflow import bootstrap
 from sopflow.cli import admin, audit, notify, orchestration, requests, serve, sla, sop, tokens
 from sopflow.cli.common import run_app
+from sopflow.cli.stats import app as stats_app
 
 app = typer.Typer(
     name="sopflow",
@@ -28,6 +29,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(sla.app, name="sla")
 app.add_typer(notify.app, name="notify")
 app.add_typer(tokens.app, name="token")
+app.add_typer(stats_app, name="stats")
 app.command("serve")(serve.serve)
 app.command("deploy")(orchestration.deploy)
 app.command("worker")(orchestration.worker)

@@ -16,6 +16,7 @@ from sopflow.services.directory import Directory, OrgInput
 from sopflow.services.notices import DeliveryReport, Notices
 from sopflow.services.queries import ListFilter, Queries
 from sopflow.services.sops import SopRegistry
+from sopflow.services.statistics import Statistics
 from sopflow.services.tokens import Tokens
 
 
@@ -28,6 +29,7 @@ class Services:
         self.audit = Audit(ctx)
         self.deadlines = Deadlines(ctx)
         self.tokens = Tokens(ctx)
+        self.statistics = Statistics(ctx)
 
         self._notices: Notices | None = None
         self._make_notices: Callable[[], Notices] | None = None
@@ -64,6 +66,7 @@ __all__ = [
     "Queries",
     "Services",
     "SopRegistry",
+    "Statistics",
     "SweepReport",
     "VerifyReport",
     "check_export",

@@ -80,13 +80,18 @@ class SopRegistry:
         """Keep the exact text of ``sop`` in the database (once per process and version)."""
         if sop.content_hash in self._saved:
             return
+        # ON CONFLICT DO NOTHING: two first commands of a version at once (PostgreSQL) must
+        # not fail one of them on the key (tests/reliability/test_kills.py)
+        writer.execute(
+            "INSERT INTO sop_versions (sop_id, version, content_hash, text, source, "
+            "published_at) VALUES (:sop_id, :version, :content_hash, :text, :source, "
+            ":published_at) ON CONFLICT DO NOTHING",
+            {"sop_id": sop.spec.id, "version": sop.spec.version,
+             "content_hash": sop.content_hash, "text": sop.text, "source": sop.file,
+             "published_at": now},
+        )  # fmt: skip
         existing = writer.sop_version(sop.spec.id, sop.spec.version)
-        if existing is None:
-            writer.insert("sop_versions", {
-                "sop_id": sop.spec.id, "version": sop.spec.version,
-                "content_hash": sop.content_hash, "text": sop.text, "source": sop.file,
-                "published_at": now})  # fmt: skip
-        elif existing["content_hash"] != sop.content_hash:
+        if existing is None or existing["content_hash"] != sop.content_hash:
             raise _changed(sop)
         self._saved.add(sop.content_hash)
 

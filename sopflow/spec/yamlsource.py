@@ -214,7 +214,7 @@ def _flow_too_deep(text: str, file: str) -> SopIssue | None:
         column += 1
         if char == "\n":
             line, column, comment = line + 1, 0, False
-            quote = "" if quote == "'" or quote == '"' and previous != "\\" else quote
+            quote = "" if quote == "'" or (quote == '"' and previous != "\\") else quote
         elif comment:
             pass
         elif quote:

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sopflow.domain.chain import GENESIS, ROW_COLUMNS, link
-from sopflow.errors import AdapterError, Conflict
+from sopflow.errors import AdapterError, Conflict, FieldError, InvalidData, SopflowError
 from sopflow.store.sql import Cursor
 
 
@@ -214,15 +214,16 @@ class Writer(Reader):
         )
 
     def next_reference(self, prefix: str, year: int) -> str:
+        # one upsert: two first filings of a year at once on PostgreSQL would otherwise both
+        # insert the counter, and one of them fail (tests/reliability/test_kills.py)
         row = self.one(
-            "UPDATE reference_counters SET last = last + 1 WHERE prefix = :p AND "
-            "year = :y RETURNING last",
+            "INSERT INTO reference_counters (prefix, year, last) VALUES (:p, :y, 1) "
+            "ON CONFLICT (prefix, year) DO UPDATE SET last = reference_counters.last + 1 "
+            "RETURNING last",
             {"p": prefix, "y": year},
         )
-        number = row["last"] if row else 1
-        if row is None:
-            self.insert("reference_counters", {"prefix": prefix, "year": year, "last": 1})
-        return f"{prefix}-{year}-{number:06d}"
+        assert row is not None
+        return f"{prefix}-{year}-{int(row['last']):06d}"
 
     def update_request(self, request_id: int, expected_version: int,
                        values: Mapping[str, Any]) -> None:  # fmt: skip
@@ -271,10 +272,27 @@ class Store:
         self._operational = (dbapi.OperationalError, dbapi.InterfaceError) if dbapi else ()
         self._bound: ContextVar[Any] = ContextVar(f"sopflow-connection-{id(self)}", default=None)
 
-    def _failure(self, exc: Exception) -> AdapterError:
+    def _failure(self, exc: Exception) -> SopflowError:
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if "NUL (0x00)" in detail or "\\u0000" in str(exc):  # psycopg, PostgreSQL (22P05)
+            # no text of PostgreSQL holds a NUL character: the input is refused, as on SQLite
+            # where such a text is stored or simply matches nothing
+            why = "a text holds a NUL character (0x00), which cannot be stored"
+            return InvalidData([FieldError("text", "nul-character", why)])
+        url = self.engine.url
+        where = url.database if self.dialect == "sqlite" else url.render_as_string(True)
+        # SQLite's error name, or PostgreSQL's SQLSTATE: a full disk or a read-only database
+        # needs someone to act; retrying the command will not help
+        cause = str(getattr(exc, "sqlite_errorname", None) or getattr(exc, "sqlstate", ""))
+        if cause.startswith(("SQLITE_FULL", "53100")):
+            return AdapterError(f"the database {where} is full ({detail}): nothing was written; "
+                                "free space, then try again", code="database-full")  # fmt: skip
+        if cause.startswith(("SQLITE_READONLY", "25006")):
+            return AdapterError(f"the database {where} is read-only ({detail}): nothing was "
+                                "written", code="database-read-only")  # fmt: skip
         retryable = isinstance(exc, self._operational)
-        return AdapterError(f"database error: {detail}", retryable=retryable, code="database-error")
+        return AdapterError(f"database error ({where}): {detail}", retryable=retryable,
+                            code="database-error")  # fmt: skip
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:

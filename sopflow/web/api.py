@@ -19,6 +19,17 @@ from sopflow.domain.access import Member
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
 from sopflow.services import ListFilter, Services
 from sopflow.store.blobs import Upload
+from sopflow.web.api_schemas import (
+    History,
+    InboxItem,
+    Me,
+    Replay,
+    RequestAfterCommand,
+    RequestSummary,
+    RequestView,
+    Verification,
+    problems,
+)
 from workflows.client import run_command
 
 
@@ -107,10 +118,14 @@ def _version(if_match: str | None) -> int | None:
     return int(text)
 
 
-router = APIRouter(prefix="/api/v1", tags=["requests"])
+# every route may answer these; each route adds its own refusals (OpenAPI, checked by
+# schemathesis in tests/reliability/test_api_schema.py)
+router = APIRouter(prefix="/api/v1", tags=["requests"],
+                   responses=problems(401, 422, 500, 503, 507))  # fmt: skip
+COMMAND_REFUSALS = problems(400, 403, 404, 409, 413)
 
 
-@router.get("/me")
+@router.get("/me", response_model=Me)
 def me(member: Caller) -> dict[str, Any]:
     return {
         "email": member.email,
@@ -120,7 +135,7 @@ def me(member: Caller) -> dict[str, Any]:
     }
 
 
-@router.get("/requests")
+@router.get("/requests", response_model=list[RequestSummary])
 def list_requests(
     member: Caller, services: Svc,
     state: str | None = None, sop: str | None = None, organisation: str | None = None,
@@ -132,7 +147,8 @@ def list_requests(
                                                             q, limit, offset))  # fmt: skip
 
 
-@router.post("/requests", status_code=201)
+@router.post("/requests", status_code=201, response_model=RequestAfterCommand,
+             responses=COMMAND_REFUSALS)  # fmt: skip
 def submit(body: SubmitIn, member: Caller, services: Svc, response: Response,
            idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
@@ -144,14 +160,15 @@ def submit(body: SubmitIn, member: Caller, services: Svc, response: Response,
     return {**services.queries.show(result.reference, member.email), "result": result.to_dict()}
 
 
-@router.get("/requests/{reference}")
+@router.get("/requests/{reference}", response_model=RequestView, responses=problems(404))
 def show(reference: str, member: Caller, services: Svc, response: Response) -> dict[str, Any]:
     view = services.queries.show(reference, member.email)
     response.headers["ETag"] = f'"{view["version"]}"'
     return view
 
 
-@router.post("/requests/{reference}/actions/{trigger}")
+@router.post("/requests/{reference}/actions/{trigger}", response_model=RequestAfterCommand,
+             responses=COMMAND_REFUSALS)  # fmt: skip
 def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc,
         response: Response, if_match: Annotated[str | None, Header()] = None,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
@@ -167,7 +184,8 @@ def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc
     return {**view, "result": result.to_dict()}
 
 
-@router.post("/requests/{reference}/documents")
+@router.post("/requests/{reference}/documents", response_model=RequestAfterCommand,
+             responses=COMMAND_REFUSALS)  # fmt: skip
 def attach(reference: str, documents: list[DocumentIn], member: Caller, services: Svc,
            idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
@@ -177,7 +195,10 @@ def attach(reference: str, documents: list[DocumentIn], member: Caller, services
     return {**services.queries.show(reference, member.email), "result": result.to_dict()}
 
 
-@router.get("/requests/{reference}/documents/{sha256}")
+@router.get("/requests/{reference}/documents/{sha256}", response_class=Response, responses={
+    200: {"description": "The document's bytes, as its media type",
+          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+    **problems(404)})  # fmt: skip
 def download(reference: str, sha256: str, member: Caller, services: Svc) -> Response:
     """A document of a request the caller may see (checked against its hash)."""
     view = services.queries.show(reference, member.email)
@@ -191,24 +212,24 @@ def download(reference: str, sha256: str, member: Caller, services: Svc) -> Resp
         "X-Content-SHA256": sha256, "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
 
-@router.get("/requests/{reference}/history")
+@router.get("/requests/{reference}/history", response_model=History, responses=problems(404))
 def history(reference: str, member: Caller, services: Svc) -> dict[str, Any]:
     return services.audit.history(reference, member.email)
 
 
-@router.get("/requests/{reference}/replay")
+@router.get("/requests/{reference}/replay", response_model=Replay, responses=problems(404))
 def replay(reference: str, member: Caller, services: Svc, at_seq: int | None = None,
            as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     return services.audit.replay(reference, member.email, at_seq=at_seq, as_of=as_of)
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=list[InboxItem])
 def inbox(member: Caller, services: Svc) -> list[dict[str, Any]]:
     """What the caller may act on now, oldest deadline first."""
     return services.queries.inbox(member.email)
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", response_model=Verification, responses=problems(403, 404))
 def verify(member: Caller, services: Svc, reference: str | None = None) -> dict[str, Any]:
     """The hash chains, for auditors (users holding an auditor role of an SOP)."""
     auditor_roles = {r.id for s in services.sops.catalogue.versions.values()

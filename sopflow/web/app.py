@@ -14,13 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from sopflow import __version__
 from sopflow.errors import AdapterError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, bulk, catalogue, exports, pages
+from sopflow.web import api, api_schemas, bulk, catalogue, exports, pages, stats
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS = {
@@ -45,7 +46,8 @@ def status_of(exc: SopflowError) -> int:
     if isinstance(exc, InvalidData) and any(e.code == "document-too-large" for e in exc.errors):
         return 413
     if isinstance(exc, AdapterError):
-        return 503 if exc.retryable else 500
+        storage = {"database-full": 507, "database-read-only": 503}
+        return storage.get(exc.code, 503 if exc.retryable else 500)
     return STATUS.get(exc.code, 400)
 
 
@@ -82,6 +84,19 @@ def create_app(services: Services) -> FastAPI:
                    "message": e["msg"]} for e in exc.errors()]  # fmt: skip
         return problem(422, "invalid-data", "the request is not valid", errors=errors)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # the framework's own refusals are problems too: a body that is not JSON (400 from
+        # FastAPI: a malformed body is invalid-data, 422), an unknown path or method
+        if exc.status_code == 400:
+            return problem(422, "invalid-data", f"the request body cannot be read: {exc.detail}",
+                           errors=[{"field": "body", "code": "body-unreadable",
+                                    "message": str(exc.detail)}])  # fmt: skip
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        answer = problem(exc.status_code, code, str(exc.detail))
+        answer.headers.update(exc.headers or {})
+        return answer
+
     @app.exception_handler(pages.SignInRequired)
     async def _sign_in(_: Request, exc: pages.SignInRequired) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
@@ -92,10 +107,12 @@ def create_app(services: Services) -> FastAPI:
         return problem(500, "internal-error", "an internal error occurred; it has been logged")
 
     app.include_router(api.router)
+    app.openapi = lambda: api_schemas.openapi_with_problems(app)  # type: ignore[method-assign]
     app.include_router(pages.router)
     app.include_router(catalogue.router)
     app.include_router(bulk.router)
     app.include_router(exports.router)
+    app.include_router(stats.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
                        session_cookie="sopflow_session", max_age=8 * 3600, same_site="lax",

@@ -58,6 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
     "notified": {"en": "notified", "fr": "notifié", "ar": "أُبلغ"},
 }  # fmt: skip
 WORDS.update(YAML(typ="safe").load((Path(__file__).parent / "words.yaml").read_text("utf-8")))
+WORDS.update(YAML(typ="safe").load((Path(__file__).parent / "stats_words.yaml").read_text("utf-8")))
 
 
 def pick(lang: str | None) -> str:

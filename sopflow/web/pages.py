@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from sopflow.errors import SopflowError
+from sopflow.errors import FieldError, InvalidData, SopflowError
 from sopflow.services import ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.web import i18n
@@ -297,13 +297,20 @@ async def _uploaded(services: Services, sop: Any, form: Any) -> list[dict[str, s
     kinds = {d.id for d in sop.spec.documents}
     chosen = [(kind, form.get(f"document__{kind}")) for kind in kinds]
     chosen.append((str(form.get("other_kind", "")), form.get("document__other")))
-    documents = []
+    limit = services.ctx.max_document_bytes
+    documents, errors = [], []
     for kind, upload in chosen:
         if kind in kinds and isinstance(upload, UploadFile) and upload.filename:
-            content = await upload.read()
+            content = await upload.read(limit + 1)  # no more than needed to see it is too big
+            if len(content) > limit:  # refused before it reaches the document store
+                errors.append(FieldError(f"document:{kind}", "document-too-large",
+                                         f"{upload.filename} exceeds {limit} bytes"))  # fmt: skip
+                continue
             stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
             documents.append({"kind": kind, "file_name": stored.file_name,
                               "sha256": stored.sha256})  # fmt: skip
+    if errors:
+        raise InvalidData(errors)
     return documents
 
 
@@ -345,8 +352,8 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
     sop = services.sops.catalogue.get(sop_id)
     data = {f.id: value for f in sop.spec.fields
             if (value := _form_value(f, form)) is not None}  # fmt: skip
-    documents = await _uploaded(services, sop, form)
     try:
+        documents = await _uploaded(services, sop, form)
         result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
                               "documents": documents})  # fmt: skip
     except SopflowError as exc:

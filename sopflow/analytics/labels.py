@@ -1,0 +1,77 @@
+"""Labels for the keys of a table, in English, French or Arabic: the SOPs' own labels
+(states, roles, reasons, steps, enumerations), the classifications' titles (ISCO-08,
+ISIC Rev.4, in English as published) and country names; the keys themselves otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pycountry
+
+from sopflow.analytics.dimensions import FROM_SOP_FIELD, NOT_UNIT_GROUP
+from sopflow.analytics.grouping import OPEN_ROLE
+from sopflow.analytics.model import NOT_IN_SOP, NOT_RECORDED
+from sopflow.spec.classifications import isco08_title, isic4_title
+from sopflow.spec.models import EnumField, Localized
+from states.machine import CompiledSop
+
+WORDS: dict[str, dict[str, str]] = {
+    NOT_RECORDED: {"en": "not recorded", "fr": "non renseigné", "ar": "غير مسجل"},
+    NOT_IN_SOP: {"en": "not recorded by this SOP", "fr": "non relevé par cette procédure",
+                 "ar": "لا يسجله هذا الإجراء"},
+    NOT_UNIT_GROUP: {"en": "not coded to unit group", "fr": "non codé au niveau du groupe de base",
+                     "ar": "غير مرمّز على مستوى المجموعة الأولية"},
+    OPEN_ROLE: {"en": "not yet acted", "fr": "pas encore traité", "ar": "لم يُتخذ إجراء بعد"},
+    "approved": {"en": "approved", "fr": "approuvée", "ar": "موافق عليه"},
+    "rejected": {"en": "rejected", "fr": "refusée", "ar": "مرفوض"},
+    "withdrawn": {"en": "withdrawn", "fr": "retirée", "ar": "مسحوب"},
+    "expired": {"en": "expired", "fr": "expirée", "ar": "منتهي الصلاحية"},
+    "open": {"en": "open", "fr": "en cours", "ar": "قيد المعالجة"},
+    "authority": {"en": "the authority", "fr": "l'administration", "ar": "الجهة المختصة"},
+    "requester": {"en": "the requester", "fr": "le demandeur", "ar": "مقدم الطلب"},
+    "third_party": {"en": "a third party", "fr": "un tiers", "ar": "طرف ثالث"},
+}  # fmt: skip
+GENERIC = frozenset({NOT_RECORDED, NOT_IN_SOP, NOT_UNIT_GROUP, OPEN_ROLE})  # any dimension
+VOCABULARY = {"outcome": ("approved", "rejected", "withdrawn", "expired", "open"),
+              "waiting_on": ("authority", "requester", "third_party")}  # fmt: skip
+
+
+class Labels:
+    """``labels(dimension, key, lang)``: what people read for a key of a table."""
+
+    def __init__(self, sops: Iterable[CompiledSop]) -> None:
+        self.text: dict[tuple[str, str], Localized] = {}
+        for sop in sorted(sops, key=lambda s: s.key, reverse=True):  # newest version wins
+            spec = sop.spec
+            self._put("sop", spec.id, spec.title)
+            for state in spec.states:
+                self._put("stage", state.id, state.label)
+            for role in spec.roles:
+                self._put("role", role.id, role.title)
+            for reason in spec.reason_codes:
+                self._put("reason", reason.id, reason.label)
+            for tr in spec.transitions:
+                self._put("trigger", tr.trigger, tr.label)
+            for dim, key in FROM_SOP_FIELD.items():
+                field = sop.fields.get(spec.statistics.get(key, ""))
+                if isinstance(field, EnumField):
+                    for value in field.values:
+                        self._put(dim, value.id, value.label)
+
+    def _put(self, dimension: str, key: str, text: Localized) -> None:
+        self.text[(dimension, key)] = text
+
+    def __call__(self, dimension: str, key: str, lang: str) -> str:
+        found = self.text.get((dimension, key))
+        if found is not None:
+            return found.get(lang)
+        if key in GENERIC or key in VOCABULARY.get(dimension, ()):
+            return WORDS[key].get(lang) or WORDS[key]["en"]
+        if dimension in ("occupation_major", "occupation_unit"):
+            return isco08_title(key) or key
+        if dimension == "industry_section":
+            return isic4_title(key) or key
+        if dimension in ("destination_country", "origin_country", "citizenship"):
+            country = pycountry.countries.get(alpha_2=key) if len(key) == 2 else None
+            return str(country.name) if country is not None else key
+        return key

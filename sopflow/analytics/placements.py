@@ -1,0 +1,248 @@
+"""Statistics of placements and authorisations (20th ICLS guidelines, SDG indicator 10.7.1).
+
+The unit is the request: each request decided in the window (``basis="decision"``: the
+date of the event that closed it) or filed in it (``basis="filing"``: the date of its
+first event), in the SOP's own time zone. Workers are the SOP's ``workers_count`` field
+where it maps one, else one per request (an SOP filed for one named worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sopflow.analytics.aggregate import share, suppress
+from sopflow.analytics.dimensions import (
+    PLACEMENT_DIMENSIONS,
+    check_by,
+    derive,
+    missing_from,
+    period_key,
+    value_of,
+)
+from sopflow.analytics.model import NOT_IN_SOP, NOT_RECORDED, Column, Query, Row, Table, rounded
+from states.machine import CompiledSop
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementFact:
+    """One request as the placement statistics see it."""
+
+    sop: CompiledSop
+    organisation: str
+    outcome: str  # approved | rejected | withdrawn | expired | open
+    data: Mapping[str, Any]
+    day: date  # the local date that places it (decision or filing)
+
+
+MEASURES = (
+    Column("requests", "count", "requests in the cell"),
+    Column("workers", "count", "workers covered: the SOP's workers_count field where it has "
+           "one (summed over the requests that record it), else one per request"),
+    Column("workers_not_recorded", "count", "requests whose SOP has a workers_count field "
+           "that this request does not fill (e.g. a demand refused before selection)"),
+    Column("cost_workers", "count", "SDG 10.7.1 base: workers of approved requests whose "
+           "recruitment costs and monthly wage are both recorded, in the same currency"),
+    Column("paid_share_pct", "percent", "share of the cost_workers who paid any "
+           "recruitment cost"),
+    Column("cost_ratio_pct", "percent", "SDG 10.7.1: mean recruitment cost paid by a "
+           "worker, as a percentage of the monthly wage (cost_workers; zero costs count)"),
+    Column("cost_ratio_payers_pct", "percent", "the same mean over the workers who paid"),
+)  # fmt: skip
+SDG_MEASURES = frozenset({"cost_workers", "paid_share_pct", "cost_ratio_pct",
+                          "cost_ratio_payers_pct"})  # fmt: skip
+DEFAULT_BY = ("period", "outcome")
+
+
+class _Cell:
+    __slots__ = ("cost_workers", "paid_workers", "payer_ratio", "ratio", "requests",
+                 "sdg_requests", "workers", "workers_not_recorded")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.requests = self.workers = self.workers_not_recorded = 0
+        self.sdg_requests = self.cost_workers = self.paid_workers = 0
+        self.ratio = self.payer_ratio = 0.0
+
+    def add(self, fact: PlacementFact) -> None:
+        self.requests += 1
+        workers = _workers(fact)
+        if workers is None:
+            self.workers_not_recorded += 1
+        else:
+            self.workers += workers
+        cost = _cost_ratio(fact) if fact.outcome == "approved" and workers else None
+        if cost is not None and workers:
+            self.sdg_requests += 1
+            self.cost_workers += workers
+            self.ratio += workers * cost
+            if cost > 0:
+                self.paid_workers += workers
+                self.payer_ratio += workers * cost
+
+    def merge(self, other: _Cell) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def values(self) -> dict[str, int | float | None]:
+        return rounded({
+            "requests": self.requests, "workers": self.workers,
+            "workers_not_recorded": self.workers_not_recorded,
+            "cost_workers": self.cost_workers,
+            "paid_share_pct": share(self.paid_workers, self.cost_workers),
+            "cost_ratio_pct": share(self.ratio, self.cost_workers),
+            "cost_ratio_payers_pct": share(self.payer_ratio, self.paid_workers),
+        })  # fmt: skip
+
+
+def _workers(fact: PlacementFact) -> int | None:
+    raw = value_of(fact.sop, fact.data, "workers_count")
+    if raw == NOT_IN_SOP:
+        return 1
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else None
+
+
+def _amount(raw: Any) -> tuple[Decimal, str] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return Decimal(str(raw["amount"])), str(raw["currency"])
+    except (KeyError, InvalidOperation):
+        return None
+
+
+def _cost_ratio(fact: PlacementFact) -> float | None:
+    """Recruitment cost paid by the worker / monthly wage, when both are comparable."""
+    cost = _amount(value_of(fact.sop, fact.data, "worker_paid_costs"))
+    wage = _amount(value_of(fact.sop, fact.data, "monthly_wage"))
+    if cost is None or wage is None or cost[1] != wage[1] or wage[0] <= 0:
+        return None
+    return float(cost[0] / wage[0])
+
+
+def key_of(fact: PlacementFact, by: tuple[str, ...], query: Query) -> tuple[str, ...]:
+    keys = []
+    for dim in by:
+        if dim == "period":
+            keys.append(period_key(fact.day, query.period))
+        elif dim == "sop":
+            keys.append(fact.sop.spec.id)
+        elif dim == "outcome":
+            keys.append(fact.outcome)
+        elif dim == "organisation":
+            keys.append(fact.organisation)
+        else:
+            keys.append(derive(fact.sop, fact.data, dim, fact.day))
+    return tuple(keys)
+
+
+class Placements:
+    """Accumulates the placement table, one request at a time (``add``); tallies of slices
+    of the log read in parallel are merged (``merge``) before the table is made."""
+
+    def __init__(self, query: Query) -> None:
+        self.query = query
+        self.by = check_by(query.by or DEFAULT_BY, PLACEMENT_DIMENSIONS, "placements")
+        self.cells: dict[tuple[str, ...], _Cell] = {}
+        self.gaps: dict[str, list[str]] = {}  # SOP id -> what it does not record (notes)
+
+    def add(self, fact: PlacementFact) -> None:
+        if not self.query.window.contains(fact.day):
+            return
+        sop_id = fact.sop.spec.id
+        if sop_id not in self.gaps:
+            self.gaps[sop_id] = _gaps(fact.sop, self.by)
+        key = key_of(fact, self.by, self.query)
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = _Cell()
+        cell.add(fact)
+
+    def merge(self, other: Placements) -> None:
+        for key, cell in other.cells.items():
+            self.cells.setdefault(key, _Cell()).merge(cell)
+        self.gaps.update(other.gaps)
+
+    def table(self) -> Table:
+        query, cells = self.query, self.cells
+        keys = sorted(cells)
+        total = _Cell()
+        for key in keys:
+            total.merge(cells[key])
+        rows = [Row(key, cells[key].values()) for key in keys]
+        hidden = _suppress(rows, [cells[k] for k in keys], total, query.min_cell)
+        total_row = Row(("total",), total.values())
+        _total_suppression(total_row, total, query.min_cell)
+        notes = [note for _, gaps in sorted(self.gaps.items()) for note in gaps]
+        notes += _notes(query, hidden, len(rows))
+        what = "decided" if query.basis == "decision" else "filed"
+        return Table(
+            name="placements",
+            title=f"Placements and authorisations ({what})",
+            definition=f"Requests {what} in the window, by the local date (SOP time zone) of "
+            f"{'the event that closed them' if query.basis == 'decision' else 'their filing'}."
+            " Cells of fewer than min_cell requests are suppressed (docs/statistics.md).",
+            dimensions=self.by, measures=MEASURES, rows=rows, total=total_row,
+            summary={"requests": total.requests, "workers": total.workers,
+                     "suppressed_rows": hidden, "min_cell": query.min_cell},
+            notes=notes, query=query,
+        )  # fmt: skip
+
+
+def placements(facts: Iterable[PlacementFact], query: Query) -> Table:
+    """The placement table for ``query``: one row per combination of ``query.by``."""
+    tally = Placements(query)
+    for fact in facts:
+        tally.add(fact)
+    return tally.table()
+
+
+def _suppress(rows: list[Row], cells: list[_Cell], total: _Cell, k: int) -> int:
+    """Hide small cells (whole rows), then small SDG bases; return the rows hidden."""
+    keys = [r.keys for r in rows]
+    hidden = suppress(keys, [c.requests for c in cells], k)
+    for i in hidden:
+        rows[i].values = dict.fromkeys(rows[i].values)
+        rows[i].suppressed = frozenset(rows[i].values)
+    # cost figures rest on fewer requests than the row: they get their own threshold
+    with_costs = [i for i, c in enumerate(cells) if c.sdg_requests]
+    already = {j for j, i in enumerate(with_costs) if i in hidden}
+    sdg_hidden = suppress([keys[i] for i in with_costs],
+                          [cells[i].sdg_requests for i in with_costs], k, already)  # fmt: skip
+    for j in sdg_hidden:
+        row = rows[with_costs[j]]
+        row.values.update(dict.fromkeys(SDG_MEASURES))
+        row.suppressed = row.suppressed | SDG_MEASURES
+    return len(hidden)
+
+
+def _total_suppression(row: Row, total: _Cell, k: int) -> None:
+    if total.requests < k:
+        row.values = dict.fromkeys(row.values)
+        row.suppressed = frozenset(row.values)
+    elif total.sdg_requests and total.sdg_requests < k:
+        row.values.update(dict.fromkeys(SDG_MEASURES))
+        row.suppressed = SDG_MEASURES
+
+
+def _gaps(sop: CompiledSop, by: tuple[str, ...]) -> list[str]:
+    sop_id = sop.spec.id
+    notes = [f"{dim} is not recorded by {sop_id} (its statistics mapping has no field for "
+             f"it): its requests count under '{NOT_IN_SOP}'"
+             for dim in missing_from(sop, by)]  # fmt: skip
+    if not {"worker_paid_costs", "monthly_wage"} <= set(sop.spec.statistics):
+        notes.append(f"SDG 10.7.1 cannot be computed for {sop_id}: its statistics mapping "
+                     "lacks worker_paid_costs or monthly_wage")  # fmt: skip
+    return notes
+
+
+def _notes(query: Query, hidden: int, count: int) -> list[str]:
+    notes = []
+    if hidden:
+        notes.append(f"{hidden} of {count} row(s) suppressed: fewer than {query.min_cell} "
+                     "requests, or hidden so that a suppressed cell cannot be worked out "
+                     "from the totals")  # fmt: skip
+    notes.append(f"'{NOT_RECORDED}': the SOP has the field but the request does not fill it")
+    return notes

@@ -1,0 +1,212 @@
+"""What the HTTP API answers, as OpenAPI schemas: the response models of ``/api/v1`` and the
+RFC 9457 problem every refusal is, under ``application/problem+json`` (schemathesis checks
+every response against them: tests/reliability/test_api_schema.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ConfigDict
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem with sopflow's stable error code (docs/errors.md) and the error's
+    details (``errors``, ``unmet``, ``allowed``, ``state``, ``version``, ``retryable``…)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+_WHY = {
+    400: "A refused command (code in docs/errors.md).",
+    401: "No bearer token, or an unknown or revoked one (`unauthorized`).",
+    403: "The caller's role may not do this (`forbidden`, `role-forbidden`, "
+    "`separation-of-duties`).",
+    404: "No such request, document, trigger or SOP, or not visible to the caller.",
+    409: "Not allowed now: `trigger-not-allowed`, `requirement-not-met`, `conflict`.",
+    413: "A document above the size limit (`invalid-data` with `document-too-large`).",
+    422: "Invalid input: `invalid-data` (every error listed), `idempotency-key-reused`.",
+    500: "An internal error (`internal-error`, its trace in the server log only), or a "
+    "non-retryable adapter error.",
+    503: "The database or the orchestrator is unavailable (`database-error`, "
+    "`database-read-only`, `orchestrator-error`): try again.",
+    507: "The database is full (`database-full`).",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries: each status answered as a problem document."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {
+            "description": _WHY[status],
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+def openapi_with_problems(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document with the refusals every operation may answer: FastAPI's own
+    422 replaced (the app answers every invalid input as a problem), 404 where the path names
+    something that may not exist, 401 and 403 under ``/api/v1`` (a bearer token, a role),
+    500 and 503. Routes declare the rest (and routes added elsewhere get these at least)."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)  # fmt: skip
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                answers["422"] = problems(422)[422]
+                statuses = [500, 503, *([404] if "{" in path else []),
+                            *([401, 403] if path.startswith("/api/v1/") else [])]  # fmt: skip
+                for status in statuses:
+                    answers.setdefault(str(status), problems(status)[status])
+        document.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Me(BaseModel):
+    email: str
+    organisation_id: str
+    organisation_kind: str
+    roles: list[str]
+
+
+class RequestSummary(_Open):
+    reference: str
+    sop_id: str
+    sop_version: int
+    organisation_id: str
+    state: str
+    state_label: str
+    outcome: str | None
+    deadline: str | None
+    created_at: str
+    updated_at: str
+
+
+class InboxItem(RequestSummary):
+    allowed_triggers: list[str]
+    overdue: bool
+
+
+class DocumentOut(BaseModel):
+    kind: str
+    sha256: str
+    file_name: str
+    media_type: str
+    size: int
+
+
+class RequestView(_Open):
+    reference: str
+    sop_id: str
+    sop_version: int
+    sop_hash: str
+    organisation_id: str
+    created_by: str
+    state: str
+    state_label: dict[str, str]
+    outcome: str | None
+    version: int
+    seq: int
+    data: dict[str, Any]
+    documents: list[DocumentOut]
+    deadline: str | None
+    overdue: bool
+    breached: bool
+    entered_state_at: str | None
+    created_at: str
+    updated_at: str
+    allowed_triggers: list[str]
+    next_steps_by_role: dict[str, list[str]]
+    your_roles: list[str]
+
+
+class CommandOutcome(BaseModel):
+    reference: str
+    trigger: str
+    state: str
+    seq: int
+    version: int
+    event_hash: str
+    notices: int
+    flags: list[str]
+    replayed: bool
+
+
+class RequestAfterCommand(RequestView):
+    result: CommandOutcome
+
+
+class HistoryEvent(_Open):
+    seq: int
+    at: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    role: str
+    acting_for: str | None
+    comment: str | None
+    reason: str | None
+    legal_clause: str | None
+    legal_citation: str | None
+    payload: dict[str, Any] | None
+    sop_version: int
+    flow_run_id: str | None
+    hash: str
+    notices: list[dict[str, Any]]
+
+
+class History(_Open):
+    reference: str
+    sop_id: str
+    sop_version: int
+    sop_hash: str
+    state: str
+    events: list[HistoryEvent]
+
+
+class Replay(_Open):
+    reference: str
+    sop_id: str
+    sop_version: int
+    as_of: str | None
+    at_seq: int | None
+    events_applied: int
+    state: str | None
+    data: dict[str, Any]
+    documents: list[DocumentOut]
+    deadline: str | None
+    consistent: bool
+    differences: list[str]
+
+
+class ChainBreak(BaseModel):
+    code: str
+    message: str
+    reference: str | None
+    seq: int | None
+    event_id: int | None
+
+
+class Verification(BaseModel):
+    intact: bool
+    events: int
+    requests: int
+    first_break: ChainBreak | None
+    breaks: list[ChainBreak]

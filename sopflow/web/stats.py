@@ -1,0 +1,241 @@
+"""Statistics pages for officials and auditors (``/stats/{table}``), their CSV downloads
+(``/stats/{table}.csv``) and the same tables as JSON for programs (``/api/v1/stats/{table}``,
+bearer token). Charts are inline SVG drawn by ``sopflow.analytics.charts``: no script, no
+external URL. Others get what the other pages give for what they may not see: a sign-in
+redirect, or "not found".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from sopflow.analytics import charts
+from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS
+from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS
+from sopflow.analytics.labels import Labels
+from sopflow.analytics.model import Query as StatsQuery
+from sopflow.analytics.model import Row, Table, format_value
+from sopflow.analytics.returns import RETURN_DIMENSIONS
+from sopflow.analytics.stages import AGEING_DIMENSIONS, STAGE_DIMENSIONS
+from sopflow.analytics.workload import WORKLOAD_DIMENSIONS
+from sopflow.errors import FieldError, InvalidData, SopflowError
+from sopflow.services import Services
+from sopflow.services.statistics import TABLES, build_query, default_min_cell
+from sopflow.web import i18n
+from sopflow.web.api import Caller, Svc
+from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services
+
+router = APIRouter()
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "placements": tuple(PLACEMENT_DIMENSIONS), "stages": STAGE_DIMENSIONS,
+    "deadlines": DEADLINE_DIMENSIONS, "returns": RETURN_DIMENSIONS,
+    "ageing": AGEING_DIMENSIONS, "workload": WORKLOAD_DIMENSIONS,
+}  # fmt: skip
+# table -> (the measure of its bar chart, the series of its line chart, the line's measure)
+CHARTS: dict[str, tuple[str, str | None, str]] = {
+    "placements": ("requests", "outcome", "requests"),
+    "stages": ("median_days", "sop", "median_days"),
+    "deadlines": ("compliance_pct", "sop", "compliance_pct"),
+    "returns": ("return_rate_pct", "sop", "return_rate_pct"),
+    "ageing": ("open", None, "open"),
+    "workload": ("actions", "sop", "actions"),
+}
+MAX_BARS = 30
+
+
+def stats_allowed(request: Request) -> bool:
+    """Whether the signed-in user may see statistics (the navigation shows the link)."""
+    email = request.session.get("email")
+    if not email:
+        return False
+    try:
+        _services(request).statistics.visible_sops(str(email))
+    except SopflowError:
+        return False
+    return True
+
+
+TEMPLATES.env.globals["stats_allowed"] = stats_allowed  # base.html: the navigation link
+
+
+def _query(request: Request) -> StatsQuery:
+    """The query of the page's form."""
+    params = request.query_params
+    return _checked(params.get("from"), params.get("to"), params.getlist("by"),
+                    params.getlist("sop"), params.get("period"), params.get("min_cell"),
+                    params.get("basis"))  # fmt: skip
+
+
+def _checked(start: str | None, end: str | None, by: list[str], sops: list[str],
+             period: str | None, min_cell: str | None,
+             basis: str | None) -> StatsQuery:  # fmt: skip
+    """A query from the web's text input; here the threshold may be raised, not lowered."""
+    floor = default_min_cell()
+    raw = (min_cell or "").strip()
+    if raw and (not raw.isdigit() or int(raw) < floor):
+        raise InvalidData([FieldError("min_cell", "out-of-range",
+                                      f"the threshold is at least {floor} here")],
+                          context="statistics query")  # fmt: skip
+    return build_query(start, end, by, sops, period or "month", int(raw) if raw else floor,
+                       basis or "decision")  # fmt: skip
+
+
+def _heading(kind: str, name: str, lang: str) -> str:
+    key = f"st_{kind}_{name}"
+    return i18n.t(key, lang) if key in i18n.WORDS else name
+
+
+def _row_label(table: Table, row: Row, labels: Labels, lang: str, shown: list[int]) -> str:
+    parts = [row.keys[i] if table.dimensions[i] == "sop" else
+             labels(table.dimensions[i], row.keys[i], lang) for i in shown]  # fmt: skip
+    return " · ".join(parts) or i18n.t("st_total", lang)
+
+
+def _bar(table: Table, labels: Labels, lang: str) -> str | None:
+    measure = CHARTS[table.name][0]
+    rows = table.rows[:MAX_BARS]
+    if not rows:
+        return None
+    # a dimension with one key for every row says nothing on each bar: it is in the title
+    shown = [i for i in range(len(table.dimensions)) if len({r.keys[i] for r in rows}) > 1]
+    heading = _heading("m", measure, lang)
+    gap = i18n.t("st_suppressed", lang)
+    return charts.bar_chart(
+        f"bar-{table.name}", f"{i18n.t('st_t_' + table.name, lang)}: {heading}",
+        i18n.t("st_bar_desc", lang).format(measure=heading),
+        [_row_label(table, r, labels, lang, shown or [0]) for r in rows],
+        [_number(r.values.get(measure)) for r in rows], heading,
+        [gap if measure in r.suppressed else "—" for r in rows])  # fmt: skip
+
+
+def _line(services: Services, table: Table, email: str, labels: Labels, lang: str) -> str | None:
+    _, series, measure = CHARTS[table.name]
+    if series is None:
+        return None
+    q = table.query
+    over_time = services.statistics.table(
+        table.name,
+        StatsQuery(q.window, q.sops, ("period", series), q.period, q.min_cell, q.basis),
+        email)  # fmt: skip
+    at_period, at_series = over_time.dimensions.index("period"), over_time.dimensions.index(series)
+    periods = sorted({r.keys[at_period] for r in over_time.rows})
+    if len(periods) < 2:
+        return None
+    lines: dict[str, list[float | None]] = {}
+    for r in over_time.rows:
+        name = r.keys[at_series] if series == "sop" else labels(series, r.keys[at_series], lang)
+        lines.setdefault(name, [None] * len(periods))[periods.index(r.keys[at_period])] = (
+            _number(r.values.get(measure)))  # fmt: skip
+    heading = _heading("m", measure, lang)
+    return charts.line_chart(
+        f"line-{table.name}", f"{i18n.t('st_t_' + table.name, lang)}: {heading}",
+        i18n.t("st_line_desc", lang).format(measure=heading, series=_heading("d", series, lang)),
+        periods, lines, heading)  # fmt: skip
+
+
+def _number(value: int | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _summary(table: Table, labels: Labels, lang: str) -> list[str]:
+    lines = []
+    for name, value in table.summary.items():
+        if isinstance(value, int | float) or value is None:
+            shown = format_value(value) if value is not None else "—"
+            lines.append(f"{_heading('s', name, lang)}: {shown}")
+    for item in table.summary.get("bottlenecks", []):
+        where = " · ".join(v if k == "sop" else labels(k, v, lang) for k, v in item["keys"].items())
+        lines.append(f"{i18n.t('st_bottlenecks', lang)}: {where}, {item['days_total']:.2f} "
+                     f"({item['time_share_pct']:.1f} %)")  # fmt: skip
+    for item in table.summary.get("queue_now", []):
+        lines.append(f"{i18n.t('st_queue_now', lang)}: {labels('role', item['role'], lang)} "
+                     f"({item['sop']}): {item['open']} · {i18n.t('st_s_overdue', lang)} "
+                     f"{item['overdue']}")  # fmt: skip
+    return lines
+
+
+def _hidden(request: Request, email: str) -> Response | None:
+    """The "not found" page for a signed-in user who may not see statistics."""
+    try:
+        _services(request).statistics.visible_sops(email)
+    except SopflowError as exc:
+        return _render(request, "error.html", 404, error=exc.message)
+    return None
+
+
+@router.get("/stats/{table}.csv", include_in_schema=False, response_model=None)
+def stats_csv(request: Request, table: str, email: Email) -> Response:
+    """The table of the page as CSV (labels in the page's language; UTF-8 with a BOM, which
+    spreadsheet programs need to read Arabic and French letters right)."""
+    hidden = _hidden(request, email)
+    if hidden is not None:
+        return hidden
+    services, lang = _services(request), _lang(request)
+    try:
+        result = services.statistics.table(table, _query(request), email)
+    except SopflowError as exc:
+        return _render(request, "error.html", 404 if exc.code == "not-found" else 422,
+                       error=exc.message)  # fmt: skip
+    body = "\ufeff" + result.csv(services.statistics.labels(email), lang)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="sopflow-{result.name}.csv"'})  # fmt: skip
+
+
+@router.get("/stats", include_in_schema=False, response_model=None)
+def stats_home(request: Request, email: Email) -> Response:
+    return stats_page(request, "placements", email)
+
+
+@router.get("/stats/{table}", include_in_schema=False, response_model=None)
+def stats_page(request: Request, table: str, email: Email) -> Response:
+    hidden = _hidden(request, email)
+    if hidden is not None:
+        return hidden
+    services, lang = _services(request), _lang(request)
+    if table not in TABLES:
+        return _render(request, "error.html", 404, error=f"no statistics table '{table}'")
+    visible = services.statistics.visible_sops(email) or frozenset()
+    context: dict[str, Any] = {"table_name": table, "tables": TABLES, "dims": DIMENSIONS[table],
+                               "params": request.query_params, "min_cell": default_min_cell(),
+                               "sops": sorted(visible), "heading": _heading}  # fmt: skip
+    try:
+        result = services.statistics.table(table, _query(request), email)
+        labels = services.statistics.labels(email)
+        charted = [c for c in (_line(services, result, email, labels, lang),
+                               _bar(result, labels, lang)) if c]  # fmt: skip
+    except SopflowError as exc:
+        return _render(request, "stats.html", 404 if exc.code == "not-found" else 422,
+                       error=exc.message, result=None, **context)  # fmt: skip
+    return _render(request, "stats.html", result=result, labels=labels, charts=charted,
+                   summary=_summary(result, labels, lang), cell=format_value,
+                   csv_link=f"/stats/{table}.csv?{request.url.query}",
+                   more_rows=len(result.rows) > MAX_BARS, max_bars=MAX_BARS,
+                   **context)  # fmt: skip
+
+
+Text = Annotated[str | None, Query(max_length=200)]
+Texts = Annotated[list[str], Query(max_length=200)]
+
+
+@router.get("/api/v1/stats/{table}", tags=["statistics"])
+def stats_api(
+    table: str, member: Caller, services: Svc,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    by: Texts = [],  # noqa: B006 - FastAPI copies the default
+    sop: Texts = [],  # noqa: B006
+    period: Annotated[Literal["month", "quarter", "year"], Query()] = "month",
+    min_cell: Text = None,
+    basis: Annotated[Literal["decision", "filing"], Query()] = "decision",
+    lang: Annotated[Literal["en", "fr", "ar"], Query()] = "en",
+) -> dict[str, Any]:  # fmt: skip
+    """A statistics table as JSON (``table``: placements, stages, deadlines, returns, ageing
+    or workload), for officials and auditors; ``from`` and ``to`` are local dates
+    (YYYY-MM-DD, both included), ``by`` and ``sop`` repeatable; docs/statistics.md defines
+    every figure."""
+    query = _checked(start, end, by, sop, period, min_cell, basis)
+    result = services.statistics.table(table, query, member.email)
+    return result.to_json(services.statistics.labels(member.email), lang)

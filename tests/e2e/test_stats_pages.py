@@ -1,0 +1,168 @@
+"""The statistics pages: for officials and auditors of an authority (its SOPs only), with
+SVG charts that fetch nothing, a data table, CSV downloads, three languages; others get a
+sign-in redirect or "not found"; the same tables as JSON for programs with a bearer token."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sopflow import demo
+from sopflow.services import Command, Services
+from tests.e2e.test_pages import sign_in, site  # noqa: F401  (fixture)
+from tests.integration import world as w
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
+    _template,
+    clock,
+    database_url,
+    services,
+    settings,
+)
+
+TABLES = ("placements", "stages", "deadlines", "returns", "ageing", "workload")
+OFFICER, TN_AUDITOR, AGENT = "officer@mom.demo", "auditor@dgpemoe.demo", "agent@nile.demo"
+
+
+@pytest.fixture
+def later(site: TestClient, services: Services, clock) -> TestClient:
+    """The demo, plus a Tunisian contract visa'd six weeks later (a second month)."""
+    clock.advance(days=42)
+    email = demo.USERS["enterprise"][0]
+    data = {**demo.TN_DATA, "passport_number": "D7654321"}
+    ref = services.commands.submit(demo.TN, email, Command(data=data,
+                                   documents=w.docs(*demo.TN_DOCS))).reference  # fmt: skip
+    for step in demo.TN_PATH:
+        clock.advance(hours=30)
+        services.commands.act(ref, step.trigger, demo.USERS[step.role][0], Command(
+            data=step.data, documents=w.docs(*step.documents), comment=step.comment))  # fmt: skip
+    return site
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(site: TestClient) -> None:
+    for path in ("/stats", "/stats/stages", "/stats/stages.csv"):
+        response = site.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def test_employers_get_not_found_and_no_link(site: TestClient) -> None:
+    sign_in(site, AGENT)
+
+    assert "/stats" not in site.get("/requests").text
+    for path in ("/stats", "/stats/workload", "/stats/placements.csv"):
+        response = site.get(path)
+        assert response.status_code == 404, path
+        assert "officials and auditors" in response.text
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_an_official_sees_every_table_with_a_chart_and_its_figures(site, table) -> None:
+    sign_in(site, OFFICER)
+
+    page = site.get(f"/stats/{table}")
+
+    assert page.status_code == 200
+    html = page.text
+    assert '<a href="/stats">' in site.get("/requests").text  # the navigation link
+    chart = re.search(rf'<svg role="img"[^>]*aria-labelledby="bar-{table}-title '
+                      rf'bar-{table}-desc".*?</svg>', html, re.S)  # fmt: skip
+    assert chart, "no bar chart"
+    assert f'<title id="bar-{table}-title">' in chart.group(0)
+    assert f'<desc id="bar-{table}-desc">' in chart.group(0)
+    assert "<table>" in html and "<caption>" in html
+    assert f'href="/stats/{table}.csv?' in html
+    assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html), "an external URL"
+    assert "tn-dgpemoe" not in html  # the Egyptian ministry sees its own SOP only
+
+
+def test_an_auditor_sees_their_authoritys_sop_and_a_line_over_months(later) -> None:
+    sign_in(later, TN_AUDITOR)
+
+    html = later.get("/stats/placements?min_cell=5&period=month&by=period&by=outcome").text
+
+    assert 'aria-labelledby="line-placements-title line-placements-desc"' in html
+    assert "eg-mom" not in html
+    assert "suppressed" in html  # two visas: under the threshold of 5
+
+
+def test_the_csv_download_is_the_table_with_labels(site: TestClient) -> None:
+    sign_in(site, OFFICER)
+
+    response = site.get("/stats/stages.csv?by=stage&lang=fr")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'attachment; filename="sopflow-stages.csv"' in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["sop", "sop_label", "stage", "stage_label"]
+    stages = {row[2]: row[3] for row in rows[1:-1]}
+    assert {row[0] for row in rows[1:-1]} == {"eg-mom-international-placement"}
+    assert stages["attestation_review"] == "Légalisation de la demande"  # the page's language
+    assert rows[-1][0] == "total"
+
+
+def test_the_pages_speak_arabic_right_to_left(site: TestClient) -> None:
+    sign_in(site, OFFICER)
+
+    html = site.get("/stats/deadlines?lang=ar").text
+
+    assert 'dir="rtl"' in html and "الالتزام بالمواعيد" in html and "المرحلة" in html
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("by=stagee", "&#39;stagee&#39; is not a dimension of stages"),
+    ("from=yesterday", "&#39;yesterday&#39; is not a date"),
+])  # fmt: skip
+def test_bad_filters_are_explained_on_the_page(site: TestClient, query, message) -> None:
+    sign_in(site, OFFICER)
+
+    response = site.get(f"/stats/stages?{query}")
+
+    assert response.status_code == 422 and message in response.text
+    assert "<form" in response.text  # the form stays, to correct the filter
+
+
+def test_the_threshold_may_be_raised_on_the_web_but_not_lowered(site: TestClient) -> None:
+    sign_in(site, OFFICER)
+
+    raised = site.get("/stats/placements?min_cell=9")
+    lowered = site.get("/stats/placements?min_cell=1")
+
+    assert raised.status_code == 200
+    assert lowered.status_code == 422 and "the threshold is at least 5 here" in lowered.text
+
+
+def test_programs_get_the_tables_as_json_with_a_token(site: TestClient, services) -> None:
+    official = services.tokens.create(OFFICER, "stats").token
+    agent = services.tokens.create(AGENT, "stats").token
+
+    ok = site.get("/api/v1/stats/ageing?by=stage&lang=fr",
+                  headers={"Authorization": f"Bearer {official}"})  # fmt: skip
+    refused = site.get("/api/v1/stats/ageing", headers={"Authorization": f"Bearer {agent}"})
+    anonymous = site.get("/api/v1/stats/ageing")
+    unknown = site.get("/api/v1/stats/nope", headers={"Authorization": f"Bearer {official}"})
+
+    assert ok.status_code == 200
+    body = ok.json()
+    assert body["table"] == "ageing" and body["dimensions"] == ["sop", "stage"]
+    assert {r["sop"] for r in body["rows"]} == {demo.EG}
+    assert any(r["stage_label"] == "Légalisation de la demande" for r in body["rows"])
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert anonymous.status_code == 401
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not-found"
+
+
+def test_the_api_explains_a_bad_query_as_a_problem(site: TestClient, services) -> None:
+    auth = {"Authorization": f"Bearer {services.tokens.create(OFFICER, 'stats').token}"}
+
+    period = site.get("/api/v1/stats/stages?period=week", headers=auth)
+    dimension = site.get("/api/v1/stats/stages?by=stage&by=colour", headers=auth)
+    lowered = site.get("/api/v1/stats/placements?min_cell=2", headers=auth)
+
+    assert period.status_code == 422 and period.json()["code"] == "invalid-data"
+    assert dimension.status_code == 422
+    assert dimension.json()["errors"][0]["code"] == "unknown-dimension"
+    assert lowered.status_code == 422 and "at least 5" in lowered.json()["detail"]

@@ -1,0 +1,297 @@
+"""Hostile users of the pages: HTML/JS and template injection in every field a page shows,
+CSRF on every form, session fixation, brute-force sign-in, an auditor posting actions,
+another organisation's pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sopflow import bootstrap, demo
+from sopflow.services import Services
+from sopflow.settings import Settings
+from sopflow.web import pages
+from sopflow.web.app import create_app
+from tests.integration import world as w
+
+XSS = '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>'
+FORM = "/requests/new/eg-mom-international-placement"
+
+
+@pytest.fixture
+def site(
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The demo (users with passwords) served in-process; commands without Prefect."""
+    demo.seed(services)
+    off = settings.model_copy(update={"prefect_mode": "off"})
+    monkeypatch.setattr(bootstrap, "settings", lambda: off)
+    monkeypatch.setattr(bootstrap, "_services", services)
+    monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "reliability-secret")
+    monkeypatch.setattr(pages, "throttle", pages.Throttle())
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        yield client
+
+
+def fresh(site: TestClient) -> TestClient:
+    """Another browser on the same site (its own cookies)."""
+    return TestClient(site.app, raise_server_exceptions=False)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = demo.PASSWORD) -> Any:
+    token = csrf_of(client.get("/login").text)
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf": token}, follow_redirects=False
+    )
+
+
+def hostile_form(csrf: str) -> dict[str, str]:
+    fields = {k: str(v) for k, v in demo.EG_DATA.items() if not isinstance(v, dict)}
+    fields.update(
+        {
+            "monthly_wage__amount": "1500",
+            "monthly_wage__currency": "USD",
+            "worker_fee__amount": "0",
+            "worker_fee__currency": "USD",
+            "csrf": csrf,
+            "employer_name": f"Co {XSS} {{{{ 7*7 }}}}",
+            "job_description": f"{XSS} {{% for c in ().__class__.__mro__ %}}{{{{c}}}}"
+            "{% endfor %}",
+        }
+    )
+    return fields
+
+
+def assert_escaped(html: str) -> None:
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    assert "<class" not in html and "&lt;class" not in html  # no template ran on the data
+
+
+def test_every_field_a_page_shows_is_escaped_and_never_a_template(site: TestClient) -> None:
+    sign_in(site, "agent@nile.demo")
+    form = site.get(FORM)
+    files = {
+        f"document__{kind}": (
+            f"{kind} {XSS.replace('/', '')}.pdf",
+            b"%PDF-1.4\n%%EOF\n",
+            "application/pdf",
+        )
+        for kind in demo.EG_DOCS
+    }
+    filed = site.post(
+        FORM, data=hostile_form(csrf_of(form.text)), files=files, follow_redirects=True
+    )
+    assert "?done=1" in str(filed.url), filed.text[-2000:]
+    reference = re.search(r"/requests/(EG-\d{4}-\d{6})", str(filed.url)).group(1)  # type: ignore[union-attr]
+    assert_escaped(filed.text)
+    assert "{{ 7*7 }}" in filed.text and ">49<" not in filed.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in filed.text  # the document name, escaped
+
+    official = fresh(site)
+    sign_in(official, "attache@mom.demo")
+    page = official.get(f"/requests/{reference}")
+    returned = official.post(
+        f"/requests/{reference}/act",
+        data={
+            "trigger": "return_for_correction",
+            "csrf": csrf_of(page.text),
+            "reason": "attestation_invalid",
+            "comment": f"{XSS} {{{{ 7*7 }}}}",
+        },
+        follow_redirects=True,
+    )
+    assert "?done=1" in str(returned.url)
+    for html in (
+        page.text,
+        returned.text,
+        official.get("/inbox").text,
+        official.get("/requests").text,
+        site.get(f"/requests/{reference}").text,
+        site.get("/requests").text,
+    ):
+        assert "<script>alert" not in html and "<img src=x" not in html
+    assert_escaped(returned.text)
+    auditor = fresh(site)
+    sign_in(auditor, "auditor@mom.demo")
+    assert_escaped(auditor.get(f"/requests/{reference}?at_seq=2").text)
+
+
+def test_a_refused_action_shows_the_hostile_input_escaped(site: TestClient) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001")
+    refused = site.post(
+        "/requests/EG-2026-000001/act",
+        data={"trigger": XSS, "csrf": csrf_of(page.text), "comment": XSS},
+    )
+    assert refused.status_code in (200, 400, 404)
+    assert "<script>alert" not in refused.text and "<img src=x" not in refused.text
+
+
+# -- CSRF --------------------------------------------------------------------------------
+def test_every_form_refuses_a_missing_wrong_or_foreign_csrf_token(
+    site: TestClient, services: Services
+) -> None:
+    sign_in(site, "attache@mom.demo")
+    other = fresh(site)
+    sign_in(other, "agent@nile.demo")
+    foreign = csrf_of(other.get("/requests").text)  # valid, but of another session
+    before = w.footprint(services)
+    forms = {
+        "/requests/EG-2026-000001/act": {"trigger": "attest_demand", "comment": "x"},
+        FORM: hostile_form(""),
+        "/requests/EG-2026-000001/attach": {"other_kind": "attestation"},
+        "/inbox/bulk": {"ref": "EG-2026-000001", "trigger": "attest_demand"},
+        "/inbox/bulk/apply": {"ref": "EG-2026-000001", "trigger": "attest_demand", "token": "t"},
+        "/logout": {},
+    }
+    for url, data in forms.items():
+        for token in (None, "", "forged", foreign):
+            body = {k: v for k, v in data.items() if k != "csrf"}
+            if token is not None:
+                body["csrf"] = token
+            answer = site.post(url, data=body, follow_redirects=False)
+            assert answer.status_code in (403, 422), (url, token, answer.status_code)
+            if answer.status_code == 422:  # a missing field of FastAPI's own: not applied
+                assert answer.json()["code"] == "invalid-data"
+    login = fresh(site)
+    login.get("/login")
+    forged = login.post(
+        "/login",
+        data={"email": "agent@nile.demo", "password": demo.PASSWORD, "csrf": foreign},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert w.footprint(services) == before
+    assert site.get("/requests", follow_redirects=False).status_code == 200  # still signed in
+
+
+# -- sessions ----------------------------------------------------------------------------
+def test_a_session_from_before_sign_in_is_never_the_signed_in_one(site: TestClient) -> None:
+    site.get("/login?lang=fr")
+    planted = site.cookies.get("sopflow_session")
+    old_csrf = csrf_of(site.get("/login").text)
+    assert planted
+
+    signed = sign_in(site, "agent@nile.demo")
+    assert signed.status_code == 303
+    after = site.cookies.get("sopflow_session")
+    assert after and after != planted
+    # the attacker who planted the first cookie is not signed in with it
+    attacker = fresh(site)
+    attacker.cookies.set("sopflow_session", planted)
+    assert attacker.get("/requests", follow_redirects=False).headers["location"] == "/login"
+    # and the CSRF token of the old session no longer works in the new one
+    assert site.post("/logout", data={"csrf": old_csrf}, follow_redirects=False).status_code == 403
+    assert 'lang="fr"' in site.get("/requests").text  # only the language is carried over
+
+
+def test_signing_out_ends_the_session_in_that_browser(site: TestClient) -> None:
+    sign_in(site, "agent@nile.demo")
+    token = csrf_of(site.get("/requests").text)
+    assert site.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert site.get("/requests", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_brute_force_sign_in_is_throttled_per_account_whatever_the_spelling(
+    site: TestClient,
+) -> None:
+    answers = [
+        sign_in(site, spelling, f"guess-{n}").status_code
+        for n, spelling in enumerate(
+            [
+                "agent@nile.demo",
+                "AGENT@nile.demo",
+                " agent@nile.demo ",
+                "Agent@Nile.Demo",
+                "agent@nile.demo",
+                "agent@nile.demo",
+            ]
+        )
+    ]
+    assert answers[:5] == [401] * 5 and answers[5] == 429
+    assert sign_in(site, "agent@nile.demo").status_code == 429  # the right password, too late
+    assert sign_in(site, "clerk@mom.demo").status_code == 303  # another account is not locked
+
+
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(site: TestClient) -> None:
+    unknown = sign_in(site, "nobody@nowhere.demo", "whatever-1")
+    wrong = sign_in(fresh(site), "agent@nile.demo", "whatever-1")
+    assert unknown.status_code == wrong.status_code == 401
+
+    def plain(html: str, email: str) -> str:
+        return re.sub(r'name="csrf" value="[^"]+"', "", html).replace(email, "")
+
+    assert plain(unknown.text, "nobody@nowhere.demo") == plain(wrong.text, "agent@nile.demo")
+
+
+# -- who may do what -------------------------------------------------------------------------
+def test_an_auditor_cannot_act_from_a_page(site: TestClient, services: Services) -> None:
+    sign_in(site, "auditor@mom.demo")
+    page = site.get("/requests/EG-2026-000001")
+    before = w.footprint(services)
+    for trigger in ("attest_demand", "return_for_correction", "reject", "withdraw"):
+        site.post(
+            "/requests/EG-2026-000001/act",
+            data={
+                "trigger": trigger,
+                "csrf": csrf_of(page.text),
+                "reason": "attestation_invalid",
+                "comment": "audit",
+            },
+            files={"document__attestation": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+        )
+    filed = site.post(FORM, data=hostile_form(csrf_of(page.text)))
+    assert filed.status_code in (403, 404, 422)
+    assert w.footprint(services) == before
+
+
+def test_another_organisation_gets_not_found_for_pages_and_forms(
+    site: TestClient, services: Services
+) -> None:
+    sign_in(site, "rh@carthage.demo")  # a Tunisian enterprise
+    page = site.get("/requests")
+    before = w.footprint(services)
+    for number in range(1, 8):
+        assert site.get(f"/requests/EG-2026-{number:06d}").status_code == 404
+    acted = site.post(
+        "/requests/EG-2026-000001/act", data={"trigger": "withdraw", "csrf": csrf_of(page.text)}
+    )
+    assert (
+        acted.status_code in (200, 404)
+        and "EG-2026-000001" not in acted.text.split("no request")[0][-200:]
+    )
+    assert w.footprint(services) == before
+
+
+def test_an_oversized_upload_through_a_page_is_refused_and_not_kept(
+    site: TestClient, services: Services
+) -> None:
+    services.ctx.max_document_bytes = 10_000
+    sign_in(site, "agent@nile.demo")
+    form = site.get(FORM)
+    big = b"%PDF-1.4\n" + b"0" * 50_000 + b"\n%%EOF\n"
+    files = {
+        f"document__{kind}": (
+            f"{kind}.pdf",
+            big if kind == "demand_letter" else b"%PDF-1.4\n%%EOF\n",
+            "application/pdf",
+        )
+        for kind in demo.EG_DOCS
+    }
+    before = w.footprint(services)
+    refused = site.post(FORM, data=hostile_form(csrf_of(form.text)), files=files)
+    assert refused.status_code == 422 and "exceeds" in refused.text
+    assert w.footprint(services) == before
+    kept = [p.stat().st_size for p in services.ctx.blobs.root.rglob("*") if p.is_file()]
+    assert max(kept) < 10_000, "the oversized upload was written to the document store"
