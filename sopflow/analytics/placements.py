@@ -185,7 +185,9 @@ class Placements:
             f"{'the event that closed them' if query.basis == 'decision' else 'their filing'}."
             " Cells of fewer than min_cell requests are suppressed (docs/statistics.md).",
             dimensions=self.by, measures=MEASURES, rows=rows, total=total_row,
-            summary={"requests": total.requests, "workers": total.workers,
+            # the headline is the total row: suppressed (None) when the total row is
+            summary={"requests": total_row.values["requests"],
+                     "workers": total_row.values["workers"],
                      "suppressed_rows": hidden, "min_cell": query.min_cell},
             notes=notes, query=query,
         )  # fmt: skip
