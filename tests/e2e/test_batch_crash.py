@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +23,6 @@ from sopflow.settings import Settings
 from sopflow.store.db import make_engine
 from tests.e2e.processes import SOPFLOW, clean_env, run, start, stop
 from tests.integration import world as w
-from tests.integration.world import email
 
 REQUESTS = 60  # each: submit, attest_demand, register_demand (3 lines, 4 events)
 STEPS = ("create", "submit", "attest_demand", "register_demand")
@@ -62,46 +60,8 @@ def batch(tmp_path: Path) -> Batch:
     explicit idempotency key. References are given in filing order on a fresh database."""
     folder = tmp_path / "batch"
     folder.mkdir()
-    for kind in (*w.EG_SUBMIT_DOCS, "attestation"):
-        (folder / f"{kind}.pdf").write_bytes(w.pdf(kind))
-    year = datetime.now(UTC).year
-    lines: list[dict[str, Any]] = []
-    references = []
-    for n in range(1, REQUESTS + 1):
-        ref = f"EG-{year}-{n:06d}"
-        references.append(ref)
-        lines += [
-            {
-                "command": "submit",
-                "as": email("agent"),
-                "sop": w.EG,
-                "data": w.eg_data(workers_requested=n),
-                "documents": [{"kind": k, "path": f"{k}.pdf"} for k in w.EG_SUBMIT_DOCS],
-            },
-            {
-                "command": "act",
-                "as": email("labour_attache"),
-                "reference": ref,
-                "trigger": "attest_demand",
-                "documents": [{"kind": "attestation", "path": "attestation.pdf"}],
-            },
-            {
-                "command": "act",
-                "as": email("registry_clerk"),
-                "reference": ref,
-                "trigger": "register_demand",
-                "data": {"demand_register_number": f"DR-{n}"},
-            },
-        ]
-    keys = [f"crash-test:{number}" for number in range(1, len(lines) + 1)]
-    path = folder / "commands.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps({**line, "idempotency_key": key}) + "\n"
-            for line, key in zip(lines, keys, strict=True)
-        ),
-        encoding="utf-8",
-    )
+    path, keys, references = w.demand_batch(folder, REQUESTS, datetime.now(UTC).year,
+                                            "crash-test")  # fmt: skip
     return Batch(path, keys, references)
 
 

@@ -8,11 +8,13 @@ what it gets. ``seed(services)`` creates the organisations and users below; the 
 from __future__ import annotations
 
 import itertools
+import json
 import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sopflow.services import Command, CommandResult, OrgInput, Services
@@ -358,3 +360,30 @@ def footprint(services: Services) -> dict[str, Any]:
 
 def event_count(services: Services) -> int:
     return int(footprint(services)["counts"]["events"])
+
+
+def demand_batch(folder: Path, demands: int, year: int,
+                 key_prefix: str) -> tuple[Path, list[str], list[str]]:  # fmt: skip
+    """A JSONL batch of ``demands`` Egyptian demands, each filed, attested and registered,
+    every line with an explicit idempotency key; the documents beside it. Returns the file,
+    the keys and the references the demands get on a fresh database (filing order)."""
+    for kind in (*EG_SUBMIT_DOCS, "attestation"):
+        (folder / f"{kind}.pdf").write_bytes(pdf(kind))
+    lines: list[dict[str, Any]] = []
+    references = [f"EG-{year}-{n:06d}" for n in range(1, demands + 1)]
+    for n, ref in enumerate(references, start=1):
+        lines += [
+            {"command": "submit", "as": email("agent"), "sop": EG,
+             "data": eg_data(workers_requested=n),
+             "documents": [{"kind": k, "path": f"{k}.pdf"} for k in EG_SUBMIT_DOCS]},
+            {"command": "act", "as": email("labour_attache"), "reference": ref,
+             "trigger": "attest_demand",
+             "documents": [{"kind": "attestation", "path": "attestation.pdf"}]},
+            {"command": "act", "as": email("registry_clerk"), "reference": ref,
+             "trigger": "register_demand", "data": {"demand_register_number": f"DR-{n}"}},
+        ]  # fmt: skip
+    keys = [f"{key_prefix}:{number}" for number in range(1, len(lines) + 1)]
+    path = folder / "commands.jsonl"
+    path.write_text("".join(json.dumps({**line, "idempotency_key": key}) + "\n"
+                            for line, key in zip(lines, keys, strict=True)), "utf-8")  # fmt: skip
+    return path, keys, references

@@ -245,49 +245,6 @@ def test_soak_the_outbox_deliverer_killed_many_times(
 
 
 # -- a batch import ------------------------------------------------------------------------
-def batch_file(folder: Path, demands: int) -> tuple[Path, list[str]]:
-    """``demands`` demands, each filed, attested and registered; a key on every line."""
-    for kind in (*w.EG_SUBMIT_DOCS, "attestation"):
-        (folder / f"{kind}.pdf").write_bytes(w.pdf(kind))
-    lines: list[dict[str, Any]] = []
-    year = local_year()
-    for n in range(1, demands + 1):
-        ref = f"EG-{year}-{n:06d}"
-        lines += [
-            {
-                "command": "submit",
-                "as": w.email("agent"),
-                "sop": w.EG,
-                "data": w.eg_data(workers_requested=n),
-                "documents": [{"kind": k, "path": f"{k}.pdf"} for k in w.EG_SUBMIT_DOCS],
-            },
-            {
-                "command": "act",
-                "as": w.email("labour_attache"),
-                "reference": ref,
-                "trigger": "attest_demand",
-                "documents": [{"kind": "attestation", "path": "attestation.pdf"}],
-            },
-            {
-                "command": "act",
-                "as": w.email("registry_clerk"),
-                "reference": ref,
-                "trigger": "register_demand",
-                "data": {"demand_register_number": f"DR-{n}"},
-            },
-        ]
-    keys = [f"batch-kill:{n}" for n in range(1, len(lines) + 1)]
-    path = folder / "commands.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps({**line, "idempotency_key": key}) + "\n"
-            for line, key in zip(lines, keys, strict=True)
-        ),
-        "utf-8",
-    )
-    return path, keys
-
-
 def local_year() -> int:
     return bootstrap.utc_now().year
 
@@ -295,7 +252,7 @@ def local_year() -> int:
 def kill_the_batch(
     env: dict[str, str], local: Services, tmp_path: Path, kills: int, demands: int
 ) -> dict[str, Any]:
-    path, keys = batch_file(tmp_path, demands)
+    path, keys, _ = w.demand_batch(tmp_path, demands, local_year(), "batch-kill")
     rng = random.Random(kills)
 
     def applied() -> int:

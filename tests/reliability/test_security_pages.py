@@ -5,54 +5,21 @@ another organisation's pages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from sopflow import bootstrap, demo
+from sopflow import demo
 from sopflow.services import Services
-from sopflow.settings import Settings
-from sopflow.web import pages
-from sopflow.web.app import create_app
+from tests.e2e.test_pages import csrf_of, sign_in, site  # noqa: F401  (fixture)
 from tests.integration import world as w
 
 XSS = '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>'
 FORM = "/requests/new/eg-mom-international-placement"
 
 
-@pytest.fixture
-def site(
-    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    """The demo (users with passwords) served in-process; commands without Prefect."""
-    demo.seed(services)
-    off = settings.model_copy(update={"prefect_mode": "off"})
-    monkeypatch.setattr(bootstrap, "settings", lambda: off)
-    monkeypatch.setattr(bootstrap, "_services", services)
-    monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "reliability-secret")
-    monkeypatch.setattr(pages, "throttle", pages.Throttle())
-    with TestClient(create_app(services), raise_server_exceptions=False) as client:
-        yield client
-
-
 def fresh(site: TestClient) -> TestClient:
     """Another browser on the same site (its own cookies)."""
     return TestClient(site.app, raise_server_exceptions=False)
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def sign_in(client: TestClient, email: str, password: str = demo.PASSWORD) -> Any:
-    token = csrf_of(client.get("/login").text)
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf": token}, follow_redirects=False
-    )
 
 
 def hostile_form(csrf: str) -> dict[str, str]:
