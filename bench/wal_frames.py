@@ -24,7 +24,6 @@ sys.path[:0] = [str(HERE), str(HERE.parents[1] / "shared" / "peers")]
 import bench_common as bc  # noqa: E402
 from peer_sopflow import Sopflow  # noqa: E402
 
-FRAME = 1024 + 24  # a WAL frame: one 1 KiB page and its header
 
 
 def main() -> None:
@@ -46,13 +45,14 @@ def main() -> None:
         for inst in work.instances:
             engine.create(inst)
         raw = sqlite3.connect(db, isolation_level=None)
+        frame = raw.execute("PRAGMA page_size").fetchone()[0] + 24  # a page and its header
         for index in args.drop_index:
             raw.execute(f"DROP INDEX {index}")
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         before = os.path.getsize(db + "-wal")
         for st in work.schedule:
             engine.step(st)
-        frames = (os.path.getsize(db + "-wal") - before) / FRAME
+        frames = (os.path.getsize(db + "-wal") - before) / frame
         engine.close()
     dropped = f" without {', '.join(args.drop_index)}" if args.drop_index else ""
     print(

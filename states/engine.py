@@ -85,6 +85,8 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                 "reason",
             )
         )
+    if not (req.rules or req.conditions):
+        return unmet
     today = c.sop.calendar.local_date(c.now)
     for ref in req.rules:
         result = RULES[ref.rule].check(

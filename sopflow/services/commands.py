@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sopflow.domain.access import Member, actor_for, can_view, system_actor
+from sopflow.domain.access import Member, actor_for, system_actor
 from sopflow.errors import Conflict, FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.recording import CommandResult, IdempotencyKey, Recorder, stored_replay
@@ -132,8 +132,7 @@ class Commands:
             if replayed:
                 return replayed
             now = self.ctx.clock()
-            row, sop, org, member = self._visible(reference, email)
-            actor = actor_for(member, sop.spec, row["organisation_id"])
+            row, sop, org, actor = self._visible(reference, email)
             return self._apply(row, sop, org, actor, trigger, cmd, key, now, marks)
 
     def fire_as_system(self, reference: str, trigger: str, cmd: Command) -> CommandResult:
@@ -156,9 +155,8 @@ class Commands:
             if replayed:
                 return replayed
             now = self.ctx.clock()
-            row, sop, _, member = self._visible(reference, email)
+            row, sop, _, actor = self._visible(reference, email)
             _check_version(row, cmd)
-            actor = actor_for(member, sop.spec, row["organisation_id"])
             state = CoreState.from_json(row["snapshot"])
             payload = Payload(documents=self._documents(cmd.documents), comment=cmd.comment)
             outcome = engine.attach(sop, state, actor, payload, now)
@@ -174,8 +172,7 @@ class Commands:
     def check(self, reference: str, trigger: str, email: str, cmd: Command) -> Outcome:
         """What firing ``trigger`` now would do, recording nothing (a preview): the same
         checks as ``act``, so the same refusal (raised) or the outcome it would record."""
-        row, sop, org, member = self._visible(reference, email)
-        actor = actor_for(member, sop.spec, row["organisation_id"])
+        row, sop, org, actor = self._visible(reference, email)
         return self._decide(row, sop, org, actor, trigger, cmd, self.ctx.clock())
 
     def _decide(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
@@ -201,17 +198,19 @@ class Commands:
 
     # -- reading -----------------------------------------------------------------------
     def _visible(self, reference: str, email: str) -> tuple[
-            dict[str, Any], CompiledSop, dict[str, Any] | None, Member]:  # fmt: skip
-        """The request as this user may see it, in one round trip; others' are not found."""
+            dict[str, Any], CompiledSop, dict[str, Any] | None, Actor]:  # fmt: skip
+        """The request as this user may see it (in one round trip) and the user acting on it
+        with the roles that apply to it; others' requests are not found."""
         with self.ctx.store.read() as r:
             user, row, org = r.acting_on(email, reference)
         member = member_of(user, email)
         if row is None:
             raise NotFound(f"no request '{reference}'")
         sop = self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
-        if not can_view(member, sop.spec, row["organisation_id"]):
+        actor = actor_for(member, sop.spec, row["organisation_id"])
+        if not actor.roles:  # no role of this SOP applies to them here: they may not see it
             raise NotFound(f"no request '{reference}'")
-        return row, sop, org, member
+        return row, sop, org, actor
 
     def _rule_facts(self, sop: CompiledSop, organisation_id: str, reference: str | None,
                     state: CoreState, trigger: str) -> dict[str, Any]:  # fmt: skip

@@ -18,6 +18,7 @@ from sopflow.domain.chain import GENESIS, canonical_json, event_hash
 from sopflow.errors import CommandRejected, Conflict
 from sopflow.services.context import Context
 from sopflow.store.repository import DuplicateKey, Reader, StoredEvent, Writer
+from sopflow.store.sql import JsonText
 from states.machine import CompiledSop
 from states.model import NoticeIntent, Outcome
 from states.model import RequestState as CoreState
@@ -91,12 +92,25 @@ def row_values(sop: CompiledSop, state: CoreState) -> dict[str, Any]:
             "breached": state.breached}  # fmt: skip
 
 
+# Indexed columns: setting one, even to its old value, makes SQLite rewrite its index
+# entry (a page more per step), so an unchanged one is left out of the UPDATE. The state
+# changes with nearly every step; a deadline often does not (bench/wal_frames.py).
+_INDEXED = ("deadline",)
+
+
+def _changed(row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items()
+            if k not in _INDEXED or k not in row or row[k] != v}  # fmt: skip
+
+
 def _chained(reference: str, prev: str, sop: CompiledSop, outcomes: list[Outcome],
              flow_run_id: str | None) -> list[tuple[dict[str, Any], str, str]]:  # fmt: skip
     """(fields, prev_hash, hash) of each event, computed before anything is written."""
     result = []
     for outcome in outcomes:
         fields = event_fields(sop, outcome, flow_run_id)
+        # encoded once: the text its hash covers is the text stored
+        fields["payload"] = JsonText(canonical_json(fields["payload"]))
         own = event_hash({**fields, "reference": reference, "prev_hash": prev})
         result.append((fields, prev, own))
         prev = own
@@ -150,10 +164,9 @@ class Recorder:
         """Append the outcomes' events to an existing request (``row`` as it was read)."""
         final = outcomes[-1]
         events = _chained(row["reference"], row["last_hash"], sop, outcomes, flow_run_id)
+        values = {**row_values(sop, final.state), "last_hash": events[-1][2], "updated_at": now}
         with self.ctx.store.write() as w:
-            w.update_request(row["id"], row["version"], {
-                **row_values(sop, final.state), "last_hash": events[-1][2],
-                "updated_at": now})  # fmt: skip
+            w.update_request(row["id"], row["version"], _changed(row, values))
             notices = self._events(w, row["id"], row["created_by"], row["organisation_id"], sop,
                                    outcomes, events, now)  # fmt: skip
             result = CommandResult(row["reference"], final.event.trigger, final.state.state,

@@ -59,9 +59,11 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
-        # 1 KiB pages (a no-op once the file exists): each commit appends every page it
-        # touched to the WAL; small pages cut the bytes per step (docs/performance.md)
-        cursor.execute("PRAGMA page_size=1024")
+        # 2 KiB pages (a no-op once the file exists): each commit appends every page it
+        # touched to the WAL, and each page costs a write. A request row fits in a 2 KiB
+        # page (it overflowed a 1 KiB one); larger pages cost more bytes than they save in
+        # pages (bench/wal_frames.py, docs/performance.md)
+        cursor.execute("PRAGMA page_size=2048")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -13,10 +13,10 @@ SQLModel tables, and ``Store.select`` runs SQLAlchemy statements where convenien
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -65,7 +65,8 @@ class Reader(Cursor):
         """The acting user, the request and its organisation in one round trip (hot path)."""
         row = self.one(
             "SELECT r.id, r.reference, r.sop_id, r.sop_version, r.sop_hash, r.organisation_id, "
-            "r.created_by, r.state, r.snapshot, r.version, r.last_hash, u.email AS m_email, "
+            "r.created_by, r.state, r.snapshot, r.version, r.last_hash, r.deadline, r.outcome, "
+            "r.breached, u.email AS m_email, "
             "u.organisation_id AS m_org, u.roles AS m_roles, "
             "u.active AS m_active, uo.kind AS m_org_kind, o.kind AS o_kind, "
             "o.licence_number AS o_licence_number, o.licence_status AS o_licence_status, "
@@ -187,31 +188,17 @@ class Reader(Cursor):
 class Writer(Reader):
     """The statements of one write transaction."""
 
-    # Table and column names below come from this code base, never from input; values are
-    # always bound parameters.
     def insert(self, table: str, values: Mapping[str, Any], *, returning: bool = False) -> Any:
-        names = list(values)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-            f"({', '.join(':' + n for n in names)})" + (" RETURNING id" if returning else "")
-        )
-        self.execute(sql, values)
+        self.execute(_insert_sql(table, tuple(values), returning), values)
         return self.cur.fetchone()[0] if returning else None
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            names = list(rows[0])
-            self.many(
-                f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-                f"({', '.join(':' + n for n in names)})",
-                rows,
-            )
+            self.many(_insert_sql(table, tuple(rows[0]), False), rows)
 
     def update_by_id(self, table: str, row_id: Any, values: Mapping[str, Any]) -> int:
-        sets = ", ".join(f"{k} = :{k}" for k in values)
-        return self.execute(
-            f"UPDATE {table} SET {sets} WHERE id = :row_id", {**values, "row_id": row_id}
-        )
+        return self.execute(_update_sql(table, tuple(values), "id = :row_id"),
+                            {**values, "row_id": row_id})  # fmt: skip
 
     def next_reference(self, prefix: str, year: int) -> str:
         # one upsert: two first filings of a year at once on PostgreSQL would otherwise both
@@ -227,11 +214,9 @@ class Writer(Reader):
 
     def update_request(self, request_id: int, expected_version: int,
                        values: Mapping[str, Any]) -> None:  # fmt: skip
-        sets = ", ".join(f"{k} = :{k}" for k in values)
-        done = self.execute(f"UPDATE requests SET {sets}, version = :new_version WHERE id = :rid "
-                            "AND version = :old_version",
-                            {**values, "new_version": expected_version + 1, "rid": request_id,
-                             "old_version": expected_version})  # fmt: skip
+        sql = _update_sql("requests", (*values, "version"), "id = :rid AND version = :old_version")
+        done = self.execute(sql, {**values, "version": expected_version + 1, "rid": request_id,
+                                  "old_version": expected_version})  # fmt: skip
         if done != 1:
             now = self.one(
                 "SELECT state, version, reference FROM requests WHERE id = :id", {"id": request_id}
@@ -260,6 +245,19 @@ class Writer(Reader):
         self.execute("UPDATE chain_head SET chain_seq = :s, chain_hash = :h WHERE id = 1",
                      {"s": chain_seq, "h": chained})  # fmt: skip
         return StoredEvent(int(event_id), int(fields["seq"]), own_hash)
+
+
+# Table and column names come from this code base, never from input; values are always
+# bound parameters. The text of a statement is built once per shape.
+@functools.cache
+def _insert_sql(table: str, names: tuple[str, ...], returning: bool) -> str:
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    return sql + (" RETURNING id" if returning else "")
+
+
+@functools.cache
+def _update_sql(table: str, names: tuple[str, ...], where: str) -> str:
+    return f"UPDATE {table} SET {', '.join(f'{n} = :{n}' for n in names)} WHERE {where}"
 
 
 class Store:
@@ -294,62 +292,24 @@ class Store:
         return AdapterError(f"database error ({where}): {detail}", retryable=retryable,
                             code="database-error")  # fmt: skip
 
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        bound = self._bound.get()
-        if bound is not None:
-            yield bound
-            return
+    def _lease(self) -> Any:
+        """A pooled connection for one command or one read/write outside a command."""
         try:
-            raw = self.engine.raw_connection()
+            return self.engine.raw_connection()
         except sa.exc.SQLAlchemyError as exc:
             raise self._failure(getattr(exc, "orig", None) or exc) from exc
         except self._db_error as exc:  # the driver's own error (server down, refused)
             raise self._failure(exc) from exc
-        try:
-            yield raw
-        finally:
-            raw.close()  # back to the pool (rolled back if anything is left open)
 
-    @contextmanager
-    def bound(self) -> Iterator[None]:
+    def bound(self) -> _Bound:
         """Use one pooled connection for every read and write inside (one per command)."""
-        if self._bound.get() is not None:
-            yield
-            return
-        with self._connection() as raw:
-            token = self._bound.set(raw)
-            try:
-                yield
-            finally:
-                self._bound.reset(token)
+        return _Bound(self)
 
-    @contextmanager
-    def read(self) -> Iterator[Reader]:
-        with self._connection() as raw:
-            try:
-                yield Reader(raw.driver_connection, self.dialect)
-                if self.dialect != "sqlite":
-                    raw.driver_connection.rollback()
-            except self._db_error as exc:
-                raise self._failure(exc) from exc
+    def read(self) -> _Read:
+        return _Read(self)
 
-    @contextmanager
-    def write(self) -> Iterator[Writer]:
-        with self._connection() as raw:
-            conn = raw.driver_connection
-            try:
-                if self.dialect == "sqlite":
-                    conn.execute("BEGIN IMMEDIATE")  # take the write lock now, never upgrade
-                yield Writer(conn, self.dialect)
-                conn.commit() if self.dialect != "sqlite" else conn.execute("COMMIT")
-            except BaseException as exc:
-                _rollback(conn, self.dialect)
-                if isinstance(exc, self._integrity):
-                    raise DuplicateKey(str(exc).splitlines()[0]) from exc
-                if isinstance(exc, self._db_error):
-                    raise self._failure(exc) from exc
-                raise
+    def write(self) -> _Write:
+        return _Write(self)
 
     def select(self, stmt: sa.Executable) -> list[dict[str, Any]]:
         """Run a SQLAlchemy statement (lists with filters); rows as dicts."""
@@ -358,6 +318,103 @@ class Store:
                 return [dict(r) for r in conn.execute(stmt).mappings()]
         except sa.exc.SQLAlchemyError as exc:
             raise self._failure(getattr(exc, "orig", None) or exc) from exc
+
+
+# The three scopes below are small classes rather than @contextmanager generators: every
+# command enters four of them, and a generator-based one costs ~2 µs to enter and leave
+# (docs/performance.md).
+class _Bound:
+    __slots__ = ("lease", "store", "token")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lease: Any = None
+        self.token: Token[Any] | None = None
+
+    def __enter__(self) -> None:
+        if self.store._bound.get() is None:
+            self.lease = self.store._lease()
+            self.token = self.store._bound.set(self.lease)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.lease is not None:
+            assert self.token is not None
+            self.store._bound.reset(self.token)
+            self.lease.close()  # back to the pool (rolled back if anything is left open)
+
+
+class _Scope:
+    """A connection for one read or write: the command's, or a lease of its own."""
+
+    __slots__ = ("conn", "lease", "store")
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.lease = store, None
+
+    def _conn(self) -> Any:
+        raw = self.store._bound.get()
+        if raw is None:
+            raw = self.lease = self.store._lease()
+        self.conn = raw.driver_connection
+        return self.conn
+
+    def _release(self) -> None:
+        if self.lease is not None:
+            self.lease.close()
+
+
+class _Read(_Scope):
+    __slots__ = ()
+
+    def __enter__(self) -> Reader:
+        return Reader(self._conn(), self.store.dialect)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:  # fmt: skip
+        store = self.store
+        try:
+            if kind is None and store.dialect != "sqlite":
+                self.conn.rollback()  # end the read transaction psycopg opened
+        except store._db_error as failure:
+            raise store._failure(failure) from failure
+        finally:
+            self._release()
+        if isinstance(exc, store._db_error):
+            raise store._failure(exc) from exc
+
+
+class _Write(_Scope):
+    __slots__ = ()
+
+    def __enter__(self) -> Writer:
+        conn = self._conn()
+        try:
+            if self.store.dialect == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")  # take the write lock now, never upgrade
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+        return Writer(conn, self.store.dialect)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:  # fmt: skip
+        store, conn = self.store, self.conn
+        try:
+            if kind is None:
+                try:
+                    conn.commit() if store.dialect != "sqlite" else conn.execute("COMMIT")
+                    return
+                except BaseException as failure:
+                    exc = failure
+            _rollback(conn, store.dialect)
+            if isinstance(exc, store._integrity):
+                raise DuplicateKey(str(exc).splitlines()[0]) from exc
+            if isinstance(exc, store._db_error):
+                raise store._failure(exc) from exc
+            if kind is None:
+                raise exc  # type: ignore[misc]  # the commit failed otherwise
+        finally:
+            self._release()
 
 
 def _rollback(conn: Any, dialect: str) -> None:

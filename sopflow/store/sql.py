@@ -4,6 +4,7 @@ by name. The hot path of the store uses it instead of SQLAlchemy statements."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +17,13 @@ JSON_COLUMNS = frozenset({"snapshot", "payload", "roles", "result", "attempt_log
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "deadline", "at", "uploaded_at",
                           "published_at", "next_attempt_at", "sent_at"})  # fmt: skip
 _PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
+class JsonText(str):
+    """A value already encoded as canonical JSON (an event's payload, encoded once for its
+    hash and stored as that very text)."""
+
+
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
@@ -25,6 +33,22 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+@functools.lru_cache(maxsize=4096)
+def _psycopg_text(sql: str) -> str:
+    """``:name`` parameters as psycopg's ``%(name)s`` (once per statement text)."""
+    return _PARAM.sub(r"%(\1)s", sql)
+
+
+_BOOLEANS = frozenset({"active", "breached"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of a result that need decoding (JSON, times, dates, booleans)."""
+    special = JSON_COLUMNS | TIME_COLUMNS | _BOOLEANS | {"licence_expires"}
+    return tuple(n for n in names if n in special)
+
+
 class Cursor:
     """Raw SQL on one DBAPI connection, with ``:name`` parameters on every dialect."""
 
@@ -32,14 +56,9 @@ class Cursor:
         self.raw = dbapi_conn
         self.dialect = dialect
         self.cur = dbapi_conn.cursor()
-        self._sql: dict[str, str] = {}
 
     def _text(self, sql: str) -> str:
-        text = self._sql.get(sql)
-        if text is None:
-            text = sql if self.dialect == "sqlite" else _PARAM.sub(r"%(\1)s", sql)
-            self._sql[sql] = text
-        return text
+        return sql if self.dialect == "sqlite" else _psycopg_text(sql)
 
     def _encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
@@ -48,7 +67,8 @@ class Cursor:
                 out[key] = value
                 continue
             if key in JSON_COLUMNS and value is not None:
-                value = canonical_json(value)  # the payload text is what its hash covers
+                if type(value) is not JsonText:
+                    value = canonical_json(value)
             elif isinstance(value, datetime) and self.dialect == "sqlite":
                 value = _sqlite_time(value)
             elif isinstance(value, date) and self.dialect == "sqlite":
@@ -56,25 +76,30 @@ class Cursor:
             out[key] = value
         return out
 
-    def _decode(self, names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    def _decode(self, names: tuple[str, ...], row: Sequence[Any]) -> dict[str, Any]:
         item = dict(zip(names, row, strict=True))
-        for name in names:
+        for name in _decoded(names):
             value = item[name]
             if value is None:
                 continue
-            if name in JSON_COLUMNS and isinstance(value, str):
-                item[name] = json.loads(value)
+            if name in JSON_COLUMNS:
+                if isinstance(value, str):
+                    item[name] = json.loads(value)
             elif name in TIME_COLUMNS:
                 if isinstance(value, str):
                     value = datetime.fromisoformat(value)
                 item[name] = (
                     value.replace(tzinfo=UTC) if value.tzinfo is None else (value.astimezone(UTC))
                 )
-            elif name == "licence_expires" and isinstance(value, str):
-                item[name] = date.fromisoformat(value)
-            elif name in ("active", "breached") and isinstance(value, int):
+            elif name == "licence_expires":
+                if isinstance(value, str):
+                    item[name] = date.fromisoformat(value)
+            elif isinstance(value, int):  # a boolean, stored as an integer by SQLite
                 item[name] = bool(value)
         return item
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(d[0] for d in self.cur.description)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         self.cur.execute(self._text(sql), self._encode(params or {}))
@@ -85,10 +110,10 @@ class Cursor:
 
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         self.cur.execute(self._text(sql), self._encode(params or {}))
-        names = [d[0] for d in self.cur.description]
+        names = self._names()
         return [self._decode(names, row) for row in self.cur.fetchall()]
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         self.cur.execute(self._text(sql), self._encode(params or {}))
         row = self.cur.fetchone()
-        return None if row is None else self._decode([d[0] for d in self.cur.description], row)
+        return None if row is None else self._decode(self._names(), row)
