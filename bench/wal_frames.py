@@ -25,7 +25,6 @@ import bench_common as bc  # noqa: E402
 from peer_sopflow import Sopflow  # noqa: E402
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
