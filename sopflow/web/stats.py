@@ -89,8 +89,7 @@ def _heading(kind: str, name: str, lang: str) -> str:
 
 
 def _row_label(table: Table, row: Row, labels: Labels, lang: str, shown: list[int]) -> str:
-    parts = [row.keys[i] if table.dimensions[i] == "sop" else
-             labels(table.dimensions[i], row.keys[i], lang) for i in shown]  # fmt: skip
+    parts = [labels(table.dimensions[i], row.keys[i], lang) for i in shown]
     return " · ".join(parts) or i18n.t("st_total", lang)
 
 
@@ -126,7 +125,7 @@ def _line(services: Services, table: Table, email: str, labels: Labels, lang: st
         return None
     lines: dict[str, list[float | None]] = {}
     for r in over_time.rows:
-        name = r.keys[at_series] if series == "sop" else labels(series, r.keys[at_series], lang)
+        name = labels(series, r.keys[at_series], lang)
         lines.setdefault(name, [None] * len(periods))[periods.index(r.keys[at_period])] = (
             _number(r.values.get(measure)))  # fmt: skip
     heading = _heading("m", measure, lang)
@@ -147,13 +146,13 @@ def _summary(table: Table, labels: Labels, lang: str) -> list[str]:
             shown = format_value(value) if value is not None else "—"
             lines.append(f"{_heading('s', name, lang)}: {shown}")
     for item in table.summary.get("bottlenecks", []):
-        where = " · ".join(v if k == "sop" else labels(k, v, lang) for k, v in item["keys"].items())
+        where = " · ".join(labels(k, v, lang) for k, v in item["keys"].items())
         lines.append(f"{i18n.t('st_bottlenecks', lang)}: {where}, {item['days_total']:.2f} "
                      f"({item['time_share_pct']:.1f} %)")  # fmt: skip
     for item in table.summary.get("queue_now", []):
-        lines.append(f"{i18n.t('st_queue_now', lang)}: {labels('role', item['role'], lang)} "
-                     f"({item['sop']}): {item['open']} · {i18n.t('st_s_overdue', lang)} "
-                     f"{item['overdue']}")  # fmt: skip
+        role, sop = labels("role", item["role"], lang), labels("sop", item["sop"], lang)
+        lines.append(f"{i18n.t('st_queue_now', lang)}: {role} ({sop}): {item['open']} · "
+                     f"{i18n.t('st_s_overdue', lang)} {item['overdue']}")  # fmt: skip
     return lines
 
 

@@ -78,6 +78,15 @@ def test_an_official_sees_every_table_with_a_chart_and_its_figures(site, table) 
     assert "tn-dgpemoe" not in html  # the Egyptian ministry sees its own SOP only
 
 
+def test_an_sop_is_named_by_its_title_in_the_readers_language(site) -> None:
+    sign_in(site, OFFICER)
+
+    html = site.get("/stats/stages?by=sop&by=stage&lang=fr").text
+
+    assert "Placement de travailleurs égyptiens à l&#39;étranger" in html
+    assert 'title="eg-mom-international-placement"' in html  # the id, for those who need it
+
+
 def test_an_auditor_sees_their_authoritys_sop_and_a_line_over_months(later) -> None:
     sign_in(later, TN_AUDITOR)
 
