@@ -72,6 +72,14 @@ def user_add(
     out.print(str(user_id), markup=False)
 
 
+@user_app.command("sign-out")
+def user_sign_out(email: Annotated[str, typer.Argument(metavar="EMAIL")]) -> None:
+    """End every signed-in session of a user on the pages (a lost laptop, a departure):
+    copies of their session cookie are refused from now on."""
+    ended = bootstrap.services().sessions.close_all(email)
+    err.print(f"{email.strip().lower()}: {ended} session(s) ended")
+
+
 def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)

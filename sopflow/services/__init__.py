@@ -15,6 +15,7 @@ from sopflow.services.deadlines import Deadlines, SweepReport
 from sopflow.services.directory import Directory, OrgInput
 from sopflow.services.notices import DeliveryReport, Notices
 from sopflow.services.queries import ListFilter, Queries
+from sopflow.services.sessions import Sessions
 from sopflow.services.sops import SopRegistry
 from sopflow.services.statistics import Statistics
 from sopflow.services.tokens import Tokens
@@ -29,6 +30,7 @@ class Services:
         self.audit = Audit(ctx)
         self.deadlines = Deadlines(ctx)
         self.tokens = Tokens(ctx)
+        self.sessions = Sessions(ctx)
         self.statistics = Statistics(ctx)
 
         self._notices: Notices | None = None
@@ -65,6 +67,7 @@ __all__ = [
     "OrgInput",
     "Queries",
     "Services",
+    "Sessions",
     "SopRegistry",
     "Statistics",
     "SweepReport",

@@ -230,3 +230,17 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _when()
     last_used_at: datetime | None = _when(nullable=True)
     revoked_at: datetime | None = _when(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in session of the pages: only its token's SHA-256 is kept; ending it here
+    ends it whatever copies of the cookie exist (sopflow.services.sessions)."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    user_email: str = Field(max_length=254, index=True)
+    created_at: datetime = _when()
+    expires_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)

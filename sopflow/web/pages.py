@@ -10,7 +10,7 @@ import time
 from collections import defaultdict, deque
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -59,12 +59,30 @@ class SignInRequired(Exception):
     """A page that needs a signed-in user was asked without one (the app redirects)."""
 
 
+_UNKNOWN = object()
+
+
+def session_user(request: Request) -> str | None:
+    """The e-mail of the user signed in on this session, if it is still live on the server
+    (not signed out, ended by an administrator or expired; the user still active)."""
+    known: object = getattr(request.state, "signed_in_as", _UNKNOWN)
+    if known is not _UNKNOWN:  # asked once per request
+        return cast(str | None, known)
+    email = request.session.get("email")
+    if email and _services(request).sessions.holder(request.session.get("sid")) != email:
+        request.session.clear()  # ended elsewhere: this browser is signed out too
+        email = None
+    user = str(email) if email else None
+    request.state.signed_in_as = user
+    return user
+
+
 def signed_in(request: Request) -> str:
     """The signed-in user's e-mail (a dependency of every page that needs one)."""
-    email = request.session.get("email")
-    if not email:
+    email = session_user(request)
+    if email is None:
         raise SignInRequired
-    return str(email)
+    return email
 
 
 Email = Annotated[str, Depends(signed_in)]
@@ -93,7 +111,7 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
     lang = _lang(request)
     return TEMPLATES.TemplateResponse(request, name, {
         "lang": lang, "dir": "rtl" if lang in i18n.RTL else "ltr", "t": i18n.t,
-        "csrf": _csrf(request), "user": request.session.get("email"), **context},
+        "csrf": _csrf(request), "user": session_user(request), **context},
         status_code=status)  # fmt: skip
 
 
@@ -136,8 +154,10 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
         return _render(request, "login.html", 401, error=i18n.t("bad_login", _lang(request)))
     throttle.forget(key)
     lang = request.session.get("lang")
+    _services(request).sessions.close(request.session.get("sid"))  # one signed in before
     request.session.clear()  # a fresh session on sign-in: nothing carried over
-    request.session.update({"email": key[1], "csrf": secrets.token_urlsafe(32),
+    request.session.update({"email": key[1], "sid": _services(request).sessions.open(key[1]),
+                            "csrf": secrets.token_urlsafe(32),
                             "lang": lang or _user_locale(request, key[1])})  # fmt: skip
     return RedirectResponse("/requests", status_code=303)
 
@@ -154,6 +174,7 @@ def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
     refused = _forbidden_without_csrf(request, csrf)
     if refused:
         return refused
+    _services(request).sessions.close(request.session.get("sid"))  # every copy of the cookie
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

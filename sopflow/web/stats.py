@@ -26,7 +26,7 @@ from sopflow.services import Services
 from sopflow.services.statistics import TABLES, build_query, default_min_cell
 from sopflow.web import i18n
 from sopflow.web.api import Caller, Svc
-from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services
+from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 
 router = APIRouter()
 DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -48,8 +48,8 @@ MAX_BARS = 30
 
 def stats_allowed(request: Request) -> bool:
     """Whether the signed-in user may see statistics (the navigation shows the link)."""
-    email = request.session.get("email")
-    if not email:
+    email = session_user(request)
+    if email is None:
         return False
     try:
         _services(request).statistics.visible_sops(str(email))

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sopflow import bootstrap
+from sopflow.settings import Settings
 from sopflow.store.db import make_engine
 from tests.e2e.conftest import Run, Sopflow
 from tests.integration import world as w
@@ -366,3 +368,21 @@ def test_the_directory_refuses_bad_organisations_and_users(sopflow: Sopflow) -> 
     assert "unknown-role" in unknown_role.err or "pharaoh" in unknown_role.err
     suspended = sopflow.ok("org", "licence", "nile-recruitment", "--status", "suspended")
     assert "suspended" in suspended.err
+
+
+def test_an_administrator_signs_a_user_out_of_every_session(
+    sopflow: Sopflow, database_url: str, tmp_path
+) -> None:
+    sopflow.ok("org", "add", "Nile Recruitment", "--kind", "agency", "--country", "EG",
+               "--licence", "RA-2024-117", "--licence-expires", "2030-06-30")  # fmt: skip
+    sopflow.ok("user", "add", "amal@nile.example", "--name", "Amal", "--org",
+               "nile-recruitment", "--role", "employer_agent")  # fmt: skip
+    services = bootstrap.build(Settings(database_url=database_url, data_dir=tmp_path / "d"))
+    browsers = [services.sessions.open("amal@nile.example") for _ in range(2)]
+
+    done = sopflow.ok("user", "sign-out", " Amal@Nile.example")
+
+    assert "amal@nile.example: 2 session(s) ended" in done.err
+    assert [services.sessions.holder(token) for token in browsers] == [None, None]
+    assert "0 session(s) ended" in sopflow.ok("user", "sign-out", "amal@nile.example").err
+    services.ctx.store.engine.dispose()

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from sopflow import demo
 from sopflow.services import Services
-from tests.e2e.test_pages import csrf_of, sign_in, site  # noqa: F401  (fixture)
+from tests.e2e.test_pages import clock, csrf_of, sign_in, site  # noqa: F401  (fixtures)
 from tests.integration import world as w
 
 XSS = '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>'
@@ -167,6 +167,52 @@ def test_signing_out_ends_the_session_in_that_browser(site: TestClient) -> None:
     sign_in(site, "agent@nile.demo")
     token = csrf_of(site.get("/requests").text)
     assert site.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert site.get("/requests", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_signing_out_ends_the_session_on_the_server_for_every_copy_of_the_cookie(
+    site: TestClient,
+) -> None:
+    sign_in(site, "agent@nile.demo")
+    copy = fresh(site)
+    copy.cookies.set("sopflow_session", site.cookies["sopflow_session"])
+    assert copy.get("/requests", follow_redirects=False).status_code == 200  # a stolen cookie
+
+    site.post("/logout", data={"csrf": csrf_of(site.get("/requests").text)})
+
+    assert copy.get("/requests", follow_redirects=False).headers["location"] == "/login"
+    assert copy.get("/stats", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_an_administrator_ends_every_session_of_a_user(
+    site: TestClient, services: Services
+) -> None:
+    sign_in(site, "agent@nile.demo")
+    laptop = fresh(site)
+    sign_in(laptop, "agent@nile.demo")
+    other = fresh(site)
+    sign_in(other, "clerk@mom.demo")
+
+    assert services.sessions.close_all("Agent@Nile.demo") == 2
+
+    for browser in (site, laptop):
+        assert browser.get("/requests", follow_redirects=False).headers["location"] == "/login"
+    assert other.get("/requests", follow_redirects=False).status_code == 200
+    assert sign_in(site, "agent@nile.demo").status_code == 303  # signing in again works
+
+
+def test_a_session_ends_after_its_lifetime_or_when_its_user_is_deactivated(
+    site: TestClient, services: Services, clock
+) -> None:
+    sign_in(site, "agent@nile.demo")
+    clock.advance(hours=7, minutes=59)
+    assert site.get("/requests", follow_redirects=False).status_code == 200
+    clock.advance(minutes=2)  # past the 8 hours of a session, whatever the cookie says
+    assert site.get("/requests", follow_redirects=False).headers["location"] == "/login"
+
+    sign_in(site, "clerk@mom.demo")
+    with services.ctx.store.write() as wr:
+        wr.execute("UPDATE users SET active = :no WHERE email = 'clerk@mom.demo'", {"no": False})
     assert site.get("/requests", follow_redirects=False).headers["location"] == "/login"
 
 

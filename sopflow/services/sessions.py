@@ -1,0 +1,80 @@
+"""Signed-in sessions of the pages, kept on the server so that they can be ended there.
+
+The browser's signed cookie carries only a random session token; the database keeps its
+SHA-256 (like an API token: ~256 bits of entropy, so a fast hash is the right one), whose
+user it is and until when it lives. Signing out ends it on the server: a copy of the cookie
+taken before is refused from then on, and so is every session of a user who is
+deactivated, whose sessions an administrator ended, or whose session has expired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sopflow.services.commands import member_of
+from sopflow.services.context import Context
+
+LIFETIME = timedelta(hours=8)  # the cookie's own max_age (sopflow.web.app)
+FORGOTTEN_AFTER = timedelta(days=30)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Sessions:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def open(self, email: str) -> str:
+        """A new session for ``email`` (a signed-in user); the token goes in their cookie."""
+        with self.ctx.store.read() as r:
+            member = member_of(r.member(email), email)  # an unknown or inactive user: none
+        token = secrets.token_urlsafe(32)
+        now = self.ctx.clock()
+        with self.ctx.store.write() as w:
+            # sessions long over are of no use to anyone: forgotten as new ones begin
+            w.execute("DELETE FROM web_sessions WHERE expires_at < :long_ago",
+                      {"long_ago": now - FORGOTTEN_AFTER})  # fmt: skip
+            w.insert("web_sessions", {
+                "token_hash": _digest(token), "user_email": member.email, "created_at": now,
+                "expires_at": now + LIFETIME})  # fmt: skip
+        return token
+
+    def holder(self, token: str | None) -> str | None:
+        """The e-mail of the user of a live session; None when it ended, expired, was never
+        opened, or its user is no longer active."""
+        if not token:
+            return None
+        with self.ctx.store.read() as r:
+            row = r.one(
+                "SELECT s.user_email, s.expires_at, s.ended_at, u.active FROM web_sessions s "
+                "JOIN users u ON u.email = s.user_email WHERE s.token_hash = :h",
+                {"h": _digest(token)},
+            )
+        if row is None or row["ended_at"] is not None or not row["active"]:
+            return None
+        if row["expires_at"] <= self.ctx.clock():
+            return None
+        return str(row["user_email"])
+
+    def close(self, token: str | None) -> None:
+        """End one session (signing out)."""
+        if token:
+            with self.ctx.store.write() as w:
+                w.execute(
+                    "UPDATE web_sessions SET ended_at = :now WHERE token_hash = :h AND "
+                    "ended_at IS NULL",
+                    {"now": self.ctx.clock(), "h": _digest(token)},
+                )
+
+    def close_all(self, email: str) -> int:
+        """End every live session of a user (a lost laptop, a departure); how many ended."""
+        with self.ctx.store.write() as w:
+            return w.execute(
+                "UPDATE web_sessions SET ended_at = :now WHERE user_email = :email AND "
+                "ended_at IS NULL AND expires_at > :now",
+                {"now": self.ctx.clock(), "email": email.strip().lower()},
+            )
