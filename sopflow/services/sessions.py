@@ -5,6 +5,10 @@ SHA-256 (like an API token: ~256 bits of entropy, so a fast hash is the right on
 user it is and until when it lives. Signing out ends it on the server: a copy of the cookie
 taken before is refused from then on, and so is every session of a user who is
 deactivated, whose sessions an administrator ended, or whose session has expired.
+
+Failed sign-ins are counted here too, in the database, so that every server process (and
+a restarted one) sees the same count: at most ``MAX_FAILURES`` per address and user in
+``FAILURE_WINDOW``, whatever the spelling of the e-mail.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sopflow.services.context import Context
 
 LIFETIME = timedelta(hours=8)  # the cookie's own max_age (sopflow.web.app)
 FORGOTTEN_AFTER = timedelta(days=30)
+MAX_FAILURES, FAILURE_WINDOW = 5, timedelta(minutes=15)  # failed sign-ins per address and user
 
 
 def _digest(token: str) -> str:
@@ -78,3 +83,31 @@ class Sessions:
                 "ended_at IS NULL AND expires_at > :now",
                 {"now": self.ctx.clock(), "email": email.strip().lower()},
             )
+
+    # -- failed sign-ins -------------------------------------------------------------------
+    def throttled(self, email: str, address: str) -> bool:
+        """Whether this address has failed to sign in as this user too often lately."""
+        with self.ctx.store.read() as r:
+            row = r.one(
+                "SELECT count(*) AS n FROM sign_in_failures WHERE email = :email AND "
+                "address = :address AND at > :since",
+                {**_key(email, address), "since": self.ctx.clock() - FAILURE_WINDOW},
+            )
+        return row is not None and int(row["n"]) >= MAX_FAILURES
+
+    def failed(self, email: str, address: str) -> None:
+        now = self.ctx.clock()
+        with self.ctx.store.write() as w:
+            w.execute("DELETE FROM sign_in_failures WHERE at < :old",
+                      {"old": now - FAILURE_WINDOW})  # fmt: skip
+            w.insert("sign_in_failures", {**_key(email, address), "at": now})
+
+    def forget_failures(self, email: str, address: str) -> None:
+        """A successful sign-in starts the count again."""
+        with self.ctx.store.write() as w:
+            w.execute("DELETE FROM sign_in_failures WHERE email = :email AND "
+                      "address = :address", _key(email, address))  # fmt: skip
+
+
+def _key(email: str, address: str) -> dict[str, str]:
+    return {"email": email.strip().lower()[:254], "address": address[:64]}

@@ -244,3 +244,15 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = _when()
     expires_at: datetime = _when()
     ended_at: datetime | None = _when(nullable=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, kept in the database so that every server process counts it."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (sa.Index("ix_sign_in_failures_key", "email", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    address: str = Field(max_length=64)
+    at: datetime = _when(index=True)

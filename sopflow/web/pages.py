@@ -6,8 +6,6 @@ with exactly the actions the user may take now, in Arabic (right to left), Frenc
 from __future__ import annotations
 
 import secrets
-import time
-from collections import defaultdict, deque
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -29,30 +27,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(
     day=i18n.day, moment=i18n.moment, localized=i18n.localized, display=display
 )
-MAX_FAILURES, WINDOW = 5, 15 * 60.0
 router = APIRouter(include_in_schema=False)
-
-
-class Throttle:
-    """At most MAX_FAILURES failed sign-ins per (address, e-mail) in WINDOW seconds."""
-
-    def __init__(self) -> None:
-        self.failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-
-    def blocked(self, key: tuple[str, str], now: float) -> bool:
-        recent = self.failures[key]
-        while recent and recent[0] < now - WINDOW:
-            recent.popleft()
-        return len(recent) >= MAX_FAILURES
-
-    def failed(self, key: tuple[str, str], now: float) -> None:
-        self.failures[key].append(now)
-
-    def forget(self, key: tuple[str, str]) -> None:
-        self.failures.pop(key, None)
-
-
-throttle = Throttle()
 
 
 class SignInRequired(Exception):
@@ -145,20 +120,20 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
     refused = _forbidden_without_csrf(request, csrf)
     if refused:
         return refused
-    key = (request.client.host if request.client else "?", email.strip().lower())
-    now = time.monotonic()
-    if throttle.blocked(key, now):
+    address, user = request.client.host if request.client else "?", email.strip().lower()
+    sessions = _services(request).sessions
+    if sessions.throttled(user, address):
         return _render(request, "login.html", 429, error=i18n.t("too_many", _lang(request)))
     if not _services(request).directory.check_password(email, password):
-        throttle.failed(key, now)
+        sessions.failed(user, address)
         return _render(request, "login.html", 401, error=i18n.t("bad_login", _lang(request)))
-    throttle.forget(key)
+    sessions.forget_failures(user, address)
     lang = request.session.get("lang")
-    _services(request).sessions.close(request.session.get("sid"))  # one signed in before
+    sessions.close(request.session.get("sid"))  # one signed in before in this browser
     request.session.clear()  # a fresh session on sign-in: nothing carried over
-    request.session.update({"email": key[1], "sid": _services(request).sessions.open(key[1]),
+    request.session.update({"email": user, "sid": sessions.open(user),
                             "csrf": secrets.token_urlsafe(32),
-                            "lang": lang or _user_locale(request, key[1])})  # fmt: skip
+                            "lang": lang or _user_locale(request, user)})  # fmt: skip
     return RedirectResponse("/requests", status_code=303)
 
 

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sopflow import bootstrap, demo
 from sopflow.services import Services
 from sopflow.settings import Settings
-from sopflow.web import pages
 from sopflow.web.app import create_app
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
     _template,
@@ -31,7 +30,6 @@ def site(services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(bootstrap, "settings", lambda: off)
     monkeypatch.setattr(bootstrap, "_services", services)
     monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "test-secret")
-    monkeypatch.setattr(pages, "throttle", pages.Throttle())
     with TestClient(create_app(services), raise_server_exceptions=False) as client:
         yield client
 

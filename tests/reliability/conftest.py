@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from sopflow import bootstrap
 from sopflow.services import Services
 from sopflow.settings import Settings
-from sopflow.web import pages
 from sopflow.web.app import create_app
 from tests.integration import world
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
@@ -33,7 +32,6 @@ def app_services(seeded: Services, settings: Settings, monkeypatch: pytest.Monke
     monkeypatch.setattr(bootstrap, "settings", lambda: off)
     monkeypatch.setattr(bootstrap, "_services", seeded)
     monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "reliability-secret")
-    monkeypatch.setattr(pages, "throttle", pages.Throttle())
     return seeded
 
 

@@ -8,9 +8,10 @@ import re
 
 from fastapi.testclient import TestClient
 
-from sopflow import demo
+from sopflow import bootstrap, demo
 from sopflow.services import Services
-from tests.e2e.test_pages import clock, csrf_of, sign_in, site  # noqa: F401  (fixtures)
+from sopflow.web.app import create_app
+from tests.e2e.test_pages import clock, csrf_of, settings, sign_in, site  # noqa: F401  (fixtures)
 from tests.integration import world as w
 
 XSS = '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>'
@@ -235,6 +236,23 @@ def test_brute_force_sign_in_is_throttled_per_account_whatever_the_spelling(
     assert answers[:5] == [401] * 5 and answers[5] == 429
     assert sign_in(site, "agent@nile.demo").status_code == 429  # the right password, too late
     assert sign_in(site, "clerk@mom.demo").status_code == 303  # another account is not locked
+
+
+def test_failed_sign_ins_are_counted_by_every_server_process_and_for_a_while_only(
+    site: TestClient, services: Services, settings, clock
+) -> None:
+    other_process = bootstrap.build(settings)  # its own services on the same database
+    other_process.ctx.clock = clock
+    second = TestClient(create_app(other_process), raise_server_exceptions=False)
+    answers = [sign_in(site if n % 2 else second, "agent@nile.demo", f"guess-{n}").status_code
+               for n in range(5)]  # fmt: skip
+    assert answers == [401] * 5
+
+    assert sign_in(second, "agent@nile.demo").status_code == 429
+    assert sign_in(site, "agent@nile.demo").status_code == 429
+    clock.advance(minutes=15, seconds=1)  # the window has passed
+    assert sign_in(site, "agent@nile.demo").status_code == 303
+    other_process.ctx.store.engine.dispose()
 
 
 def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(site: TestClient) -> None:

@@ -1,4 +1,4 @@
-"""web sessions kept on the server
+"""web sessions and failed sign-ins kept on the server
 
 Revision ID: 0003
 Revises: 0002
@@ -30,8 +30,24 @@ def upgrade() -> None:
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_sessions_user_email'), ['user_email'], unique=False)
 
+    op.create_table('sign_in_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', sopflow.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_failures_at'), ['at'], unique=False)
+        batch_op.create_index('ix_sign_in_failures_key', ['email', 'address'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.drop_index('ix_sign_in_failures_key')
+        batch_op.drop_index(batch_op.f('ix_sign_in_failures_at'))
+
+    op.drop_table('sign_in_failures')
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_user_email'))
 
