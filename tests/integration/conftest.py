@@ -23,9 +23,9 @@ from sopflow.store.repository import Store
 from tests.integration import world
 
 PG_URL = os.environ.get("SOPFLOW_TEST_DATABASE_URL")
-TABLES = ("sign_in_failures", "web_sessions", "api_tokens", "outbox", "documents", "events", "idempotency_keys",
-          "requests", "users", "organisations", "sop_versions", "reference_counters",
-          "chain_head")  # fmt: skip
+TABLES = ("sign_in_failures", "web_sessions", "api_tokens", "outbox", "documents", "events",
+          "idempotency_keys", "requests", "users", "organisations", "sop_versions",
+          "reference_counters", "chain_head")  # fmt: skip
 
 
 class Clock:
