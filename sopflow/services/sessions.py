@@ -13,20 +13,16 @@ a restarted one) sees the same count: at most ``MAX_FAILURES`` per address and u
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
 from sopflow.services.commands import member_of
 from sopflow.services.context import Context
+from sopflow.services.tokens import token_digest
 
 LIFETIME = timedelta(hours=8)  # the cookie's own max_age (sopflow.web.app)
 FORGOTTEN_AFTER = timedelta(days=30)
 MAX_FAILURES, FAILURE_WINDOW = 5, timedelta(minutes=15)  # failed sign-ins per address and user
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class Sessions:
@@ -44,7 +40,7 @@ class Sessions:
             w.execute("DELETE FROM web_sessions WHERE expires_at < :long_ago",
                       {"long_ago": now - FORGOTTEN_AFTER})  # fmt: skip
             w.insert("web_sessions", {
-                "token_hash": _digest(token), "user_email": member.email, "created_at": now,
+                "token_hash": token_digest(token), "user_email": member.email, "created_at": now,
                 "expires_at": now + LIFETIME})  # fmt: skip
         return token
 
@@ -57,7 +53,7 @@ class Sessions:
             row = r.one(
                 "SELECT s.user_email, s.expires_at, s.ended_at, u.active FROM web_sessions s "
                 "JOIN users u ON u.email = s.user_email WHERE s.token_hash = :h",
-                {"h": _digest(token)},
+                {"h": token_digest(token)},
             )
         if row is None or row["ended_at"] is not None or not row["active"]:
             return None
@@ -72,7 +68,7 @@ class Sessions:
                 w.execute(
                     "UPDATE web_sessions SET ended_at = :now WHERE token_hash = :h AND "
                     "ended_at IS NULL",
-                    {"now": self.ctx.clock(), "h": _digest(token)},
+                    {"now": self.ctx.clock(), "h": token_digest(token)},
                 )
 
     def close_all(self, email: str) -> int:

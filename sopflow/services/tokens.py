@@ -22,7 +22,8 @@ class IssuedToken:
     token: str  # the only time the plain token exists outside its holder
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What the database keeps of a random token (API tokens, page sessions)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -37,7 +38,7 @@ class Tokens:
         with self.ctx.store.write() as w:
             token_id = w.insert("api_tokens", {
                 "user_email": email.strip().lower(), "name": name[:100], "prefix": token[:12],
-                "token_hash": _digest(token), "created_at": self.ctx.clock()},
+                "token_hash": token_digest(token), "created_at": self.ctx.clock()},
                 returning=True)  # fmt: skip
         return IssuedToken(int(token_id), token)
 
@@ -45,7 +46,7 @@ class Tokens:
         """The member a live token belongs to; None for an unknown or revoked token."""
         if not token.startswith(PREFIX):
             return None
-        digest = _digest(token)
+        digest = token_digest(token)
         with self.ctx.store.read() as r:
             row = r.one("SELECT * FROM api_tokens WHERE token_hash = :h", {"h": digest})
             if row is None or row["revoked_at"] is not None:

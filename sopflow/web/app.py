@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from sopflow import __version__
 from sopflow.errors import AdapterError, InvalidData, SopflowError
 from sopflow.services import Services
+from sopflow.services.sessions import LIFETIME
 from sopflow.store.db import pending_migrations
 from sopflow.web import api, api_schemas, bulk, catalogue, exports, pages, stats
 
@@ -114,8 +115,10 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(stats.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    # the cookie lives as long as the session the server keeps for it (services.sessions)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
-                       session_cookie="sopflow_session", max_age=8 * 3600, same_site="lax",
+                       session_cookie="sopflow_session", max_age=int(LIFETIME.total_seconds()),
+                       same_site="lax",
                        https_only=bool(os.environ.get("SOPFLOW_SECURE_COOKIES")))  # fmt: skip
 
     @app.get("/health")

@@ -1,5 +1,6 @@
-"""Pages for people: password sign-in (argon2) with a signed session cookie, a CSRF token on
-every form, a throttle on failed sign-ins; the requests a user may see and a request page
+"""Pages for people: password sign-in (argon2) with a signed session cookie whose session
+the server keeps (``services.sessions``: signing out ends it), a CSRF token on every form,
+failed sign-ins throttled; the requests a user may see and a request page
 with exactly the actions the user may take now, in Arabic (right to left), French or English.
 """
 
