@@ -26,25 +26,39 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def api(
-    seeded: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    """The app on the test database; commands run without Prefect (its flows have their own
-    tests): the same services, the same errors."""
+def app_services(seeded: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """The seeded services as the process-wide ones, commands run without Prefect (its flows
+    have their own tests: the same services, the same errors)."""
     off = settings.model_copy(update={"prefect_mode": "off"})
     monkeypatch.setattr(bootstrap, "settings", lambda: off)
     monkeypatch.setattr(bootstrap, "_services", seeded)
-    with TestClient(create_app(seeded), raise_server_exceptions=False) as client:
-        yield client
+    monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "test-secret")
+    return seeded
 
 
 @pytest.fixture
-def tokens(seeded: Services) -> dict[str, str]:
-    return {who: seeded.tokens.create(p.email).token for who, p in world.PEOPLE.items()}
+def client(app_services: Services) -> Iterator[TestClient]:
+    """The app on the test database."""
+    with TestClient(create_app(app_services), raise_server_exceptions=False) as test_client:
+        yield test_client
 
 
-def auth(tokens: dict[str, str], who: str) -> dict[str, str]:
+@pytest.fixture
+def api(client: TestClient) -> TestClient:
+    return client
+
+
+@pytest.fixture
+def tokens(app_services: Services) -> dict[str, str]:
+    """A bearer token for every person of the test world."""
+    return {who: app_services.tokens.create(p.email).token for who, p in world.PEOPLE.items()}
+
+
+def bearer(tokens: dict[str, str], who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+auth = bearer
 
 
 def b64(content: bytes) -> str:

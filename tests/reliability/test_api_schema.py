@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
 
 from sopflow.services import Services
 from sopflow.web.app import create_app
+from tests.e2e.test_api import bearer
 from tests.integration import world
-from tests.reliability.conftest import bearer
 from tests.reliability.scale import SCALE, record, scaled
 
 CONFORMANCE = [

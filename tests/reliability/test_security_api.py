@@ -19,9 +19,9 @@ from notifications.render import TemplateRenderer
 from sopflow.errors import SopDefinitionError
 from sopflow.services import Command, Notices, Services
 from states.machine import check_sop, compile_sop
+from tests.e2e.test_api import bearer
 from tests.integration import world as w
 from tests.integration.world import email
-from tests.reliability.conftest import bearer
 
 INJECTIONS = [
     "' OR '1'='1",
