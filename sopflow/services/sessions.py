@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from sopflow.errors import NotFound
 from sopflow.services.commands import member_of
 from sopflow.services.context import Context
 from sopflow.services.tokens import token_digest
@@ -74,6 +75,8 @@ class Sessions:
     def close_all(self, email: str) -> int:
         """End every live session of a user (a lost laptop, a departure); how many ended."""
         with self.ctx.store.write() as w:
+            if w.user(email) is None:  # a typo must not look like "nothing to end"
+                raise NotFound(f"no user '{email.strip().lower()}'")
             return w.execute(
                 "UPDATE web_sessions SET ended_at = :now WHERE user_email = :email AND "
                 "ended_at IS NULL AND expires_at > :now",

@@ -385,4 +385,7 @@ def test_an_administrator_signs_a_user_out_of_every_session(
     assert "amal@nile.example: 2 session(s) ended" in done.err
     assert [services.sessions.holder(token) for token in browsers] == [None, None]
     assert "0 session(s) ended" in sopflow.ok("user", "sign-out", "amal@nile.example").err
+    assert (
+        "no user 'amal@nile.exmple'" in sopflow.fails(1, "user", "sign-out", "amal@nile.exmple").err
+    )
     services.ctx.store.engine.dispose()
