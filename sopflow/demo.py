@@ -1,33 +1,40 @@
 """The demo that ``make serve`` seeds: the two ministries, an agency and an enterprise, one
-user per role of each SOP (password ``sopflow-demo``), and requests in various states."""
+user per role of each SOP (password ``sopflow-demo``), and requests in various states.
+
+Its dates (a licence's expiry, an attestation, an orientation, a visa) are counted from the
+day of the services' clock, never from the machine's: the SOPs refuse a date in the future,
+so a demo dated by the machine would fail under any clock behind it (the tests' is fixed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from sopflow.services import Command, OrgInput, Services
 from sopflow.store.blobs import Upload
 
 PASSWORD = "sopflow-demo"  # noqa: S105 - the published password of the demo users
-TODAY = datetime.now(UTC).date()
 EG, TN = "eg-mom-international-placement", "tn-dgpemoe-foreign-worker-contract"
 
-ORGS = (
-    OrgInput("Ministry of Labour (Egypt)", "authority", "EG", id="eg-mom"),
-    OrgInput("DGPEMOE (Tunisia)", "authority", "TN", id="tn-dgpemoe"),
-    OrgInput(
-        "Nile Recruitment",
-        "agency",
-        "EG",
-        "RA-2024-117",
-        TODAY + timedelta(days=700),
-        id="nile-recruitment",
-    ),
-    OrgInput("Carthage Tech SARL", "employer", "TN", id="carthage-tech"),
-)
+
+def orgs(day: date) -> tuple[OrgInput, ...]:
+    return (
+        OrgInput("Ministry of Labour (Egypt)", "authority", "EG", id="eg-mom"),
+        OrgInput("DGPEMOE (Tunisia)", "authority", "TN", id="tn-dgpemoe"),
+        OrgInput(
+            "Nile Recruitment",
+            "agency",
+            "EG",
+            "RA-2024-117",
+            day + timedelta(days=700),
+            id="nile-recruitment",
+        ),
+        OrgInput("Carthage Tech SARL", "employer", "TN", id="carthage-tech"),
+    )
+
+
 # role -> (e-mail, organisation, locale)
 USERS = {
     "employer_agent": ("agent@nile.demo", "nile-recruitment", "ar"),
@@ -72,51 +79,66 @@ EG_DATA = {
     "contact_email": "demands@redsea.example",
 }  # fmt: skip
 EG_DOCS = ("demand_letter", "power_of_attorney")
-EG_PATH = (
-    Step("labour_attache", "attest_demand", ("attestation",)),
-    Step("registry_clerk", "register_demand", data={"demand_register_number": "DR-2026-0042"}),
-    Step("employment_officer", "approve_demand"),
-    Step("employer_agent", "submit_advertisement", ("job_advertisement",)),
-    Step("advertisement_reviewer", "approve_advertisement"),
-    Step("selection_committee", "record_selection", ("selection_results",),
-         {"workers_selected": 18}),
-    Step("employer_agent", "attach", ("employment_contract", "passport_copies")),
-    Step("contract_officer", "attest_contract", data={
-        "weekly_hours": 48, "work_location": "Jeddah", "contract_in_worker_language": True,
-        "passports_machine_readable": True}),
-    Step("employer_agent", "submit_visas", ("medical_certificates", "visas", "worker_clearances")),
-    Step("work_permit_officer", "issue_work_permit", ("work_permits",),
-         {"work_permit_number": "WP-2026-9001"}),
-    Step("pdo_officer", "record_pdo_attendance", ("pdo_attendance",), {
-        "pdo_attendance_date": TODAY.isoformat(), "passports_with_workers": True,
-        "grievance_channel_explained": True}),
-)  # fmt: skip
-TN_DATA = {
-    "application_type": "initial", "approved_project_exemption": False,
-    "enterprise_name": "Carthage Tech SARL", "enterprise_tax_id": "1234567ABC000",
-    "contact_email": "rh@carthage.example", "aneti_attestation_number": "ANETI-2026-0815",
-    "aneti_attestation_date": (TODAY - timedelta(days=20)).isoformat(),
-    "worker_full_name": "Amina Diallo", "sex": "female", "birth_date": "1990-04-12",
-    "citizenship": "SN", "passport_number": "A1234567", "education_level": "isced_5_8",
-    "occupation": "2512", "job_title": "Software developer", "industry": "62",
-    "governorate": "tunis", "monthly_wage": _money("4500.000", "TND"),
-    "worker_fee": _money("0", "TND"),
-    "contract_start": (TODAY + timedelta(days=30)).isoformat(),
-    "contract_end": (TODAY + timedelta(days=30 + 364)).isoformat(),
-    "contract_months": 12,
-}  # fmt: skip
+
+
+def eg_path(day: date) -> tuple[Step, ...]:
+    """The Egyptian request from attestation to placement (orientation on ``day``)."""
+    return (
+        Step("labour_attache", "attest_demand", ("attestation",)),
+        Step("registry_clerk", "register_demand", data={"demand_register_number": "DR-2026-0042"}),
+        Step("employment_officer", "approve_demand"),
+        Step("employer_agent", "submit_advertisement", ("job_advertisement",)),
+        Step("advertisement_reviewer", "approve_advertisement"),
+        Step("selection_committee", "record_selection", ("selection_results",),
+             {"workers_selected": 18}),
+        Step("employer_agent", "attach", ("employment_contract", "passport_copies")),
+        Step("contract_officer", "attest_contract", data={
+            "weekly_hours": 48, "work_location": "Jeddah", "contract_in_worker_language": True,
+            "passports_machine_readable": True}),
+        Step("employer_agent", "submit_visas",
+             ("medical_certificates", "visas", "worker_clearances")),
+        Step("work_permit_officer", "issue_work_permit", ("work_permits",),
+             {"work_permit_number": "WP-2026-9001"}),
+        Step("pdo_officer", "record_pdo_attendance", ("pdo_attendance",), {
+            "pdo_attendance_date": day.isoformat(), "passports_with_workers": True,
+            "grievance_channel_explained": True}),
+    )  # fmt: skip
+
+
+def tn_data(day: date) -> dict[str, Any]:
+    """A Tunisian contract filed on ``day``: ANETI attested 20 days before, work in 30."""
+    return {
+        "application_type": "initial", "approved_project_exemption": False,
+        "enterprise_name": "Carthage Tech SARL", "enterprise_tax_id": "1234567ABC000",
+        "contact_email": "rh@carthage.example", "aneti_attestation_number": "ANETI-2026-0815",
+        "aneti_attestation_date": (day - timedelta(days=20)).isoformat(),
+        "worker_full_name": "Amina Diallo", "sex": "female", "birth_date": "1990-04-12",
+        "citizenship": "SN", "passport_number": "A1234567", "education_level": "isced_5_8",
+        "occupation": "2512", "job_title": "Software developer", "industry": "62",
+        "governorate": "tunis", "monthly_wage": _money("4500.000", "TND"),
+        "worker_fee": _money("0", "TND"),
+        "contract_start": (day + timedelta(days=30)).isoformat(),
+        "contract_end": (day + timedelta(days=30 + 364)).isoformat(),
+        "contract_months": 12,
+    }  # fmt: skip
+
+
 TN_DOCS = ("model_contract", "aneti_attestation", "passport_copy", "photos", "cv", "diplomas",
            "work_certificates", "trade_register_extract", "tax_id_card", "company_statutes",
            "official_journal_notice", "cnss_staff_list", "cnss_payment_receipt",
            "fiscal_stamps")  # fmt: skip
-TN_PATH = (
-    Step("examiner", "accept_filing"),
-    Step("examiner", "submit_opinion", data={"examiner_opinion": "favourable"},
-         comment="ANETI test done; no Tunisian candidate."),
-    Step("head_of_service", "endorse_opinion"),
-    Step("minister_signatory", "grant_visa", ("visaed_contract",),
-         {"visa_number": "V-2026-0310", "visa_date": TODAY.isoformat()}),
-)  # fmt: skip
+
+
+def tn_path(day: date) -> tuple[Step, ...]:
+    """The Tunisian contract from filing to the visa (granted on ``day``)."""
+    return (
+        Step("examiner", "accept_filing"),
+        Step("examiner", "submit_opinion", data={"examiner_opinion": "favourable"},
+             comment="ANETI test done; no Tunisian candidate."),
+        Step("head_of_service", "endorse_opinion"),
+        Step("minister_signatory", "grant_visa", ("visaed_contract",),
+             {"visa_number": "V-2026-0310", "visa_date": day.isoformat()}),
+    )  # fmt: skip
 
 
 def _pdf(label: str) -> bytes:
@@ -150,7 +172,9 @@ def seed(services: Services) -> list[str]:
     with services.ctx.store.read() as r:
         if r.organisation("eg-mom") is not None:
             return []
-    for organisation in ORGS:
+    day = services.ctx.clock().astimezone(UTC).date()
+    eg_steps, tn_filing, tn_steps = eg_path(day), tn_data(day), tn_path(day)
+    for organisation in orgs(day):
         services.directory.add_org(organisation)
     for role, (email, org, locale) in USERS.items():
         services.directory.add_user(email, role.replace("_", " ").title(), org, [role], locale,
@@ -161,23 +185,23 @@ def seed(services: Services) -> list[str]:
     # Egypt: just filed; half-way (advertisement to file); returned for correction; placed
     made.append(_file(services, EG, "employer_agent", EG_DATA, EG_DOCS))
     made.append(ref := _file(services, EG, "employer_agent", EG_DATA, EG_DOCS))
-    _walk(services, ref, EG_PATH[:3])
+    _walk(services, ref, eg_steps[:3])
     made.append(ref := _file(services, EG, "employer_agent", EG_DATA, EG_DOCS))
     _walk(services, ref, [Step("labour_attache", "return_for_correction",
                                comment="Please attach the demand letter attested by the "
                                        "consulate.", reason="attestation_invalid")])  # fmt: skip
     made.append(ref := _file(services, EG, "employer_agent", EG_DATA, EG_DOCS))
-    _walk(services, ref, EG_PATH)
+    _walk(services, ref, eg_steps)
     # Tunisia: three just filed (a bulk acceptance to try); under examination; visa granted
     for passport in ("A1234567", "D4445556", "E7778889"):
-        made.append(_file(services, TN, "enterprise", {**TN_DATA, "passport_number": passport},
+        made.append(_file(services, TN, "enterprise", {**tn_filing, "passport_number": passport},
                           TN_DOCS))  # fmt: skip
-    made.append(ref := _file(services, TN, "enterprise", {**TN_DATA, "passport_number": "B7654321"},
-                             TN_DOCS))  # fmt: skip
-    _walk(services, ref, TN_PATH[:2])
-    made.append(ref := _file(services, TN, "enterprise", {**TN_DATA, "passport_number": "C1112223"},
-                             TN_DOCS))  # fmt: skip
-    _walk(services, ref, TN_PATH)
+    made.append(ref := _file(services, TN, "enterprise",
+                             {**tn_filing, "passport_number": "B7654321"}, TN_DOCS))  # fmt: skip
+    _walk(services, ref, tn_steps[:2])
+    made.append(ref := _file(services, TN, "enterprise",
+                             {**tn_filing, "passport_number": "C1112223"}, TN_DOCS))  # fmt: skip
+    _walk(services, ref, tn_steps)
     return made
 
 

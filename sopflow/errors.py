@@ -20,7 +20,8 @@ CLI prints them. This module is pure: it is imported by every layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -122,9 +123,13 @@ class Unmet:
     code: str
     message: str
     subject: str | None = None  # the field, document, rule or condition concerned
+    # what the message says, as JSON values, so that a page (sopflow/web/refusals.py) or an
+    # API client can say it in its reader's language; ``message`` says it in English
+    params: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "subject": self.subject}
+        item = {"code": self.code, "message": self.message, "subject": self.subject}
+        return {**item, "params": dict(self.params)} if self.params else item
 
 
 class RequirementNotMet(CommandRejected):
@@ -150,9 +155,12 @@ class FieldError:
     field: str
     code: str
     message: str
+    # as for ``Unmet``
+    params: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "code": self.code, "message": self.message}
+        item = {"field": self.field, "code": self.code, "message": self.message}
+        return {**item, "params": dict(self.params)} if self.params else item
 
 
 class InvalidData(CommandRejected):

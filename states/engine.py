@@ -70,11 +70,20 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                   and not c.sop.is_final(tr.to))  # fmt: skip
     missing = [e.field for e in values.missing_required(c.sop.fields, data)] if hands_over else []
     missing += [n for n in req.fields if data.get(n) in (None, "") and n not in missing]
-    unmet += [Unmet("missing-field", f"field '{n}' must be filled in", n) for n in missing]
+    unmet += [
+        Unmet("missing-field", f"field '{n}' must be filled in", n, {"field": n}) for n in missing
+    ]
     latest = c.after.latest_documents()
     for kind in req.documents:
         if kind not in latest:
-            unmet.append(Unmet("missing-document", f"document '{kind}' must be attached", kind))
+            unmet.append(
+                Unmet(
+                    "missing-document",
+                    f"document '{kind}' must be attached",
+                    kind,
+                    {"document": kind},
+                )
+            )
     if req.comment and not (c.payload.comment or "").strip():
         unmet.append(Unmet("comment-required", "a comment is required", "comment"))
     if req.reason and not c.payload.reason:
@@ -83,6 +92,7 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                 "reason-required",
                 f"a reason code is required (one of: {', '.join(tr.reasons)})",
                 "reason",
+                {"reasons": list(tr.reasons)},
             )
         )
     if not (req.rules or req.conditions):
@@ -93,7 +103,14 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
             RuleContext(c.after, latest, c.organisation, c.facts, today, ref.params)
         )
         if not result.ok:
-            unmet.append(Unmet("rule-failed", result.message, ref.rule))
+            unmet.append(
+                Unmet(
+                    "rule-failed",
+                    result.message,
+                    ref.rule,
+                    {"rule": ref.rule, "why": result.why, **result.params},
+                )
+            )
         c.flags.extend(result.flags)
     if req.conditions:
         env = values.typed_env(c.sop.fields, data, today)
@@ -104,7 +121,14 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                 unmet.append(Unmet("condition-error", str(exc), cond.expr))
                 continue
             if not ok:
-                unmet.append(Unmet("condition-failed", cond.message.en, cond.expr))
+                unmet.append(
+                    Unmet(
+                        "condition-failed",
+                        cond.message.en,
+                        cond.expr,
+                        {"message": cond.message.model_dump()},
+                    )
+                )
     return unmet
 
 
@@ -117,7 +141,9 @@ def _not_allowed(sop: CompiledSop, state: str, trigger: str) -> TriggerNotAllowe
             f"'{trigger}' is not allowed from state '{state}'; allowed: "
             f"{', '.join(allowed) or 'none'}"
         )
-    return TriggerNotAllowed(message, details={"state": state, "allowed": allowed})
+    return TriggerNotAllowed(
+        message, details={"state": state, "allowed": allowed, "trigger": trigger}
+    )
 
 
 def _role_for(sop: CompiledSop, tr: Transition, actor: Actor) -> str:
@@ -236,7 +262,7 @@ def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> O
         raise RoleForbidden(
             f"filing a request under '{sop.spec.id}' needs one of the roles "
             f"{', '.join(sop.spec.submission.roles)}",
-            details={"roles": list(sop.spec.submission.roles)},
+            details={"roles": list(sop.spec.submission.roles), "filing": True},
         )
     role = next(r for r in sop.spec.submission.roles if r in actor.roles)
     blank = RequestState(state=sop.initial, data={})
@@ -257,7 +283,7 @@ def attach(
     if role is None:
         raise RoleForbidden(
             f"{actor.id} may not add documents while the request is in '{state.state}'",
-            details={"roles": sorted(set(candidates))},
+            details={"roles": sorted(set(candidates)), "attach": True, "state": state.state},
         )
     merged, change = _merge_payload(
         sop, state, Payload(documents=payload.documents), frozenset(), ATTACH
@@ -282,7 +308,7 @@ def fire(
     if trigger not in sop.triggers:
         raise UnknownTrigger(
             f"SOP '{sop.spec.id}' v{sop.spec.version} has no trigger '{trigger}'",
-            details={"allowed": sorted(sop.by_state[state.state])},
+            details={"allowed": sorted(sop.by_state[state.state]), "trigger": trigger},
         )
     tr = sop.by_state[state.state].get(trigger)
     if tr is None:

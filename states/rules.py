@@ -31,8 +31,12 @@ class RuleContext:
 @dataclass(frozen=True, slots=True)
 class RuleResult:
     ok: bool
-    message: str = ""
+    message: str = ""  # why not, in English (the API, the CLI, the record)
     flags: tuple[str, ...] = ()
+    # why not as a code and values, for a page in its reader's language
+    # (sopflow/web/refusals.yaml has a sentence for each code)
+    why: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +59,35 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
     if org is None or org.kind != "agency":
         return RuleResult(True)  # filed by the employer itself or through a labour attaché
     if not org.licence_number:
-        return RuleResult(False, f"agency '{org.id}' has no recruitment licence on record")
+        return RuleResult(
+            False,
+            f"agency '{org.id}' has no recruitment licence on record",
+            why="licence-missing",
+            params={"agency": org.id},
+        )
     if org.licence_status != "active":
         return RuleResult(
             False,
             f"the licence {org.licence_number} of agency '{org.id}' is "
             f"{org.licence_status or 'not active'}",
+            why="licence-not-active",
+            params={
+                "agency": org.id,
+                "licence": org.licence_number,
+                "status": org.licence_status or "",
+            },
         )
     if org.licence_expires is None or org.licence_expires < ctx.today:
         return RuleResult(
             False,
             f"the licence {org.licence_number} of agency '{org.id}' expired "
             f"on {org.licence_expires}",
+            why="licence-expired",
+            params={
+                "agency": org.id,
+                "licence": org.licence_number,
+                "expired": str(org.licence_expires or ""),
+            },
         )
     return RuleResult(True)
 
@@ -84,10 +105,18 @@ def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
         cap_percent = Decimal(str(p.get("legacy_cap_percent", cap_percent)))
     flag = f"worker fee charged: {fee[0]} {fee[1]}"
     if wage is None:
-        return RuleResult(False, f"a worker fee is declared but '{p['wage_field']}' is missing")
+        return RuleResult(
+            False,
+            f"a worker fee is declared but '{p['wage_field']}' is missing",
+            why="wage-missing",
+            params={"field": str(p["wage_field"])},
+        )
     if wage[1] != fee[1]:
         return RuleResult(
-            False, f"the fee ({fee[1]}) and the wage ({wage[1]}) must be in the same currency"
+            False,
+            f"the fee ({fee[1]}) and the wage ({wage[1]}) must be in the same currency",
+            why="fee-currency",
+            params={"fee_currency": fee[1], "wage_currency": wage[1]},
         )
     cap = wage[0] * 12 * cap_percent / 100
     if fee[0] > cap:
@@ -95,6 +124,12 @@ def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
             False,
             f"worker fee {fee[0]} {fee[1]} exceeds {cap_percent}% of the "
             f"first-year wage ({cap:.2f} {fee[1]})",
+            why="fee-above-cap",
+            params={
+                "fee": f"{fee[0]} {fee[1]}",
+                "percent": str(cap_percent),
+                "cap": f"{cap:.2f} {fee[1]}",
+            },
         )
     return RuleResult(True, flags=(flag,))
 
@@ -103,7 +138,10 @@ def no_fee_to_worker(ctx: RuleContext) -> RuleResult:
     fee = _money(ctx, str(ctx.params["fee_field"]))
     if fee is not None and fee[0] > 0:
         return RuleResult(
-            False, f"no fee may be charged to the worker ({fee[0]} {fee[1]} declared)"
+            False,
+            f"no fee may be charged to the worker ({fee[0]} {fee[1]} declared)",
+            why="fee-charged",
+            params={"fee": f"{fee[0]} {fee[1]}"},
         )
     return RuleResult(True)
 
@@ -112,19 +150,31 @@ def step_done(ctx: RuleContext) -> RuleResult:
     trigger = str(ctx.params["trigger"])
     if ctx.state.acted.get(trigger):
         return RuleResult(True)
-    return RuleResult(False, f"step '{trigger}' has not been done yet")
+    return RuleResult(
+        False,
+        f"step '{trigger}' has not been done yet",
+        why="step-not-done",
+        params={"trigger": trigger},
+    )
 
 
 def document_unchanged_since(ctx: RuleContext) -> RuleResult:
     kind, trigger = str(ctx.params["document"]), str(ctx.params["trigger"])
     then = ctx.state.documents_at.get(trigger, {}).get(kind)
     if then is None:
-        return RuleResult(False, f"no '{kind}' was on file when '{trigger}' was done")
+        return RuleResult(
+            False,
+            f"no '{kind}' was on file when '{trigger}' was done",
+            why="document-not-on-file",
+            params={"document": kind, "trigger": trigger},
+        )
     now = ctx.documents.get(kind)
     if now is None or now.sha256 != then:
         return RuleResult(
             False,
             f"the '{kind}' differs from the one on file at '{trigger}' (contract substitution)",
+            why="document-substituted",
+            params={"document": kind, "trigger": trigger},
         )
     return RuleResult(True)
 
@@ -139,7 +189,10 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
     prior = int(ctx.facts.get("prior_renewals", 0))
     if prior >= 1:
         return RuleResult(
-            False, f"the contract was already renewed {prior} time(s); it may be renewed once"
+            False,
+            f"the contract was already renewed {prior} time(s); it may be renewed once",
+            why="renewed-already",
+            params={"count": prior},
         )
     return RuleResult(True)
 

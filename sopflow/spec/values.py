@@ -34,43 +34,52 @@ MAX_TEXT = 20_000
 
 
 class _Bad(ValueError):
-    def __init__(self, code: str, message: str) -> None:
+    """A value refused: its code, the English message, and what the message says as
+    values (``FieldError.params``: a page says it in its reader's language)."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
 
 def _decimal(raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        raise _Bad("wrong-type", "expected a number")
+        raise _Bad("wrong-type", "expected a number", expected="number")
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation as exc:
-        raise _Bad("wrong-type", f"'{raw}' is not a number") from exc
+        raise _Bad("wrong-type", f"'{raw}' is not a number", expected="number") from exc
     if not value.is_finite():
-        raise _Bad("wrong-type", "expected a finite number")
+        raise _Bad("wrong-type", "expected a finite number", expected="number")
     return value
 
 
 def _bounds(value: Any, low: Any, high: Any, unit: str = "") -> None:
     if low is not None and value < low:
-        raise _Bad("out-of-range", f"must be at least {low}{unit}")
+        raise _Bad(
+            "out-of-range", f"must be at least {low}{unit}", bound="min", limit=f"{low}{unit}"
+        )
     if high is not None and value > high:
-        raise _Bad("out-of-range", f"must be at most {high}{unit}")
+        raise _Bad(
+            "out-of-range", f"must be at most {high}{unit}", bound="max", limit=f"{high}{unit}"
+        )
 
 
 def _string(spec: StringField, raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _Bad("wrong-type", "expected a text")
+        raise _Bad("wrong-type", "expected a text", expected="text")
     value = raw.strip()
     if len(value) > (spec.max_length or MAX_TEXT):
-        raise _Bad("too-long", f"at most {spec.max_length or MAX_TEXT} characters")
+        limit = spec.max_length or MAX_TEXT
+        raise _Bad("too-long", f"at most {limit} characters", limit=limit)
     if spec.min_length is not None and len(value) < spec.min_length:
-        raise _Bad("too-short", f"at least {spec.min_length} characters")
+        raise _Bad("too-short", f"at least {spec.min_length} characters", limit=spec.min_length)
     if spec.type == "email" and not EMAIL.match(value):
-        raise _Bad("invalid-email", f"'{value}' is not an e-mail address")
+        raise _Bad("invalid-email", f"'{value}' is not an e-mail address", value=value)
     if spec.pattern and not re.fullmatch(spec.pattern, value):
-        raise _Bad("pattern-mismatch", f"'{value}' does not match the expected format")
+        raise _Bad("pattern-mismatch", f"'{value}' does not match the expected format", value=value)
     return value
 
 
@@ -78,7 +87,7 @@ def _number(spec: NumberField, raw: Any) -> int | str:
     value = _decimal(raw)
     if spec.type == "integer":
         if value != value.to_integral_value():
-            raise _Bad("wrong-type", "expected a whole number")
+            raise _Bad("wrong-type", "expected a whole number", expected="integer")
         _bounds(value, spec.min, spec.max)
         return int(value)
     _bounds(value, spec.min, spec.max)
@@ -87,12 +96,21 @@ def _number(spec: NumberField, raw: Any) -> int | str:
 
 def _money(spec: MoneyField, raw: Any) -> dict[str, str]:
     if not isinstance(raw, Mapping) or set(raw) != {"amount", "currency"}:
-        raise _Bad("wrong-type", 'expected {"amount": "...", "currency": "XXX"}')
+        raise _Bad("wrong-type", 'expected {"amount": "...", "currency": "XXX"}', expected="money")
     currency = raw["currency"].strip().upper() if isinstance(raw["currency"], str) else None
     if currency is None or pycountry.currencies.get(alpha_3=currency) is None:
-        raise _Bad("invalid-currency", f"'{raw['currency']}' is not an ISO 4217 currency code")
+        raise _Bad(
+            "invalid-currency",
+            f"'{raw['currency']}' is not an ISO 4217 currency code",
+            value=raw["currency"],
+        )
     if spec.currencies and currency not in spec.currencies:
-        raise _Bad("invalid-currency", f"currency must be one of {', '.join(spec.currencies)}")
+        raise _Bad(
+            "invalid-currency",
+            f"currency must be one of {', '.join(spec.currencies)}",
+            value=currency,
+            allowed=list(spec.currencies),
+        )
     amount = _decimal(raw["amount"])
     _bounds(amount, spec.min, spec.max, f" {currency}")
     return {"amount": str(amount), "currency": currency}
@@ -100,16 +118,20 @@ def _money(spec: MoneyField, raw: Any) -> dict[str, str]:
 
 def _date(spec: DateField, raw: Any) -> str:
     if isinstance(raw, datetime):
-        raise _Bad("wrong-type", "expected a date (YYYY-MM-DD), not a date and time")
+        raise _Bad(
+            "wrong-type", "expected a date (YYYY-MM-DD), not a date and time", expected="date"
+        )
     if isinstance(raw, date):
         value = raw
     elif isinstance(raw, str):
         try:
             value = date.fromisoformat(raw.strip())
         except ValueError as exc:
-            raise _Bad("wrong-type", f"'{raw}' is not a date (YYYY-MM-DD)") from exc
+            raise _Bad(
+                "wrong-type", f"'{raw}' is not a date (YYYY-MM-DD)", expected="date"
+            ) from exc
     else:
-        raise _Bad("wrong-type", "expected a date (YYYY-MM-DD)")
+        raise _Bad("wrong-type", "expected a date (YYYY-MM-DD)", expected="date")
     _bounds(value, spec.min, spec.max)
     return value.isoformat()
 
@@ -117,26 +139,33 @@ def _date(spec: DateField, raw: Any) -> str:
 def _simple(spec: SimpleField, raw: Any) -> bool | str:
     if spec.type == "boolean":
         if not isinstance(raw, bool):
-            raise _Bad("wrong-type", "expected true or false")
+            raise _Bad("wrong-type", "expected true or false", expected="boolean")
         return raw
     if not isinstance(raw, str):
-        raise _Bad("wrong-type", "expected a code (text)")
+        raise _Bad("wrong-type", "expected a code (text)", expected="code")
     code = raw.strip().upper() if spec.type in ("country", "isic") else raw.strip()
     if spec.type == "country":
         if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-            raise _Bad("invalid-country", f"'{raw}' is not an ISO 3166-1 alpha-2 country code")
+            raise _Bad(
+                "invalid-country", f"'{raw}' is not an ISO 3166-1 alpha-2 country code", value=raw
+            )
     elif spec.type == "isco08":
         if not classifications.is_isco08(code):
-            raise _Bad("invalid-isco08", f"'{raw}' is not an ISCO-08 occupation code")
+            raise _Bad("invalid-isco08", f"'{raw}' is not an ISCO-08 occupation code", value=raw)
     elif not classifications.is_isic4(code):
-        raise _Bad("invalid-isic", f"'{raw}' is not an ISIC Rev.4 code")
+        raise _Bad("invalid-isic", f"'{raw}' is not an ISIC Rev.4 code", value=raw)
     return code
 
 
 def _enum(spec: EnumField, raw: Any) -> str:
     allowed = [v.id for v in spec.values]
     if raw not in allowed:
-        raise _Bad("not-in-enum", f"'{raw}' is not one of: {', '.join(allowed)}")
+        raise _Bad(
+            "not-in-enum",
+            f"'{raw}' is not one of: {', '.join(allowed)}",
+            value=raw,
+            allowed=allowed,
+        )
     return str(raw)
 
 
@@ -185,7 +214,7 @@ def validate_data(
         try:
             clean[name] = normalise_value(spec, raw)
         except _Bad as exc:
-            errors.append(FieldError(name, exc.code, exc.message))
+            errors.append(FieldError(name, exc.code, exc.message, exc.params))
     return clean, errors
 
 

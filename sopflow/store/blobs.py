@@ -42,7 +42,7 @@ def sniff(upload: Upload) -> str:
     where = f"document:{upload.kind}"
     name = Path(upload.file_name).name
     if not upload.content:
-        raise InvalidData([FieldError(where, "document-empty", f"{name} is empty")])
+        raise InvalidData([FieldError(where, "document-empty", f"{name} is empty", {"file": name})])
     guessed = filetype.guess(upload.content)
     if guessed is not None:
         media = str(guessed.mime)
@@ -51,7 +51,11 @@ def sniff(upload: Upload) -> str:
             upload.content.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidData(
-                [FieldError(where, "document-type", f"{name}: unrecognised file content")]
+                [
+                    FieldError(
+                        where, "document-type", f"{name}: unrecognised file content", {"file": name}
+                    )
+                ]
             ) from None
         media = "text/csv" if name.lower().endswith(".csv") else "text/plain"
     claimed = filetype.get_type(ext=name.rsplit(".", 1)[-1].lower()) if "." in name else None
@@ -62,6 +66,7 @@ def sniff(upload: Upload) -> str:
                     where,
                     "document-mislabelled",
                     f"{name} is named as {claimed.mime} but contains {media}",
+                    {"file": name, "claimed": claimed.mime, "media": media},
                 )
             ]
         )

@@ -43,6 +43,7 @@ WORDS: dict[str, dict[str, str]] = {
     "reason": {"en": "Reason", "fr": "Motif", "ar": "السبب"},
     "done": {"en": "Done.", "fr": "C'est fait.", "ar": "تم."},
     "refused": {"en": "Refused", "fr": "Refusé", "ar": "مرفوض"},
+    "refused_because": {"en": "Refused:", "fr": "Refusé :", "ar": "مرفوض:"},
     "language": {"en": "Language", "fr": "Langue", "ar": "اللغة"},
     "submit": {"en": "Submit the request", "fr": "Déposer la demande", "ar": "تقديم الطلب"},
     "new_request": {"en": "New request", "fr": "Nouvelle demande", "ar": "طلب جديد"},

@@ -21,7 +21,9 @@ from sopflow.services import ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.web import i18n
 from sopflow.web.display import display
+from sopflow.web.refusals import explain
 from sopflow.web.status import status
+from states.machine import CompiledSop
 from workflows.client import run_command
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -211,7 +213,7 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
         history = services.audit.history(reference, email)
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
-                       error=exc.message)  # fmt: skip
+                       error=explain(exc.to_dict(), _lang(request)).summary)  # fmt: skip
     sop = services.sops.pinned(view["sop_id"], view["sop_version"], view["sop_hash"])
     actions = [tr for tr in sop.by_state[view["state"]].values()
                if tr.trigger in view["allowed_triggers"]]  # fmt: skip
@@ -248,7 +250,7 @@ async def act(request: Request, reference: str, email: Email) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    services = _services(request)
+    services, sop = _services(request), None
     try:
         view, sop = _view_and_sop(services, reference, email)
         data = {f.id: _form_value(f, form) for f in sop.spec.fields
@@ -263,7 +265,7 @@ async def act(request: Request, reference: str, email: Email) -> Response:
                      "documents": documents,
                      "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
     except SopflowError as exc:
-        return request_page(request, reference, email, error=exc.message)
+        return _refused(request, reference, email, exc, sop)
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
 
 
@@ -273,7 +275,7 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    services = _services(request)
+    services, sop = _services(request), None
     try:
         _, sop = _view_and_sop(services, reference, email)
         documents = await _uploaded(services, sop, form)
@@ -283,8 +285,15 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
                      "documents": documents,
                      "comment": str(form.get("comment", "")) or None})  # fmt: skip
     except SopflowError as exc:
-        return request_page(request, reference, email, error=exc.message)
+        return _refused(request, reference, email, exc, sop)
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
+
+
+def _refused(request: Request, reference: str, email: str, exc: SopflowError,
+             sop: CompiledSop | None) -> Response:  # fmt: skip
+    """The request page again, the refusal said in the reader's language."""
+    said = explain(exc.to_dict(), _lang(request), sop)
+    return request_page(request, reference, email, error=said.summary)
 
 
 async def _uploaded(services: Services, sop: Any, form: Any) -> list[dict[str, str]]:
@@ -301,7 +310,8 @@ async def _uploaded(services: Services, sop: Any, form: Any) -> list[dict[str, s
             content = await upload.read(limit + 1)  # no more than needed to see it is too big
             if len(content) > limit:  # refused before it reaches the document store
                 errors.append(FieldError(f"document:{kind}", "document-too-large",
-                                         f"{upload.filename} exceeds {limit} bytes"))  # fmt: skip
+                                         f"{upload.filename} exceeds {limit} bytes",
+                                         {"file": upload.filename, "limit": limit}))  # fmt: skip
                 continue
             stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
             documents.append({"kind": kind, "file_name": stored.file_name,
@@ -354,10 +364,7 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
         result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
                               "documents": documents})  # fmt: skip
     except SopflowError as exc:
-        errors: dict[str, str] = {}
-        for item in exc.to_dict().get("errors", []) + exc.to_dict().get("unmet", []):
-            key = item.get("field") or item.get("subject") or ""
-            errors[str(key).removeprefix("document:")] = item["message"]
-        return _render(request, "new_request.html", 422, sop=sop, values=data, errors=errors,
-                       error=exc.message)  # fmt: skip
+        said = explain(exc.to_dict(), _lang(request), sop)
+        return _render(request, "new_request.html", 422, sop=sop, values=data,
+                       errors=said.fields, error=said.summary)  # fmt: skip
     return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)

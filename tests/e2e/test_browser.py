@@ -98,7 +98,9 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_file_return_resubmit_and_audit_in_the_browser(base_url: str, browser, tmp_path) -> None:
+def test_file_return_resubmit_and_audit_in_the_browser(base_url: str, browser, tmp_path,
+                                                       clock) -> None:  # fmt: skip
+    today = clock.now.date()  # the demo's dates follow the services' clock
     employer = browser.new_context().new_page()
     sign_in(employer, base_url, "agent@nile.demo")
     shot(employer, "employer-requests")
@@ -129,12 +131,12 @@ def test_file_return_resubmit_and_audit_in_the_browser(base_url: str, browser, t
     employer.wait_for_url(f"**/requests/{reference}?done=1")
 
     users = {"agent@nile.demo": employer, "attache@mom.demo": official}
-    for step in demo.EG_PATH:  # officials (and the agency) take it to the end
+    for step in demo.eg_path(today):  # officials (and the agency) take it to the end
         take_step(browser, base_url, users, reference, step, tmp_path)
     employer.goto(f"{base_url}/requests/{reference}")
     assert "Closed: approved." in employer.content()
 
-    audit(browser, base_url, "auditor@mom.demo", reference, steps=4 + len(demo.EG_PATH))
+    audit(browser, base_url, "auditor@mom.demo", reference, steps=4 + len(demo.eg_path(today)))
 
 
 def take_step(browser, base_url: str, users: dict, reference: str, step: demo.Step,  # type: ignore[no-untyped-def]
@@ -200,12 +202,13 @@ def audit(browser, base_url: str, auditor_email: str, reference: str, steps: int
 
 
 def test_a_tunisian_contract_from_filing_to_visa_in_french(base_url: str, browser,
-                                                          tmp_path) -> None:  # fmt: skip
+                                                          tmp_path, clock) -> None:  # fmt: skip
+    today = clock.now.date()
     enterprise = browser.new_context().new_page()
     sign_in(enterprise, base_url, "rh@carthage.demo", lang="fr")
     enterprise.goto(f"{base_url}/requests/new/{demo.TN}")
     form = enterprise.locator("main form")
-    fill(form, {**demo.TN_DATA, "passport_number": "Z9990001"}, demo.TN_DOCS, tmp_path)
+    fill(form, {**demo.tn_data(today), "passport_number": "Z9990001"}, demo.TN_DOCS, tmp_path)
     shot(enterprise, "employer-new-request-fr")
     form.locator("button[type=submit]").click()
     enterprise.wait_for_url("**/requests/TN-2026-*?done=1")
@@ -218,13 +221,13 @@ def test_a_tunisian_contract_from_filing_to_visa_in_french(base_url: str, browse
     take_step(browser, base_url, users, reference, back, tmp_path)
     take_step(browser, base_url, users, reference,
               demo.Step("enterprise", "resubmit"), tmp_path)  # fmt: skip
-    for step in demo.TN_PATH:
+    for step in demo.tn_path(today):
         take_step(browser, base_url, users, reference, step, tmp_path)
     enterprise.goto(f"{base_url}/requests?lang=fr")
     shot(enterprise, "employer-requests-fr")
     assert "Clôturée : accordée." in enterprise.content()
 
-    audit(browser, base_url, "auditor@dgpemoe.demo", reference, steps=4 + len(demo.TN_PATH))
+    audit(browser, base_url, "auditor@dgpemoe.demo", reference, steps=4 + len(demo.tn_path(today)))
 
 
 def test_the_catalogue_draws_each_diagram_in_the_browser(base_url: str, browser) -> None:

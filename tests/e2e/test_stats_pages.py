@@ -32,10 +32,10 @@ def later(site: TestClient, services: Services, clock) -> TestClient:
     """The demo, plus a Tunisian contract visa'd six weeks later (a second month)."""
     clock.advance(days=42)
     email = demo.USERS["enterprise"][0]
-    data = {**demo.TN_DATA, "passport_number": "D7654321"}
+    data = {**demo.tn_data(clock.now.date()), "passport_number": "D7654321"}
     ref = services.commands.submit(demo.TN, email, Command(data=data,
                                    documents=w.docs(*demo.TN_DOCS))).reference  # fmt: skip
-    for step in demo.TN_PATH:
+    for step in demo.tn_path(clock.now.date()):
         clock.advance(hours=30)
         services.commands.act(ref, step.trigger, demo.USERS[step.role][0], Command(
             data=step.data, documents=w.docs(*step.documents), comment=step.comment))  # fmt: skip

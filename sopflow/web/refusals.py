@@ -1,0 +1,185 @@
+"""A refusal said in the page reader's language.
+
+Errors carry a stable code, an English message (the API, the CLI and the record keep it)
+and, where the message says something about the request, the values it says
+(``params``). A page rebuilds the sentence from ``refusals.yaml`` in the reader's
+language, naming fields, steps, stages, roles, documents and reasons by the SOP's own
+labels. It works on the error's dictionary (``to_dict()``), the form in which a refusal
+comes back from a flow run. A code or a value it does not know falls back to the English
+message: a refusal is never lost, at worst it is said in English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from babel.units import format_unit
+from ruamel.yaml import YAML
+
+from states.machine import CompiledSop
+
+SENTENCES: dict[str, dict[str, str]] = YAML(typ="safe").load(
+    (Path(__file__).parent / "refusals.yaml").read_text("utf-8")
+)
+_LIST = {"ar": "، "}  # how a list is joined: "a, b, c"; Arabic has its own comma
+_ITEMS = {"ar": "؛ "}  # and a list of sentences: "a; b"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    summary: str  # the whole refusal, one paragraph
+    fields: dict[str, str] = field(default_factory=dict)  # field or document kind -> why
+
+
+class _Labels:
+    """The SOP's own names of what an error mentions, in one language (ids if unknown)."""
+
+    def __init__(self, sop: CompiledSop | None, lang: str) -> None:
+        self.lang, self.sop = lang, sop
+        spec = sop.spec if sop else None
+        self._triggers = {t.trigger: t.label for t in reversed(spec.transitions)} if spec else {}
+        self._documents = {d.id: d.label for d in spec.documents} if spec else {}
+        self._reasons = {r.id: r.label for r in spec.reason_codes} if spec else {}
+
+    def _get(self, table: Mapping[str, Any], key: Any) -> str:
+        found = table.get(str(key))
+        return found.get(self.lang) if found is not None else str(key)
+
+    def field(self, name: str) -> str:
+        spec = self.sop.fields.get(name) if self.sop else None
+        return spec.label.get(self.lang) if spec else name
+
+    def trigger(self, trigger: Any) -> str:
+        return self._get(self._triggers, trigger)
+
+    def state(self, state: Any) -> str:
+        known = self.sop.states.get(str(state)) if self.sop else None
+        return known.label.get(self.lang) if known else str(state)
+
+    def role(self, role: Any) -> str:
+        known = self.sop.roles.get(str(role)) if self.sop else None
+        return known.title.get(self.lang) if known else str(role)
+
+    def document(self, kind: Any) -> str:
+        return self._get(self._documents, kind)
+
+    def reason(self, reason: Any) -> str:
+        return self._get(self._reasons, reason)
+
+    def choice(self, name: str, value: Any) -> str:
+        spec = self.sop.fields.get(name) if self.sop else None
+        labels = {v.id: v.label for v in getattr(spec, "values", ())}
+        return self._get(labels, value)
+
+    def listed(self, items: Sequence[str]) -> str:
+        return _LIST.get(self.lang, ", ").join(items)
+
+
+def _say(key: str, lang: str, **values: Any) -> str | None:
+    """The sentence ``key`` in ``lang``, or None when there is none or a value is missing."""
+    sentence = SENTENCES.get(key)
+    if sentence is None:
+        return None
+    try:
+        return (sentence.get(lang) or sentence["en"]).format(**values)
+    except (KeyError, IndexError):
+        return None
+
+
+def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
+    """What is wrong with one value (a field or a document), without its name."""
+    code, params, lang = item.get("code", ""), dict(item.get("params") or {}), labels.lang
+    if code == "missing-field":
+        key = "required"
+    elif code == "out-of-range":
+        key = f"out-of-range:{params.get('bound')}"
+    elif code == "wrong-type":
+        key = f"expected:{params.get('expected')}"
+    else:
+        key = code
+    if code == "not-in-enum":
+        params["allowed"] = labels.listed([labels.choice(name, v) for v in params["allowed"]])
+    if code == "document-too-large":
+        params["size"] = format_unit(params["limit"] / 1_000_000, "digital-megabyte",
+                                     length="short", locale=lang)  # fmt: skip
+    return _say(key, lang, **params) or str(item.get("message", ""))
+
+
+def _unmet(item: Mapping[str, Any], labels: _Labels) -> str:
+    """One requirement of a step that is not met, as a clause."""
+    code, params, lang = item.get("code", ""), dict(item.get("params") or {}), labels.lang
+    said: str | None = None
+    if code == "missing-field":
+        said = _say(code, lang, field=labels.field(str(params.get("field", item.get("subject")))))
+    elif code == "missing-document":
+        said = _say(code, lang, document=labels.document(params.get("document")))
+    elif code == "comment-required":
+        said = _say(code, lang)
+    elif code == "reason-required":
+        reasons = labels.listed([labels.reason(r) for r in params.get("reasons", ())])
+        said = _say(code, lang, reasons=reasons)
+    elif code == "rule-failed":
+        named = {**params}
+        for key, name in (("trigger", labels.trigger), ("document", labels.document),
+                          ("field", labels.field)):  # fmt: skip
+            if key in named:
+                named[key] = name(named[key])
+        said = _say(f"rule:{params.get('why')}", lang, **named)
+    elif code == "condition-failed":
+        message = params.get("message") or {}
+        said = message.get(lang) or message.get("en")
+    return said or str(item.get("message", ""))
+
+
+def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None) -> Refusal:
+    """``error`` (an error's ``to_dict()``) said in ``lang`` with ``sop``'s labels."""
+    labels, code = _Labels(sop, lang), str(error.get("code", ""))
+    items = _ITEMS.get(lang, "; ")
+    fields: dict[str, str] = {}
+    summary: str | None = None
+    if code == "invalid-data":
+        said = []
+        for item in error.get("errors", ()):
+            name = str(item.get("field", ""))
+            bare = name.removeprefix("document:")
+            fields[bare] = _value(item, bare, labels)
+            label = labels.document(bare) if name.startswith("document:") else labels.field(name)
+            said.append(f"{label}: {fields[bare]}")
+        summary = _say(code, lang, items=items.join(said))
+    elif code == "requirement-not-met":
+        said = []
+        for item in error.get("unmet", ()):
+            said.append(_unmet(item, labels))
+            if item.get("code") in ("missing-field", "missing-document") and item.get("subject"):
+                fields[str(item["subject"])] = said[-1]
+        summary = _say(code, lang, trigger=labels.trigger(error.get("trigger")),
+                       items=items.join(said))  # fmt: skip
+    elif code == "trigger-not-allowed":
+        state, trigger = error.get("state"), labels.trigger(error.get("trigger"))
+        if sop is not None and state in sop.states and sop.is_final(str(state)):
+            summary = _say("request-closed", lang, state=labels.state(state), trigger=trigger)
+        else:
+            allowed = labels.listed([labels.trigger(t) for t in error.get("allowed", ())])
+            summary = _say(code, lang, trigger=trigger, state=labels.state(state),
+                           allowed=allowed or _say("nothing-possible", lang))  # fmt: skip
+    elif code == "role-forbidden":
+        roles = labels.listed([labels.role(r) for r in error.get("roles", ())])
+        if error.get("trigger"):
+            summary = _say(code, lang, trigger=labels.trigger(error["trigger"]), roles=roles)
+        elif error.get("filing"):
+            summary = _say("role-forbidden-filing", lang, roles=roles)
+        elif error.get("attach"):
+            summary = _say("role-forbidden-attach", lang, state=labels.state(error.get("state")))
+    elif code == "separation-of-duties":
+        summary = _say(code, lang, trigger=labels.trigger(error.get("trigger")),
+                       earlier=labels.trigger(error.get("conflicts_with")))  # fmt: skip
+    elif code == "conflict" and "state" in error:
+        summary = _say(code, lang, state=labels.state(error["state"]))
+    elif code == "not-found" and "reference" in error:  # a request (not an SOP, a user...)
+        summary = _say(code, lang)
+    elif code == "unknown-trigger" and "trigger" in error:
+        summary = _say(code, lang, trigger=error["trigger"])
+    return Refusal(summary or str(error.get("message", "")), fields)

@@ -1,0 +1,120 @@
+"""A refusal on a page is said in the reader's language, with the SOP's own names for the
+fields, documents, steps and stages it mentions (the API and the CLI keep English)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from fastapi.testclient import TestClient
+
+from sopflow import demo
+from tests.e2e.test_pages import (  # noqa: F401  (fixtures)
+    _template,
+    clock,
+    csrf_of,
+    database_url,
+    services,
+    settings,
+    sign_in,
+    site,
+    version_of,
+)
+
+EG = "eg-mom-international-placement"
+
+
+def refusal(page: str) -> str:
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S)
+    assert found, "no refusal on the page"
+    return html.unescape(found.group(1))
+
+
+def field_errors(page: str) -> list[str]:
+    return [html.unescape(e) for e in re.findall(r'<span class="error">([^<]*)</span>', page)]
+
+
+def filing_form(site: TestClient, lang: str) -> dict[str, str]:
+    form = site.get(f"/requests/new/{EG}?lang={lang}")
+    fields = {k: str(v) for k, v in demo.EG_DATA.items() if not isinstance(v, dict)}
+    fields.update({"monthly_wage__amount": "1500", "monthly_wage__currency": "USD",
+                   "worker_fee__amount": "0", "worker_fee__currency": "USD",
+                   "csrf": csrf_of(form.text)})  # fmt: skip
+    return fields
+
+
+def test_a_missing_document_is_named_in_french_by_the_sops_own_label(site: TestClient) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001?lang=fr")
+    refused = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "attest_demand", "csrf": csrf_of(page.text),
+        "version": version_of(page.text)})  # fmt: skip
+
+    said = refusal(refused.text)
+    assert said.startswith("Refusé : « Légaliser la demande » ne peut pas encore être fait")
+    assert (
+        "la pièce « Légalisation par le consulat ou l'attaché du travail » doit être jointe" in said
+    )
+    assert "must be attached" not in said
+
+
+def test_a_value_out_of_range_is_explained_in_arabic_beside_its_field(site: TestClient) -> None:
+    sign_in(site, "agent@nile.demo")
+    fields = filing_form(site, "ar")
+    bad = site.post(f"/requests/new/{EG}?lang=ar", data={**fields, "workers_requested": "0"})
+
+    assert bad.status_code == 422
+    assert "يجب ألا يقل عن 1" in field_errors(bad.text)
+    assert "عدد العمال المطلوبين: يجب ألا يقل عن 1" in refusal(bad.text)
+    assert "at least" not in bad.text
+
+
+def test_a_fee_above_the_legal_cap_is_refused_in_french_with_its_figures(site: TestClient) -> None:
+    sign_in(site, "agent@nile.demo")
+    fields = filing_form(site, "fr")
+    files = {f"document__{kind}": (f"{kind}.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
+             for kind in demo.EG_DOCS}  # fmt: skip
+    bad = site.post(f"/requests/new/{EG}?lang=fr", data={**fields, "worker_fee__amount": "500"},
+                    files=files)  # fmt: skip
+
+    said = refusal(bad.text)
+    assert bad.status_code == 422
+    assert ("les frais à la charge du travailleur, 500 USD, dépassent 1 % du salaire de la "
+            "première année (180.00 USD)") in said  # fmt: skip
+
+
+def test_a_stale_form_says_who_moved_first_and_where_the_request_is_now(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001?lang=fr")
+    stale = str(int(version_of(page.text)) - 1)
+    refused = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "return_for_correction", "reason": "attestation_invalid",
+        "comment": "x", "csrf": csrf_of(page.text), "version": stale})  # fmt: skip
+
+    assert "Quelqu'un d'autre a modifié cette demande" in refusal(refused.text)
+
+
+def test_a_step_of_another_stage_lists_what_is_possible_now(site: TestClient) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001?lang=fr")
+    refused = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "register_demand", "csrf": csrf_of(page.text),
+        "version": version_of(page.text)})  # fmt: skip
+
+    said = refusal(refused.text)
+    assert "n'est pas possible à l'étape" in said and "Possible maintenant" in said
+    assert "« Légaliser la demande »" not in said.split("Possible maintenant")[0]
+    assert "Légaliser la demande" in said.split("Possible maintenant")[1]
+
+
+def test_the_api_keeps_the_english_message_and_gives_the_values(site: TestClient) -> None:
+    from sopflow.errors import InvalidData
+    from sopflow.spec import values
+    from states.machine import CompiledSop
+
+    sop: CompiledSop = site.app.state.services.sops.catalogue.get(EG)  # type: ignore[attr-defined]
+    _, errors = values.validate_data(sop.fields, {"workers_requested": 0})
+    problem = InvalidData(errors).to_dict()["errors"][0]
+
+    assert problem["message"] == "must be at least 1"
+    assert problem["params"] == {"bound": "min", "limit": "1"}
