@@ -17,6 +17,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_auto
 from jinja2.sandbox import SandboxedEnvironment
 
 from notifications.catalogue import NOTICE_KINDS
+from notifications.flags import say
 from sopflow.domain.ports import Rendered
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -78,6 +79,7 @@ class TemplateRenderer:
             raise KeyError(f"no template '{template}'")
         if locale not in available:
             locale = "en" if "en" in available else available[0]
+        context = {**context, "flags": [say(f, locale) for f in context.get("flags") or ()]}
         parts = [self.env.get_template(f"{locale}/{template}.{part}.j2").render(context)
                  for part in PARTS]  # fmt: skip
         subject = " ".join(parts[0].split())

@@ -17,6 +17,13 @@ from typing import Any
 
 from states.model import DocumentRef, OrganisationFacts, RequestState
 
+# The flags a rule may raise, as English sentences: a flag is recorded with its event as
+# the sentence filled in (the record's language, under the event's hash); a notice reads it
+# back against its sentence to say it in the recipient's language (notifications/flags.py).
+FLAG_WORKER_FEE = "worker fee charged: {fee}"
+FLAG_RENEWAL_EXEMPT = "renewal under the approved-project exemption"
+FLAGS = (FLAG_WORKER_FEE, FLAG_RENEWAL_EXEMPT)
+
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
@@ -82,7 +89,7 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
             False,
             f"the licence {org.licence_number} of agency '{org.id}' expired "
             f"on {org.licence_expires}",
-            why="licence-expired",
+            why="licence-expired" if org.licence_expires else "licence-no-expiry",
             params={
                 "agency": org.id,
                 "licence": org.licence_number,
@@ -103,7 +110,7 @@ def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
     regime_field = p.get("regime_field")
     if regime_field and ctx.state.data.get(str(regime_field)) == p.get("legacy_value"):
         cap_percent = Decimal(str(p.get("legacy_cap_percent", cap_percent)))
-    flag = f"worker fee charged: {fee[0]} {fee[1]}"
+    flag = FLAG_WORKER_FEE.format(fee=f"{fee[0]} {fee[1]}")
     if wage is None:
         return RuleResult(
             False,
@@ -185,7 +192,7 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
         return RuleResult(True)
     exemption = p.get("exemption_field")
     if exemption and ctx.state.data.get(str(exemption)) is True:
-        return RuleResult(True, flags=("renewal under the approved-project exemption",))
+        return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,))
     prior = int(ctx.facts.get("prior_renewals", 0))
     if prior >= 1:
         return RuleResult(

@@ -26,6 +26,8 @@ SENTENCES: dict[str, dict[str, str]] = YAML(typ="safe").load(
 )
 _LIST = {"ar": "، "}  # how a list is joined: "a, b, c"; Arabic has its own comma
 _ITEMS = {"ar": "؛ "}  # and a list of sentences: "a; b"
+_COLON = {"fr": " : "}  # "label: what is wrong"; French puts a space before the colon
+_QUOTES = {"en": "“{}”", "fr": "« {} »", "ar": "«{}»"}  # a choice, which may hold commas
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class _Labels:
     def listed(self, items: Sequence[str]) -> str:
         return _LIST.get(self.lang, ", ").join(items)
 
+    def quoted(self, text: str) -> str:
+        return _QUOTES.get(self.lang, _QUOTES["en"]).format(text)
+
 
 def _say(key: str, lang: str, **values: Any) -> str | None:
     """The sentence ``key`` in ``lang``, or None when there is none or a value is missing."""
@@ -100,9 +105,10 @@ def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
         key = f"expected:{params.get('expected')}"
     else:
         key = code
-    if code == "not-in-enum":
-        params["allowed"] = labels.listed([labels.choice(name, v) for v in params["allowed"]])
-    if code == "document-too-large":
+    if code == "not-in-enum" and isinstance(params.get("allowed"), list):
+        choices = [labels.quoted(labels.choice(name, v)) for v in params["allowed"]]
+        params["allowed"] = labels.listed(choices)
+    if code == "document-too-large" and isinstance(params.get("limit"), int):
         params["size"] = format_unit(params["limit"] / 1_000_000, "digital-megabyte",
                                      length="short", locale=lang)  # fmt: skip
     return _say(key, lang, **params) or str(item.get("message", ""))
@@ -147,7 +153,7 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None)
             bare = name.removeprefix("document:")
             fields[bare] = _value(item, bare, labels)
             label = labels.document(bare) if name.startswith("document:") else labels.field(name)
-            said.append(f"{label}: {fields[bare]}")
+            said.append(f"{label}{_COLON.get(lang, ': ')}{fields[bare]}")
         summary = _say(code, lang, items=items.join(said))
     elif code == "requirement-not-met":
         said = []
@@ -162,7 +168,8 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None)
         if sop is not None and state in sop.states and sop.is_final(str(state)):
             summary = _say("request-closed", lang, state=labels.state(state), trigger=trigger)
         else:
-            allowed = labels.listed([labels.trigger(t) for t in error.get("allowed", ())])
+            allowed = labels.listed([labels.quoted(labels.trigger(t))
+                                     for t in error.get("allowed", ())])  # fmt: skip
             summary = _say(code, lang, trigger=trigger, state=labels.state(state),
                            allowed=allowed or _say("nothing-possible", lang))  # fmt: skip
     elif code == "role-forbidden":

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sopflow.web.refusals import explain
 from states.model import OrganisationFacts, RequestState
 from states.rules import RULE_NAMES, RULES, RuleContext, RuleResult
 from tests.factories import agency, document_ref
@@ -39,7 +40,20 @@ def check(
     context = RuleContext(
         state, state.latest_documents(), organisation, facts or {}, TODAY, params or {}
     )
-    return RULES[rule].check(context)
+    result = RULES[rule].check(context)
+    if not result.ok:
+        assert_said_in_every_language(rule, result)
+    return result
+
+
+def assert_said_in_every_language(rule: str, result: RuleResult) -> None:
+    """A page can say why a rule refused in French and Arabic, not only in English."""
+    unmet = {"code": "rule-failed", "message": result.message,
+             "params": {"rule": rule, "why": result.why, **result.params}}  # fmt: skip
+    for lang in ("fr", "ar"):
+        refusal = {"code": "requirement-not-met", "trigger": "t", "unmet": [unmet]}
+        said = explain(refusal, lang).summary
+        assert result.message not in said and "{" not in said, (lang, said)
 
 
 def test_registry_names():

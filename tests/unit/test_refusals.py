@@ -1,0 +1,115 @@
+"""Refusals and flags said in the reader's language: every sentence exists in the three
+working languages with the same values, every kind of bad value is said in French and
+Arabic with the SOP's own labels, and what no sentence covers is given in English rather
+than lost."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notifications.flags import say
+from notifications.render import SAMPLE_CONTEXT, TemplateRenderer
+from sopflow.errors import InvalidData
+from sopflow.sop_files import compile_file
+from sopflow.spec import values
+from sopflow.web.refusals import SENTENCES, explain
+from states.rules import FLAG_WORKER_FEE
+
+SOPS = Path(__file__).resolve().parents[2] / "sop_definitions"
+EG = compile_file(SOPS / "eg-mom-international-placement.v1.yaml")
+
+
+def placeholders(sentence: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", sentence))
+
+
+@pytest.mark.parametrize("key", sorted(SENTENCES))
+def test_every_sentence_is_in_three_languages_with_the_same_values(key: str) -> None:
+    sentence = SENTENCES[key]
+    assert set(sentence) == {"en", "fr", "ar"}
+    assert placeholders(sentence["fr"]) == placeholders(sentence["en"])
+    assert placeholders(sentence["ar"]) == placeholders(sentence["en"])
+
+
+BAD_VALUES: dict[str, Any] = {
+    "workers_requested": 0,  # out of range
+    "contract_months": "twelve",  # not a number
+    "destination_country": "XX",
+    "occupation": "99999",
+    "industry": "ZZ",
+    "contact_email": "demands-at-redsea",
+    "legal_regime": "law_1_1900",  # not one of the choices
+    "monthly_wage": {"amount": "1500", "currency": "ZZZ"},
+    "worker_fee": {"amount": "a lot", "currency": "USD"},
+    "pdo_attendance_date": "2026-13-01",
+    "passports_machine_readable": "yes",
+    "employer_name": "",  # required
+    "favourite_colour": "blue",  # no such field
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_every_bad_value_is_said_in_the_readers_language(lang: str) -> None:
+    _, errors = values.validate_data(EG.fields, BAD_VALUES)
+    said = explain(InvalidData(errors).to_dict(), lang, EG)
+
+    assert {e.field for e in errors} == set(BAD_VALUES)
+    for error in errors:
+        assert said.fields[error.field] != error.message, error
+        assert "{" not in said.fields[error.field]
+
+
+def test_values_and_fields_are_named_by_the_sops_labels() -> None:
+    _, errors = values.validate_data(EG.fields, {"legal_regime": "law_1_1900",
+                                                 "workers_requested": 0})  # fmt: skip
+    said = explain(InvalidData(errors).to_dict(), "fr", EG)
+
+    assert said.fields["workers_requested"] == "doit être au moins 1"
+    assert "Nombre de travailleurs demandés : doit être au moins 1" in said.summary
+    assert "law_14_2025" not in said.fields["legal_regime"]  # the choices by their labels
+    assert said.fields["legal_regime"].startswith("choisissez parmi : ")
+
+
+def test_what_no_sentence_covers_is_given_in_english() -> None:
+    unknown = {"code": "database-full", "message": "the database is full: free space"}
+    odd_rule = {"code": "requirement-not-met", "trigger": "attest_demand", "unmet": [
+        {"code": "rule-failed", "message": "a rule of tomorrow refused",
+         "params": {"rule": "future_rule", "why": "unheard-of"}}]}  # fmt: skip
+
+    assert explain(unknown, "ar").summary == "the database is full: free space"
+    assert "a rule of tomorrow refused" in explain(odd_rule, "fr", EG).summary
+    assert "« Légaliser la demande »" in explain(odd_rule, "fr", EG).summary
+
+
+def test_a_flag_is_said_in_the_notices_language_with_its_values() -> None:
+    recorded = FLAG_WORKER_FEE.format(fee="100 SAR")
+
+    assert say(recorded, "fr") == "frais à la charge du travailleur : 100 SAR"
+    assert say(recorded, "ar") == "رسوم مفروضة على العامل: 100 SAR"
+    assert say(recorded, "en") == recorded
+    assert say("a flag of an older rule", "fr") == "a flag of an older rule"
+
+
+def test_a_french_notice_lists_its_flags_in_french() -> None:
+    context = {**SAMPLE_CONTEXT, "flags": [FLAG_WORKER_FEE.format(fee="100 SAR")]}
+    rendered = TemplateRenderer().render("stage_approved", "fr", context)
+
+    assert "- frais à la charge du travailleur : 100 SAR" in rendered.text
+    assert "worker fee" not in rendered.text
+
+
+def test_a_document_too_large_is_said_beside_its_kind_with_its_size() -> None:
+    error = {"code": "invalid-data", "errors": [
+        {"field": "document:attestation", "code": "document-too-large",
+         "message": "scan.pdf exceeds 10000000 bytes",
+         "params": {"file": "scan.pdf", "limit": 10_000_000}}]}  # fmt: skip
+    said = explain(error, "fr", EG)
+
+    assert said.fields == {"attestation": "scan.pdf dépasse 10\u202fMo"}
+    assert said.summary.endswith(
+        "Légalisation par le consulat ou l'attaché du travail : scan.pdf dépasse 10\u202fMo"
+    )
