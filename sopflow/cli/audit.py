@@ -153,16 +153,32 @@ def export(
     end: Annotated[str | None, typer.Option("--to", metavar="DATE")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "jsonl",
     output: Annotated[Path | None, typer.Option(help="default: sopflow-events.<format>")] = None,
+    sop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sop",
+            metavar="ID",
+            help="only this SOP's events in full (repeatable); the others' are redacted to "
+            "their hashes, so the chain can still be checked",
+        ),
+    ] = None,
 ) -> None:
     """Write the event log and a manifest (count, chain head, file SHA-256)."""
     target = output or Path(f"sopflow-events.{fmt}")
-    manifest = bootstrap.services().audit.export(
+    services = bootstrap.services()
+    scope = frozenset(sop) if sop else None
+    for sop_id in sorted(scope or ()):
+        services.sops.catalogue.get(sop_id)  # an unknown SOP id is an error, not an empty file
+    manifest = services.audit.export(
         target,
         fmt,
         _moment(start, "--from") if start else None,
         _moment(end, "--to") if end else None,
+        scope=scope,
     )
-    err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json")
+    redacted = manifest.get("redacted_events") or 0
+    note = f" ({redacted} of other SOPs redacted to their hashes)" if redacted else ""
+    err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json{note}")
     out.print(str(target), markup=False)
 
 

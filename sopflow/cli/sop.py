@@ -185,8 +185,7 @@ def schema(
 @app.command()
 def publish(path: Annotated[Path, typer.Argument(metavar="PATH")]) -> None:
     """Register an SOP version (refused if that version exists with other content)."""
-    from datetime import UTC, datetime
-
-    sop, new = bootstrap.services().sops.publish(path, datetime.now(UTC))
+    services = bootstrap.services()
+    sop, new = services.sops.publish(path, services.ctx.clock())  # the services' clock
     state = "registered" if new else "already registered (identical)"
     err.print(f"{sop.spec.id} v{sop.spec.version} {state}; {sop.content_hash}")

@@ -3,6 +3,7 @@ final state of both shipped SOPs, reading, auditing, and a tampered database cau
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -264,6 +265,22 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
     lines = export.read_text("utf-8").replace(email("registry_clerk"), "mallory@mom.example")
     export.write_text(lines, "utf-8")
     assert cli.fails(1, "audit", "check-export", str(export)).code == 1
+
+
+def test_an_export_scoped_to_one_sop_redacts_the_others_and_still_checks(cli: Sopflow) -> None:
+    eg = submit(cli, w.EG, "agent", w.eg_data())
+    tn = submit(cli, w.TN, "enterprise", w.tn_data())
+    export = cli.folder / "tn-events.jsonl"
+
+    done = cli.ok("audit", "export", "--sop", w.TN, "--output", str(export))
+    text = export.read_text("utf-8")
+    manifest = json.loads((cli.folder / "tn-events.jsonl.manifest.json").read_text("utf-8"))
+
+    assert "redacted to their hashes" in done.err and manifest["scope"] == [w.TN]
+    assert tn in text and eg not in text and "Red Sea" not in text
+    assert cli.ok("audit", "check-export", str(export)).code == 0
+    unknown = cli.fails(1, "audit", "export", "--sop", "no-such-sop", "--output", str(export))
+    assert "no-such-sop" in unknown.err
 
 
 def test_a_deleted_event_is_caught_by_the_installed_command(cli: Sopflow) -> None:
