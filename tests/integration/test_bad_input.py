@@ -118,6 +118,7 @@ def test_a_trigger_not_allowed_now_is_refused_with_the_allowed_ones(desk: Desk) 
     assert error.details == {
         "state": "demand_intake",
         "allowed": ["register_demand", "reject", "return_for_correction", "withdraw"],
+        "trigger": "approve_demand",
     }
 
 

@@ -97,7 +97,7 @@ def test_create_needs_a_submission_role():
     error = rejection(lambda: create(LAB, actor("clerk"), Payload(), NOW))
 
     assert isinstance(error, RoleForbidden)
-    assert error.details == {"roles": ["applicant"]}
+    assert error.details == {"roles": ["applicant"], "filing": True}
 
 
 def test_create_reports_every_invalid_field():
@@ -140,7 +140,8 @@ def test_trigger_not_allowed_from_this_state_lists_the_allowed_ones():
     error = rejection(lambda: fire(LAB, submitted(), "approve", actor("chief"), Payload(), NOW))
 
     assert isinstance(error, TriggerNotAllowed)
-    assert error.details == {"state": "review", "allowed": ["register", "return"]}
+    assert error.details == {"state": "review", "allowed": ["register", "return"],
+                             "trigger": "approve"}  # fmt: skip
     assert error.message == (
         "'approve' is not allowed from state 'review'; allowed: register, return"
     )
@@ -588,7 +589,7 @@ def test_attach_needs_a_role_that_may_act_now():
     )
 
     assert isinstance(error, RoleForbidden)
-    assert error.details == {"roles": ["applicant"]}
+    assert error.details == {"roles": ["applicant"], "attach": True, "state": "draft"}
 
 
 def test_attach_checks_the_documents():
