@@ -2,7 +2,10 @@
 
 1. The peer benchmark (``../shared/peers``, run in its own venv with the peers' exact
    versions) with sopflow as one more column, every engine in its own subprocess, same run.
-2. ``sopflow audit verify`` over a synthetic, valid, hash-chained log of N events.
+2. The SQL floor: the store's statements of the same workload replayed alone
+   (``bench/sql_floor.py``), what a step would cost if sopflow's Python cost nothing.
+3. Prefect's cost (``bench/flows_bench.py``).
+4. ``sopflow audit verify`` over a synthetic, valid, hash-chained log of N events.
 Results go to ``bench/results/`` (Markdown and JSON); docs/performance.md quotes them.
 """
 
@@ -101,6 +104,15 @@ def flows_benchmark(args: argparse.Namespace) -> str:
     )
 
 
+def sql_floor(args: argparse.Namespace) -> str:
+    """The store's statements of the same workload replayed alone (bench/sql_floor.py)."""
+    floor = [sys.executable, str(ROOT / "bench" / "sql_floor.py"), "--n", str(args.n)]
+    done = subprocess.run(floor, check=True, capture_output=True, text=True)
+    return "SQL floor of a step (`bench/sql_floor.py`):\n\n" + "\n".join(
+        f"- {line}" for line in done.stdout.splitlines()
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,6 +124,7 @@ def main() -> int:
     ap.add_argument("--verify-events", type=int, default=1_000_000, help="0 to skip")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--skip-flows", action="store_true")
+    ap.add_argument("--skip-floor", action="store_true", help="skip the SQL floor (sql_floor.py)")
     ap.add_argument("--flows-runs-n", type=int, default=30, help="instances, one run per step")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -120,6 +133,9 @@ def main() -> int:
         table = run_peers(args)
         print(table, flush=True)
         summary.append(table)
+    if not args.skip_floor:
+        summary.append(sql_floor(args))
+        print(summary[-1], flush=True)
     if not args.skip_flows:
         summary.append(flows_benchmark(args))
         print(summary[-1], flush=True)
