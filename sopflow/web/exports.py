@@ -23,7 +23,8 @@ from starlette.background import BackgroundTask
 from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.web.api import Caller, Svc
-from sopflow.web.pages import Email, _render, _services
+from sopflow.web.i18n import t
+from sopflow.web.pages import Email, _lang, _render, _services
 
 router = APIRouter()
 Format = Literal["jsonl", "csv"]
@@ -81,7 +82,7 @@ def export_page(request: Request, email: Email, format: str = "", start: str = "
     services = _services(request)
     scope = services.audit.auditor_scope(email)
     if not scope:
-        return _render(request, "error.html", 403, error="The audit log export is for auditors.")
+        return _render(request, "error.html", 403, error=t("auditors_only", _lang(request)))
     if format not in ("jsonl", "csv"):
         return _render(request, "export.html", scope=sorted(scope))
     try:
@@ -89,7 +90,9 @@ def export_page(request: Request, email: Email, format: str = "", start: str = "
         last = date.fromisoformat(end) if end else None
         return export_zip(services, email, format, first, last)  # type: ignore[arg-type]
     except (ValueError, InvalidData) as exc:
-        return _render(request, "export.html", 422, scope=sorted(scope), error=str(exc))
+        why = "end_before_start" if isinstance(exc, InvalidData) else "not_a_date"
+        return _render(request, "export.html", 422, scope=sorted(scope),
+                       error=t(why, _lang(request)))  # fmt: skip
 
 
 HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "role",
@@ -102,7 +105,7 @@ def history_download(request: Request, reference: str, fmt: str, email: Email) -
     """The request's whole history, for the requester's files or an auditor's working
     papers: JSON (everything, notices included) or CSV (one row per step)."""
     if fmt not in ("json", "csv"):
-        return _render(request, "error.html", 404, error=f"no history format '{fmt}' (json, csv)")
+        return _render(request, "error.html", 404, error=t("no_such_page", _lang(request)))
     try:
         history = _services(request).audit.history(reference, email)
     except SopflowError as exc:

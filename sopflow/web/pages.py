@@ -108,7 +108,7 @@ def _view_and_sop(services: Services, reference: str, email: str) -> tuple[dict[
 def _forbidden_without_csrf(request: Request, token: str) -> Response | None:
     expected = request.session.get("csrf")
     if not expected or not secrets.compare_digest(str(expected), token):
-        return HTMLResponse("CSRF token missing or wrong: reload the page.", status_code=403)
+        return _render(request, "error.html", 403, error=i18n.t("csrf_failed", _lang(request)))
     return None
 
 

@@ -195,7 +195,7 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
         return hidden
     services, lang = _services(request), _lang(request)
     if table not in TABLES:
-        return _render(request, "error.html", 404, error=f"no statistics table '{table}'")
+        return _render(request, "error.html", 404, error=i18n.t("no_such_page", lang))
     visible = services.statistics.visible_sops(email) or frozenset()
     context: dict[str, Any] = {"table_name": table, "tables": TABLES, "dims": DIMENSIONS[table],
                                "params": request.query_params, "min_cell": default_min_cell(),
