@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sopflow.errors import SopflowError
 from sopflow.services import Command
 from sopflow.web.pages import Email, _checked_form, _lang, _render, _services, _view_and_sop
+from sopflow.web.refusals import explain
 from workflows.client import run_command
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +57,7 @@ async def preview(request: Request, email: Email) -> Response:
                        comment=comment, label="", token="", stage="preview")  # fmt: skip
     items, label = [], trigger
     for ref in refs:
+        sop = None
         try:
             view, sop = _view_and_sop(services, ref, email)
             services.commands.check(ref, trigger, email, Command(comment=comment or None,
@@ -64,7 +66,7 @@ async def preview(request: Request, email: Email) -> Response:
             label = step.label.get(lang)
             items.append(Item(ref, True, sop.states[step.to].label.get(lang), view["version"]))
         except SopflowError as exc:
-            items.append(Item(ref, False, exc.message))
+            items.append(Item(ref, False, explain(exc.to_dict(), lang, sop).summary))
     return _render(request, "bulk.html", items=items, trigger=trigger, comment=comment,
                    label=label, token=secrets.token_urlsafe(12), stage="preview")  # fmt: skip
 
@@ -79,16 +81,16 @@ async def apply(request: Request, email: Email) -> Response:
     token = str(form.get("token", ""))[:40] or secrets.token_urlsafe(12)
     items = []
     for ref in refs:
-        version = str(form.get(f"version__{ref}", ""))
+        version, sop = str(form.get(f"version__{ref}", "")), None
         try:
+            _, sop = _view_and_sop(services, ref, email)
             result = run_command({"command": "act", "reference": ref, "as": email,
                                   "trigger": trigger, "comment": comment or None,
                                   "expected_version": int(version) if version.isdigit() else None,
                                   "idempotency_key": f"bulk:{token}:{ref}"})  # fmt: skip
-            _, sop = _view_and_sop(services, ref, email)
             items.append(Item(ref, True, sop.states[result.state].label.get(lang)))
         except SopflowError as exc:
-            items.append(Item(ref, False, exc.message))
+            items.append(Item(ref, False, explain(exc.to_dict(), lang, sop).summary))
     label = str(form.get("label", "")) or trigger
     return _render(request, "bulk.html", items=items, trigger=trigger, comment=comment,
                    label=label, token=token, stage="results")  # fmt: skip

@@ -145,7 +145,7 @@ def test_bulk_preview_changes_nothing_and_confirming_applies_each_once(
     states = [services.queries.show(r, "examiner@dgpemoe.demo") for r in refs]
 
     assert text_of(preview).count("will be applied → Examination of the file") == 3
-    assert "cannot be applied: no request 'TN-2026-999999'" in text_of(preview)
+    assert "cannot be applied: No such request, or it is not one you may see." in text_of(preview)
     assert untouched == ["filing_check"] * 3
     assert results.count("done, now: Examination of the file") == 3
     assert again == results
@@ -164,7 +164,7 @@ def test_bulk_reports_a_request_that_moved_after_the_preview_and_leaves_it(
 
     results = text_of(_confirm(site, preview))
 
-    assert "refused:" in results and "returned_for_correction" in results
+    assert "refused:" in results and "now at the stage “Returned for correction”" in results
     assert services.queries.show(ref, "examiner@dgpemoe.demo")["state"] == (
         "returned_for_correction"
     )
