@@ -43,14 +43,20 @@ def filing_form(site: TestClient, lang: str) -> dict[str, str]:
     return fields
 
 
-def test_a_missing_document_is_named_in_french_by_the_sops_own_label(site: TestClient) -> None:
+def attache_acts_in_french(site: TestClient, trigger: str, *, stale: bool = False,
+                           **form: str) -> str:  # fmt: skip
+    """The refusal the labour attaché gets for ``trigger`` on the demo's first request."""
     sign_in(site, "attache@mom.demo")
     page = site.get("/requests/EG-2026-000001?lang=fr")
-    refused = site.post("/requests/EG-2026-000001/act", data={
-        "trigger": "attest_demand", "csrf": csrf_of(page.text),
-        "version": version_of(page.text)})  # fmt: skip
+    version = int(version_of(page.text)) - (1 if stale else 0)
+    form = {"trigger": trigger, "csrf": csrf_of(page.text), "version": str(version), **form}
+    refused = site.post("/requests/EG-2026-000001/act", data=form)
+    return refusal(refused.text)
 
-    said = refusal(refused.text)
+
+def test_a_missing_document_is_named_in_french_by_the_sops_own_label(site: TestClient) -> None:
+    said = attache_acts_in_french(site, "attest_demand")
+
     assert said.startswith("Refusé : « Légaliser la demande » ne peut pas encore être fait")
     assert (
         "la pièce « Légalisation par le consulat ou l'attaché du travail » doit être jointe" in said
@@ -84,24 +90,15 @@ def test_a_fee_above_the_legal_cap_is_refused_in_french_with_its_figures(site: T
 
 
 def test_a_stale_form_says_who_moved_first_and_where_the_request_is_now(site) -> None:
-    sign_in(site, "attache@mom.demo")
-    page = site.get("/requests/EG-2026-000001?lang=fr")
-    stale = str(int(version_of(page.text)) - 1)
-    refused = site.post("/requests/EG-2026-000001/act", data={
-        "trigger": "return_for_correction", "reason": "attestation_invalid",
-        "comment": "x", "csrf": csrf_of(page.text), "version": stale})  # fmt: skip
+    said = attache_acts_in_french(site, "return_for_correction", stale=True,
+                                  reason="attestation_invalid", comment="x")  # fmt: skip
 
-    assert "Quelqu'un d'autre a modifié cette demande" in refusal(refused.text)
+    assert "Quelqu'un d'autre a modifié cette demande" in said
 
 
 def test_a_step_of_another_stage_lists_what_is_possible_now(site: TestClient) -> None:
-    sign_in(site, "attache@mom.demo")
-    page = site.get("/requests/EG-2026-000001?lang=fr")
-    refused = site.post("/requests/EG-2026-000001/act", data={
-        "trigger": "register_demand", "csrf": csrf_of(page.text),
-        "version": version_of(page.text)})  # fmt: skip
+    said = attache_acts_in_french(site, "register_demand")
 
-    said = refusal(refused.text)
     assert "n'est pas possible à l'étape" in said and "Possible maintenant" in said
     assert "« Légaliser la demande »" not in said.split("Possible maintenant")[0]
     assert "Légaliser la demande" in said.split("Possible maintenant")[1]
