@@ -14,7 +14,6 @@ it: if it is below a throughput target, no tuning of the Python path can meet th
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import bench_common as bc  # noqa: E402
 from peer_sopflow import Sopflow  # noqa: E402
 
 from sopflow.store import repository  # noqa: E402
+from sopflow.store.db import make_engine  # noqa: E402
 
 Statement = tuple[str, Any]
 
@@ -85,10 +85,9 @@ def record(n: int, db: str) -> tuple[list[Statement], int, float]:
 def replay(log: list[Statement], db: str, drop: list[str]) -> float:
     """Seconds to run the recorded statements on a fresh database set up like the first."""
     Sopflow(argparse.Namespace(sync="NORMAL")).setup(db)
-    conn = sqlite3.connect(db, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "wal_autocheckpoint=10000", "cache_size=-65536"):  # fmt: skip
-        conn.execute(f"PRAGMA {pragma}")  # as sopflow.store.db sets them
+    # a plain sqlite3 connection, opened with the store's own pragmas (sopflow.store.db)
+    lease = make_engine(f"sqlite:///{db}").raw_connection()
+    conn = lease.driver_connection
     for index in drop:
         conn.execute(f"DROP INDEX {index}")
     cur = conn.cursor()
@@ -101,7 +100,7 @@ def replay(log: list[Statement], db: str, drop: list[str]) -> float:
         else:
             cur.execute(sql, params).fetchall()
     seconds = time.perf_counter() - started
-    conn.close()
+    lease.close()
     return seconds
 
 

@@ -182,6 +182,12 @@ class Conflict(CommandRejected):
 class NotFound(CommandRejected):
     code = "not-found"
 
+    @classmethod
+    def request(cls, reference: str) -> NotFound:
+        """A request that does not exist or that the actor may not see (the same answer,
+        so that nothing leaks); ``reference`` in the details for a page to say it."""
+        return cls(f"no request '{reference}'", details={"reference": reference})
+
 
 class AdapterError(SopflowError):
     """An outside system failed. ``retryable`` tells whether trying again may help."""

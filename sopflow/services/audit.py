@@ -144,7 +144,7 @@ class Audit:
             if reference is not None:
                 row = r.request(reference)
                 if row is None:
-                    raise NotFound(f"no request '{reference}'", details={"reference": reference})
+                    raise NotFound.request(reference)
                 verifier = ChainVerifier(check_global=False)
                 for ev in r.events_of(row["id"]):
                     verifier.feed({**ev, "reference": reference})

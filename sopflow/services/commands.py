@@ -143,7 +143,7 @@ class Commands:
             with self.ctx.store.read() as r:
                 row = r.request(reference)
                 if row is None:
-                    raise NotFound(f"no request '{reference}'", details={"reference": reference})
+                    raise NotFound.request(reference)
                 org = r.organisation(row["organisation_id"])
             sop = self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
             return self._apply(row, sop, org, system_actor(sop.spec), trigger, cmd, None, now)
@@ -206,11 +206,11 @@ class Commands:
             user, row, org = r.acting_on(email, reference)
         member = member_of(user, email)
         if row is None:
-            raise NotFound(f"no request '{reference}'", details={"reference": reference})
+            raise NotFound.request(reference)
         sop = self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
         actor = actor_for(member, sop.spec, row["organisation_id"])
         if not actor.roles:  # no role of this SOP applies to them here: they may not see it
-            raise NotFound(f"no request '{reference}'", details={"reference": reference})
+            raise NotFound.request(reference)
         return row, sop, org, actor
 
     def _rule_facts(self, sop: CompiledSop, organisation_id: str, reference: str | None,

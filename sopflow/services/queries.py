@@ -44,10 +44,10 @@ class Queries:
         with self.ctx.store.read() as r:
             row = r.request(reference)
         if row is None:
-            raise NotFound(f"no request '{reference}'", details={"reference": reference})
+            raise NotFound.request(reference)
         sop = self._sop(row)
         if not can_view(member, sop.spec, row["organisation_id"]):
-            raise NotFound(f"no request '{reference}'", details={"reference": reference})
+            raise NotFound.request(reference)
         return row, sop
 
     def show(self, reference: str, email: str) -> dict[str, Any]:
