@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,7 @@ class Settings(BaseSettings):
     mail_from: str = "no-reply@sopflow.invalid"
     public_url: str = "http://127.0.0.1:8000"  # links in notices point here
     prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
+    embedded_runs: int = Field(default=3, ge=1)  # commands run at once by one process
     max_document_mb: int = 25
 
     @property

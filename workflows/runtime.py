@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,16 +65,89 @@ def running_api(data_dir: Path) -> str | None:
     return None
 
 
+_quiet: list[Any] = [None, None]  # (settings in effect, PREFECT_* environment), quiet copy
+_quiet_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def quiet_runs() -> Iterator[None]:
     """Flow runs in this context (and thread) skip the heartbeat thread (~1 s per run).
 
-    ``temporary_settings`` is a context variable: threads do not inherit it, so every thread
-    that runs flows enters this context itself."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    Prefect's settings context is a context variable: threads do not inherit it, so every
+    thread that runs flows enters this context itself. ``temporary_settings`` would build a
+    new ``Settings`` each time (environment, dotenv and profile files read again: a quarter
+    of the web process's time under load, measured with py-spy); the quiet copy is built
+    once for the settings in effect and the environment (which it reads: ``serve`` sets
+    ``PREFECT_API_URL`` once its API is up) and entered as is."""
+    import prefect.context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    current = prefect.context.get_settings_context()
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("PREFECT_"))
+    with _quiet_lock:
+        if _quiet[0] is None or _quiet[0][0] is not current.settings or _quiet[0][1] != env:
+            _quiet[:] = [(current.settings, env), current.settings.copy_with_update(
+                updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})]  # fmt: skip
+        quiet = _quiet[1]
+    with (
+        prefect.context.SettingsContext(profile=current.profile, settings=quiet),
+        _thread_client(quiet.api.url),  # built under the quiet settings, entered after them
+    ):
         yield
+
+
+_clients = threading.local()
+
+
+@contextlib.contextmanager
+def _thread_client(api_url: str | None) -> Iterator[None]:
+    """Flow runs of this thread share one open API client (per API URL).
+
+    Without it every run opens a client of its own, and each new client loads certifi's
+    CA bundle into a fresh SSL context (~20-40 ms a run, a quarter of an empty flow run
+    here, measured with cProfile) and opens a new connection. The client is entered once
+    and left open for the thread's life (Prefect's clients are reentrant); each run enters
+    the ``SyncClientContext`` that carries it, where the flow engine looks first."""
+    from prefect.context import SyncClientContext
+
+    if not api_url or SyncClientContext.get() is not None:
+        yield
+        return
+    shared: dict[str, SyncClientContext] = _clients.__dict__.setdefault("by_url", {})
+    ctx = shared.get(api_url)
+    if ctx is None:
+        ctx = SyncClientContext()
+        ctx.client.__enter__()  # kept open: each run's enter and exit leave it open
+        shared[api_url] = ctx
+    # A fresh client fails at once when the API does not answer; one that has connected
+    # before retries for a minute (2 + 4 + ... + 32 s). Each run starts as a fresh client
+    # would, so a dead API is still reported at once (prefect/client/base.py, send).
+    transport: Any = getattr(ctx.client, "_client", None)
+    if hasattr(transport, "_has_connected"):
+        transport._has_connected = False
+    try:
+        with ctx:
+            yield
+    except BaseException:
+        # a client that failed may hold a broken connection: the next run gets a new one
+        shared.pop(api_url, None)
+        with contextlib.suppress(Exception):
+            ctx.client.__exit__(None, None, None)
+        raise
+
+
+# The local API that `sopflow serve` owns runs flows in-process only: no deployments, no
+# schedules, no workers, no automations, no pauses. Prefect's server services for those
+# (and the event persister, which writes every state change's events to Prefect's
+# SQLite database) only compete with the API's own writes for that database's lock: a
+# write that loses gets a 503, and the client waits 2, 4, 8... s before retrying: the
+# long tail of actions under load (docs/reliability.md, "Actions under embedded
+# Prefect"). Flow and task runs, their states and the UI's run pages are unchanged; only
+# the UI's event feed stays empty.
+_UNUSED_SERVICES = ("TRIGGERS", "EVENT_PERSISTER", "SCHEDULER", "LATE_RUNS", "FOREMAN",
+                    "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "REPOSSESSOR",
+                    "CLEANUP_RECONCILER")  # fmt: skip
+EMBEDDED_SERVER = {f"PREFECT_SERVER_SERVICES_{s}_ENABLED": "false" for s in _UNUSED_SERVICES}
 
 
 class EmbeddedApi:
@@ -87,6 +162,8 @@ class EmbeddedApi:
     def start(self) -> str:
         from prefect.server.api.server import SubprocessASGIServer
 
+        for key, value in EMBEDDED_SERVER.items():  # the subprocess inherits them
+            os.environ.setdefault(key, value)
         server = SubprocessASGIServer()
         server.start(timeout=120)
         self.server = server

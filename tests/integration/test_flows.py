@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -650,3 +652,80 @@ def test_run_command_raises_the_rejection_a_flow_run_reported(
     with pytest.raises(InvalidData):  # a malformed command is refused before any run
         client.run_command({**register, "as": ""})
     assert state_of(flows, in_intake) == "demand_intake"
+
+
+# -- what a flow run costs in-process ------------------------------------------------------
+def _api_client_of_a_run() -> object:
+    """The API client a flow run used (the object itself: ids of freed objects recur)."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    @flow(persist_result=False)
+    def which_client() -> object:
+        return get_client(sync_client=True)
+
+    return which_client()
+
+
+def test_the_flow_runs_of_one_thread_share_one_open_api_client(flows: Services) -> None:
+    first, second = _api_client_of_a_run(), _api_client_of_a_run()
+    box: list[object] = []
+
+    def elsewhere() -> None:
+        with quiet_runs():
+            box.append(_api_client_of_a_run())
+
+    other = threading.Thread(target=elsewhere)
+    other.start()
+    other.join()
+
+    assert first is second  # no new client (and CA bundle, and connection) per run
+    assert box and box[0] is not first  # a client is never shared between threads
+
+
+def test_quiet_runs_follow_a_change_of_prefect_s_environment(
+    prefect_api: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import get_current_settings
+
+    with quiet_runs():
+        before = get_current_settings()
+        assert before.flows.heartbeat_frequency is None
+    with quiet_runs():
+        assert get_current_settings() is before  # built once, not at every run
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", str(before.client.max_retries + 2))
+    with quiet_runs():
+        assert get_current_settings().client.max_retries == before.client.max_retries + 2
+        assert get_current_settings().flows.heartbeat_frequency is None
+
+
+def test_one_process_runs_at_most_its_bound_of_commands_at_once(
+    flows: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workflows.flows
+
+    bound = bootstrap.settings().model_copy(update={"embedded_runs": 2})  # SOPFLOW_EMBEDDED_RUNS
+    monkeypatch.setattr(bootstrap, "settings", lambda: bound)
+    monkeypatch.setattr(client, "_slots", [])  # the bound is read from the settings anew
+    monkeypatch.setattr(client, "mode", lambda: "embedded")
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    def advance_request(command: dict[str, Any], return_state: bool) -> dict[str, Any]:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return {"result": command}
+
+    monkeypatch.setattr(workflows.flows, "advance_request", advance_request)
+    monkeypatch.setattr(workflows.flows, "outcome_of", lambda state: state)
+    threads = [threading.Thread(target=client._submit_run, args=({"n": n},)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert most[0] == 2
