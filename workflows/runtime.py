@@ -85,10 +85,13 @@ def quiet_runs() -> Iterator[None]:
     current = prefect.context.get_settings_context()
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("PREFECT_"))
     with _quiet_lock:
-        if _quiet[0] is None or _quiet[0][0] is not current.settings or _quiet[0][1] != env:
-            _quiet[:] = [(current.settings, env), current.settings.copy_with_update(
-                updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})]  # fmt: skip
-        quiet = _quiet[1]
+        if current.settings.flows.heartbeat_frequency is None:  # already quiet (nested)
+            quiet = current.settings
+        else:
+            if _quiet[0] is None or _quiet[0][0] is not current.settings or _quiet[0][1] != env:
+                _quiet[:] = [(current.settings, env), current.settings.copy_with_update(
+                    updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})]  # fmt: skip
+            quiet = _quiet[1]
     with (
         prefect.context.SettingsContext(profile=current.profile, settings=quiet),
         _thread_client(quiet.api.url),  # built under the quiet settings, entered after them
