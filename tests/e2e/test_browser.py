@@ -241,6 +241,18 @@ def test_the_catalogue_draws_each_diagram_in_the_browser(base_url: str, browser)
     shot(page, "catalogue-sop-ar")
 
 
+def test_without_javascript_the_catalogue_says_where_the_diagram_s_content_is(
+    base_url: str, browser
+) -> None:
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{base_url}/sops/{demo.TN}?lang=fr")
+    assert not page.is_visible("#diagram-loading")  # nothing will draw it
+    # (Playwright's text and visibility checks skip <noscript>: its paragraph is read)
+    said = page.locator("#diagram noscript p").text_content() or ""
+    assert said.startswith("Le dessin du schéma nécessite JavaScript.")
+    assert page.locator("main table").count() >= 2  # the stages and steps it points to
+
+
 def test_the_arabic_pages_are_right_to_left(base_url: str, browser) -> None:
     page = browser.new_context().new_page()
     sign_in(page, base_url, "agent@nile.demo", lang="ar")
