@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 from sopflow import bootstrap
 from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS
 from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS
-from sopflow.analytics.model import Labeller, Table, cells
+from sopflow.analytics.model import Labeller, Table, cells, format_value
 from sopflow.analytics.returns import RETURN_DIMENSIONS
 from sopflow.analytics.stages import AGEING_DIMENSIONS, STAGE_DIMENSIONS
 from sopflow.analytics.workload import WORKLOAD_DIMENSIONS
@@ -104,9 +104,13 @@ def _print(table: Table, labels: Labeller) -> None:
     if not table.rows:
         out.print("no data in the window", markup=False)
     out.print(table.definition, markup=False)
+    hidden = table.total.suppressed if table.total is not None else ()
     for name, value in table.summary.items():
-        if not isinstance(value, list | dict):
-            out.print(f"{name}: {value}", markup=False)
+        if not isinstance(value, list | dict):  # a headline taken from a suppressed total says so
+            text = (
+                format_value(value, name in hidden) if value is not None or name in hidden else "—"
+            )
+            out.print(f"{name}: {text}", markup=False)
     for rank, item in enumerate(table.summary.get("bottlenecks", []), 1):
         where = ", ".join(_key(d, k, labels) for d, k in item["keys"].items())
         out.print(f"bottleneck {rank}: {where}: {item['days_total']} days "

@@ -75,6 +75,13 @@ def test_placements_are_suppressed_below_the_threshold(sopflow: Sopflow, log) ->
                                       "csv").out  # fmt: skip
 
 
+def test_a_suppressed_total_is_said_so_in_the_headline_too(sopflow: Sopflow, log) -> None:
+    shown = sopflow.ok("stats", "placements", "--min-cell", "50").out
+
+    assert "requests: suppressed" in shown and "workers: suppressed" in shown
+    assert "None" not in shown
+
+
 def test_the_threshold_comes_from_the_environment(sopflow: Sopflow, log) -> None:
     sopflow.env["SOPFLOW_STATS_MIN_CELL"] = "1"
     opened = sopflow.ok("stats", "placements", "--by", "sop", "--format", "json").json()
