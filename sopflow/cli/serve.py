@@ -3,6 +3,8 @@ flows, and serve the web application."""
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -64,6 +66,10 @@ def serve(
         jobs.append(Every(deliver_every, lambda: deliver_notifications(return_state=True),
                           "deliver-notifications").start())  # fmt: skip
     err.print(f"sopflow: open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again under the handler
+    # it found: Python's default one would end the process at once, skipping the clean-up
+    # below, and leave the local Prefect API running and still advertised to the CLI.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
     finally:
@@ -71,3 +77,7 @@ def serve(
             job.stop()
         if api is not None:
             api.stop()
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # the usual status of a process ended by that signal

@@ -1,0 +1,49 @@
+"""``sopflow serve`` ended by a signal to its own process (what ``kill``, ``docker stop`` or a
+supervisor sends, rather than to the whole process group): the local Prefect API it owns
+stops with it, and the CLI is no longer told to use it."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.processes import SOPFLOW, clean_env, free_port, start, stop, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+ENDINGS = [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 0)]  # (signal, exit status)
+
+
+@pytest.mark.parametrize(("sig", "status"), ENDINGS, ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_server_stops_the_prefect_api_it_owns(
+    tmp_path: Path, sig: int, status: int
+) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    advertised = tmp_path / ".sopflow" / "prefect-api.url"
+    server = start([str(SOPFLOW), "serve", "--port", str(port)], clean_env(), tmp_path, log)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health") and advertised.exists(),
+                   180, "sopflow serve and its Prefect API", server, log)  # fmt: skip
+        api = advertised.read_text(encoding="utf-8").strip()
+        assert _answers(f"{api}/health")
+
+        os.kill(server.pid, sig)  # the leader alone, not its group
+        server.wait(timeout=60)
+
+        assert server.returncode == status  # it exited; it was not killed mid-way
+        assert not advertised.exists()
+        wait_until(lambda: not _answers(f"{api}/health"), 15, "the Prefect API to stop")
+    finally:
+        stop(server)
