@@ -107,10 +107,7 @@ def _print(table: Table, labels: Labeller) -> None:
     hidden = table.total.suppressed if table.total is not None else ()
     for name, value in table.summary.items():
         if not isinstance(value, list | dict):  # a headline taken from a suppressed total says so
-            text = (
-                format_value(value, name in hidden) if value is not None or name in hidden else "—"
-            )
-            out.print(f"{name}: {text}", markup=False)
+            out.print(f"{name}: {format_value(value, name in hidden) or '—'}", markup=False)
     for rank, item in enumerate(table.summary.get("bottlenecks", []), 1):
         where = ", ".join(_key(d, k, labels) for d, k in item["keys"].items())
         out.print(f"bottleneck {rank}: {where}: {item['days_total']} days "
