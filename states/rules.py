@@ -84,16 +84,23 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
                 "status": org.licence_status or "",
             },
         )
-    if org.licence_expires is None or org.licence_expires < ctx.today:
+    if org.licence_expires is None:
+        return RuleResult(
+            False,
+            f"the licence {org.licence_number} of agency '{org.id}' has no expiry date on record",
+            why="licence-no-expiry",
+            params={"agency": org.id, "licence": org.licence_number},
+        )
+    if org.licence_expires < ctx.today:
         return RuleResult(
             False,
             f"the licence {org.licence_number} of agency '{org.id}' expired "
             f"on {org.licence_expires}",
-            why="licence-expired" if org.licence_expires else "licence-no-expiry",
+            why="licence-expired",
             params={
                 "agency": org.id,
                 "licence": org.licence_number,
-                "expired": str(org.licence_expires or ""),
+                "expired": str(org.licence_expires),
             },
         )
     return RuleResult(True)

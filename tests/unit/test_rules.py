@@ -100,7 +100,10 @@ def test_agency_licence_passes(organisation):
             agency(licence_expires=date(2026, 3, 1)),
             "the licence LIC-001 of agency 'agency-1' expired on 2026-03-01",
         ),
-        (agency(licence_expires=None), "the licence LIC-001 of agency 'agency-1' expired on None"),
+        (
+            agency(licence_expires=None),
+            "the licence LIC-001 of agency 'agency-1' has no expiry date on record",
+        ),
     ],
 )
 def test_agency_licence_fails(organisation, message):
