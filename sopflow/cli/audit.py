@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,9 @@ from sopflow.services import VerifyReport, check_export
 from sopflow.services.audit import read_manifest
 
 app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
-AsOption = Annotated[str, typer.Option("--as", help="the auditor's (or a party's) e-mail")]
+AsOption = Annotated[str | None, typer.Option(
+    "--as", help="read as this auditor (or party); default: the operator, who holds the "
+    "database and reads every request")]  # fmt: skip
 
 
 def _moment(text: str, option: str) -> datetime:
@@ -32,7 +34,7 @@ def _moment(text: str, option: str) -> datetime:
 @app.command()
 def history(
     reference: Annotated[str, typer.Argument(metavar="REF")],
-    actor: AsOption,
+    actor: AsOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every event: who, role, when, what, why, SOP version, clause, and the notices sent."""
@@ -81,7 +83,7 @@ def history(
 @app.command()
 def replay(
     reference: Annotated[str, typer.Argument(metavar="REF")],
-    actor: AsOption,
+    actor: AsOption = None,
     as_of: Annotated[str | None, typer.Option(metavar="TIMESTAMP")] = None,
     at_seq: Annotated[int | None, typer.Option(metavar="N")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -100,11 +102,13 @@ def replay(
             if result["at_seq"]
             else "now"
         )
-        out.print(
-            f"{reference} {moment}: state {result['state']} after "
-            f"{result['events_applied']} event(s)",
-            markup=False,
-        )
+        if result["state"] is None:  # a moment before its first event
+            out.print(f"{reference} {moment}: not filed yet (its first event is at "
+                      f"{result['first_event_at']})", markup=False)  # fmt: skip
+        else:
+            out.print(f"{reference} {moment}: state {result['state']} after "
+                      f"{result['events_applied']} of {result['last_seq']} event(s)",
+                      markup=False)  # fmt: skip
         out.print(json.dumps(result["data"], indent=2, ensure_ascii=False), markup=False)
         for diff in result["differences"]:
             err.print(f"difference: {diff}", markup=False)
@@ -149,8 +153,14 @@ def verify(
 
 @app.command()
 def export(
-    start: Annotated[str | None, typer.Option("--from", metavar="DATE")] = None,
-    end: Annotated[str | None, typer.Option("--to", metavar="DATE")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="from this day or moment (UTC unless it says)"),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE", help="to the end of this day, or up to this moment"),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "jsonl",
     output: Annotated[Path | None, typer.Option(help="default: sopflow-events.<format>")] = None,
     sop: Annotated[
@@ -164,18 +174,18 @@ def export(
     ] = None,
 ) -> None:
     """Write the event log and a manifest (count, chain head, file SHA-256)."""
+    first = _moment(start, "--from") if start else None
+    last = _moment(end, "--to") if end else None
+    if last is not None and end is not None and len(end.strip()) == len("YYYY-MM-DD"):
+        last += timedelta(days=1)  # a date names a whole day, as on the web and in stats
+    if first and last and last <= first:
+        raise typer.BadParameter(f"'{end}' is before --from '{start}'", param_hint="--to")
     target = output or Path(f"sopflow-events.{fmt}")
     services = bootstrap.services()
     scope = frozenset(sop) if sop else None
     for sop_id in sorted(scope or ()):
         services.sops.catalogue.get(sop_id)  # an unknown SOP id is an error, not an empty file
-    manifest = services.audit.export(
-        target,
-        fmt,
-        _moment(start, "--from") if start else None,
-        _moment(end, "--to") if end else None,
-        scope=scope,
-    )
+    manifest = services.audit.export(target, fmt, first, last, scope=scope)
     redacted = manifest.get("redacted_events") or 0
     note = f" ({redacted} of other SOPs redacted to their hashes)" if redacted else ""
     err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json{note}")

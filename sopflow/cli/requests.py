@@ -19,6 +19,10 @@ from workflows.client import run_batch, run_command
 app = typer.Typer(help="Recruitment requests.", no_args_is_help=True)
 
 AsOption = Annotated[str, typer.Option("--as", help="the acting user's e-mail")]
+# reading needs no user: without --as, the operator's view (they hold the database)
+ReaderOption = Annotated[str | None, typer.Option(
+    "--as", help="read as this user (what they may see and do); default: the operator, "
+    "who sees every request")]  # fmt: skip
 DocOption = Annotated[
     list[str] | None,
     typer.Option("--document", metavar="KIND=PATH", help="attach a document; repeatable"),
@@ -168,7 +172,7 @@ def import_batch(
 @app.command()
 def show(
     reference: Annotated[str, typer.Argument(metavar="REF")],
-    actor: AsOption,
+    actor: ReaderOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A request: state, data, documents, deadline, what each role may do next."""
@@ -198,11 +202,14 @@ def show(
             f"{doc['size']} bytes, sha256 {doc['sha256'][:16]}…)",
             markup=False,
         )
-    out.print(
-        f"you ({', '.join(view['your_roles']) or 'no role'}) may: "
-        f"{', '.join(view['allowed_triggers']) or 'nothing now'}",
-        markup=False,
-    )
+    if actor is not None:
+        out.print(
+            f"you ({', '.join(view['your_roles']) or 'no role'}) may: "
+            f"{', '.join(view['allowed_triggers']) or 'nothing now'}",
+            markup=False,
+        )
+    elif not view["next_steps_by_role"]:
+        out.print("nothing more can be done: the request is closed", markup=False)
     for role, triggers in view["next_steps_by_role"].items():
         out.print(f"  {role}: {', '.join(triggers)}", markup=False)
 
@@ -225,7 +232,7 @@ def _table(rows: list[dict[str, Any]], extra: str | None = None) -> Table:
 
 @app.command("list")
 def list_requests(
-    actor: AsOption,
+    actor: ReaderOption = None,
     state: Annotated[str | None, typer.Option()] = None,
     sop: Annotated[str | None, typer.Option()] = None,
     org: Annotated[str | None, typer.Option()] = None,
@@ -233,7 +240,7 @@ def list_requests(
     text: Annotated[str | None, typer.Option(help="search reference and organisation")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Requests visible to the user, newest first."""
+    """Requests visible to the user (without --as: every request), newest first."""
     rows = bootstrap.services().queries.search(actor, ListFilter(state, sop, org, overdue, text))
     if as_json:
         print_json(rows)

@@ -60,11 +60,12 @@ class Audit:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _visible(self, reference: str, email: str) -> tuple[dict[str, Any], Any]:
-        member = Directory(self.ctx).member(email)
-        return Queries(self.ctx).visible_row(reference, member)
+    def _visible(self, reference: str, email: str | None) -> tuple[dict[str, Any], Any]:
+        """The request as ``email`` may see it; None: the operator (every request)."""
+        queries = Queries(self.ctx)
+        return queries.visible_row(reference, queries.reader(email))
 
-    def history(self, reference: str, email: str) -> dict[str, Any]:
+    def history(self, reference: str, email: str | None) -> dict[str, Any]:
         row, sop = self._visible(reference, email)
         with self.ctx.store.read() as r:
             evs = r.events_of(row["id"])
@@ -93,11 +94,17 @@ class Audit:
                 "hash": e["hash"], "notices": by_event.get(e["seq"], [])} for e in evs],
         }  # fmt: skip
 
-    def replay(self, reference: str, email: str, *, at_seq: int | None = None,
+    def replay(self, reference: str, email: str | None, *, at_seq: int | None = None,
                as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
         row, sop = self._visible(reference, email)
         with self.ctx.store.read() as r:
             evs = r.events_of(row["id"])
+        last = evs[-1]["seq"] if evs else 0
+        if at_seq is not None and not 1 <= at_seq <= last:
+            raise InvalidData([FieldError(
+                "at_seq", "out-of-range", f"request {reference} has events 1 to {last}; "
+                f"there is no event {at_seq}", {"first": 1, "last": last})],
+                context="replay")  # fmt: skip
         result = replay([_record(e) for e in evs], sop, until_seq=at_seq, until_time=as_of)
         state = result.state
         full = at_seq is None and as_of is None
@@ -111,6 +118,8 @@ class Audit:
             "sop_version": sop.spec.version,
             "as_of": as_of.isoformat() if as_of else None,
             "at_seq": at_seq,
+            "last_seq": last,
+            "first_event_at": evs[0]["at"].isoformat() if evs else None,
             "events_applied": result.applied,
             "state": state.state if state else None,
             "data": dict(state.data) if state else {},

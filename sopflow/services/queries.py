@@ -1,4 +1,8 @@
-"""Reading requests: one request, lists with filters, a user's inbox. Visibility applies."""
+"""Reading requests: one request, lists with filters, a user's inbox. Visibility applies.
+
+A reader is a user (``email``) or, where the caller passes ``None``, the operator at the
+command line: they hold the database itself, so they see every request (as ``sopflow
+stats`` and ``sopflow audit verify`` do) and act on none."""
 
 from __future__ import annotations
 
@@ -40,25 +44,40 @@ class Queries:
     def _sop(self, row: dict[str, Any]) -> CompiledSop:
         return self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
 
-    def visible_row(self, reference: str, member: Member) -> tuple[dict[str, Any], CompiledSop]:
+    def reader(self, email: str | None) -> Member | None:
+        """The user reading (an unknown one is not found), or None for the operator."""
+        return None if email is None else Directory(self.ctx).member(email)
+
+    def visible_row(self, reference: str,
+                    member: Member | None) -> tuple[dict[str, Any], CompiledSop]:  # fmt: skip
         with self.ctx.store.read() as r:
             row = r.request(reference)
         if row is None:
             raise NotFound.request(reference)
         sop = self._sop(row)
-        if not can_view(member, sop.spec, row["organisation_id"]):
+        if member is not None and not can_view(member, sop.spec, row["organisation_id"]):
             raise NotFound.request(reference)
         return row, sop
 
-    def show(self, reference: str, email: str) -> dict[str, Any]:
-        member = Directory(self.ctx).member(email)
+    def show(self, reference: str, email: str | None) -> dict[str, Any]:
+        """One request as ``email`` sees it, or (None) as the operator does."""
+        member = self.reader(email)
         row, sop = self.visible_row(reference, member)
         return self.describe(row, sop, member)
 
-    def describe(self, row: dict[str, Any], sop: CompiledSop, member: Member) -> dict[str, Any]:
+    def describe(self, row: dict[str, Any], sop: CompiledSop,
+                 member: Member | None) -> dict[str, Any]:  # fmt: skip
+        """``allowed_triggers``: what the member may try now; for the operator, what anyone
+        may (every trigger leaving the state), with ``next_steps_by_role`` saying who."""
         state = CoreState.from_json(row["snapshot"])
-        actor = actor_for(member, sop.spec, row["organisation_id"])
         by_role = next_steps.triggers_by_role(sop, state.state)
+        if member is None:
+            roles: list[str] = []
+            allowed = sorted({t for triggers in by_role.values() for t in triggers})
+        else:
+            actor = actor_for(member, sop.spec, row["organisation_id"])
+            roles = sorted(actor.roles)
+            allowed = [a.trigger for a in next_steps.allowed_triggers(sop, state, actor)]
         now = self.ctx.clock()
         return {
             "reference": row["reference"],
@@ -80,13 +99,14 @@ class Queries:
             "entered_state_at": state.entered_at.isoformat() if state.entered_at else None,
             "created_at": row["created_at"].isoformat(),
             "updated_at": row["updated_at"].isoformat(),
-            "allowed_triggers": [a.trigger for a in next_steps.allowed_triggers(sop, state, actor)],
+            "allowed_triggers": allowed,
             "next_steps_by_role": by_role,
-            "your_roles": sorted(actor.roles),
+            "your_roles": roles,
         }
 
-    def search(self, email: str, flt: ListFilter) -> list[dict[str, Any]]:
-        member = Directory(self.ctx).member(email)
+    def search(self, email: str | None, flt: ListFilter) -> list[dict[str, Any]]:
+        """Requests matching ``flt`` that ``email`` may see (None: the operator, all)."""
+        member = self.reader(email)
         stmt = sa.select(requests).order_by(requests.c.created_at.desc(), requests.c.id.desc())
         if flt.state:
             stmt = stmt.where(requests.c.state == flt.state)
@@ -110,20 +130,21 @@ class Queries:
                     ),
                 )
             )
-        if member.organisation_kind != "authority":
+        if member is not None and member.organisation_kind != "authority":
             # employers and agencies see their own organisation's requests only
             stmt = stmt.where(requests.c.organisation_id == member.organisation_id)
         rows = self._visible(member, stmt)[flt.offset : flt.offset + flt.limit]
-        return [{**_summary(r, s), "your_triggers": _your_triggers(member, s, r)} for r, s in rows]
+        return [{**_summary(r, s), "your_triggers": _your_triggers(member, s, r) if member else []}
+                for r, s in rows]  # fmt: skip
 
     def _visible(
-        self, member: Member, stmt: sa.Select[Any]
+        self, member: Member | None, stmt: sa.Select[Any]
     ) -> list[tuple[dict[str, Any], CompiledSop]]:
         rows = self.ctx.store.select(stmt)
         result = []
         for row in rows:
             sop = self._sop(row)
-            if can_view(member, sop.spec, row["organisation_id"]):
+            if member is None or can_view(member, sop.spec, row["organisation_id"]):
                 result.append((row, sop))
         return result
 

@@ -217,7 +217,8 @@ def history(reference: str, member: Caller, services: Svc) -> dict[str, Any]:
     return services.audit.history(reference, member.email)
 
 
-@router.get("/requests/{reference}/replay", response_model=Replay, responses=problems(404))
+# 422: at_seq names no event of the request
+@router.get("/requests/{reference}/replay", response_model=Replay, responses=problems(404, 422))
 def replay(reference: str, member: Caller, services: Svc, at_seq: int | None = None,
            as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     return services.audit.replay(reference, member.email, at_seq=at_seq, as_of=as_of)

@@ -187,6 +187,8 @@ class Replay(_Open):
     sop_version: int
     as_of: str | None
     at_seq: int | None
+    last_seq: int
+    first_event_at: str | None
     events_applied: int
     state: str | None
     data: dict[str, Any]

@@ -224,8 +224,9 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
                              if (correcting and not sop.is_final(tr.to)) or name in tr.sets]
                 for tr in actions}  # fmt: skip
     at_seq = request.query_params.get("at_seq", "")
-    as_of = services.audit.replay(reference, email, at_seq=int(at_seq)) if at_seq.isdigit() \
-        else None  # fmt: skip
+    # a step of this request's history (the links of its timeline); any other is ignored
+    as_of = services.audit.replay(reference, email, at_seq=int(at_seq)) \
+        if at_seq.isdigit() and 1 <= int(at_seq) <= view["seq"] else None  # fmt: skip
     auditor = {r.id for r in sop.spec.roles if r.kind == "auditor"} & set(view["your_roles"])
     chain = services.audit.verify(reference) if auditor else None
     now, lang = services.ctx.clock(), _lang(request)

@@ -198,6 +198,16 @@ ACTORS_NOW = {
 }
 
 
+def test_replay_names_the_events_it_has(api, tokens) -> None:
+    ref = file_eg(api, tokens)["reference"]
+    url = f"/api/v1/requests/{ref}/replay"
+    first = api.get(f"{url}?at_seq=1", headers=auth(tokens, "eg_auditor")).json()
+    assert (first["state"], first["events_applied"], first["last_seq"]) == ("draft", 1, 2)
+    beyond = api.get(f"{url}?at_seq=3", headers=auth(tokens, "eg_auditor"))
+    body = assert_problem(beyond, 422, "invalid-data")
+    assert f"request {ref} has events 1 to 2; there is no event 3" in body["detail"]
+
+
 @pytest.mark.parametrize("who", sorted(world.PEOPLE))
 def test_the_authorisation_matrix(api, tokens, who: str) -> None:
     ref = file_eg(api, tokens)["reference"]

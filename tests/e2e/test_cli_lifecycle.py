@@ -206,6 +206,37 @@ def test_show_list_and_inbox(cli: Sopflow) -> None:
     assert stranger.err.strip() == f"error[not-found] no request '{eg}'"
 
 
+def test_the_operator_reads_without_as(cli: Sopflow) -> None:
+    """The contract's reads (issue 3) work without --as: the operator at the command line
+    holds the database, so they see every request and who may do what next."""
+    eg = submit(cli, w.EG, "agent", w.eg_data())
+    tn = submit(cli, w.TN, "enterprise", w.tn_data())
+
+    view = cli.ok("request", "show", eg, "--json").json()
+    assert (view["reference"], view["state"], view["your_roles"]) == (
+        eg, "attestation_review", [])  # fmt: skip
+    by_role = view["next_steps_by_role"]
+    assert by_role["employer_agent"] == ["withdraw"]
+    assert view["allowed_triggers"] == sorted({t for ts in by_role.values() for t in ts})
+    human = cli.ok("request", "show", eg).out
+    assert "labour_attache: attest_demand" in human and "you (" not in human
+
+    everything = cli.ok("request", "list", "--json").json()
+    assert {r["reference"] for r in everything} == {eg, tn}
+    assert all(r["your_triggers"] == [] for r in everything)
+    only_tn = cli.ok("request", "list", "--sop", w.TN, "--json").json()
+    assert [r["reference"] for r in only_tn] == [tn]
+
+    history = cli.ok("audit", "history", eg, "--json").json()
+    assert [e["trigger"] for e in history["events"]] == ["create", "submit"]
+    assert cli.ok("audit", "replay", tn, "--json").json()["consistent"]
+
+    missing = cli.fails(1, "request", "show", "EG-2026-999999")
+    assert missing.err.strip() == "error[not-found] no request 'EG-2026-999999'"
+    # acting still names who acts
+    assert cli("request", "act", eg, "withdraw").code == 2
+
+
 # -- auditing ----------------------------------------------------------------------------
 def _tamper(database_url: str, statement: str, **params: Any) -> None:
     engine = make_engine(database_url)
@@ -247,12 +278,28 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
         "audit", "replay", ref, "--as", auditor, "--as-of", moment.isoformat(), "--json"
     ).json()
     assert before["state"] == "demand_intake"
+    filed = history["events"][0]["at"]
+    too_early = cli.ok("audit", "replay", ref, "--as-of", "2020-01-01")
+    assert f"not filed yet (its first event is at {filed})" in too_early.out
+    for beyond in ("0", "-1", "7"):
+        refused = cli.fails(1, "audit", "replay", ref, "--at-seq", beyond)
+        assert refused.err.strip() == (
+            f"error[invalid-data] invalid replay: at_seq: request {ref} has events 1 to 6; "
+            f"there is no event {beyond}"
+        )
 
     assert cli.ok("audit", "verify").code == 0
     assert "intact" in cli.ok("audit", "verify", "--json").out
     export = cli.folder / "events.jsonl"
     cli.ok("audit", "export", "--format", "jsonl", "--output", str(export))
     assert cli.ok("audit", "check-export", str(export)).code == 0
+    # a date names its whole day (as on the web): one day's export holds that day's events
+    today = filed[:10]
+    day = cli.ok("audit", "export", "--from", today, "--to", today, "--output", str(export))
+    assert "wrote 6 event(s)" in day.err
+    backwards = cli("audit", "export", "--from", today, "--to", "2020-01-01")
+    assert backwards.code == 2 and "is before --from" in backwards.err
+    cli.ok("audit", "export", "--format", "jsonl", "--output", str(export))
 
     _tamper(
         cli.env["SOPFLOW_DATABASE_URL"],
@@ -340,7 +387,7 @@ def test_rejected_commands_exit_1_with_the_reason_on_stderr(cli: Sopflow) -> Non
 
 
 def test_usage_errors_exit_2(cli: Sopflow) -> None:
-    assert cli("request", "show", "EG-2026-000001").code == 2  # --as is required
+    assert cli("inbox").code == 2  # --as is required: an inbox is someone's
     assert cli("request", "frobnicate").code == 2
     assert (
         cli(
