@@ -9,18 +9,23 @@ from rich.table import Table
 
 from sopflow import bootstrap
 from sopflow.cli.common import err, out, print_json, print_text
-from sopflow.errors import FieldError, InvalidData
+from sopflow.errors import FieldError, InvalidData, UnknownTrigger
+from sopflow.services.directory import LOCALES
 
 app = typer.Typer(help="Notices: the outbox and its delivery.", no_args_is_help=True)
+STATUSES = ("pending", "sent", "dead", "unroutable")  # what the outbox's status holds
 
 
 @app.command("list")
 def list_notices(
     status: Annotated[str | None, typer.Option(help="pending, sent, dead or unroutable")] = None,
-    limit: Annotated[int, typer.Option()] = 200,
+    limit: Annotated[int, typer.Option(min=1)] = 200,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Notices, newest first, with their delivery status and last error."""
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"'{status}': use one of {', '.join(STATUSES)}",
+                                 param_hint="--status")  # fmt: skip
     rows = bootstrap.services().notices.listing(status, limit)
     if as_json:
         print_json(rows)
@@ -41,7 +46,7 @@ def list_notices(
 
 
 @app.command()
-def deliver(limit: Annotated[int, typer.Option()] = 200) -> None:
+def deliver(limit: Annotated[int, typer.Option(min=1)] = 200) -> None:
     """Deliver the notices that are due now (one deliver-notifications flow run)."""
     from workflows.client import run_flow
     from workflows.flows import deliver_notifications
@@ -73,8 +78,17 @@ def preview(
     part: Annotated[str, typer.Option(help="text or html")] = "text",
 ) -> None:
     """Render the notices a transition sends, with sample data."""
+    if locale not in LOCALES:
+        raise typer.BadParameter(f"'{locale}': use one of {', '.join(LOCALES)}",
+                                 param_hint="--locale")  # fmt: skip
+    if part not in ("text", "html"):
+        raise typer.BadParameter(f"'{part}': use text or html", param_hint="--part")
     services = bootstrap.services()
-    rendered = services.notices.preview(services.sops.catalogue.get(sop_id), trigger, locale)
+    sop = services.sops.catalogue.get(sop_id)
+    if all(t.trigger != trigger for t in sop.spec.transitions):
+        raise UnknownTrigger(f"SOP '{sop_id}' v{sop.spec.version} has no trigger '{trigger}'",
+                             details={"trigger": trigger})  # fmt: skip
+    rendered = services.notices.preview(sop, trigger, locale)
     if not rendered:
         raise InvalidData([FieldError("TRIGGER", "no-notice",
                                       f"'{trigger}' sends no notice in {sop_id}")])  # fmt: skip

@@ -14,7 +14,7 @@ from sopflow.cli.common import err, out
 
 def deploy(
     pool: Annotated[str, typer.Option(help="the process work pool")] = "sopflow",
-    sweep_every: Annotated[int, typer.Option(help="seconds between SLA sweeps")] = 300,
+    sweep_every: Annotated[int, typer.Option(min=1, help="seconds between SLA sweeps")] = 300,
 ) -> None:
     """Create the work pool and the deployments of every flow on PREFECT_API_URL."""
     if not os.environ.get("PREFECT_API_URL"):
@@ -31,7 +31,7 @@ def deploy(
 
 def worker(
     pool: Annotated[str, typer.Option(help="the process work pool")] = "sopflow",
-    limit: Annotated[int | None, typer.Option(help="at most this many runs at once")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most this many runs at once")] = None,
 ) -> None:
     """Run a Prefect worker for the pool (``prefect worker start``), in this environment."""
     prefect = shutil.which("prefect", path=os.path.dirname(sys.executable)) or "prefect"

@@ -112,7 +112,9 @@ def act(
     data: Annotated[Path | None, typer.Option(help="a JSON object of field values")] = None,
     document: DocOption = None,
     idempotency_key: KeyOption = None,
-    expected_version: Annotated[int | None, typer.Option(help="refuse if changed since")] = None,
+    expected_version: Annotated[
+        int | None, typer.Option(min=1, help="refuse if changed since")
+    ] = None,
 ) -> None:
     """Move a request: fire TRIGGER as the given user."""
     result = run_command({"command": "act", "reference": reference, "trigger": trigger,

@@ -15,10 +15,10 @@ from sopflow.cli.common import err
 
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    sweep_every: Annotated[int, typer.Option(help="seconds between SLA sweeps")] = 300,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    sweep_every: Annotated[int, typer.Option(min=1, help="seconds between SLA sweeps")] = 300,
     demo: Annotated[bool, typer.Option(help="seed the demo (once) and print its users")] = False,
-    deliver_every: Annotated[int, typer.Option(help="seconds between outbox drains")] = 15,
+    deliver_every: Annotated[int, typer.Option(min=1, help="seconds between outbox drains")] = 15,
 ) -> None:
     """Serve the API and pages; the SLA sweep runs as a Prefect flow every few minutes."""
     import uvicorn

@@ -14,7 +14,7 @@ app = typer.Typer(help="Deadlines (SLA) of requests.", no_args_is_help=True)
 
 @app.command()
 def sweep(
-    limit: Annotated[int, typer.Option(help="at most this many requests")] = 500,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many requests")] = 500,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Breach every overdue request once: a breach event, its notices, its escalation."""

@@ -81,7 +81,7 @@ def normalised(sop: CompiledSop) -> dict[str, Any]:
 @app.command()
 def show(
     sop_id: Annotated[str, typer.Argument(metavar="ID")],
-    version: Annotated[int | None, typer.Option(help="default: the latest")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="default: the latest")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the normalised spec")] = False,
     locale: Annotated[str, typer.Option(help="en, fr or ar")] = "en",
 ) -> None:
@@ -150,7 +150,7 @@ def show(
 @app.command()
 def graph(
     sop_id: Annotated[str, typer.Argument(metavar="ID")],
-    version: Annotated[int | None, typer.Option()] = None,
+    version: Annotated[int | None, typer.Option(min=1)] = None,
     fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
     locale: Annotated[str, typer.Option()] = "en",
 ) -> None:

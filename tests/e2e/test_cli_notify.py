@@ -22,9 +22,25 @@ def test_preview_renders_a_transitions_notices_in_the_chosen_language(sopflow: S
     assert "<html" in french.out and 'lang="fr"' in french.out
 
 
-def test_preview_of_a_step_that_sends_nothing_is_refused(sopflow: Sopflow) -> None:
+def test_preview_of_a_trigger_the_sop_lacks_is_refused(sopflow: Sopflow) -> None:
     run = sopflow.fails(1, "notify", "preview", world.EG, "no_such_trigger")
-    assert "error[invalid-data]" in run.err and "sends no notice" in run.err
+    assert run.err.strip() == (
+        f"error[unknown-trigger] SOP '{world.EG}' v1 has no trigger 'no_such_trigger'"
+    )
+
+
+def test_options_outside_their_values_are_usage_errors(sopflow: Sopflow) -> None:
+    """A locale, part, status or limit the command cannot honour is refused, never
+    answered with something else (English for German, every row for a limit of -5)."""
+    for args, says in [
+        (("preview", world.EG, "submit", "--locale", "de"), "use one of ar, fr, en"),
+        (("preview", world.EG, "submit", "--part", "pdf"), "use text or html"),
+        (("list", "--status", "bogus"), "use one of pending, sent, dead, unroutable"),
+        (("list", "--limit", "-5"), "greater than or equal to 1"),
+        (("deliver", "--limit", "0"), "greater than or equal to 1"),
+    ]:
+        run = sopflow.fails(2, "notify", *args)
+        assert says in " ".join(run.err.split()), (args, run.err)
 
 
 def test_deliver_writes_the_notices_and_list_shows_them_sent(cli: Sopflow, tmp_path: Path) -> None:
