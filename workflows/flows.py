@@ -196,7 +196,7 @@ def read_batch(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, command) for each non-empty line of a JSONL file; bad JSON is an error
     for that line (reported, the others go on), kept as an invalid command."""
     lines = []
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, text in enumerate(commands.batch_lines(path), start=1):
         if not text.strip():
             continue
         try:

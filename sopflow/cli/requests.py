@@ -15,6 +15,7 @@ from sopflow.errors import FieldError, InvalidData
 from sopflow.services import CommandResult, ListFilter
 from sopflow.store.blobs import Upload
 from workflows.client import run_batch, run_command
+from workflows.commands import batch_lines
 
 app = typer.Typer(help="Recruitment requests.", no_args_is_help=True)
 
@@ -152,7 +153,7 @@ def import_batch(
 
     if not path.is_file():
         raise InvalidData([FieldError("FILE", "unreadable", f"{path}: no such file")])
-    total = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    total = sum(1 for line in batch_lines(path) if line.strip())
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
         task = bar.add_task(f"importing {path.name}", total=total)
