@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services import Command, CommandResult, Services
 from sopflow.store.blobs import Upload
+from sopflow.text_input import read_text
 
 
 class DocumentSpec(BaseModel):
@@ -105,15 +106,5 @@ def apply(services: Services, spec: Submit | Act | Attach,
 
 
 def batch_lines(path: Path) -> list[str]:
-    """The lines of a JSONL batch: UTF-8 text, a leading byte-order mark ignored (files saved
-    by spreadsheet tools carry one); anything else unreadable is refused as a whole."""
-    try:
-        return path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise InvalidData([FieldError("FILE", "not-utf8", f"{path}: line {line} is not UTF-8 "
-                                      f"text (byte 0x{exc.object[exc.start]:02x}); save the "
-                                      "file as UTF-8")], context="batch") from exc  # fmt: skip
-    except OSError as exc:
-        raise InvalidData([FieldError("FILE", "unreadable", f"{path}: {exc.strerror}")],
-                          context="batch") from exc  # fmt: skip
+    """The lines of a JSONL batch (UTF-8; see ``sopflow.text_input``)."""
+    return read_text(path, "FILE", context="batch").splitlines()

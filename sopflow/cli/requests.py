@@ -14,6 +14,7 @@ from sopflow.cli.common import err, out, print_json
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services import CommandResult, ListFilter
 from sopflow.store.blobs import Upload
+from sopflow.text_input import read_text
 from workflows.client import run_batch, run_command
 from workflows.commands import batch_lines
 
@@ -32,10 +33,7 @@ KeyOption = Annotated[str | None, typer.Option(help="makes a retry apply nothing
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidData([FieldError("--data", "unreadable", f"{path}: {exc.strerror}")]) from exc
+    text = read_text(path, "--data")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

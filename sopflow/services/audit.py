@@ -24,6 +24,7 @@ from sopflow.services.directory import Directory
 from sopflow.services.queries import Queries
 from sopflow.store.chainscan import verify_slice, verify_slice_in_process
 from sopflow.store.repository import Reader
+from sopflow.text_input import read_text
 from states.model import EventRecord, RequestState
 from states.replay import replay
 
@@ -287,19 +288,36 @@ def check_export(path: Path) -> VerifyReport:
     verifier = ChainVerifier(
         manifest["first_chain_seq"] or 1, manifest["first_chain_prev"] or "0" * 64, partial=True
     )
-    for line in data.decode("utf-8").splitlines():
-        event = json.loads(line)
-        if event.get("redacted"):  # its content is withheld: its own hash is taken as given
-            verifier.check(event["reference"], event["seq"], None, event["chain_seq"],
-                           event["chain_prev"], event["hash"], event["chain_hash"],
-                           event["prev_hash"], event["hash"])  # fmt: skip
-        else:
-            verifier.feed(event)
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:  # an altered file is a finding to report, line by line, never a crash
+            event = json.loads(line)
+            if event.get("redacted"):  # its content is withheld: its own hash is taken as given
+                verifier.check(event["reference"], event["seq"], None, event["chain_seq"],
+                               event["chain_prev"], event["hash"], event["chain_hash"],
+                               event["prev_hash"], event["hash"])  # fmt: skip
+            else:
+                verifier.feed(event)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            why = _why_not_an_event(exc)
+            report.breaks.append(Break("export-malformed", f"{path.name} line {number} is not "
+                                       f"an exported event ({why})"))  # fmt: skip
     if manifest["last_chain_seq"] is not None:
         verifier.finish_head(manifest["last_chain_seq"], manifest["last_chain_hash"])
     report.events, report.breaks = verifier.count, report.breaks + verifier.breaks
     report.requests = len(verifier.requests)
     return report
+
+
+def _why_not_an_event(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]}"
+    if isinstance(exc, AttributeError):
+        return "not a JSON object"
+    return f"a value of the wrong type: {exc}"
 
 
 MANIFEST_KEYS = ("format", "events", "first_chain_seq", "first_chain_prev", "last_chain_seq",
@@ -309,10 +327,9 @@ MANIFEST_KEYS = ("format", "events", "first_chain_seq", "first_chain_prev", "las
 def read_manifest(path: Path) -> dict[str, Any]:
     """An export manifest, or a precise error saying what is wrong with it."""
     where = f"manifest:{path.name}"
+    text = read_text(path, where)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidData([FieldError(where, "unreadable", f"{path}: {exc.strerror}")]) from exc
+        manifest = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidData(
             [FieldError(where, "malformed-json", f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")]

@@ -504,6 +504,32 @@ def test_a_line_removed_from_an_export_is_detected_even_with_a_forged_manifest(
     assert report.breaks[0].reference == log.a
 
 
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (b"garbage", "not JSON: Expecting value at column 1"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"caf\xe9", "not UTF-8 text"),
+        (b'{"reference": "EG-2026-000001"}', "no seq"),
+    ],
+    ids=["not-json", "not-an-object", "not-utf8", "a-field-missing"],
+)
+def test_a_damaged_export_line_is_reported_and_the_rest_still_checked(
+    log: Log, tmp_path: Path, damage: bytes, why: str
+) -> None:
+    target = tmp_path / "events.jsonl"
+    log.services.audit.export(target, "jsonl")
+    lines = target.read_bytes().splitlines(keepends=True)
+    target.write_bytes(b"".join([*lines[:2], damage + b"\n", *lines[3:]]))
+    _rewrite_manifest(target, file_sha256=_sha256(target))
+
+    report = check_export(target)
+
+    assert (report.breaks[0].code, report.breaks[0].message) == (
+        "export-malformed", f"events.jsonl line 3 is not an exported event ({why})")  # fmt: skip
+    assert {"event-missing", "broken-link"} & {b.code for b in report.breaks[1:]}
+
+
 def test_a_csv_export_carries_a_manifest_and_an_edit_is_detected(log: Log, tmp_path: Path) -> None:
     target = tmp_path / "events.csv"
     manifest = log.services.audit.export(target, "csv")
