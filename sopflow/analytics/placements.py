@@ -175,9 +175,11 @@ class Placements:
         hidden = _suppress(rows, [cells[k] for k in keys], total, query.min_cell)
         total_row = Row(("total",), total.values())
         _total_suppression(total_row, total, query.min_cell)
-        notes = [note for _, gaps in sorted(self.gaps.items()) for note in gaps]
-        notes += _notes(query, hidden, len(rows))
         what = "decided" if query.basis == "decision" else "filed"
+        notes = [note for _, gaps in sorted(self.gaps.items()) for note in gaps]
+        if not total.requests:
+            notes.append(f"no request was {what} in the window of this query")
+        notes += _notes(query, hidden, len(rows))
         return Table(
             name="placements",
             title=f"Placements and authorisations ({what})",
@@ -221,7 +223,8 @@ def _suppress(rows: list[Row], cells: list[_Cell], total: _Cell, k: int) -> int:
 
 
 def _total_suppression(row: Row, total: _Cell, k: int) -> None:
-    if total.requests < k:
+    # a total of no request at all protects no one: it is shown as zero, not hidden
+    if 0 < total.requests < k:
         row.values = dict.fromkeys(row.values)
         row.suppressed = frozenset(row.values)
     elif total.sdg_requests and total.sdg_requests < k:

@@ -106,7 +106,8 @@ def test_every_published_cell_equals_a_naive_recount(items, k, window) -> None:
             float(100 * want["ratio_sum"] / want["cost_workers"]), abs=0.006)  # fmt: skip
     total = sum(c["requests"] for c in expected.values())
     assert table.total is not None
-    assert table.total.values["requests"] == (total if total >= k else None)
+    # a total is hidden below k, except a total of none (docs/statistics.md)
+    assert table.total.values["requests"] == (total if total >= k or not total else None)
     assert table.summary["requests"] == table.total.values["requests"]  # no leak in headlines
 
 
@@ -154,6 +155,23 @@ def test_cost_figures_on_too_few_requests_are_suppressed_even_in_a_published_row
     row = table.rows[0]
     assert row.values["requests"] == 7
     assert row.values["cost_ratio_pct"] is None and "cost_ratio_pct" in row.suppressed
+
+
+def test_no_request_at_all_is_a_total_of_zero_not_a_suppressed_one() -> None:
+    table = placements([], Query(by=("sop",), min_cell=5))
+
+    assert table.rows == []
+    assert (table.total.values["requests"], table.total.values["workers"]) == (0, 0)
+    assert not table.total.suppressed
+    assert "no request was decided in the window of this query" in table.notes
+
+
+def test_a_total_below_the_threshold_is_suppressed() -> None:
+    items = [PlacementFact(TUNISIA, "c", "approved", tn_data(), date(2026, 3, 1))] * 4
+
+    table = placements(items, Query(by=("sop",), min_cell=5))
+
+    assert table.total.values["requests"] is None and "requests" in table.total.suppressed
 
 
 def test_notes_say_what_an_sop_does_not_record() -> None:
