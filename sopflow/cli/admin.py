@@ -11,7 +11,7 @@ import typer
 from sopflow import bootstrap
 from sopflow.cli.common import err, out
 from sopflow.services import OrgInput
-from sopflow.store.db import upgrade
+from sopflow.store.db import current_revisions, upgrade
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations: employers, agencies, authorities.", no_args_is_help=True)
@@ -22,8 +22,15 @@ user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 def db_upgrade() -> None:
     """Apply every pending migration to SOPFLOW_DATABASE_URL."""
     engine = bootstrap.engine(migrate=False)
+    where = engine.url.render_as_string(hide_password=True)
+    before = current_revisions(engine)
     upgrade(engine)
-    err.print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    after = ", ".join(current_revisions(engine))
+    if before == tuple(after.split(", ")):
+        err.print(f"database at {where} is up to date (migration {after}): nothing to apply")
+    else:
+        since = f"migration {', '.join(before)}" if before else "an empty database"
+        err.print(f"database at {where} upgraded from {since} to migration {after}")
 
 
 @org_app.command("add")

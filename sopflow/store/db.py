@@ -101,11 +101,16 @@ def upgrade(engine: sa.Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def pending_migrations(engine: sa.Engine) -> bool:
+def current_revisions(engine: sa.Engine) -> tuple[str, ...]:
+    """The migrations the database is at (none: an empty database)."""
     from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+def pending_migrations(engine: sa.Engine) -> bool:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_heads()
-    return set(current) != set(script.get_heads())
+    return set(current_revisions(engine)) != set(script.get_heads())

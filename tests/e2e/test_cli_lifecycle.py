@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -384,6 +385,19 @@ def test_rejected_commands_exit_1_with_the_reason_on_stderr(cli: Sopflow) -> Non
     )
     assert "error[invalid-data]" in mislabelled.err and "contains image/png" in mislabelled.err
     assert show(cli, ref, "agent")["seq"] == 2
+
+
+def test_db_upgrade_says_what_it_applied(sopflow: Sopflow, tmp_path: Path) -> None:
+    current = sopflow.ok("db", "upgrade").err
+    assert "is up to date (migration " in current and "nothing to apply" in current
+
+    # a new database, in a process of its own (the in-process CLI keeps its settings)
+    fresh = Sopflow({**sopflow.env, "SOPFLOW_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"},
+                    sopflow.folder)  # fmt: skip
+    created = fresh.installed("db", "upgrade")
+    assert created.code == 0 and "upgraded from an empty database to migration " in created.err
+    again = fresh.installed("db", "upgrade")
+    assert again.code == 0 and "nothing to apply" in again.err
 
 
 def test_usage_errors_exit_2(cli: Sopflow) -> None:
