@@ -12,7 +12,7 @@ from rich.table import Table
 from sopflow import bootstrap
 from sopflow.cli.common import err, out, print_json
 from sopflow.errors import FieldError, InvalidData
-from sopflow.services import CommandResult, ListFilter
+from sopflow.services import CommandResult, ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.text_input import read_text
 from workflows.client import run_batch, run_command
@@ -231,6 +231,23 @@ def _table(rows: list[dict[str, Any]], extra: str | None = None) -> Table:
     return table
 
 
+def _check_filters(services: Services, state: str | None, sop: str | None,
+                   org: str | None) -> None:  # fmt: skip
+    """A filter that names nothing that exists is a mistake to point out, not an empty list."""
+    catalogue = services.sops.catalogue
+    if sop:
+        catalogue.get(sop)  # an unknown SOP is not found, naming the known ones
+    if state:
+        ids = [sop] if sop else catalogue.ids()
+        states = sorted({s for i in ids for v in catalogue.all_versions(i) for s in v.states})
+        if state not in states:
+            where = f"SOP '{sop}' has no state" if sop else "no SOP has a state"
+            raise typer.BadParameter(f"{where} '{state}'; states: {', '.join(states)}",
+                                     param_hint="--state")  # fmt: skip
+    if org and services.directory.organisation(org) is None:
+        raise typer.BadParameter(f"no organisation '{org}'", param_hint="--org")
+
+
 @app.command("list")
 def list_requests(
     actor: ReaderOption = None,
@@ -242,7 +259,9 @@ def list_requests(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Requests visible to the user (without --as: every request), newest first."""
-    rows = bootstrap.services().queries.search(actor, ListFilter(state, sop, org, overdue, text))
+    services = bootstrap.services()
+    _check_filters(services, state, sop, org)
+    rows = services.queries.search(actor, ListFilter(state, sop, org, overdue, text))
     if as_json:
         print_json(rows)
     else:

@@ -82,6 +82,10 @@ class Directory:
                 "created_at": self.ctx.clock()})  # fmt: skip
         return org_id
 
+    def organisation(self, org_id: str) -> dict[str, Any] | None:
+        with self.ctx.store.read() as r:
+            return r.organisation(org_id)
+
     def set_licence(self, org_id: str, status: str, expires: date | None = None) -> None:
         if status not in LICENCE_STATUSES:
             raise InvalidData(

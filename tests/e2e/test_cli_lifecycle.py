@@ -232,6 +232,14 @@ def test_the_operator_reads_without_as(cli: Sopflow) -> None:
     assert [e["trigger"] for e in history["events"]] == ["create", "submit"]
     assert cli.ok("audit", "replay", tn, "--json").json()["consistent"]
 
+    # a filter naming nothing that exists is pointed out, not answered with an empty list
+    typo = cli.fails(2, "request", "list", "--state", "aproved")
+    assert "no SOP has a state 'aproved'; states: " in " ".join(typo.err.split())
+    wrong_sop = cli.fails(2, "request", "list", "--sop", w.EG, "--state", "examination")
+    assert f"SOP '{w.EG}' has no state 'examination'" in " ".join(wrong_sop.err.split())
+    assert "no SOP 'nope'" in cli.fails(1, "request", "list", "--sop", "nope").err
+    assert "no organisation 'nope'" in cli.fails(2, "request", "list", "--org", "nope").err
+
     missing = cli.fails(1, "request", "show", "EG-2026-999999")
     assert missing.err.strip() == "error[not-found] no request 'EG-2026-999999'"
     # acting still names who acts
