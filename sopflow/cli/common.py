@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +16,17 @@ from sopflow.errors import SopDefinitionError, SopflowError
 # wide tables when piped (rich would assume 80 columns)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Locale(StrEnum):
+    """The languages of the SOPs' words and of the notices (a str: usable as a key)."""
+
+    ar = "ar"
+    fr = "fr"
+    en = "en"
+
+
+LocaleOption = Annotated[Locale, typer.Option(help="the language: ar, fr or en")]
 
 
 def print_text(text: str) -> None:

@@ -8,9 +8,8 @@ import typer
 from rich.table import Table
 
 from sopflow import bootstrap
-from sopflow.cli.common import err, out, print_json, print_text
+from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print_text
 from sopflow.errors import FieldError, InvalidData, UnknownTrigger
-from sopflow.services.directory import LOCALES
 
 app = typer.Typer(help="Notices: the outbox and its delivery.", no_args_is_help=True)
 STATUSES = ("pending", "sent", "dead", "unroutable")  # what the outbox's status holds
@@ -74,13 +73,10 @@ def retry(
 def preview(
     sop_id: Annotated[str, typer.Argument(metavar="SOP")],
     trigger: Annotated[str, typer.Argument(metavar="TRIGGER")],
-    locale: Annotated[str, typer.Option(help="ar, fr or en")] = "en",
+    locale: LocaleOption = Locale.en,
     part: Annotated[str, typer.Option(help="text or html")] = "text",
 ) -> None:
     """Render the notices a transition sends, with sample data."""
-    if locale not in LOCALES:
-        raise typer.BadParameter(f"'{locale}': use one of {', '.join(LOCALES)}",
-                                 param_hint="--locale")  # fmt: skip
     if part not in ("text", "html"):
         raise typer.BadParameter(f"'{part}': use text or html", param_hint="--part")
     services = bootstrap.services()

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from sopflow import bootstrap
-from sopflow.cli.common import err, out, print_json, print_text
+from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print_text
 from sopflow.sop_files import check_file, shipped_sop_dir
 from sopflow.spec.schema import SCHEMA_FILE, sop_json_schema_text
 from states.diagram import diagram
@@ -83,7 +83,7 @@ def show(
     sop_id: Annotated[str, typer.Argument(metavar="ID")],
     version: Annotated[int | None, typer.Option(min=1, help="default: the latest")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the normalised spec")] = False,
-    locale: Annotated[str, typer.Option(help="en, fr or ar")] = "en",
+    locale: LocaleOption = Locale.en,
 ) -> None:
     """One SOP version: its roles, fields, documents, states and transitions."""
     sop = bootstrap.catalogue().get(sop_id, version)
@@ -152,7 +152,7 @@ def graph(
     sop_id: Annotated[str, typer.Argument(metavar="ID")],
     version: Annotated[int | None, typer.Option(min=1)] = None,
     fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
-    locale: Annotated[str, typer.Option()] = "en",
+    locale: LocaleOption = Locale.en,
 ) -> None:
     """A state diagram with the roles on the edges."""
     if fmt not in ("mermaid", "dot"):

@@ -33,7 +33,7 @@ def test_options_outside_their_values_are_usage_errors(sopflow: Sopflow) -> None
     """A locale, part, status or limit the command cannot honour is refused, never
     answered with something else (English for German, every row for a limit of -5)."""
     for args, says in [
-        (("preview", world.EG, "submit", "--locale", "de"), "use one of ar, fr, en"),
+        (("preview", world.EG, "submit", "--locale", "de"), "'de' is not one of 'ar', 'fr',"),
         (("preview", world.EG, "submit", "--part", "pdf"), "use text or html"),
         (("list", "--status", "bogus"), "use one of pending, sent, dead, unroutable"),
         (("list", "--limit", "-5"), "greater than or equal to 1"),

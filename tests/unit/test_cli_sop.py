@@ -177,6 +177,14 @@ def test_show_as_tables(sopflow):
     assert "issue_work_permit" in result.out
 
 
+def test_a_language_sopflow_does_not_speak_is_a_usage_error(sopflow):
+    for command in ("show", "graph"):
+        result = sopflow("sop", command, "eg-mom-international-placement", "--locale", "de")
+
+        assert result.code == 2, command  # not the English words under a German flag
+        assert "--locale" in result.err and "'de' is not one of 'ar', 'fr'," in result.err
+
+
 def test_show_an_unknown_sop_exits_1_with_a_not_found_message(sopflow):
     result = sopflow("sop", "show", "no-such-sop")
 
