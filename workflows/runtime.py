@@ -15,6 +15,7 @@ Measured defaults that cost (``../shared/stack-notes.md``, docs/performance.md):
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -37,11 +38,22 @@ QUIET = {
 }
 
 
+def _not_a_drain_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Still processing items")
+
+
 def configure(data_dir: Path) -> None:
     """Prefect's environment, unless the user set it: home under ``data_dir``, quiet, and
     the API of a running ``sopflow serve`` if there is one (else Prefect's ephemeral mode)."""
     for key, value in QUIET.items():
         os.environ.setdefault(key, value)
+    # a CLI command that exits while Prefect still sends its runs' events warns "Still
+    # processing items: N items remaining..." (prefect/_internal/concurrency/services.py, a
+    # logger outside PREFECT_LOGGING_LEVEL's reach): nothing is wrong and nothing can be
+    # done, so the notice is dropped; the service's other warnings still show
+    events_worker = logging.getLogger("EventsWorker")
+    if _not_a_drain_notice not in events_worker.filters:
+        events_worker.addFilter(_not_a_drain_notice)
     home = (data_dir / "prefect").resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(home))

@@ -150,7 +150,8 @@ def import_batch(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     if not path.is_file():
-        raise InvalidData([FieldError("FILE", "unreadable", f"{path}: no such file")])
+        raise InvalidData([FieldError("FILE", "unreadable", f"{path}: no such file")],
+                          context="batch")  # fmt: skip
     total = sum(1 for line in batch_lines(path) if line.strip())
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip

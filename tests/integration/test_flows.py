@@ -6,6 +6,7 @@ Prefect. One Prefect test harness (a temporary API server) serves the whole sess
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -729,3 +730,26 @@ def test_one_process_runs_at_most_its_bound_of_commands_at_once(
         t.join()
 
     assert most[0] == 2
+
+
+def test_prefects_drain_notice_is_dropped_and_its_other_warnings_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CLI command exiting while Prefect still sends its runs' events must not warn the
+    user about it; a full queue (events dropped) still says so."""
+    from workflows.runtime import configure
+
+    for key in (*QUIET, "PREFECT_HOME", "PREFECT_API_URL"):  # configure sets what is unset
+        monkeypatch.setenv(key, os.environ.get(key, ""))
+    configure(tmp_path)
+    configure(tmp_path)  # once is enough: calling it again adds nothing
+    logger = logging.getLogger("EventsWorker")
+
+    with caplog.at_level(logging.WARNING, logger="EventsWorker"):
+        logger.warning("Still processing items: 3 items remaining...")
+        logger.warning("Service 'EventsWorker' queue is full (9 items), dropping item")
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "Service 'EventsWorker' queue is full (9 items), dropping item"
+    ]
+    assert len(logger.filters) == 1
