@@ -25,12 +25,13 @@ def db_upgrade() -> None:
     where = engine.url.render_as_string(hide_password=True)
     before = current_revisions(engine)
     upgrade(engine)
-    after = ", ".join(current_revisions(engine))
-    if before == tuple(after.split(", ")):
-        err.print(f"database at {where} is up to date (migration {after}): nothing to apply")
+    after = current_revisions(engine)
+    now = f"migration {', '.join(after)}"
+    if before == after:
+        err.print(f"database at {where} is up to date ({now}): nothing to apply")
     else:
         since = f"migration {', '.join(before)}" if before else "an empty database"
-        err.print(f"database at {where} upgraded from {since} to migration {after}")
+        err.print(f"database at {where} upgraded from {since} to {now}")
 
 
 @org_app.command("add")

@@ -11,14 +11,11 @@ import typer
 from rich.table import Table
 
 from sopflow import bootstrap
-from sopflow.cli.common import err, out, print_json
+from sopflow.cli.common import ReaderOption, err, out, print_json
 from sopflow.services import VerifyReport, check_export
 from sopflow.services.audit import read_manifest
 
 app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
-AsOption = Annotated[str | None, typer.Option(
-    "--as", help="read as this auditor (or party); default: the operator, who holds the "
-    "database and reads every request")]  # fmt: skip
 
 
 def _moment(text: str, option: str) -> datetime:
@@ -34,7 +31,7 @@ def _moment(text: str, option: str) -> datetime:
 @app.command()
 def history(
     reference: Annotated[str, typer.Argument(metavar="REF")],
-    actor: AsOption = None,
+    actor: ReaderOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every event: who, role, when, what, why, SOP version, clause, and the notices sent."""
@@ -83,7 +80,7 @@ def history(
 @app.command()
 def replay(
     reference: Annotated[str, typer.Argument(metavar="REF")],
-    actor: AsOption = None,
+    actor: ReaderOption = None,
     as_of: Annotated[str | None, typer.Option(metavar="TIMESTAMP")] = None,
     at_seq: Annotated[int | None, typer.Option(metavar="N")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,

@@ -27,6 +27,10 @@ class Locale(StrEnum):
 
 
 LocaleOption = Annotated[Locale, typer.Option(help="the language: ar, fr or en")]
+# reading needs no user: without --as, the operator's view (they hold the database itself)
+ReaderOption = Annotated[str | None, typer.Option(
+    "--as", help="read as this user (what they may see and do); default: the operator, "
+    "who sees every request")]  # fmt: skip
 
 
 def print_text(text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -12,20 +13,30 @@ from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print
 from sopflow.errors import FieldError, InvalidData, UnknownTrigger
 
 app = typer.Typer(help="Notices: the outbox and its delivery.", no_args_is_help=True)
-STATUSES = ("pending", "sent", "dead", "unroutable")  # what the outbox's status holds
+
+
+class Status(StrEnum):
+    """What the outbox's status column holds."""
+
+    pending = "pending"
+    sent = "sent"
+    dead = "dead"
+    unroutable = "unroutable"
+
+
+class Part(StrEnum):
+    text = "text"
+    html = "html"
 
 
 @app.command("list")
 def list_notices(
-    status: Annotated[str | None, typer.Option(help="pending, sent, dead or unroutable")] = None,
+    status: Annotated[Status | None, typer.Option(help="pending, sent, dead or unroutable")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 200,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Notices, newest first, with their delivery status and last error."""
-    if status is not None and status not in STATUSES:
-        raise typer.BadParameter(f"'{status}': use one of {', '.join(STATUSES)}",
-                                 param_hint="--status")  # fmt: skip
-    rows = bootstrap.services().notices.listing(status, limit)
+    rows = bootstrap.services().notices.listing(status.value if status else None, limit)
     if as_json:
         print_json(rows)
         return
@@ -74,11 +85,9 @@ def preview(
     sop_id: Annotated[str, typer.Argument(metavar="SOP")],
     trigger: Annotated[str, typer.Argument(metavar="TRIGGER")],
     locale: LocaleOption = Locale.en,
-    part: Annotated[str, typer.Option(help="text or html")] = "text",
+    part: Annotated[Part, typer.Option(help="text or html")] = Part.text,
 ) -> None:
     """Render the notices a transition sends, with sample data."""
-    if part not in ("text", "html"):
-        raise typer.BadParameter(f"'{part}': use text or html", param_hint="--part")
     services = bootstrap.services()
     sop = services.sops.catalogue.get(sop_id)
     if all(t.trigger != trigger for t in sop.spec.transitions):

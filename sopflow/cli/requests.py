@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from sopflow import bootstrap
-from sopflow.cli.common import err, out, print_json
+from sopflow.cli.common import ReaderOption, err, out, print_json
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services import CommandResult, ListFilter, Services
 from sopflow.store.blobs import Upload
@@ -21,10 +21,6 @@ from workflows.commands import batch_lines
 app = typer.Typer(help="Recruitment requests.", no_args_is_help=True)
 
 AsOption = Annotated[str, typer.Option("--as", help="the acting user's e-mail")]
-# reading needs no user: without --as, the operator's view (they hold the database)
-ReaderOption = Annotated[str | None, typer.Option(
-    "--as", help="read as this user (what they may see and do); default: the operator, "
-    "who sees every request")]  # fmt: skip
 DocOption = Annotated[
     list[str] | None,
     typer.Option("--document", metavar="KIND=PATH", help="attach a document; repeatable"),

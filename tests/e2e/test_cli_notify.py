@@ -34,8 +34,8 @@ def test_options_outside_their_values_are_usage_errors(sopflow: Sopflow) -> None
     answered with something else (English for German, every row for a limit of -5)."""
     for args, says in [
         (("preview", world.EG, "submit", "--locale", "de"), "'de' is not one of 'ar', 'fr',"),
-        (("preview", world.EG, "submit", "--part", "pdf"), "use text or html"),
-        (("list", "--status", "bogus"), "use one of pending, sent, dead, unroutable"),
+        (("preview", world.EG, "submit", "--part", "pdf"), "'pdf' is not one of 'text', 'html'"),
+        (("list", "--status", "bogus"), "'bogus' is not one of 'pending', 'sent', 'dead',"),
         (("list", "--limit", "-5"), "greater than or equal to 1"),
         (("deliver", "--limit", "0"), "greater than or equal to 1"),
     ]:
