@@ -3,7 +3,9 @@ flows, and serve the web application."""
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 from types import FrameType
 from typing import Annotated
 
@@ -11,6 +13,7 @@ import typer
 
 from sopflow import bootstrap
 from sopflow.cli.common import err
+from sopflow.errors import AdapterError
 
 
 def serve(
@@ -26,6 +29,7 @@ def serve(
     from sopflow.web.app import create_app
     from workflows.schedule import Every
 
+    _can_listen(host, port)  # before the seconds spent starting Prefect, not after
     cfg = bootstrap.settings()
     services = bootstrap.services()
     channel = services.notices.channel  # a misconfigured channel fails here, at startup
@@ -77,6 +81,22 @@ def serve(
             job.stop()
         if api is not None:
             api.stop()
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Refuse at once an address this process cannot listen on (a port already taken, often
+    by another ``sopflow serve``; an address not on this machine), saying which and why."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        hint = "; another program (another sopflow serve?) listens there: choose another --port" \
+            if exc.errno == errno.EADDRINUSE else ""  # fmt: skip
+        raise AdapterError(f"cannot listen on {host}:{port}: {why}{hint}",
+                           code="cannot-listen") from exc  # fmt: skip
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:

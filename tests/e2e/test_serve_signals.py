@@ -47,3 +47,24 @@ def test_a_signal_to_the_server_stops_the_prefect_api_it_owns(
         wait_until(lambda: not _answers(f"{api}/health"), 15, "the Prefect API to stop")
     finally:
         stop(server)
+
+
+def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([str(SOPFLOW), "serve", "--port", str(port)], env=clean_env(),
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                              check=False)  # fmt: skip
+
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith(
+        f"error[cannot-listen] cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "another program (another sopflow serve?) listens there: choose another --port"
+    )
+    assert "Prefect" not in done.stderr  # refused before the local Prefect API was started
+    assert not (tmp_path / ".sopflow" / "prefect-api.url").exists()
