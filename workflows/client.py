@@ -13,11 +13,12 @@ never applies it twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,23 @@ def _submit_run(command: dict[str, Any]) -> dict[str, Any]:
 
     if mode() == "deployments":
         return outcome_of(_through_deployment(DEPLOYMENT, {"command": command}))
+    with _embedded_slot(), _in_process():
+        return outcome_of(advance_request(command, return_state=True))
+
+
+@contextlib.contextmanager
+def _in_process() -> Iterator[None]:
+    """A flow run in this process: quiet, and a Prefect API that fails it (a 503 after the
+    client's retries, a connection lost) an orchestrator error to retry, not an internal one."""
     from workflows.runtime import quiet_runs
 
-    with _embedded_slot(), quiet_runs():
-        return outcome_of(advance_request(command, return_state=True))
+    try:
+        with quiet_runs():
+            yield
+    except httpx.HTTPError as exc:
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise AdapterError(f"the Prefect API failed the flow run ({detail})", retryable=True,
+                           code="orchestrator-error") from exc  # fmt: skip
 
 
 _slots: list[threading.BoundedSemaphore] = []
@@ -157,14 +171,13 @@ def _cancel_if_not_started(flow_run_id: Any) -> bool:
 def run_flow(flow_fn: Any, **parameters: Any) -> dict[str, Any]:
     """Run a maintenance flow (delivery, sweep, audit) as the mode says; its result."""
     from workflows.flows import outcome_of
-    from workflows.runtime import quiet_runs
 
     if mode() == "off":
         outcome = outcome_of(flow_fn.fn(**parameters))
     elif mode() == "deployments":
         outcome = outcome_of(_through_deployment(f"{flow_fn.name}/sopflow", parameters))
     else:
-        with quiet_runs():
+        with _in_process():
             outcome = outcome_of(flow_fn(**parameters, return_state=True))
     if "error" in outcome:
         raise rejection(outcome["error"])
@@ -193,13 +206,11 @@ def run_batch(path: Path, progress: Callable[[int], None] | None = None) -> dict
 def _in_thread(run: Callable[[], dict[str, Any]], services: Any, prefix: str,
                progress: Callable[[int], None] | None) -> dict[str, Any]:  # fmt: skip
     """Run the flow in a thread; report progress by counting the batch's applied keys."""
-    from workflows.runtime import quiet_runs
-
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            with quiet_runs():
+            with _in_process():
                 box["outcome"] = run()
         except BaseException as exc:
             box["error"] = exc

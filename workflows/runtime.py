@@ -175,11 +175,11 @@ class EmbeddedApi:
         self.server: object | None = None
 
     def start(self) -> str:
-        from prefect.server.api.server import SubprocessASGIServer
+        from workflows.prefect_api import server_class
 
         for key, value in EMBEDDED_SERVER.items():  # the subprocess inherits them
             os.environ.setdefault(key, value)
-        server = SubprocessASGIServer()
+        server = server_class()()
         server.start(timeout=120)
         self.server = server
         url = str(server.api_url)

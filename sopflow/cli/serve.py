@@ -60,8 +60,8 @@ def serve(
         api = EmbeddedApi(cfg.data_dir)
         url = api.start()
         err.print(
-            f"sopflow: Prefect API {url} (UI: {url.removesuffix('/api')}); the CLI "
-            "reuses it while this server runs"
+            f"sopflow: Prefect API {url}; the CLI reuses it while this server runs "
+            f"(its runs: PREFECT_API_URL={url} prefect flow-run ls)"
         )
     if cfg.prefect_mode != "off":
         from workflows.flows import deliver_notifications, sla_sweep

@@ -32,6 +32,10 @@ def test_a_signal_to_the_server_stops_the_prefect_api_it_owns(
 ) -> None:
     port, log = free_port(), tmp_path / "serve.log"
     advertised = tmp_path / ".sopflow" / "prefect-api.url"
+    # a package of the same name in the working directory must not replace the embedded
+    # API's own module (its server is started with `python -m uvicorn`)
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "__init__.py").write_text("", encoding="utf-8")
     server = start([str(SOPFLOW), "serve", "--port", str(port)], clean_env(), tmp_path, log)
     try:
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health") and advertised.exists(),

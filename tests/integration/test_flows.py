@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from sopflow import bootstrap
-from sopflow.errors import CommandRejected, Conflict, InvalidData, NotFound
+from sopflow.errors import AdapterError, CommandRejected, Conflict, InvalidData, NotFound
 from sopflow.services import CommandResult, Services
 from sopflow.store.blobs import Upload
 from tests.integration import world as w
@@ -753,3 +753,74 @@ def test_prefects_drain_notice_is_dropped_and_its_other_warnings_kept(
         "Service 'EventsWorker' queue is full (9 items), dropping item"
     ]
     assert len(logger.filters) == 1
+
+
+def test_a_prefect_api_that_fails_the_run_is_an_orchestrator_error_to_retry(
+    flows: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 that outlasts Prefect's client retries (or a lost connection) is the
+    orchestrator's failure: a retryable adapter error naming it, not an internal error."""
+    import httpx
+
+    import workflows.flows
+
+    def busy_api(command: dict[str, Any], return_state: bool) -> None:
+        request = httpx.Request("POST", "http://127.0.0.1:4200/api/flow_runs/")
+        raise httpx.HTTPStatusError("Server error '503 Service Unavailable' for url "
+                                    f"'{request.url}'", request=request,
+                                    response=httpx.Response(503, request=request))  # fmt: skip
+
+    monkeypatch.setattr(client, "mode", lambda: "embedded")
+    monkeypatch.setattr(workflows.flows, "advance_request", busy_api)
+
+    with pytest.raises(AdapterError) as failed:
+        client.run_command({**submit_eg(flows), "idempotency_key": "k-503"})
+
+    assert (failed.value.code, failed.value.retryable) == ("orchestrator-error", True)
+    assert failed.value.message == (
+        "the Prefect API failed the flow run (Server error '503 Service Unavailable' for url "
+        "'http://127.0.0.1:4200/api/flow_runs/'). To try again safely, repeat the command "
+        "with --idempotency-key k-503"
+    )
+
+
+def test_the_embedded_apis_transactions_take_the_sqlite_write_lock_when_they_begin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prefect begins them deferred (a write then fails at once on a busy database, and the
+    client backs off for seconds); the API `sopflow serve` owns begins them IMMEDIATE."""
+    import asyncio
+
+    from prefect.server.database import configurations as db
+
+    from workflows.prefect_api import _writes_take_the_lock_first
+
+    class Session:
+        def begin(self) -> Session:
+            return self
+
+        async def __aenter__(self) -> Session:
+            seen.append(db.SQLITE_BEGIN_MODE.get())
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+    async def begin_both() -> None:
+        config = db.AioSqliteConfiguration(connection_url="sqlite+aiosqlite:///unused.db")
+        for with_for_update in (False, True):
+            async with config.begin_transaction(Session(), with_for_update=with_for_update):
+                pass
+
+    seen: list[str | None] = []
+    asyncio.run(begin_both())
+    assert seen == ["DEFERRED", "IMMEDIATE"]  # Prefect's own rule
+
+    monkeypatch.setattr(
+        db.AioSqliteConfiguration, "begin_transaction", db.AioSqliteConfiguration.begin_transaction
+    )  # restored afterwards
+    _writes_take_the_lock_first()
+    seen.clear()
+    asyncio.run(begin_both())
+    assert seen == ["IMMEDIATE", "IMMEDIATE"]
+    assert db.SQLITE_BEGIN_MODE.get() is None
