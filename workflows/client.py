@@ -116,11 +116,11 @@ _slots_lock = threading.Lock()
 def _embedded_slot() -> threading.BoundedSemaphore:
     """At most ``SOPFLOW_EMBEDDED_RUNS`` commands of this process in flight at once.
 
-    Every run writes several times to the local API's SQLite database; many at once
-    collide on its lock, and each collision costs the loser a 503 and Prefect's client a
-    wait of 2, 4, 8... s. Queued here instead, they wait their turn: 24 users of
-    ``bench/load.py`` got 114 actions done at p95 5.0 s with a bound of 3, 79 at p95 6.8 s
-    without one (one run each; docs/reliability.md)."""
+    Every run writes several times to the local API's SQLite database, one writer at a
+    time (``workflows/prefect_api.py``); runs beyond a few only queue there, holding a
+    thread and a database connection each. Queued here instead, they wait their turn: 24
+    users of ``bench/load.py`` got 114 actions done at p95 5.0 s with a bound of 3, 79 at
+    p95 6.8 s without one (before the API's writes began IMMEDIATE; docs/reliability.md)."""
     with _slots_lock:
         if not _slots:
             _slots.append(threading.BoundedSemaphore(bootstrap.settings().embedded_runs))
