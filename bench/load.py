@@ -256,7 +256,8 @@ def demand(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def serve(url: str, folder: Path, prefect: str) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, folder: Path, prefect: str,
+          embedded_runs: int | None = None) -> tuple[subprocess.Popen[bytes], str]:  # fmt: skip
     import socket
 
     with socket.socket() as s:
@@ -268,6 +269,7 @@ def serve(url: str, folder: Path, prefect: str) -> tuple[subprocess.Popen[bytes]
         SOPFLOW_DATA_DIR=str(folder / "data"),
         SOPFLOW_OUTBOX_DIR=str(folder / "outbox"),
         SOPFLOW_PREFECT_MODE=prefect,
+        **({"SOPFLOW_EMBEDDED_RUNS": str(embedded_runs)} if embedded_runs else {}),
         PREFECT_HOME=str(folder / "prefect"),
     )
     log = (folder / "serve.log").open("wb")
@@ -298,7 +300,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         url = database_url(args.database, folder, args.pg_database)
         tokens = seed(url, folder / "data", args.extra)
-        server, base = serve(url, folder, args.prefect)
+        server, base = serve(url, folder, args.prefect, args.embedded_runs)
         try:
             stats, budget = Stats(), Counter[str]()
             kinds = ["agent"] * 4 + ["official"] * 5 + ["auditor"]
@@ -365,6 +367,8 @@ def main() -> None:
         choices=["off", "embedded"],
         help="how serve runs commands (embedded: one Prefect flow run each)",
     )
+    parser.add_argument("--embedded-runs", type=int, default=None,
+                        help="serve's SOPFLOW_EMBEDDED_RUNS (default: its own)")  # fmt: skip
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--extra", type=int, default=4, help="extra agents, attachés, clerks")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds (a bound)")
