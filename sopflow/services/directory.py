@@ -14,7 +14,7 @@ from sopflow.domain.access import Member, declared_roles
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
 from sopflow.services.commands import member_of
 from sopflow.services.context import Context
-from sopflow.spec.values import EMAIL
+from sopflow.spec.values import EMAIL, is_country
 
 ORG_KINDS = ("employer", "agency", "authority")
 LOCALES = ("ar", "fr", "en")
@@ -46,8 +46,9 @@ class Directory:
             errors.append(FieldError("id", "invalid-value", "cannot make an id from this name"))
         if org.kind not in ORG_KINDS:
             errors.append(FieldError("kind", "not-in-enum", f"use one of {', '.join(ORG_KINDS)}"))
-        if org.country and (len(org.country) != 2 or not org.country.isalpha()):
-            errors.append(FieldError("country", "invalid-country", "use an ISO 3166-1 code"))
+        if org.country and not is_country(org.country):
+            errors.append(FieldError("country", "invalid-country", f"'{org.country}' is not "
+                                     "an ISO 3166-1 alpha-2 country code"))  # fmt: skip
         if org.kind == "agency" and not org.licence_number:
             errors.append(
                 FieldError(
@@ -76,7 +77,7 @@ class Directory:
                 )
             w.insert("organisations", {
                 "id": org_id, "name": org.name.strip(), "kind": org.kind,
-                "country": org.country.upper() if org.country else None,
+                "country": org.country.strip().upper() if org.country else None,
                 "licence_number": org.licence_number, "licence_status": status,
                 "licence_expires": org.licence_expires,
                 "created_at": self.ctx.clock()})  # fmt: skip

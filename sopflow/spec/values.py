@@ -44,6 +44,12 @@ class _Bad(ValueError):
         self.params = params
 
 
+def is_country(code: str) -> bool:
+    """An ISO 3166-1 alpha-2 code of a country (any case)."""
+    code = code.strip().upper()
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
 def _decimal(raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
         raise _Bad("wrong-type", "expected a number", expected="number")
@@ -145,7 +151,7 @@ def _simple(spec: SimpleField, raw: Any) -> bool | str:
         raise _Bad("wrong-type", "expected a code (text)", expected="code")
     code = raw.strip().upper() if spec.type in ("country", "isic") else raw.strip()
     if spec.type == "country":
-        if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        if not is_country(code):
             raise _Bad(
                 "invalid-country", f"'{raw}' is not an ISO 3166-1 alpha-2 country code", value=raw
             )

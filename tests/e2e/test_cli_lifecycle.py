@@ -423,6 +423,8 @@ def test_usage_errors_exit_2(cli: Sopflow) -> None:
 def test_the_directory_refuses_bad_organisations_and_users(sopflow: Sopflow) -> None:
     no_licence = sopflow.fails(1, "org", "add", "Shady Agency", "--kind", "agency")
     assert "error[invalid-data]" in no_licence.err and "licence" in no_licence.err
+    nowhere = sopflow.fails(1, "org", "add", "Atlantis Co", "--kind", "employer", "--country", "ZZ")
+    assert "country: 'ZZ' is not an ISO 3166-1 alpha-2 country code" in nowhere.err
     assert (
         sopflow.ok(
             "org",
