@@ -68,3 +68,23 @@ def declared_roles(sops: Iterable[SopSpec]) -> dict[str, set[str]]:
         for role in sop.roles:
             table.setdefault(role.id, set()).add(sop.id)
     return table
+
+
+def role_holder_problem(role_id: str, organisation_id: str,
+                        sops: Iterable[SopSpec]) -> str | None:  # fmt: skip
+    """Why a member of ``organisation_id`` could never act with ``role_id`` (None: they
+    could): the system's own role, or an official's or auditor's role of SOPs issued by
+    other authorities (``effective_roles`` grants those to the issuing authority only)."""
+    declared = [(sop, role) for sop in sops for role in sop.roles if role.id == role_id]
+    if any(role.kind == "system" for _, role in declared):
+        return f"'{role_id}' is the role of the system's own steps (timers), not of a person"
+    if any(role.scope == "own_organisation" for _, role in declared):
+        return None
+    issuers = sorted({sop.authority.id for sop, _ in declared})
+    if declared and organisation_id not in issuers:
+        sop_ids = ", ".join(sorted({sop.id for sop, _ in declared}))
+        return (
+            f"'{role_id}' is a role of the authority {' or '.join(issuers)} ({sop_ids}): "
+            f"a member of '{organisation_id}' would hold it on no request"
+        )
+    return None

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from slugify import slugify
 
-from sopflow.domain.access import Member, declared_roles
+from sopflow.domain.access import Member, declared_roles, role_holder_problem
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
 from sopflow.services.commands import member_of
 from sopflow.services.context import Context
@@ -132,6 +132,14 @@ class Directory:
                 raise NotFound(f"no organisation '{org_id}'")
             if w.user(email) is not None:
                 raise CommandRejected(f"user '{email}' already exists", code="already-exists")
+            specs = [sop.spec for sop in self.ctx.sops.catalogue.versions.values()]
+            misplaced = [
+                FieldError("role", "role-not-for-organisation", why)
+                for why in (role_holder_problem(role, org_id, specs) for role in sorted(set(roles)))
+                if why
+            ]
+            if misplaced:
+                raise InvalidData(misplaced, context="user")
             user_id = w.insert("users", {
                 "email": email, "name": name.strip(), "organisation_id": org_id,
                 "roles": sorted(set(roles)), "locale": locale,

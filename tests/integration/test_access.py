@@ -150,7 +150,9 @@ def test_a_request_is_listed_to_exactly_those_who_may_read_it(seeded: Services) 
     # docs/sop-language.md: an auditor role reads every request of the SOP "from any
     # organisation"; whatever the policy, 'show' and 'list' must agree on it
     ref = w.submit_eg(seeded).reference
-    seeded.directory.add_user("compliance@delta.example", "Compliance", w.OTHER_AGENCY, ["auditor"])
+    # (the directory refuses an auditor outside the authority; access control must hold anyway)
+    w.add_user_directly(seeded, "compliance@delta.example", "Compliance", w.OTHER_AGENCY,
+                        ["auditor"])  # fmt: skip
     readers = {}
     for user in (
         "compliance@delta.example",
