@@ -10,7 +10,7 @@ from rich.table import Table
 
 from sopflow import bootstrap
 from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print_text
-from sopflow.errors import FieldError, InvalidData, UnknownTrigger
+from sopflow.errors import FieldError, InvalidData
 
 app = typer.Typer(help="Notices: the outbox and its delivery.", no_args_is_help=True)
 
@@ -89,11 +89,7 @@ def preview(
 ) -> None:
     """Render the notices a transition sends, with sample data."""
     services = bootstrap.services()
-    sop = services.sops.catalogue.get(sop_id)
-    if all(t.trigger != trigger for t in sop.spec.transitions):
-        raise UnknownTrigger(f"SOP '{sop_id}' v{sop.spec.version} has no trigger '{trigger}'",
-                             details={"trigger": trigger})  # fmt: skip
-    rendered = services.notices.preview(sop, trigger, locale)
+    rendered = services.notices.preview(services.sops.catalogue.get(sop_id), trigger, locale)
     if not rendered:
         raise InvalidData([FieldError("TRIGGER", "no-notice",
                                       f"'{trigger}' sends no notice in {sop_id}")])  # fmt: skip

@@ -145,10 +145,7 @@ def import_batch(
     running the same file again applies nothing twice."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    if not path.is_file():
-        raise InvalidData([FieldError("FILE", "unreadable", f"{path}: no such file")],
-                          context="batch")  # fmt: skip
-    total = sum(1 for line in batch_lines(path) if line.strip())
+    total = sum(1 for line in batch_lines(path) if line.strip())  # refuses what it cannot read
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
         task = bar.add_task(f"importing {path.name}", total=total)

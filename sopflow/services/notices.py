@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sopflow.domain.ports import Channel, DeliveryFailed, Message, Rendered, Renderer
-from sopflow.errors import NotFound
+from sopflow.errors import NotFound, UnknownTrigger
 from sopflow.services.context import Context
 from states.machine import CompiledSop
 from states.model import RequestState
@@ -192,6 +192,9 @@ class Notices:
         from notifications.render import SAMPLE_CONTEXT  # sample data for previews only
 
         spec = sop.spec
+        if all(t.trigger != trigger for t in spec.transitions):
+            raise UnknownTrigger(f"SOP '{spec.id}' v{spec.version} has no trigger '{trigger}'",
+                                 details={"trigger": trigger})  # fmt: skip
         rendered = []
         seen: set[tuple[str, str]] = set()
         reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
