@@ -61,29 +61,28 @@ class _Check:
         return not self.unmet
 
 
-def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
-    unmet: list[Unmet] = []
-    data, req = c.after.data, tr.requires
+def _missing(sop: CompiledSop, source: str, tr: Transition, after: RequestState) -> list[Unmet]:
+    """The fields and documents that ``tr`` from ``source`` needs and ``after`` lacks."""
+    data, req = after.data, tr.requires
     # handing the file (back) to the officials needs every required field; closing it
     # (withdrawal, expiry) does not
-    hands_over = (c.sop.states[c.before.state].waiting_on == "requester"
-                  and not c.sop.is_final(tr.to))  # fmt: skip
-    missing = [e.field for e in values.missing_required(c.sop.fields, data)] if hands_over else []
+    hands_over = sop.states[source].waiting_on == "requester" and not sop.is_final(tr.to)
+    missing = [e.field for e in values.missing_required(sop.fields, data)] if hands_over else []
     missing += [n for n in req.fields if data.get(n) in (None, "") and n not in missing]
-    unmet += [
+    unmet = [
         Unmet("missing-field", f"field '{n}' must be filled in", n, {"field": n}) for n in missing
     ]
-    latest = c.after.latest_documents()
-    for kind in req.documents:
-        if kind not in latest:
-            unmet.append(
-                Unmet(
-                    "missing-document",
-                    f"document '{kind}' must be attached",
-                    kind,
-                    {"document": kind},
-                )
-            )
+    latest = after.latest_documents()
+    unmet += [
+        Unmet("missing-document", f"document '{kind}' must be attached", kind, {"document": kind})
+        for kind in req.documents
+        if kind not in latest
+    ]
+    return unmet
+
+
+def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
+    unmet, req = _missing(c.sop, c.before.state, tr, c.after), tr.requires
     if req.comment and not (c.payload.comment or "").strip():
         unmet.append(Unmet("comment-required", "a comment is required", "comment"))
     if req.reason and not c.payload.reason:
@@ -97,6 +96,7 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
         )
     if not (req.rules or req.conditions):
         return unmet
+    latest = c.after.latest_documents()
     today = c.sop.calendar.local_date(c.now)
     for ref in req.rules:
         result = RULES[ref.rule].check(
@@ -113,7 +113,7 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
             )
         c.flags.extend(result.flags)
     if req.conditions:
-        env = values.typed_env(c.sop.fields, data, today)
+        env = values.typed_env(c.sop.fields, c.after.data, today)
         for cond, expr in zip(req.conditions, c.sop.conditions_of(tr), strict=True):
             try:
                 ok = expr.evaluate(env)
@@ -166,6 +166,23 @@ def _merge_payload(
 ) -> tuple[RequestState, dict[str, Any]]:
     if not payload.data and not payload.documents:
         return state, {}
+    clean, errors = _validated(sop, payload, writable)
+    if errors:
+        raise InvalidData(errors, context=f"data for '{trigger}'")
+    data = {k: v for k, v in {**state.data, **clean}.items() if v is not None}
+    merged = replace(state, data=data, documents=state.documents + payload.documents)
+    change: dict[str, Any] = {}
+    if clean:
+        change["data"] = clean
+    if payload.documents:
+        change["documents"] = [d.to_json() for d in payload.documents]
+    return merged, change
+
+
+def _validated(
+    sop: CompiledSop, payload: Payload, writable: frozenset[str] | None
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The payload's data normalised, and every error of its data and documents."""
     clean, errors = values.validate_data(sop.fields, payload.data, allowed=writable)
     kinds = {d.id: d for d in sop.spec.documents}
     for doc in payload.documents:
@@ -194,16 +211,29 @@ def _merge_payload(
                     f"{doc.file_name} is {doc.media_type}; allowed: {', '.join(kind.media_types)}",
                 )
             )
-    if errors:
-        raise InvalidData(errors, context=f"data for '{trigger}'")
-    data = {k: v for k, v in {**state.data, **clean}.items() if v is not None}
-    merged = replace(state, data=data, documents=state.documents + payload.documents)
-    change: dict[str, Any] = {}
-    if clean:
-        change["data"] = clean
-    if payload.documents:
-        change["documents"] = [d.to_json() for d in payload.documents]
-    return merged, change
+    return clean, errors
+
+
+def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -> list[FieldError]:
+    """What the submission step will also find missing, for a filing refused for its data:
+    one refusal then lists every field and document to correct, not two in turn. Rules and
+    conditions wait for valid data."""
+    tr = sop.by_state[sop.initial].get(sop.spec.submission.trigger or "")
+    if tr is None:
+        return []
+    clean, _ = _validated(sop, payload, None)
+    named = {e.field for e in errors}
+    documents = tuple(d for d in payload.documents if f"document:{d.kind}" not in named)
+    data = {k: v for k, v in clean.items() if v is not None}
+    gaps = []
+    filed = RequestState(sop.initial, data, documents=documents)
+    for unmet in _missing(sop, sop.initial, tr, filed):
+        if unmet.code == "missing-field" and unmet.subject not in named:
+            gaps.append(FieldError(str(unmet.subject), "missing-field", "is required"))
+        elif unmet.code == "missing-document" and f"document:{unmet.subject}" not in named:
+            gaps.append(FieldError(f"document:{unmet.subject}", "missing-document",
+                                   "must be attached", {"document": unmet.subject}))  # fmt: skip
+    return gaps
 
 
 def _writable(sop: CompiledSop, state: str, tr: Transition, role: str) -> frozenset[str] | None:
@@ -266,7 +296,11 @@ def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> O
         )
     role = next(r for r in sop.spec.submission.roles if r in actor.roles)
     blank = RequestState(state=sop.initial, data={})
-    merged, change = _merge_payload(sop, blank, payload, None, CREATE)
+    try:
+        merged, change = _merge_payload(sop, blank, payload, None, CREATE)
+    except InvalidData as exc:
+        errors = [*exc.errors, *_filing_gaps(sop, payload, exc.errors)]
+        raise InvalidData(errors, context=f"data for '{CREATE}'") from None
     state = advance(sop, merged, None, actor.id, sop.initial, now, 1)
     return Outcome(state, _event(1, CREATE, None, sop.initial, actor, role, now, change,
                                  payload.comment))  # fmt: skip

@@ -97,7 +97,7 @@ def _say(key: str, lang: str, **values: Any) -> str | None:
 def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
     """What is wrong with one value (a field or a document), without its name."""
     code, params, lang = item.get("code", ""), dict(item.get("params") or {}), labels.lang
-    if code == "missing-field":
+    if code in ("missing-field", "missing-document"):
         key = "required"
     elif code == "out-of-range":
         key = f"out-of-range:{params.get('bound')}"

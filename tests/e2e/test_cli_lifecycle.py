@@ -380,7 +380,10 @@ def test_rejected_commands_exit_1_with_the_reason_on_stderr(cli: Sopflow) -> Non
         "--data",
         cli.file("bad.json", w.eg_data(contract_months=99)),
     )
+    # one refusal lists the bad value and what filing will also need (no documents given)
+    assert bad_data.err.count("error[") == 1
     assert "contract_months" in bad_data.err
+    assert "document:demand_letter: must be attached" in bad_data.err
     png = cli.file("letter.pdf", w.png())
     mislabelled = cli.fails(
         1, "request", "attach", ref, "--as", email("agent"), "--document", f"demand_letter={png}"

@@ -122,6 +122,40 @@ def test_create_reports_every_invalid_field():
         ("wage", "invalid-currency"),
         ("regime", "not-in-enum"),
         ("bogus", "unknown-field"),
+        # and, in the same refusal, what filing it (the submission step) will also need
+        ("fee", "missing-field"),
+        ("document:contract", "missing-document"),
+    ]
+
+
+def test_a_refused_filing_lists_what_is_missing_once_beside_what_is_wrong():
+    data = lab_data(count=11)
+    del data["fee"]
+
+    error = rejection(lambda: create(LAB, applicant(), Payload(data=data), NOW))
+
+    assert isinstance(error, InvalidData)
+    # count is out of range, not also "missing"; fee and the contract are missing
+    assert [(e.field, e.code) for e in error.errors] == [
+        ("count", "out-of-range"),
+        ("fee", "missing-field"),
+        ("document:contract", "missing-document"),
+    ]
+    assert error.errors[-1].params == {"document": "contract"}
+
+
+def test_a_filing_with_valid_data_leaves_what_is_missing_to_the_submission_step():
+    data = lab_data()
+    del data["fee"]
+
+    outcome = create(LAB, applicant(), Payload(data=data), NOW)
+    error = rejection(lambda: fire(LAB, outcome.state, "submit", applicant(), Payload(), NOW,
+                                   organisation=agency()))  # fmt: skip
+
+    assert isinstance(error, RequirementNotMet)
+    assert [(u.code, u.subject) for u in error.unmet] == [
+        ("missing-field", "fee"),
+        ("missing-document", "contract"),
     ]
 
 

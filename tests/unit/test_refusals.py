@@ -6,6 +6,7 @@ than lost."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sopflow.errors import InvalidData
 from sopflow.sop_files import compile_file
 from sopflow.spec import values
 from sopflow.web.refusals import SENTENCES, explain
+from states import Actor, Payload, create
 from states.rules import FLAG_WORKER_FEE
 
 SOPS = Path(__file__).resolve().parents[2] / "sop_definitions"
@@ -113,3 +115,15 @@ def test_a_document_too_large_is_said_beside_its_kind_with_its_size() -> None:
     assert said.summary.endswith(
         "Légalisation par le consulat ou l'attaché du travail : scan.pdf dépasse 10\u202fMo"
     )
+
+
+def test_a_refused_filing_says_each_missing_field_and_document_beside_it() -> None:
+    filer = Actor("agent@nile.example", frozenset({"employer_agent"}))
+    with pytest.raises(InvalidData) as caught:
+        create(EG, filer, Payload(data={"workers_requested": 0}), datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    said = explain(caught.value.to_dict(), "fr", EG)
+
+    assert said.fields["workers_requested"] == "doit être au moins 1"
+    assert said.fields["employer_name"] == "est obligatoire"
+    assert said.fields["demand_letter"] == "est obligatoire"
+    assert "{" not in said.summary and "document:" not in said.summary
