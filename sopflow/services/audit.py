@@ -290,7 +290,7 @@ def check_export(path: Path) -> VerifyReport:
     )
     for number, line in enumerate(data.splitlines(), start=1):
         try:  # an altered file is a finding to report, line by line, never a crash
-            event = json.loads(line)
+            event = _exported_event(line)
             if event.get("redacted"):  # its content is withheld: its own hash is taken as given
                 verifier.check(event["reference"], event["seq"], None, event["chain_seq"],
                                event["chain_prev"], event["hash"], event["chain_hash"],
@@ -306,6 +306,27 @@ def check_export(path: Path) -> VerifyReport:
     report.events, report.breaks = verifier.count, report.breaks + verifier.breaks
     report.requests = len(verifier.requests)
     return report
+
+
+# the links every exported event carries, and their JSON types
+_LINKS: dict[str, type] = {"reference": str, "seq": int, "chain_seq": int, "hash": str,
+                           "chain_hash": str, "prev_hash": str, "chain_prev": str}  # fmt: skip
+
+
+def _exported_event(line: bytes) -> dict[str, Any]:
+    """One line of an export, refused before it reaches the chain (which would count it)
+    when it is not an object carrying every link with its type."""
+    event = json.loads(line)
+    if not isinstance(event, dict):
+        raise AttributeError("not an object")
+    for name, kind in _LINKS.items():
+        value = event[name]
+        if type(value) is not kind:  # bool is an int to isinstance; not here
+            raise TypeError(f"{name} is {json.dumps(value)}, not {_JSON_KIND[kind]}")
+    return event
+
+
+_JSON_KIND = {int: "a whole number", str: "a string"}
 
 
 def _why_not_an_event(exc: Exception) -> str:

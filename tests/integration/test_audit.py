@@ -530,6 +530,25 @@ def test_a_damaged_export_line_is_reported_and_the_rest_still_checked(
     assert {"event-missing", "broken-link"} & {b.code for b in report.breaks[1:]}
 
 
+def test_an_export_line_with_a_link_of_the_wrong_type_is_reported_not_counted(
+    log: Log, tmp_path: Path
+) -> None:
+    target = tmp_path / "events.jsonl"
+    manifest = log.services.audit.export(target, "jsonl")
+    lines = target.read_bytes().splitlines(keepends=True)
+    event = json.loads(lines[2])
+    event["seq"] = str(event["seq"])
+    target.write_bytes(b"".join([*lines[:2], json.dumps(event).encode() + b"\n", *lines[3:]]))
+    _rewrite_manifest(target, file_sha256=_sha256(target))
+
+    report = check_export(target)
+
+    assert (report.breaks[0].code, report.breaks[0].message) == (
+        "export-malformed", "events.jsonl line 3 is not an exported event (a value of the "
+        f'wrong type: seq is "{event["seq"]}", not a whole number)')  # fmt: skip
+    assert report.events == manifest["events"] - 1
+
+
 def test_a_csv_export_carries_a_manifest_and_an_edit_is_detected(log: Log, tmp_path: Path) -> None:
     target = tmp_path / "events.csv"
     manifest = log.services.audit.export(target, "csv")

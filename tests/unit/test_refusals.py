@@ -119,8 +119,9 @@ def test_a_document_too_large_is_said_beside_its_kind_with_its_size() -> None:
 
 def test_a_refused_filing_says_each_missing_field_and_document_beside_it() -> None:
     filer = Actor("agent@nile.example", frozenset({"employer_agent"}))
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     with pytest.raises(InvalidData) as caught:
-        create(EG, filer, Payload(data={"workers_requested": 0}), datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        create(EG, filer, Payload(data={"workers_requested": 0}), now)
     said = explain(caught.value.to_dict(), "fr", EG)
 
     assert said.fields["workers_requested"] == "doit être au moins 1"
