@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -43,11 +46,30 @@ def _writes_take_the_lock_first() -> None:
     db.AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
 
 
+PARENT_ENV = "SOPFLOW_PREFECT_API_PARENT"  # the pid of the `sopflow serve` that owns the API
+
+
+def _stop_when_orphaned(parent: int, every: float = 0.5) -> None:
+    """End this API (as a SIGTERM would: uvicorn shuts down cleanly) once the ``sopflow
+    serve`` that started it is gone, even killed by SIGKILL, which leaves it no chance to
+    stop the API itself. Polling the parent, rather than ``PR_SET_PDEATHSIG``, works
+    whichever thread started the API, and needs no ``preexec_fn`` in a threaded parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="sopflow-parent-watch", daemon=True).start()
+
+
 def create_app() -> Any:
     """The uvicorn factory of the embedded API's subprocess."""
     from prefect.server.api.server import create_app as prefect_app
 
     _writes_take_the_lock_first()
+    if os.environ.get(PARENT_ENV, "").isdigit():
+        _stop_when_orphaned(int(os.environ[PARENT_ENV]))
     return prefect_app()
 
 
@@ -61,7 +83,7 @@ def server_class() -> Any:
         def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
             # Prefect's own command (prefect 3.9.1), with this module's factory
             server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                          "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+                          "PREFECT__SERVER_FINAL": "1", PARENT_ENV: str(os.getpid())}  # fmt: skip
             settings = get_current_settings().to_environment_variables(exclude_unset=True)
             return subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
                 args=[sys.executable, "-m", "uvicorn", "--app-dir", APP_DIR, "--factory",

@@ -53,6 +53,25 @@ def test_a_signal_to_the_server_stops_the_prefect_api_it_owns(
         stop(server)
 
 
+def test_a_killed_server_leaves_no_prefect_api_behind(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    advertised = tmp_path / ".sopflow" / "prefect-api.url"
+    server = start([str(SOPFLOW), "serve", "--port", str(port)], clean_env(), tmp_path, log)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health") and advertised.exists(),
+                   180, "sopflow serve and its Prefect API", server, log)  # fmt: skip
+        api = advertised.read_text(encoding="utf-8").strip()
+
+        os.kill(server.pid, signal.SIGKILL)  # no clean-up of its own is possible
+        server.wait(timeout=60)
+
+        # the API notices that its parent is gone and stops; the address file stays, but
+        # the CLI checks that an advertised API answers before it uses it
+        wait_until(lambda: not _answers(f"{api}/health"), 30, "the orphaned Prefect API to stop")
+    finally:
+        stop(server)
+
+
 def test_a_port_already_taken_is_refused_before_anything_starts(tmp_path: Path) -> None:
     import socket
     import subprocess
