@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sopflow import bootstrap
-from sopflow.cli.common import err, out
+from sopflow.cli.common import Locale, LocaleOption, err, out
 from sopflow.services import OrgInput
 from sopflow.store.db import current_revisions, upgrade
 
@@ -71,12 +71,13 @@ def user_add(
     name: Annotated[str, typer.Option()],
     org: Annotated[str, typer.Option(help="the organisation id")],
     role: Annotated[list[str], typer.Option(help="a role id declared by an SOP; repeatable")],
-    locale: Annotated[str, typer.Option(help="ar, fr or en")] = "en",
+    locale: LocaleOption = Locale.en,
     password_stdin: Annotated[bool, typer.Option(help="read a password from stdin")] = False,
 ) -> None:
     """Add a user; print its id."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    user_id = bootstrap.services().directory.add_user(email, name, org, role, locale, password)
+    directory = bootstrap.services().directory
+    user_id = directory.add_user(email, name, org, role, locale.value, password)
     out.print(str(user_id), markup=False)
 
 

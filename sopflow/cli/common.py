@@ -26,7 +26,8 @@ class Locale(StrEnum):
     en = "en"
 
 
-LocaleOption = Annotated[Locale, typer.Option(help="the language: ar, fr or en")]
+LocaleOption = Annotated[Locale, typer.Option(help="the language: ar, fr or en",
+                                              case_sensitive=False)]  # fmt: skip
 # reading needs no user: without --as, the operator's view (they hold the database itself)
 ReaderOption = Annotated[str | None, typer.Option(
     "--as", help="read as this user (what they may see and do); default: the operator, "

@@ -451,6 +451,10 @@ def test_the_directory_refuses_bad_organisations_and_users(sopflow: Sopflow) -> 
         "pharaoh",
     )
     assert "unknown-role" in unknown_role.err or "pharaoh" in unknown_role.err
+    where = ["--name", "X", "--org", "nile-recruitment", "--role", "employer_agent"]
+    german = sopflow.fails(2, "user", "add", "x@nile.example", *where, "--locale", "de")
+    assert "'de' is not one of 'ar', 'fr', 'en'" in german.err
+    assert sopflow.ok("user", "add", "x@nile.example", *where, "--locale", "AR").last_line.isdigit()
     suspended = sopflow.ok("org", "licence", "nile-recruitment", "--status", "suspended")
     assert "suspended" in suspended.err
 

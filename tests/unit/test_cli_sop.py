@@ -270,3 +270,10 @@ def test_the_shipped_sops_satisfy_the_editor_schema(path):
 
     data = json.loads(json.dumps(YAML(typ="safe").load(path.read_text()), default=str))
     jsonschema.Draft202012Validator(sop_json_schema()).validate(data)
+
+
+def test_a_language_is_read_whatever_its_case(sopflow):
+    result = sopflow("sop", "show", "eg-mom-international-placement", "--locale", "FR")
+
+    assert result.code == 0
+    assert "Placement de travailleurs égyptiens" in result.out
