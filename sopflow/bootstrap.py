@@ -62,6 +62,7 @@ def build(cfg: Settings | None = None, *, db: sa.Engine | None = None) -> Servic
         blobs=BlobStore(cfg.document_root),
         clock=utc_now,
         max_document_bytes=cfg.max_document_mb * 1_000_000,
+        max_request_bytes=cfg.max_request_bytes,
     )
     services = Services(ctx)
     services.configure_notices(lambda: _notices(ctx, cfg))

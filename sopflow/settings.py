@@ -24,7 +24,14 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"  # links in notices point here
     prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
     embedded_runs: int = Field(default=3, ge=1)  # commands run at once by one process
-    max_document_mb: int = 25
+    max_document_mb: int = Field(default=25, ge=1)
+    # the largest body of one HTTP request; by default room for three documents at their
+    # limit, in base64 (a third larger), and 1 MB for the rest
+    max_request_mb: int | None = Field(default=None, ge=1)
+
+    @property
+    def max_request_bytes(self) -> int:
+        return (self.max_request_mb or 4 * self.max_document_mb + 1) * 1_000_000
 
     @property
     def document_root(self) -> Path:

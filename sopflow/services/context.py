@@ -20,3 +20,4 @@ class Context:
     blobs: BlobStore
     clock: Clock
     max_document_bytes: int = 25 * 1_000_000
+    max_request_bytes: int = 101 * 1_000_000  # one HTTP request's body (sopflow.web.limits)

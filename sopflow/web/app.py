@@ -23,6 +23,7 @@ from sopflow.services import Services
 from sopflow.services.sessions import LIFETIME
 from sopflow.store.db import pending_migrations
 from sopflow.web import api, api_schemas, bulk, catalogue, exports, pages, stats
+from sopflow.web.limits import BodyLimit
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS = {
@@ -120,6 +121,7 @@ def create_app(services: Services) -> FastAPI:
                        session_cookie="sopflow_session", max_age=int(LIFETIME.total_seconds()),
                        same_site="lax",
                        https_only=bool(os.environ.get("SOPFLOW_SECURE_COOKIES")))  # fmt: skip
+    app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes)  # outermost: first
 
     @app.get("/health")
     def health() -> dict[str, str]:
