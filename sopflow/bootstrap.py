@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from sopflow.domain.ports import Channel
+from sopflow.errors import FieldError, InvalidData
 from sopflow.services import Context, Services, SopRegistry
 from sopflow.services.notices import Notices
 from sopflow.settings import Settings
@@ -16,10 +18,25 @@ from sopflow.store.blobs import BlobStore
 from sopflow.store.db import make_engine, pending_migrations, upgrade
 from sopflow.store.repository import Store
 
+# pydantic's error types, as the codes of field errors (docs/errors.md §2.3)
+_SETTING_CODES = {"int_parsing": "wrong-type", "int_from_float": "wrong-type",
+                  "greater_than_equal": "out-of-range", "literal_error": "not-in-enum",
+                  "bool_parsing": "wrong-type", "url_parsing": "wrong-type"}  # fmt: skip
+
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a bad value is refused naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors():
+            name = "SOPFLOW_" + "_".join(str(part) for part in e["loc"]).upper()
+            message = f"{e['msg']} (given: {e['input']!r})"
+            errors.append(FieldError(name, _SETTING_CODES.get(e["type"], "invalid-setting"),
+                                     message))  # fmt: skip
+        raise InvalidData(errors, context="settings") from None
 
 
 def file_catalogue(cfg: Settings | None = None) -> SopCatalogue:

@@ -9,8 +9,9 @@ import typer
 
 from sopflow import bootstrap
 from sopflow.cli import admin, audit, notify, orchestration, requests, serve, sla, sop, tokens
-from sopflow.cli.common import run_app
+from sopflow.cli.common import report, run_app
 from sopflow.cli.stats import app as stats_app
+from sopflow.errors import SopflowError
 
 app = typer.Typer(
     name="sopflow",
@@ -38,5 +39,10 @@ app.command("worker")(orchestration.worker)
 def main() -> None:
     from workflows.runtime import configure
 
-    configure(bootstrap.settings().data_dir)  # before anything imports prefect
+    try:
+        data_dir = bootstrap.settings().data_dir
+    except SopflowError as exc:  # a bad SOPFLOW_* variable: said, not a traceback
+        report(exc)
+        sys.exit(1)
+    configure(data_dir)  # before anything imports prefect
     sys.exit(run_app(app))

@@ -360,6 +360,17 @@ def test_malformed_json_data_is_refused_with_its_line_and_column(cli: Sopflow) -
     assert cli.ok("request", "list", "--as", email("agent"), "--json").json() == []
 
 
+def test_a_bad_setting_is_refused_naming_its_variable(sopflow: Sopflow) -> None:
+    bad = {"SOPFLOW_MAX_DOCUMENT_MB": "lots", "SOPFLOW_PREFECT_MODE": "fast"}
+    refused = Sopflow({**sopflow.env, **bad}, sopflow.folder).installed("request", "list")
+
+    assert refused.code == 1
+    assert refused.err.startswith("error[invalid-data] invalid settings: ")
+    assert "SOPFLOW_MAX_DOCUMENT_MB: Input should be a valid integer" in refused.err
+    assert "SOPFLOW_PREFECT_MODE: Input should be 'embedded', 'deployments' or 'off'" in refused.err
+    assert "Traceback" not in refused.err
+
+
 def test_rejected_commands_exit_1_with_the_reason_on_stderr(cli: Sopflow) -> None:
     ref = submit(cli, w.EG, "agent", w.eg_data())
 
