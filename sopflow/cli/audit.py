@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -148,6 +149,11 @@ def verify(
     _print_report(bootstrap.services().audit.verify(reference, head), as_json)
 
 
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
 @app.command()
 def export(
     start: Annotated[
@@ -158,7 +164,9 @@ def export(
         str | None,
         typer.Option("--to", metavar="DATE", help="to the end of this day, or up to this moment"),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "jsonl",
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", case_sensitive=False)
+    ] = ExportFormat.jsonl,
     output: Annotated[Path | None, typer.Option(help="default: sopflow-events.<format>")] = None,
     sop: Annotated[
         list[str] | None,
@@ -177,12 +185,12 @@ def export(
         last += timedelta(days=1)  # a date names a whole day, as on the web and in stats
     if first and last and last <= first:
         raise typer.BadParameter(f"'{end}' is before --from '{start}'", param_hint="--to")
-    target = output or Path(f"sopflow-events.{fmt}")
+    target = output or Path(f"sopflow-events.{fmt.value}")
     services = bootstrap.services()
     scope = frozenset(sop) if sop else None
     for sop_id in sorted(scope or ()):
         services.sops.catalogue.get(sop_id)  # an unknown SOP id is an error, not an empty file
-    manifest = services.audit.export(target, fmt, first, last, scope=scope)
+    manifest = services.audit.export(target, fmt.value, first, last, scope=scope)
     redacted = manifest.get("redacted_events") or 0
     note = f" ({redacted} of other SOPs redacted to their hashes)" if redacted else ""
     err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json{note}")

@@ -31,7 +31,9 @@ class Part(StrEnum):
 
 @app.command("list")
 def list_notices(
-    status: Annotated[Status | None, typer.Option(help="pending, sent, dead or unroutable")] = None,
+    status: Annotated[
+        Status | None, typer.Option(help="pending, sent, dead or unroutable", case_sensitive=False)
+    ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 200,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -85,7 +87,7 @@ def preview(
     sop_id: Annotated[str, typer.Argument(metavar="SOP")],
     trigger: Annotated[str, typer.Argument(metavar="TRIGGER")],
     locale: LocaleOption = Locale.en,
-    part: Annotated[Part, typer.Option(help="text or html")] = Part.text,
+    part: Annotated[Part, typer.Option(help="text or html", case_sensitive=False)] = Part.text,
 ) -> None:
     """Render the notices a transition sends, with sample data."""
     services = bootstrap.services()

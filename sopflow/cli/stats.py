@@ -56,8 +56,10 @@ def _by(allowed: tuple[str, ...]) -> Any:
 
 
 Sop = Annotated[list[str] | None, typer.Option("--sop", metavar="SOP", help="repeatable")]
-PeriodOpt = Annotated[Period, typer.Option("--period", help="length of a period")]
-FormatOpt = Annotated[Format, typer.Option("--format")]
+PeriodOpt = Annotated[
+    Period, typer.Option("--period", help="length of a period", case_sensitive=False)
+]
+FormatOpt = Annotated[Format, typer.Option("--format", case_sensitive=False)]
 AsOpt = Annotated[str | None, typer.Option(
     "--as", metavar="EMAIL", help="see what this official or auditor may see")]  # fmt: skip
 # labels for people instead of identifiers; codes (countries, ISCO, ISIC) keep both
@@ -131,7 +133,8 @@ def placements(
     min_cell: Annotated[int | None, typer.Option(
         "--min-cell", metavar="N", min=0,
         help="suppress cells under N requests (default SOPFLOW_STATS_MIN_CELL or 5)")] = None,
-    basis: Annotated[Basis, typer.Option(help="date that places a request")] = Basis.decision,
+    basis: Annotated[Basis, typer.Option(help="date that places a request",
+                                         case_sensitive=False)] = Basis.decision,
     fmt: FormatOpt = Format.table, actor: AsOpt = None,
 ) -> None:  # fmt: skip
     """Placements and authorisations by ICLS dimensions, with SDG 10.7.1 recruitment costs."""

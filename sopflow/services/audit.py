@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sopflow.domain.access import effective_roles
 from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
@@ -202,10 +202,11 @@ class Audit:
         sequence numbers and an opaque request token remain, so the chains of the whole file
         still verify while nothing of those requests is shown."""
         if fmt not in ("jsonl", "csv"):
-            raise InvalidData([FieldError("format", "not-in-enum", "use csv or jsonl")])
+            raise InvalidData([FieldError("format", "not-in-enum", "use csv or jsonl")],
+                              context="export")  # fmt: skip
         digest = hashlib.sha256()
         count, redacted, first, last = 0, 0, None, None
-        with self.ctx.store.read() as r, target.open("w", encoding="utf-8", newline="") as out:
+        with self.ctx.store.read() as r, _opened(target) as out:
             refs = {h["id"]: h["reference"] for h in r.request_heads()}
             writer = csv.writer(out) if fmt == "csv" else None
             if writer is not None:
@@ -244,6 +245,16 @@ class Audit:
         manifest_path = target.with_name(target.name + ".manifest.json")
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         return manifest
+
+
+def _opened(target: Path) -> TextIO:
+    """The export's file, open for writing; a place it cannot be written is bad input."""
+    try:
+        return target.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise InvalidData([FieldError("output", "unwritable", f"{target}: {why}")],
+                          context="export") from None  # fmt: skip
 
 
 PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves

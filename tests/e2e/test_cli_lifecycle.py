@@ -302,7 +302,14 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
     assert "wrote 6 event(s)" in day.err
     backwards = cli("audit", "export", "--from", today, "--to", "2020-01-01")
     assert backwards.code == 2 and "is before --from" in backwards.err
-    cli.ok("audit", "export", "--format", "jsonl", "--output", str(export))
+    lost = cli.folder / "no" / "x.jsonl"
+    nowhere = cli.fails(1, "audit", "export", "--output", str(lost))
+    assert nowhere.err.strip() == (
+        f"error[invalid-data] invalid export: output: {lost}: No such file or directory"
+    )
+    assert "Is a directory" in cli.fails(1, "audit", "export", "--output", str(cli.folder)).err
+    assert cli.fails(2, "audit", "export", "--format", "xml").err.count("'xml' is not one of")
+    cli.ok("audit", "export", "--format", "JSONL", "--output", str(export))  # any case
 
     _tamper(
         cli.env["SOPFLOW_DATABASE_URL"],
