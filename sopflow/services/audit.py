@@ -287,9 +287,13 @@ def _redacted(ev: dict[str, Any]) -> dict[str, Any]:
 
 def check_export(path: Path) -> VerifyReport:
     """Verify an exported JSONL file against its manifest, with no database."""
+    try:  # the export itself first: without it, its manifest is beside the point
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidData([FieldError("export", "unreadable", f"{path}: {exc.strerror}")],
+                          context="export") from None  # fmt: skip
     manifest = read_manifest(path.with_name(path.name + ".manifest.json"))
     report = VerifyReport()
-    data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != manifest["file_sha256"]:
         report.breaks.append(
             Break("export-altered", f"{path.name} does not match the sha256 in its manifest")
@@ -359,22 +363,18 @@ MANIFEST_KEYS = ("format", "events", "first_chain_seq", "first_chain_prev", "las
 def read_manifest(path: Path) -> dict[str, Any]:
     """An export manifest, or a precise error saying what is wrong with it."""
     where = f"manifest:{path.name}"
-    text = read_text(path, where)
+    text = read_text(path, where, context="export")
     try:
         manifest = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidData(
-            [FieldError(where, "malformed-json", f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")]
+            [FieldError(where, "malformed-json", f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")],
+            context="export",
         ) from exc
     missing = [k for k in MANIFEST_KEYS if not isinstance(manifest, dict) or k not in manifest]
     if missing:
-        raise InvalidData(
-            [
-                FieldError(
-                    where, "missing-field", f"not an export manifest: missing {', '.join(missing)}"
-                )
-            ]
-        )
+        why = f"not an export manifest: missing {', '.join(missing)}"
+        raise InvalidData([FieldError(where, "missing-field", why)], context="export")
     return dict(manifest)
 
 

@@ -549,6 +549,20 @@ def test_an_export_line_with_a_link_of_the_wrong_type_is_reported_not_counted(
     assert report.events == manifest["events"] - 1
 
 
+def test_a_missing_export_or_a_broken_manifest_is_said_precisely(log: Log, tmp_path: Path) -> None:
+    target = tmp_path / "events.jsonl"
+    with pytest.raises(InvalidData) as missing:
+        check_export(target)
+    log.services.audit.export(target, "jsonl")
+    (tmp_path / "events.jsonl.manifest.json").write_text('{"format": "jsonl"', encoding="utf-8")
+    with pytest.raises(InvalidData) as broken:
+        check_export(target)
+
+    assert str(missing.value) == (f"invalid export: export: {target}: No such file or directory")
+    assert str(broken.value).startswith("invalid export: manifest:events.jsonl.manifest.json: ")
+    assert broken.value.errors[0].code == "malformed-json"
+
+
 def test_a_csv_export_carries_a_manifest_and_an_edit_is_detected(log: Log, tmp_path: Path) -> None:
     target = tmp_path / "events.csv"
     manifest = log.services.audit.export(target, "csv")
