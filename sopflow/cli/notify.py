@@ -94,7 +94,8 @@ def preview(
     rendered = services.notices.preview(services.sops.catalogue.get(sop_id), trigger, locale)
     if not rendered:
         raise InvalidData([FieldError("TRIGGER", "no-notice",
-                                      f"'{trigger}' sends no notice in {sop_id}")])  # fmt: skip
+                                      f"'{trigger}' sends no notice in {sop_id}")],
+                          context="preview")  # fmt: skip
     for to, notice in rendered:
         print_text(
             f"--- to {to}: {notice.subject}  [{notice.locale}, template {notice.template_version}]"

@@ -90,7 +90,8 @@ class Directory:
     def set_licence(self, org_id: str, status: str, expires: date | None = None) -> None:
         if status not in LICENCE_STATUSES:
             raise InvalidData(
-                [FieldError("status", "not-in-enum", f"use one of {', '.join(LICENCE_STATUSES)}")]
+                [FieldError("status", "not-in-enum", f"use one of {', '.join(LICENCE_STATUSES)}")],
+                context="licence",
             )
         values: dict[str, Any] = {"licence_status": status}
         if expires is not None:

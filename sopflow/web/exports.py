@@ -36,7 +36,8 @@ class NotAnAuditor(CommandRejected):
 
 def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
     if start and end and end < start:
-        raise InvalidData([FieldError("to", "out-of-range", f"{end} is before {start}")])
+        raise InvalidData([FieldError("to", "out-of-range", f"{end} is before {start}")],
+                          context="export")  # fmt: skip
     first = datetime.combine(start, time.min, tzinfo=UTC) if start else None
     last = datetime.combine(end, time.max, tzinfo=UTC) if end else None
     return first, last
