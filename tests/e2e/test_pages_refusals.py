@@ -75,6 +75,19 @@ def test_a_value_out_of_range_is_explained_in_arabic_beside_its_field(site: Test
     assert "at least" not in bad.text
 
 
+def test_a_filing_with_a_bad_value_also_marks_every_missing_document(site: TestClient) -> None:
+    sign_in(site, "agent@nile.demo")
+    fields = filing_form(site, "fr")
+    bad = site.post(f"/requests/new/{EG}?lang=fr", data={**fields, "workers_requested": "0"})
+
+    errors = field_errors(bad.text)
+    assert bad.status_code == 422
+    assert "doit être au moins 1" in errors
+    # one refusal, every missing document beside its input (not a second refusal later)
+    assert errors.count("est obligatoire") == len(demo.EG_DOCS)
+    assert "document:" not in refusal(bad.text)
+
+
 def test_a_fee_above_the_legal_cap_is_refused_in_french_with_its_figures(site: TestClient) -> None:
     sign_in(site, "agent@nile.demo")
     fields = filing_form(site, "fr")
