@@ -14,7 +14,7 @@ from rich.table import Table
 from sopflow import bootstrap
 from sopflow.cli.common import ReaderOption, err, out, print_json
 from sopflow.services import VerifyReport, check_export
-from sopflow.services.audit import read_manifest
+from sopflow.services.export_check import read_manifest
 
 app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sopflow.services.audit import Audit, VerifyReport, check_export
+from sopflow.services.audit import Audit, VerifyReport
 from sopflow.services.commands import Command, CommandResult, Commands
 from sopflow.services.context import Context
 from sopflow.services.deadlines import Deadlines, SweepReport
 from sopflow.services.directory import Directory, OrgInput
+from sopflow.services.export_check import check_export
 from sopflow.services.notices import DeliveryReport, Notices
 from sopflow.services.queries import ListFilter, Queries
 from sopflow.services.sessions import Sessions

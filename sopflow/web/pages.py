@@ -14,12 +14,10 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import UploadFile
 
-from sopflow.errors import FieldError, InvalidData, SopflowError
+from sopflow.errors import SopflowError
 from sopflow.services import ListFilter, Services
-from sopflow.store.blobs import Upload
-from sopflow.web import i18n
+from sopflow.web import i18n, uploads
 from sopflow.web.display import display
 from sopflow.web.refusals import explain
 from sopflow.web.status import status
@@ -205,8 +203,17 @@ def bulk_capable(step: Any) -> bool:
 
 
 @router.get("/requests/{reference}", response_model=None)
-def request_page(request: Request, reference: str, email: Email, message: str | None = None,
-                 error: str | None = None) -> Response:  # fmt: skip
+def request_page_route(request: Request, reference: str, email: Email) -> Response:
+    """A request's page. A refusal reaches it from this server's own forms only, never
+    from the address (a link could otherwise show any words as a refusal)."""
+    uploads.forget_request(request, reference)  # come back to: no earlier attempt pending
+    return request_page(request, reference, email)
+
+
+def request_page(request: Request, reference: str, email: str, error: str | None = None,
+                 posted: dict[str, Any] | None = None) -> Response:  # fmt: skip
+    """The page; after a refusal, ``posted`` is what the refused form held (its trigger,
+    comment, reason, values, errors and kept files), to show it filled in again."""
     services = _services(request)
     try:
         view = services.queries.show(reference, email)
@@ -235,7 +242,7 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
         d.id in tr.requires.documents for tr in sop.by_state[view["state"]].values())]  # fmt: skip
     return _render(request, "request.html", view=view, sop=sop, history=history,
                    needed=needed, can_attach=bool(actions) and not sop.is_final(view["state"]),
-                   actions=actions, message=message, error=error, as_of=as_of,
+                   actions=actions, error=error, as_of=as_of, posted=posted or {},
                    chain=chain, editable=editable, tz=sop.spec.calendar.timezone,
                    documents={d.id: d.label.get(lang) for d in sop.spec.documents},
                    reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
@@ -247,26 +254,32 @@ def request_page(request: Request, reference: str, email: Email, message: str | 
 @router.post("/requests/{reference}/act", response_model=None)
 async def act(request: Request, reference: str, email: Email) -> Response:
     """Fire the form's trigger with its comment, reason, the fields it may set and the
-    documents it brings; a refusal is shown on the page, the request unchanged."""
+    documents it brings; a refusal is shown on the page, the request unchanged, the form
+    as it was sent."""
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
     services, sop = _services(request), None
+    trigger = str(form.get("trigger", ""))
+    # (a trigger is an SOP id: the cut only bounds what a forged form puts in the session)
+    posted: dict[str, Any] = {"form": f"act:{reference}:{trigger[:64]}", "trigger": trigger,
+                              "comment": str(form.get("comment", "")),
+                              "reason": str(form.get("reason", "")), "data": {}}  # fmt: skip
     try:
         view, sop = _view_and_sop(services, reference, email)
         data = {f.id: _form_value(f, form) for f in sop.spec.fields
                 if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
-        data = {k: v for k, v in data.items() if v is not None or k in view["data"]}
-        documents = await _uploaded(services, sop, form)
+        posted["data"] = data = {k: v for k, v in data.items()
+                                 if v is not None or k in view["data"]}  # fmt: skip
+        documents = await uploads.documents_for(request, services, sop, form, posted["form"])
         version = str(form.get("version", ""))
-        run_command({"command": "act", "reference": reference, "as": email,
-                     "trigger": str(form.get("trigger", "")),
-                     "comment": str(form.get("comment", "")) or None,
-                     "reason": str(form.get("reason", "")) or None, "data": data,
-                     "documents": documents,
+        run_command({"command": "act", "reference": reference, "as": email, "trigger": trigger,
+                     "comment": posted["comment"] or None, "reason": posted["reason"] or None,
+                     "data": data, "documents": documents,
                      "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
     except SopflowError as exc:
-        return _refused(request, reference, email, exc, sop)
+        return _refused(request, reference, email, exc, sop, posted)
+    uploads.forget(request, posted["form"])
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
 
 
@@ -277,49 +290,29 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
     if isinstance(form, Response):
         return form
     services, sop = _services(request), None
+    posted = {"form": f"attach:{reference}", "comment": str(form.get("comment", ""))}
     try:
         _, sop = _view_and_sop(services, reference, email)
-        documents = await _uploaded(services, sop, form)
+        documents = await uploads.documents_for(request, services, sop, form, posted["form"])
         if not documents:
-            return request_page(request, reference, email, error=i18n.t("no_file", _lang(request)))
+            return request_page(request, reference, email, error=i18n.t("no_file", _lang(request)),
+                                posted=posted)  # fmt: skip
         run_command({"command": "attach", "reference": reference, "as": email,
-                     "documents": documents,
-                     "comment": str(form.get("comment", "")) or None})  # fmt: skip
+                     "documents": documents, "comment": posted["comment"] or None})  # fmt: skip
     except SopflowError as exc:
-        return _refused(request, reference, email, exc, sop)
+        return _refused(request, reference, email, exc, sop, posted)
+    uploads.forget(request, posted["form"])
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
 
 
 def _refused(request: Request, reference: str, email: str, exc: SopflowError,
-             sop: CompiledSop | None) -> Response:  # fmt: skip
-    """The request page again, the refusal said in the reader's language."""
+             sop: CompiledSop | None, posted: dict[str, Any]) -> Response:  # fmt: skip
+    """The request page again, the refusal said in the reader's language, the refused form
+    filled in as it was sent (errors beside its fields) with the files it kept."""
     said = explain(exc.to_dict(), _lang(request), sop)
-    return request_page(request, reference, email, error=said.summary)
-
-
-async def _uploaded(services: Services, sop: Any, form: Any) -> list[dict[str, str]]:
-    """The files of a form, put in the document store; refs for the command. A file input
-    per document kind (``document__<kind>``), and one of a kind chosen from a list
-    (``document__other`` with ``other_kind``)."""
-    kinds = {d.id for d in sop.spec.documents}
-    chosen = [(kind, form.get(f"document__{kind}")) for kind in kinds]
-    chosen.append((str(form.get("other_kind", "")), form.get("document__other")))
-    limit = services.ctx.max_document_bytes
-    documents, errors = [], []
-    for kind, upload in chosen:
-        if kind in kinds and isinstance(upload, UploadFile) and upload.filename:
-            content = await upload.read(limit + 1)  # no more than needed to see it is too big
-            if len(content) > limit:  # refused before it reaches the document store
-                errors.append(FieldError(f"document:{kind}", "document-too-large",
-                                         f"{upload.filename} exceeds {limit} bytes",
-                                         {"file": upload.filename, "limit": limit}))  # fmt: skip
-                continue
-            stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
-            documents.append({"kind": kind, "file_name": stored.file_name,
-                              "sha256": stored.sha256})  # fmt: skip
-    if errors:
-        raise InvalidData(errors)
-    return documents
+    kept = uploads.drop(request, posted["form"], set(said.fields))
+    return request_page(request, reference, email, error=said.summary,
+                        posted={**posted, "errors": said.fields, "kept": kept})  # fmt: skip
 
 
 def _form_value(spec: Any, form: Any) -> Any:
@@ -346,7 +339,12 @@ def _form_value(spec: Any, form: Any) -> Any:
 def new_request_form(request: Request, sop_id: str, email: Email) -> Response:
     """A form generated from the SOP's typed fields and document kinds."""
     sop = _services(request).sops.catalogue.get(sop_id)
-    return _render(request, "new_request.html", sop=sop, values={}, errors={})
+    uploads.forget(request, _filing(sop_id))  # a fresh form: nothing from an earlier attempt
+    return _render(request, "new_request.html", sop=sop, values={}, errors={}, kept={})
+
+
+def _filing(sop_id: str) -> str:
+    return f"new:{sop_id}"
 
 
 @router.post("/requests/new/{sop_id}", response_model=None)
@@ -361,11 +359,14 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
     data = {f.id: value for f in sop.spec.fields
             if (value := _form_value(f, form)) is not None}  # fmt: skip
     try:
-        documents = await _uploaded(services, sop, form)
+        documents = await uploads.documents_for(request, services, sop, form, _filing(sop_id))
         result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
                               "documents": documents})  # fmt: skip
     except SopflowError as exc:
         said = explain(exc.to_dict(), _lang(request), sop)
+        # files refused for what they are are not offered again; the others are kept
+        kept = uploads.drop(request, _filing(sop_id), set(said.fields))
         return _render(request, "new_request.html", 422, sop=sop, values=data,
-                       errors=said.fields, error=said.summary)  # fmt: skip
+                       errors=said.fields, error=said.summary, kept=kept)  # fmt: skip
+    uploads.forget(request, _filing(sop_id))
     return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from sopflow.services import Services
-from sopflow.services.audit import check_export
+from sopflow.services.export_check import check_export
 from tests.e2e.test_pages import sign_in, site  # noqa: F401  (fixture)
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
     _template,

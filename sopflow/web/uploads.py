@@ -1,0 +1,101 @@
+"""The files of a page's form: put in the document store, and kept across a refusal.
+
+A browser empties every file input of a page it shows again, so a refusal (a value out of
+range, a missing field) used to cost the user every file they had chosen. The files that
+were accepted are already in the content-addressed document store: the session (signed:
+a user cannot name someone else's file) remembers them per form, the page shows them as
+kept, and the next attempt uses them for every kind it brings no new file of. A success,
+or the form opened afresh, forgets them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from sopflow.errors import FieldError, InvalidData
+from sopflow.services import Services
+from sopflow.store.blobs import Upload
+
+SESSION_KEY = "kept_uploads"
+Ref = dict[str, str]  # kind, file_name, sha256: a document in the store, for a command
+
+
+async def _received(services: Services, sop: Any,
+                    form: Any) -> tuple[dict[str, Ref], list[FieldError]]:  # fmt: skip
+    """The files of a form, put in the document store, by kind. A file input per document
+    kind (``document__<kind>``), and one of a kind chosen from a list (``document__other``
+    with ``other_kind``). A file over the size limit is refused before it is stored."""
+    kinds = {d.id for d in sop.spec.documents}
+    chosen = [(kind, form.get(f"document__{kind}")) for kind in kinds]
+    chosen.append((str(form.get("other_kind", "")), form.get("document__other")))
+    limit = services.ctx.max_document_bytes
+    documents: dict[str, Ref] = {}
+    errors = []
+    for kind, upload in chosen:
+        if kind in kinds and isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read(limit + 1)  # no more than needed to see it is too big
+            if len(content) > limit:
+                errors.append(FieldError(f"document:{kind}", "document-too-large",
+                                         f"{upload.filename} exceeds {limit} bytes",
+                                         {"file": upload.filename, "limit": limit}))  # fmt: skip
+                continue
+            stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
+            documents[kind] = {"kind": kind, "file_name": stored.file_name,
+                               "sha256": stored.sha256}  # fmt: skip
+    return documents, errors
+
+
+def kept(request: Request, form_id: str) -> dict[str, Ref]:
+    """The files this user's earlier attempt at this form left, by kind."""
+    return dict(request.session.get(SESSION_KEY, {}).get(form_id, {}))
+
+
+def forget(request: Request, form_id: str) -> None:
+    every = dict(request.session.get(SESSION_KEY, {}))
+    if every.pop(form_id, None) is not None:
+        request.session[SESSION_KEY] = every
+
+
+def drop(request: Request, form_id: str, kinds: set[str]) -> dict[str, Ref]:
+    """Forget the kept files of ``kinds`` (refused for what they are); the others remain."""
+    documents = {k: d for k, d in kept(request, form_id).items() if k not in kinds}
+    _keep(request, form_id, documents)
+    return documents
+
+
+def forget_request(request: Request, reference: str) -> None:
+    """Forget the files kept by the forms of one request's page (its steps, adding files)."""
+    every = dict(request.session.get(SESSION_KEY, {}))
+    mine = [k for k in every if k == f"attach:{reference}" or k.startswith(f"act:{reference}:")]
+    if mine:
+        request.session[SESSION_KEY] = {k: v for k, v in every.items() if k not in mine}
+
+
+# the session lives in a cookie (~4 KB at most): the forms of the last few attempts only
+MAX_FORMS = 4
+
+
+def _keep(request: Request, form_id: str, documents: dict[str, Ref]) -> None:
+    every = {k: v for k, v in request.session.get(SESSION_KEY, {}).items() if k != form_id}
+    if documents:
+        every[form_id] = documents  # the newest last
+    request.session[SESSION_KEY] = dict(list(every.items())[-MAX_FORMS:])
+
+
+async def documents_for(request: Request, services: Services, sop: Any, form: Any,
+                        form_id: str | None = None) -> list[Ref]:  # fmt: skip
+    """The documents a command from this form carries: its new files and, with ``form_id``,
+    those kept from the last attempt for the kinds it brings none of. The accepted ones are
+    kept (until ``forget``) before a refused file is reported, so no refusal loses them."""
+    new, errors = await _received(services, sop, form)
+    if form_id is None:
+        documents = new
+    else:
+        documents = {**kept(request, form_id), **new}
+        _keep(request, form_id, documents)
+    if errors:
+        raise InvalidData(errors)
+    return list(documents.values())
