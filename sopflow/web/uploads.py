@@ -86,16 +86,13 @@ def _keep(request: Request, form_id: str, documents: dict[str, Ref]) -> None:
 
 
 async def documents_for(request: Request, services: Services, sop: Any, form: Any,
-                        form_id: str | None = None) -> list[Ref]:  # fmt: skip
-    """The documents a command from this form carries: its new files and, with ``form_id``,
-    those kept from the last attempt for the kinds it brings none of. The accepted ones are
-    kept (until ``forget``) before a refused file is reported, so no refusal loses them."""
+                        form_id: str) -> list[Ref]:  # fmt: skip
+    """The documents a command from this form carries: its new files, and those kept from
+    its last attempt for the kinds it brings none of. The accepted ones are kept (until
+    ``forget``) before a refused file is reported, so no refusal loses them."""
     new, errors = await _received(services, sop, form)
-    if form_id is None:
-        documents = new
-    else:
-        documents = {**kept(request, form_id), **new}
-        _keep(request, form_id, documents)
+    documents = {**kept(request, form_id), **new}
+    _keep(request, form_id, documents)
     if errors:
         raise InvalidData(errors)
     return list(documents.values())
