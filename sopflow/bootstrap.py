@@ -21,7 +21,8 @@ from sopflow.store.repository import Store
 # pydantic's error types, as the codes of field errors (docs/errors.md §2.3)
 _SETTING_CODES = {"int_parsing": "wrong-type", "int_from_float": "wrong-type",
                   "greater_than_equal": "out-of-range", "literal_error": "not-in-enum",
-                  "bool_parsing": "wrong-type", "url_parsing": "wrong-type"}  # fmt: skip
+                  "bool_parsing": "wrong-type", "url_parsing": "wrong-type",
+                  "path_not_directory": "not-a-folder"}  # fmt: skip
 
 
 @lru_cache(maxsize=1)

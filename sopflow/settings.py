@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import DirectoryPath, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,7 +13,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOPFLOW_", extra="ignore")
 
     database_url: str = "sqlite:///./sopflow.db"
-    sop_dir: Path | None = None  # extra SOP folder; the shipped SOPs are always loaded
+    # an extra SOP folder (the shipped SOPs are always loaded): it must exist, or a typo
+    # would quietly leave its SOPs out
+    sop_dir: DirectoryPath | None = None
     data_dir: Path = Path("./.sopflow")
     documents_dir: Path | None = None
     notify_channel: Literal["file", "sendgrid"] = "file"

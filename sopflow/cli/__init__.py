@@ -11,7 +11,7 @@ from sopflow import bootstrap
 from sopflow.cli import admin, audit, notify, orchestration, requests, serve, sla, sop, tokens
 from sopflow.cli.common import report, run_app
 from sopflow.cli.stats import app as stats_app
-from sopflow.errors import SopflowError
+from sopflow.errors import FieldError, InvalidData, SopflowError
 
 app = typer.Typer(
     name="sopflow",
@@ -41,8 +41,16 @@ def main() -> None:
 
     try:
         data_dir = bootstrap.settings().data_dir
+        configure(data_dir)  # before anything imports prefect
     except SopflowError as exc:  # a bad SOPFLOW_* variable: said, not a traceback
         report(exc)
         sys.exit(1)
-    configure(data_dir)  # before anything imports prefect
+    except OSError as exc:  # a data folder that cannot be made (a file there, no rights)
+        report(
+            InvalidData(
+                [FieldError("SOPFLOW_DATA_DIR", "unwritable", f"{data_dir}: {exc.strerror}")],
+                context="settings",
+            )
+        )
+        sys.exit(1)
     sys.exit(run_app(app))

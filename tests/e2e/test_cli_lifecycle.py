@@ -376,6 +376,17 @@ def test_a_bad_setting_is_refused_naming_its_variable(sopflow: Sopflow) -> None:
     assert "SOPFLOW_MAX_DOCUMENT_MB: Input should be a valid integer" in refused.err
     assert "SOPFLOW_PREFECT_MODE: Input should be 'embedded', 'deployments' or 'off'" in refused.err
     assert "Traceback" not in refused.err
+    lost = Sopflow({**sopflow.env, "SOPFLOW_SOP_DIR": str(sopflow.folder / "no-such-dir")},
+                   sopflow.folder).installed("sop", "list")  # fmt: skip
+    assert lost.code == 1
+    assert "SOPFLOW_SOP_DIR: Path does not point to a directory" in lost.err  # not ignored
+    blocked = sopflow.folder / "a-file"
+    blocked.write_text("", encoding="utf-8")
+    unmade = Sopflow({**sopflow.env, "SOPFLOW_DATA_DIR": str(blocked / "data")},
+                     sopflow.folder).installed("request", "list")  # fmt: skip
+    assert unmade.code == 1
+    assert unmade.err.strip() == (f"error[invalid-data] invalid settings: SOPFLOW_DATA_DIR: "
+                                  f"{blocked / 'data'}: Not a directory")  # fmt: skip
 
 
 def test_rejected_commands_exit_1_with_the_reason_on_stderr(cli: Sopflow) -> None:
