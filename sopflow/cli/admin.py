@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -32,6 +32,27 @@ def db_upgrade() -> None:
     else:
         since = f"migration {', '.join(before)}" if before else "an empty database"
         err.print(f"database at {where} upgraded from {since} to {now}")
+
+
+@db_app.command("prune-documents")
+def prune_documents(
+    older_than: Annotated[int, typer.Option(
+        "--older-than", metavar="HOURS", min=9,
+        help="only files last written this long ago (at least 9: a refused form keeps its "
+             "files for the pages' 8-hour sessions)")] = 24,
+    dry_run: Annotated[bool, typer.Option(help="say what would be removed; remove nothing")]
+    = False,
+) -> None:  # fmt: skip
+    """Remove the document store's files that no request refers to (uploads of refused or
+    abandoned commands, temporary files a crash left)."""
+    report = bootstrap.services().storage.prune_documents(timedelta(hours=older_than),
+                                                          dry_run=dry_run)  # fmt: skip
+    verb = "would remove" if dry_run else "removed"
+    err.print(
+        f"{verb} {report.removed} file(s), {report.removed_bytes:,} bytes, that no request "
+        f"refers to; kept {report.referenced} referenced and {report.recent} written "
+        f"within the last {older_than} hour(s)"
+    )
 
 
 @org_app.command("add")

@@ -19,6 +19,7 @@ from sopflow.services.queries import ListFilter, Queries
 from sopflow.services.sessions import Sessions
 from sopflow.services.sops import SopRegistry
 from sopflow.services.statistics import Statistics
+from sopflow.services.storage import PruneReport, Storage
 from sopflow.services.tokens import Tokens
 
 
@@ -33,6 +34,7 @@ class Services:
         self.tokens = Tokens(ctx)
         self.sessions = Sessions(ctx)
         self.statistics = Statistics(ctx)
+        self.storage = Storage(ctx)
 
         self._notices: Notices | None = None
         self._make_notices: Callable[[], Notices] | None = None
@@ -66,11 +68,13 @@ __all__ = [
     "ListFilter",
     "Notices",
     "OrgInput",
+    "PruneReport",
     "Queries",
     "Services",
     "Sessions",
     "SopRegistry",
     "Statistics",
+    "Storage",
     "SweepReport",
     "VerifyReport",
     "check_export",

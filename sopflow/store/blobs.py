@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,11 @@ class BlobStore:
         stored = self.describe(upload)
         target = self.path_of(stored.sha256)
         try:
-            if not target.exists():
+            if target.exists():
+                # the same bytes again: fresh in the eyes of ``prune_documents``, which
+                # removes only files left unreferenced for a while
+                os.utime(target)
+            else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
                 with os.fdopen(fd, "wb") as handle:
@@ -112,6 +117,20 @@ class BlobStore:
                 f"cannot store document: {exc.strerror}", retryable=False, code="storage-error"
             ) from exc
         return stored
+
+    def files(self) -> Iterator[tuple[str | None, Path]]:
+        """Every file of the store: (its SHA-256, its path), or (None, path) for what is no
+        document (a temporary file a crash left behind, a stray file)."""
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir():
+                yield None, folder
+                continue
+            for path in sorted(folder.iterdir()):
+                name = folder.name + path.name
+                is_document = len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+                yield (name if is_document and path.is_file() else None), path
 
     def read(self, sha256: str) -> bytes:
         try:

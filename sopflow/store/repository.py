@@ -181,6 +181,15 @@ class Reader(Cursor):
         assert row is not None
         return int(row["lo"] or 0), int(row["hi"] or 0), int(row["n"])
 
+    def referenced_documents(self, hashes: Sequence[str]) -> set[str]:
+        """Which of ``hashes`` some document of some request refers to."""
+        names = {f"h{i}": h for i, h in enumerate(hashes)}
+        if not names:
+            return set()
+        marks = ", ".join(f":{n}" for n in names)
+        rows = self.all(f"SELECT DISTINCT sha256 FROM documents WHERE sha256 IN ({marks})", names)
+        return {str(r["sha256"]) for r in rows}
+
     def request_heads(self) -> list[dict[str, Any]]:
         return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")
 

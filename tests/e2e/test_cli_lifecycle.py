@@ -434,6 +434,18 @@ def test_db_upgrade_says_what_it_applied(sopflow: Sopflow, tmp_path: Path) -> No
     assert again.code == 0 and "nothing to apply" in again.err
 
 
+def test_unreferenced_documents_are_pruned_from_the_command_line(cli: Sopflow) -> None:
+    submit(cli, w.EG, "agent", w.eg_data())  # its documents are referenced: kept
+
+    dry = cli.ok("db", "prune-documents", "--dry-run")
+    done = cli.ok("db", "prune-documents", "--older-than", "48")
+
+    assert dry.err.startswith("would remove 0 file(s), 0 bytes, that no request refers to; ")
+    assert "kept 2 referenced" in dry.err
+    assert done.err.startswith("removed 0 file(s)") and "last 48 hour(s)" in done.err
+    assert cli("db", "prune-documents", "--older-than", "1").code == 2  # inside a session
+
+
 def test_usage_errors_exit_2(cli: Sopflow) -> None:
     assert cli("inbox").code == 2  # --as is required: an inbox is someone's
     assert cli("request", "frobnicate").code == 2
