@@ -121,7 +121,8 @@ def create_app(services: Services) -> FastAPI:
                        session_cookie="sopflow_session", max_age=int(LIFETIME.total_seconds()),
                        same_site="lax",
                        https_only=bool(os.environ.get("SOPFLOW_SECURE_COOKIES")))  # fmt: skip
-    app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes)  # outermost: first
+    app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes,
+                       problem=problem)  # outermost: the first to see a request  # fmt: skip
 
     @app.get("/health")
     def health() -> dict[str, str]:

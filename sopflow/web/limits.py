@@ -10,32 +10,22 @@ is counted as it arrives and refused once it passes the cap. Either way the answ
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Callable
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-def _problem(limit: int) -> tuple[dict[str, Any], bytes]:
-    mb = limit / 1_000_000
-    detail = (f"the request body is larger than {mb:g} MB, the most this server accepts "
-              "(SOPFLOW_MAX_REQUEST_MB); send large documents one request at a time")  # fmt: skip
-    body = json.dumps({"type": "https://sopflow.invalid/errors/body-too-large",
-                       "title": "body-too-large", "status": 413, "detail": detail,
-                       "code": "body-too-large", "limit": limit}).encode()  # fmt: skip
-    start = {"type": "http.response.start", "status": 413,
-             "headers": [(b"content-type", b"application/problem+json"),
-                         (b"content-length", str(len(body)).encode()),
-                         (b"connection", b"close")]}  # fmt: skip
-    return start, body
+# the app's own problem documents (``sopflow.web.app.problem``): status, code, detail, extra
+Problem = Callable[..., Response]
 
 
 class BodyLimit:
     """ASGI middleware: refuse (413) a request whose body is larger than ``limit`` bytes."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, problem: Problem) -> None:
         self.app = app
         self.limit = limit
+        self.problem = problem
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +33,7 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         received, over, started = 0, False, False
 
@@ -65,7 +55,7 @@ class BodyLimit:
             if over:
                 if not started:
                     started = True
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -76,9 +66,12 @@ class BodyLimit:
             if not over:
                 raise
             if not started:  # the app gave up on the body by raising: the 413 still goes out
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        start, body = _problem(self.limit)
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = (f"the request body is larger than {self.limit / 1_000_000:g} MB, the most "
+                  "this server accepts (SOPFLOW_MAX_REQUEST_MB); send large documents one "
+                  "request at a time")  # fmt: skip
+        answer = self.problem(413, "body-too-large", detail, limit=self.limit)
+        answer.headers["connection"] = "close"  # the rest of the body is not read
+        await answer(scope, receive, send)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sopflow.services import Services
-from sopflow.web.app import create_app
+from sopflow.web.app import create_app, problem
 from sopflow.web.limits import BodyLimit
 from tests.e2e.test_api import (  # noqa: F401  (fixtures)
     _template,
@@ -95,7 +95,9 @@ def test_an_app_that_reads_on_after_the_cut_still_answers_413() -> None:
     async def echo(request: Request) -> JSONResponse:
         return JSONResponse({"read": len(await request.body())})
 
-    app = BodyLimit(Starlette(routes=[Route("/", echo, methods=["POST"])]), limit=10)
+    app = BodyLimit(
+        Starlette(routes=[Route("/", echo, methods=["POST"])]), limit=10, problem=problem
+    )
     with TestClient(app) as client:
         small = client.post("/", content=iter([b"12345", b"678"]))
         big = client.post("/", content=iter([b"12345", b"67890", b"x"]))
