@@ -261,8 +261,7 @@ async def act(request: Request, reference: str, email: Email) -> Response:
         return form
     services, sop = _services(request), None
     trigger = str(form.get("trigger", ""))
-    # (a trigger is an SOP id: the cut only bounds what a forged form puts in the session)
-    posted: dict[str, Any] = {"form": f"act:{reference}:{trigger[:64]}", "trigger": trigger,
+    posted: dict[str, Any] = {"form": uploads.step_form(reference, trigger), "trigger": trigger,
                               "comment": str(form.get("comment", "")),
                               "reason": str(form.get("reason", "")), "data": {}}  # fmt: skip
     try:
@@ -290,7 +289,8 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
     if isinstance(form, Response):
         return form
     services, sop = _services(request), None
-    posted = {"form": f"attach:{reference}", "comment": str(form.get("comment", ""))}
+    posted: dict[str, Any] = {"form": uploads.attach_form(reference), "attaching": True,
+                              "comment": str(form.get("comment", ""))}  # fmt: skip
     try:
         _, sop = _view_and_sop(services, reference, email)
         documents = await uploads.documents_for(request, services, sop, form, posted["form"])
@@ -339,12 +339,8 @@ def _form_value(spec: Any, form: Any) -> Any:
 def new_request_form(request: Request, sop_id: str, email: Email) -> Response:
     """A form generated from the SOP's typed fields and document kinds."""
     sop = _services(request).sops.catalogue.get(sop_id)
-    uploads.forget(request, _filing(sop_id))  # a fresh form: nothing from an earlier attempt
+    uploads.forget(request, uploads.filing_form(sop_id))  # a fresh form: nothing kept
     return _render(request, "new_request.html", sop=sop, values={}, errors={}, kept={})
-
-
-def _filing(sop_id: str) -> str:
-    return f"new:{sop_id}"
 
 
 @router.post("/requests/new/{sop_id}", response_model=None)
@@ -358,15 +354,16 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
     sop = services.sops.catalogue.get(sop_id)
     data = {f.id: value for f in sop.spec.fields
             if (value := _form_value(f, form)) is not None}  # fmt: skip
+    filing = uploads.filing_form(sop_id)
     try:
-        documents = await uploads.documents_for(request, services, sop, form, _filing(sop_id))
+        documents = await uploads.documents_for(request, services, sop, form, filing)
         result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
                               "documents": documents})  # fmt: skip
     except SopflowError as exc:
         said = explain(exc.to_dict(), _lang(request), sop)
         # files refused for what they are are not offered again; the others are kept
-        kept = uploads.drop(request, _filing(sop_id), set(said.fields))
+        kept = uploads.drop(request, filing, set(said.fields))
         return _render(request, "new_request.html", 422, sop=sop, values=data,
                        errors=said.fields, error=said.summary, kept=kept)  # fmt: skip
-    uploads.forget(request, _filing(sop_id))
+    uploads.forget(request, filing)
     return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)

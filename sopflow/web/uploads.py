@@ -10,6 +10,7 @@ or the form opened afresh, forgets them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -48,15 +49,33 @@ async def _received(services: Services, sop: Any,
     return documents, errors
 
 
+# the forms that carry files, each named once here
+def filing_form(sop_id: str) -> str:
+    return f"new:{sop_id}"
+
+
+def step_form(reference: str, trigger: str) -> str:
+    # a trigger is an SOP id: the cut only bounds what a forged form puts in the session
+    return f"act:{reference}:{trigger[:64]}"
+
+
+def attach_form(reference: str) -> str:
+    return f"attach:{reference}"
+
+
 def kept(request: Request, form_id: str) -> dict[str, Ref]:
     """The files this user's earlier attempt at this form left, by kind."""
     return dict(request.session.get(SESSION_KEY, {}).get(form_id, {}))
 
 
 def forget(request: Request, form_id: str) -> None:
-    every = dict(request.session.get(SESSION_KEY, {}))
-    if every.pop(form_id, None) is not None:
-        request.session[SESSION_KEY] = every
+    _forget(request, lambda name: name == form_id)
+
+
+def forget_request(request: Request, reference: str) -> None:
+    """Forget the files kept by the forms of one request's page (its steps, adding files)."""
+    steps = step_form(reference, "")
+    _forget(request, lambda name: name == attach_form(reference) or name.startswith(steps))
 
 
 def drop(request: Request, form_id: str, kinds: set[str]) -> dict[str, Ref]:
@@ -66,12 +85,10 @@ def drop(request: Request, form_id: str, kinds: set[str]) -> dict[str, Ref]:
     return documents
 
 
-def forget_request(request: Request, reference: str) -> None:
-    """Forget the files kept by the forms of one request's page (its steps, adding files)."""
-    every = dict(request.session.get(SESSION_KEY, {}))
-    mine = [k for k in every if k == f"attach:{reference}" or k.startswith(f"act:{reference}:")]
-    if mine:
-        request.session[SESSION_KEY] = {k: v for k, v in every.items() if k not in mine}
+def _forget(request: Request, gone: Callable[[str], bool]) -> None:
+    every = request.session.get(SESSION_KEY, {})
+    if any(gone(name) for name in every):  # the session is written only when it changes
+        request.session[SESSION_KEY] = {k: v for k, v in every.items() if not gone(k)}
 
 
 # the session lives in a cookie (~4 KB at most): the forms of the last few attempts only
