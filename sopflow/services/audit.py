@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TextIO
@@ -97,6 +97,8 @@ class Audit:
     def replay(self, reference: str, email: str | None, *, at_seq: int | None = None,
                as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
         row, sop = self._visible(reference, email)
+        if as_of is not None and as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)  # a moment given without its zone is UTC
         with self.ctx.store.read() as r:
             evs = r.events_of(row["id"])
         last = evs[-1]["seq"] if evs else 0

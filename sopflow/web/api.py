@@ -16,9 +16,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sopflow.domain.access import Member
-from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
+from sopflow.errors import CommandRejected, FieldError, InvalidData
 from sopflow.services import ListFilter, Services
 from sopflow.store.blobs import Upload
+from sopflow.web import files
 from sopflow.web.api_schemas import (
     History,
     InboxItem,
@@ -201,15 +202,7 @@ def attach(reference: str, documents: list[DocumentIn], member: Caller, services
     **problems(404)})  # fmt: skip
 def download(reference: str, sha256: str, member: Caller, services: Svc) -> Response:
     """A document of a request the caller may see (checked against its hash)."""
-    view = services.queries.show(reference, member.email)
-    doc = next((d for d in view["documents"] if d["sha256"] == sha256), None)
-    if doc is None:
-        raise NotFound(f"request {reference} has no document {sha256[:12]}")
-    content = services.ctx.blobs.read(sha256)
-    name = doc["file_name"].replace('"', "")
-    return Response(content, media_type=doc["media_type"], headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Content-SHA256": sha256, "X-Content-Type-Options": "nosniff"})  # fmt: skip
+    return files.document(services, reference, sha256, member.email)
 
 
 @router.get("/requests/{reference}/history", response_model=History, responses=problems(404))

@@ -23,8 +23,11 @@ from starlette.background import BackgroundTask
 from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.web.api import Caller, Svc
+from sopflow.web import files
+from sopflow.web.files import attachment
 from sopflow.web.i18n import t
 from sopflow.web.pages import Email, _lang, _render, _services
+from sopflow.web.refusals import explain
 
 router = APIRouter()
 Format = Literal["jsonl", "csv"]
@@ -101,6 +104,23 @@ HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "r
                    "sop_version", "hash")  # fmt: skip
 
 
+def _refused(request: Request, exc: SopflowError) -> Response:
+    status = {"not-found": 404, "storage-error": 503, "document-altered": 503}.get(exc.code, 400)
+    return _render(request, "error.html", status,
+                   error=explain(exc.to_dict(), _lang(request)).summary)  # fmt: skip
+
+
+@router.get("/requests/{reference}/documents/{sha256}", response_model=None,
+            include_in_schema=False)  # fmt: skip
+def document_download(request: Request, reference: str, sha256: str, email: Email) -> Response:
+    """A document of a request, for whoever may see the request (the officials who review
+    the file, the requester, the auditors)."""
+    try:
+        return files.document(_services(request), reference, sha256, email)
+    except SopflowError as exc:
+        return _refused(request, exc)
+
+
 @router.get("/requests/{reference}/history.{fmt}", response_model=None, include_in_schema=False)
 def history_download(request: Request, reference: str, fmt: str, email: Email) -> Response:
     """The request's whole history, for the requester's files or an auditor's working
@@ -110,10 +130,9 @@ def history_download(request: Request, reference: str, fmt: str, email: Email) -
     try:
         history = _services(request).audit.history(reference, email)
     except SopflowError as exc:
-        return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
-                       error=exc.message)  # fmt: skip
+        return _refused(request, exc)
     name = f"{reference}-history.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    headers = {"Content-Disposition": attachment(name)}
     if fmt == "json":
         body = json.dumps(history, ensure_ascii=False, indent=2, default=str)
         return Response(body, media_type="application/json", headers=headers)

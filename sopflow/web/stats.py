@@ -25,6 +25,7 @@ from sopflow.errors import FieldError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.services.statistics import TABLES, build_query, default_min_cell
 from sopflow.web import i18n
+from sopflow.web.files import attachment
 from sopflow.web.api import Caller, Svc
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 
@@ -180,7 +181,7 @@ def stats_csv(request: Request, table: str, email: Email) -> Response:
                        error=exc.message)  # fmt: skip
     body = "\ufeff" + result.csv(services.statistics.labels(email), lang)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="sopflow-{result.name}.csv"'})  # fmt: skip
+        "Content-Disposition": attachment(f"sopflow-{result.name}.csv")})  # fmt: skip
 
 
 @router.get("/stats", include_in_schema=False, response_model=None)

@@ -189,6 +189,34 @@ def test_a_document_downloads_with_its_hash_for_those_who_may_see_it(api, tokens
     assert_problem(theirs, 404, "not-found")
 
 
+def test_a_document_named_in_arabic_downloads_under_its_name(api, tokens) -> None:
+    ref = file_eg(api, tokens)["reference"]
+    name = "سيرة ذاتية.pdf"
+    added = api.post(f"/api/v1/requests/{ref}/documents", headers=auth(tokens, "agent"), json=[
+        {"kind": "demand_letter", "file_name": name, "content_base64": b64(world.pdf("ar"))}])  # fmt: skip
+    assert added.status_code == 200, added.text
+    sha = next(d["sha256"] for d in added.json()["documents"] if d["file_name"] == name)
+
+    got = api.get(f"/api/v1/requests/{ref}/documents/{sha}", headers=auth(tokens, "agent"))
+
+    assert got.status_code == 200, got.text
+    disposition = got.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="') and disposition.isascii()
+    assert disposition.endswith("filename*=UTF-8''%D8%B3%D9%8A%D8%B1%D8%A9%20%D8%B0%D8%A7%D8%AA"
+                                "%D9%8A%D8%A9.pdf")  # fmt: skip
+
+
+def test_replay_as_of_a_moment_without_its_zone_reads_it_as_utc(api, tokens) -> None:
+    ref = file_eg(api, tokens)["reference"]
+    url = f"/api/v1/requests/{ref}/replay"
+    for moment in ("2000-01-01", "2000-01-01T00:00:00"):
+        before = api.get(f"{url}?as_of={moment}", headers=auth(tokens, "eg_auditor"))
+        assert before.status_code == 200, before.text
+        assert before.json()["state"] is None and before.json()["as_of"] == "2000-01-01T00:00:00+00:00"
+    later = api.get(f"{url}?as_of=2999-01-01T00:00:00", headers=auth(tokens, "eg_auditor"))
+    assert later.json()["state"] == "attestation_review" and later.json()["events_applied"] == 2
+
+
 # -- who may see and do what ------------------------------------------------------------
 READERS = {"agent", "labour_attache", "registry_clerk", "director", "eg_auditor"}
 ACTORS_NOW = {
@@ -259,3 +287,15 @@ def test_the_openapi_document_is_published(api) -> None:
     spec = api.get("/openapi.json").json()
     assert "/api/v1/requests/{reference}/actions/{trigger}" in spec["paths"]
     assert api.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "header"), [
+    ("cv.pdf", 'attachment; filename="cv.pdf"'),
+    ('a"b\r\nSet-Cookie: x.pdf', 'attachment; filename="ab Set-Cookie: x.pdf"'),
+    ("é.pdf", "attachment; filename=\"_.pdf\"; filename*=UTF-8''%C3%A9.pdf"),
+    ('""', 'attachment; filename="document"'),
+])  # fmt: skip
+def test_a_download_is_named_safely_whatever_the_file_name(name: str, header: str) -> None:
+    from sopflow.web.files import attachment
+
+    assert attachment(name) == header

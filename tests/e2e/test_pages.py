@@ -113,6 +113,21 @@ def test_another_organisations_request_is_not_found(site: TestClient) -> None:
     assert site.get("/requests/EG-2026-000001").status_code == 404
 
 
+def test_whoever_may_see_a_request_opens_its_documents_from_its_page(site) -> None:
+    sign_in(site, "examiner@dgpemoe.demo")
+    page = site.get("/requests/TN-2026-000001")
+    link = re.search(r'href="(/requests/TN-2026-000001/documents/[0-9a-f]{64})" download', page.text)
+    assert link, "no link to the request's documents"
+
+    opened = site.get(link.group(1))
+    sign_in(site, "agent@nile.demo")  # the other ministry's agency
+    elsewhere = site.get(f"{link.group(1)}?lang=fr")
+
+    assert opened.status_code == 200 and opened.content.startswith(b"%PDF")
+    assert opened.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert elsewhere.status_code == 404 and "Cette demande n&#39;existe pas" in elsewhere.text
+
+
 def test_an_employer_files_a_request_through_the_generated_form(site: TestClient) -> None:
     sign_in(site, "agent@nile.demo")
     listing = site.get("/requests")
