@@ -238,7 +238,8 @@ def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -
 
 def _writable(sop: CompiledSop, state: str, tr: Transition, role: str) -> frozenset[str] | None:
     if role in sop.requester_roles and sop.states[state].waiting_on == "requester":
-        return None  # the requester may correct any field while the file is with them
+        # the requester may correct any of their fields while the file is with them
+        return sop.requester_fields | frozenset(tr.sets)
     return frozenset(tr.sets)
 
 
@@ -297,7 +298,7 @@ def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> O
     role = next(r for r in sop.spec.submission.roles if r in actor.roles)
     blank = RequestState(state=sop.initial, data={})
     try:
-        merged, change = _merge_payload(sop, blank, payload, None, CREATE)
+        merged, change = _merge_payload(sop, blank, payload, sop.requester_fields, CREATE)
     except InvalidData as exc:
         errors = [*exc.errors, *_filing_gaps(sop, payload, exc.errors)]
         raise InvalidData(errors, context=f"data for '{CREATE}'") from None

@@ -89,6 +89,12 @@ class CompiledSop:
         return frozenset(r.id for r in self.spec.roles if r.kind == "requester")
 
     @cached_property
+    def requester_fields(self) -> frozenset[str]:
+        """The fields a requester may write when filing or correcting: all but the
+        officials' own (``SopSpec.officials_fields``)."""
+        return frozenset(self.fields) - self.spec.officials_fields()
+
+    @cached_property
     def positions(self) -> dict[int, int]:
         """id(transition) -> its index in the spec, to find its compiled conditions."""
         return {id(tr): i for i, tr in enumerate(self.spec.transitions)}

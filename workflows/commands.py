@@ -85,9 +85,8 @@ def store_documents(services: Services, spec: Submit | Act | Attach, base: Path)
         doc.sha256, doc.file_name, doc.path = stored.sha256, stored.file_name, None
 
 
-def apply(services: Services, spec: Submit | Act | Attach,
-          flow_run_id: str | None = None) -> CommandResult:  # fmt: skip
-    """Run one command through the services (one transaction)."""
+def _command(services: Services, spec: Submit | Act | Attach,
+             flow_run_id: str | None) -> Command:  # fmt: skip
     uploads = []
     for doc in spec.documents:
         if doc.sha256 is None:
@@ -95,9 +94,25 @@ def apply(services: Services, spec: Submit | Act | Attach,
                                           "a document needs its sha256 in the store")])  # fmt: skip
         content = services.ctx.blobs.read(doc.sha256)
         uploads.append(Upload(doc.kind, doc.file_name or doc.kind, content))
-    cmd = Command(data=spec.data, documents=uploads, comment=spec.comment, reason=spec.reason,
-                  idempotency_key=spec.idempotency_key, expected_version=spec.expected_version,
-                  flow_run_id=flow_run_id)  # fmt: skip
+    return Command(data=spec.data, documents=uploads, comment=spec.comment, reason=spec.reason,
+                   idempotency_key=spec.idempotency_key, expected_version=spec.expected_version,
+                   flow_run_id=flow_run_id)  # fmt: skip
+
+
+def check(services: Services, raw: Any) -> None:
+    """Raise what a filing or a step would be refused for, recording nothing."""
+    spec = parse(raw)
+    cmd = _command(services, spec, None)
+    if isinstance(spec, Submit):
+        services.commands.check_filing(spec.sop, spec.actor, cmd)
+    elif isinstance(spec, Act):
+        services.commands.check(spec.reference, spec.trigger, spec.actor, cmd)
+
+
+def apply(services: Services, spec: Submit | Act | Attach,
+          flow_run_id: str | None = None) -> CommandResult:  # fmt: skip
+    """Run one command through the services (one transaction)."""
+    cmd = _command(services, spec, flow_run_id)
     if isinstance(spec, Submit):
         return services.commands.submit(spec.sop, spec.actor, cmd)
     if isinstance(spec, Act):

@@ -106,22 +106,33 @@ class Commands:
             if replayed:
                 return replayed
             now = self.ctx.clock()
-            with self.ctx.store.read() as r:
-                member = member_of(r.member(email), email)
-                org = organisation_facts(r.organisation(member.organisation_id))
-            sop = self.ctx.sops.current(sop_id, now)
-            actor = actor_for(member, sop.spec, member.organisation_id)
-            payload = Payload(cmd.data, self._documents(cmd.documents), cmd.comment)
-            outcomes = [engine.create(sop, actor, payload, now)]
-            trigger = sop.spec.submission.trigger
-            if trigger:
-                facts = self._rule_facts(sop, member.organisation_id, None, outcomes[0].state,
-                                         trigger)  # fmt: skip
-                outcomes.append(engine.fire(sop, outcomes[0].state, trigger, actor, Payload(),
-                                            now, organisation=org, facts=facts))  # fmt: skip
+            sop, member, outcomes = self._filing(sop_id, email, cmd, now)
             self._keep(cmd.documents)
             return self.recorder.guarded(key, lambda: self.recorder.insert_request(
                 sop, member, outcomes, key, cmd.flow_run_id, now))  # fmt: skip
+
+    def check_filing(self, sop_id: str, email: str, cmd: Command) -> None:
+        """Raise what filing would refuse, recording nothing: the same checks as ``submit``
+        (a page whose form brought a bad file still lists every other mistake)."""
+        with self.ctx.store.bound():
+            self._filing(sop_id, email, cmd, self.ctx.clock())
+
+    def _filing(self, sop_id: str, email: str, cmd: Command,
+                now: datetime) -> tuple[CompiledSop, Member, list[Outcome]]:  # fmt: skip
+        with self.ctx.store.read() as r:
+            member = member_of(r.member(email), email)
+            org = organisation_facts(r.organisation(member.organisation_id))
+        sop = self.ctx.sops.current(sop_id, now)
+        actor = actor_for(member, sop.spec, member.organisation_id)
+        payload = Payload(cmd.data, self._documents(cmd.documents), cmd.comment)
+        outcomes = [engine.create(sop, actor, payload, now)]
+        trigger = sop.spec.submission.trigger
+        if trigger:
+            facts = self._rule_facts(sop, member.organisation_id, None, outcomes[0].state,
+                                     trigger)  # fmt: skip
+            outcomes.append(engine.fire(sop, outcomes[0].state, trigger, actor, Payload(),
+                                        now, organisation=org, facts=facts))  # fmt: skip
+        return sop, member, outcomes
 
     def act(self, reference: str, trigger: str, email: str, cmd: Command,
             marks: list[int] | None = None) -> CommandResult:  # fmt: skip

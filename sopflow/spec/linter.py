@@ -72,6 +72,7 @@ class _Linter:
         self.submission()
         self.graph()
         self.idle_roles()
+        self.officials_fields()
         self.statistics()
         self.translations()
         return self.issues
@@ -359,6 +360,21 @@ class _Linter:
                     "idle-role",
                     f"role '{role.id}' can do nothing: no transition allows it",
                     severity="warning",
+                )
+
+    def officials_fields(self) -> None:
+        """A field that only officials' steps set is not the requester's to fill in (the
+        engine refuses it at filing); required, it would stop every file at hand-over."""
+        theirs = self.spec.officials_fields()
+        for i, field in enumerate(self.spec.fields):
+            if field.required and field.id in theirs:
+                self.add(
+                    ("fields", i, "required"),
+                    "officials-field-required",
+                    f"field '{field.id}' is set only by officials' steps, so the requester "
+                    "may not fill it in; as 'required: true' it would stop every request when "
+                    "it leaves the requester: drop 'required' and name it in the "
+                    "'requires.fields' of the step that needs it",
                 )
 
     def statistics(self) -> None:

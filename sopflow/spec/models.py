@@ -316,3 +316,14 @@ class SopSpec(Model):
     states: Annotated[list[State], Field(min_length=2)]
     transitions: Annotated[list[Transition], Field(min_length=1)]
     statistics: dict[str, Identifier] = Field(default_factory=dict)
+
+    def officials_fields(self) -> frozenset[str]:
+        """The fields only officials' steps set (a register number, an opinion, a visa): in
+        the ``sets`` of steps no requester role fires, and of none that one fires. They are
+        not the requester's to fill in, neither when filing nor when correcting."""
+        requesters = {r.id for r in self.roles if r.kind == "requester"}
+        theirs: set[str] = set()
+        ours: set[str] = set()
+        for tr in self.transitions:
+            (ours if set(tr.roles) & requesters else theirs).update(tr.sets)
+        return frozenset(theirs - ours)

@@ -22,8 +22,8 @@ from starlette.background import BackgroundTask
 
 from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowError
 from sopflow.services import Services
-from sopflow.web.api import Caller, Svc
 from sopflow.web import files
+from sopflow.web.api import Caller, Svc
 from sopflow.web.files import attachment
 from sopflow.web.i18n import t
 from sopflow.web.pages import Email, _lang, _render, _services

@@ -23,6 +23,7 @@ from sopflow.web.refusals import explain
 from sopflow.web.status import status
 from states.machine import CompiledSop
 from workflows.client import run_command
+from workflows.commands import check as check_command
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(
@@ -226,9 +227,9 @@ def request_page(request: Request, reference: str, email: str, error: str | None
                if tr.trigger in view["allowed_triggers"]]  # fmt: skip
     requester = bool(sop.requester_roles & set(view["your_roles"]))
     correcting = requester and sop.states[view["state"]].waiting_on == "requester"
-    # correcting a returned request: every field, on the steps that send it back for review
-    editable = {tr.trigger: [sop.fields[name] for name in sop.fields
-                             if (correcting and not sop.is_final(tr.to)) or name in tr.sets]
+    # correcting a returned request: every field of theirs, on the steps that send it back
+    editable = {tr.trigger: [sop.fields[name] for name in sop.fields if name in tr.sets or (
+                    correcting and not sop.is_final(tr.to) and name in sop.requester_fields)]
                 for tr in actions}  # fmt: skip
     at_seq = request.query_params.get("at_seq", "")
     # a step of this request's history (the links of its timeline); any other is ignored
@@ -270,12 +271,14 @@ async def act(request: Request, reference: str, email: Email) -> Response:
                 if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
         posted["data"] = data = {k: v for k, v in data.items()
                                  if v is not None or k in view["data"]}  # fmt: skip
-        documents = await uploads.documents_for(request, services, sop, form, posted["form"])
         version = str(form.get("version", ""))
-        run_command({"command": "act", "reference": reference, "as": email, "trigger": trigger,
-                     "comment": posted["comment"] or None, "reason": posted["reason"] or None,
-                     "data": data, "documents": documents,
-                     "expected_version": int(version) if version.isdigit() else None})  # fmt: skip
+        command = {"command": "act", "reference": reference, "as": email, "trigger": trigger,
+                   "comment": posted["comment"] or None, "reason": posted["reason"] or None,
+                   "data": data,
+                   "expected_version": int(version) if version.isdigit() else None}  # fmt: skip
+        documents = await uploads.documents_for(request, services, sop, form, posted["form"],
+                                                _checking(services, command))  # fmt: skip
+        run_command({**command, "documents": documents})
     except SopflowError as exc:
         return _refused(request, reference, email, exc, sop, posted)
     uploads.forget(request, posted["form"])
@@ -352,13 +355,14 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
         return form
     services = _services(request)
     sop = services.sops.catalogue.get(sop_id)
-    data = {f.id: value for f in sop.spec.fields
-            if (value := _form_value(f, form)) is not None}  # fmt: skip
+    data = {f.id: value for f in sop.spec.fields if f.id in sop.requester_fields
+            and (value := _form_value(f, form)) is not None}  # fmt: skip
     filing = uploads.filing_form(sop_id)
+    command = {"command": "submit", "sop": sop_id, "as": email, "data": data}
     try:
-        documents = await uploads.documents_for(request, services, sop, form, filing)
-        result = run_command({"command": "submit", "sop": sop_id, "as": email, "data": data,
-                              "documents": documents})  # fmt: skip
+        documents = await uploads.documents_for(request, services, sop, form, filing,
+                                                _checking(services, command))  # fmt: skip
+        result = run_command({**command, "documents": documents})
     except SopflowError as exc:
         said = explain(exc.to_dict(), _lang(request), sop)
         # files refused for what they are are not offered again; the others are kept
@@ -367,3 +371,8 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
                        errors=said.fields, error=said.summary, kept=kept)  # fmt: skip
     uploads.forget(request, filing)
     return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)
+
+
+def _checking(services: Services, command: dict[str, Any]) -> uploads.Check:
+    """The command with the form's accepted files, checked without recording anything."""
+    return lambda documents: check_command(services, {**command, "documents": documents})

@@ -25,8 +25,8 @@ from sopflow.errors import FieldError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.services.statistics import TABLES, build_query, default_min_cell
 from sopflow.web import i18n
-from sopflow.web.files import attachment
 from sopflow.web.api import Caller, Svc
+from sopflow.web.files import attachment
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 
 router = APIRouter()

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from sopflow.errors import FieldError, InvalidData
+from sopflow.errors import FieldError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.store.blobs import Upload
 
@@ -29,7 +29,7 @@ async def _received(services: Services, sop: Any,
     """The files of a form, put in the document store, by kind. A file input per document
     kind (``document__<kind>``), and one of a kind chosen from a list (``document__other``
     with ``other_kind``). A file over the size limit is refused before it is stored."""
-    kinds = {d.id for d in sop.spec.documents}
+    kinds = [d.id for d in sop.spec.documents]
     chosen = [(kind, form.get(f"document__{kind}")) for kind in kinds]
     chosen.append((str(form.get("other_kind", "")), form.get("document__other")))
     limit = services.ctx.max_document_bytes
@@ -43,7 +43,11 @@ async def _received(services: Services, sop: Any,
                                          f"{upload.filename} exceeds {limit} bytes",
                                          {"file": upload.filename, "limit": limit}))  # fmt: skip
                 continue
-            stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
+            try:
+                stored = services.ctx.blobs.put(Upload(kind, str(upload.filename), content))
+            except InvalidData as exc:  # empty, or not what its name says: the others go on
+                errors.extend(exc.errors)
+                continue
             documents[kind] = {"kind": kind, "file_name": stored.file_name,
                                "sha256": stored.sha256}  # fmt: skip
     return documents, errors
@@ -103,13 +107,34 @@ def _keep(request: Request, form_id: str, documents: dict[str, Ref]) -> None:
 
 
 async def documents_for(request: Request, services: Services, sop: Any, form: Any,
-                        form_id: str) -> list[Ref]:  # fmt: skip
+                        form_id: str, check: Check | None = None) -> list[Ref]:  # fmt: skip
     """The documents a command from this form carries: its new files, and those kept from
     its last attempt for the kinds it brings none of. The accepted ones are kept (until
-    ``forget``) before a refused file is reported, so no refusal loses them."""
+    ``forget``) before a refused file is reported, so no refusal loses them; ``check``
+    (the command with these documents, recording nothing) adds every other mistake of the
+    form to the refusal, so that one refusal lists them all."""
     new, errors = await _received(services, sop, form)
     documents = {**kept(request, form_id), **new}
     _keep(request, form_id, documents)
     if errors:
-        raise InvalidData(errors)
+        raise InvalidData(errors + _other_mistakes(check, list(documents.values()), errors))
     return list(documents.values())
+
+
+Check = Callable[[list[Ref]], object]
+
+
+def _other_mistakes(check: Check | None, documents: list[Ref],
+                    refused: list[FieldError]) -> list[FieldError]:  # fmt: skip
+    """The data errors of the rest of the form (values, missing fields and documents but
+    those of the refused files); a refusal of another kind waits for the files."""
+    if check is None:
+        return []
+    try:
+        check(documents)
+    except InvalidData as exc:
+        named = {e.field for e in refused}
+        return [e for e in exc.errors if e.field not in named]
+    except SopflowError:
+        pass
+    return []

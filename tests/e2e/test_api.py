@@ -192,8 +192,9 @@ def test_a_document_downloads_with_its_hash_for_those_who_may_see_it(api, tokens
 def test_a_document_named_in_arabic_downloads_under_its_name(api, tokens) -> None:
     ref = file_eg(api, tokens)["reference"]
     name = "سيرة ذاتية.pdf"
-    added = api.post(f"/api/v1/requests/{ref}/documents", headers=auth(tokens, "agent"), json=[
-        {"kind": "demand_letter", "file_name": name, "content_base64": b64(world.pdf("ar"))}])  # fmt: skip
+    doc = {"kind": "demand_letter", "file_name": name, "content_base64": b64(world.pdf("ar"))}
+    added = api.post(f"/api/v1/requests/{ref}/documents", headers=auth(tokens, "agent"),
+                     json=[doc])  # fmt: skip
     assert added.status_code == 200, added.text
     sha = next(d["sha256"] for d in added.json()["documents"] if d["file_name"] == name)
 
@@ -212,7 +213,9 @@ def test_replay_as_of_a_moment_without_its_zone_reads_it_as_utc(api, tokens) -> 
     for moment in ("2000-01-01", "2000-01-01T00:00:00"):
         before = api.get(f"{url}?as_of={moment}", headers=auth(tokens, "eg_auditor"))
         assert before.status_code == 200, before.text
-        assert before.json()["state"] is None and before.json()["as_of"] == "2000-01-01T00:00:00+00:00"
+        assert (
+            before.json()["state"] is None and before.json()["as_of"] == "2000-01-01T00:00:00+00:00"
+        )
     later = api.get(f"{url}?as_of=2999-01-01T00:00:00", headers=auth(tokens, "eg_auditor"))
     assert later.json()["state"] == "attestation_review" and later.json()["events_applied"] == 2
 

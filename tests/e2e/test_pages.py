@@ -116,7 +116,9 @@ def test_another_organisations_request_is_not_found(site: TestClient) -> None:
 def test_whoever_may_see_a_request_opens_its_documents_from_its_page(site) -> None:
     sign_in(site, "examiner@dgpemoe.demo")
     page = site.get("/requests/TN-2026-000001")
-    link = re.search(r'href="(/requests/TN-2026-000001/documents/[0-9a-f]{64})" download', page.text)
+    link = re.search(
+        r'href="(/requests/TN-2026-000001/documents/[0-9a-f]{64})" download', page.text
+    )
     assert link, "no link to the request's documents"
 
     opened = site.get(link.group(1))
@@ -126,6 +128,19 @@ def test_whoever_may_see_a_request_opens_its_documents_from_its_page(site) -> No
     assert opened.status_code == 200 and opened.content.startswith(b"%PDF")
     assert opened.headers["Content-Disposition"].startswith("attachment; filename=")
     assert elsewhere.status_code == 404 and "Cette demande n&#39;existe pas" in elsewhere.text
+
+
+def test_the_forms_of_applicants_do_not_offer_the_officials_own_fields(site) -> None:
+    sign_in(site, "rh@carthage.demo")
+    filing = site.get("/requests/new/tn-dgpemoe-foreign-worker-contract").text
+    sign_in(site, "agent@nile.demo")
+    correcting = site.get("/requests/EG-2026-000003").text  # returned to the agency
+
+    assert 'name="enterprise_name"' in filing and 'name="examiner_opinion"' not in filing
+    assert 'name="visa_number"' not in filing
+    assert 'name="workers_requested"' in correcting
+    assert 'name="demand_register_number"' not in correcting
+    assert 'name="work_permit_number"' not in correcting
 
 
 def test_an_employer_files_a_request_through_the_generated_form(site: TestClient) -> None:

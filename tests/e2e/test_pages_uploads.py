@@ -73,6 +73,22 @@ def test_a_fresh_form_forgets_and_a_refused_file_is_not_kept(site: TestClient) -
     assert kept(nothing.text) == []
 
 
+def test_a_bad_file_is_refused_with_every_other_mistake_and_the_good_files_kept(site) -> None:
+    sign_in(site, "agent@nile.demo")
+    fields = filing_form(site, "en")
+    files = every_document()
+    files["document__demand_letter"] = ("letter.pdf", b"", "application/pdf")  # empty
+
+    refused = site.post(f"/requests/new/{EG}", files=files, data={
+        **fields, "workers_requested": "0", "destination_country": ""})  # fmt: skip
+
+    assert refused.status_code == 422
+    said = refusal(refused.text)
+    assert "letter.pdf is empty" in said
+    assert "must be at least 1" in said and "is required" in said  # the form's other mistakes
+    assert kept(refused.text) == ["power_of_attorney.pdf"]
+
+
 def test_files_are_kept_in_the_session_that_chose_them_only(site: TestClient) -> None:
     sign_in(site, "agent@nile.demo")
     fields = filing_form(site, "en")

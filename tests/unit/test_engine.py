@@ -365,6 +365,23 @@ def test_requester_may_correct_any_field_while_the_file_is_with_them():
     assert outcome.event.payload["data"] == {"name": "Nile Builders SAE", "count": 4}
 
 
+def test_the_requester_may_not_fill_in_the_officials_own_fields():
+    """``ref_no`` is set only by the clerk's 'register' step: an applicant who filed it
+    would hand the clerk a register number of their own choosing."""
+    filing = rejection(lambda: create(
+        LAB, applicant(), Payload(data=lab_data(ref_no="R-0", note="mine")), NOW))  # fmt: skip
+    returned = fire(
+        LAB, submitted(), "return", actor("clerk"), Payload(comment="fix", reason="incomplete"), NOW
+    ).state
+    correcting = rejection(lambda: fire(LAB, returned, "resubmit", applicant(), Payload(
+        data={"ref_no": "R-0", "count": 4}, documents=(CONTRACT,)), NOW))  # fmt: skip
+
+    for error in (filing, correcting):
+        assert isinstance(error, InvalidData)
+        assert ("ref_no", "field-not-settable") in [(e.field, e.code) for e in error.errors]
+    assert LAB.requester_fields == frozenset(LAB.fields) - {"ref_no", "note"}
+
+
 def test_officials_may_only_write_the_fields_their_step_sets():
     outcome = fire(
         LAB,

@@ -349,6 +349,31 @@ def test_idle_role_is_a_warning():
     assert at(issue) == position(text, "archivist")
 
 
+def test_a_required_field_that_only_officials_set_is_an_error():
+    def change(d):
+        d["fields"].append({"id": "register_number", "type": "string", "required": True,
+                            "label": label("Register number")})  # fmt: skip
+        transition(d, "approve", "submitted")["sets"] = ["register_number"]
+
+    text, issues = lint(change)
+
+    issue = single(issues, "officials-field-required")
+    assert "field 'register_number' is set only by officials' steps" in issue.message
+    assert issue.line == position(text, "register_number")[0] + 2  # its 'required' line
+
+
+def test_a_field_the_requester_also_sets_is_theirs_to_require():
+    def change(d):
+        d["fields"].append({"id": "register_number", "type": "string", "required": True,
+                            "label": label("Register number")})  # fmt: skip
+        transition(d, "approve", "submitted")["sets"] = ["register_number"]
+        transition(d, "submit")["sets"] = ["register_number"]
+
+    _, issues = lint(change)
+
+    assert issues == []
+
+
 def test_an_auditor_without_transitions_is_not_idle():
     def change(d):
         d["roles"].append(
