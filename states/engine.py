@@ -201,6 +201,7 @@ def _validated(
                     f"document:{doc.kind}",
                     "document-too-large",
                     f"{doc.file_name} is larger than {kind.max_size_mb} MB",
+                    {"file": doc.file_name, "limit": kind.max_size_mb * 1_000_000},
                 )
             )
         elif doc.media_type not in kind.media_types:
@@ -209,6 +210,8 @@ def _validated(
                     f"document:{doc.kind}",
                     "document-type",
                     f"{doc.file_name} is {doc.media_type}; allowed: {', '.join(kind.media_types)}",
+                    {"file": doc.file_name, "media": doc.media_type,
+                     "allowed": list(kind.media_types)},  # fmt: skip
                 )
             )
     return clean, errors
@@ -320,6 +323,9 @@ def attach(
             f"{actor.id} may not add documents while the request is in '{state.state}'",
             details={"roles": sorted(set(candidates)), "attach": True, "state": state.state},
         )
+    if not payload.documents:  # an event that adds nothing would only bump the version
+        raise InvalidData([FieldError("documents", "no-documents", "add at least one document")],
+                          context="attach")  # fmt: skip
     merged, change = _merge_payload(
         sop, state, Payload(documents=payload.documents), frozenset(), ATTACH
     )

@@ -103,6 +103,9 @@ def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
         key = f"out-of-range:{params.get('bound')}"
     elif code == "wrong-type":
         key = f"expected:{params.get('expected')}"
+    elif code == "document-type" and isinstance(params.get("allowed"), list):
+        key = "document-type:allowed"  # a type the SOP does not accept for this kind
+        params["allowed"] = labels.listed(params["allowed"])
     else:
         key = code
     if code == "not-in-enum" and isinstance(params.get("allowed"), list):

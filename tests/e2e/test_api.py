@@ -302,3 +302,14 @@ def test_a_download_is_named_safely_whatever_the_file_name(name: str, header: st
     from sopflow.web.files import attachment
 
     assert attachment(name) == header
+
+
+def test_adding_no_document_is_refused_and_records_nothing(api, tokens) -> None:
+    created = file_eg(api, tokens)
+    url = f"/api/v1/requests/{created['reference']}"
+
+    refused = api.post(f"{url}/documents", headers=auth(tokens, "agent"), json=[])
+
+    body = assert_problem(refused, 422, "invalid-data")
+    assert body["errors"][0]["code"] == "no-documents"
+    assert api.get(url, headers=auth(tokens, "agent")).json()["version"] == created["version"]

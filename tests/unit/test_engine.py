@@ -607,6 +607,23 @@ def test_contract_substitution_is_detected():
     ]
 
 
+def test_adding_no_document_is_refused_rather_than_recorded():
+    error = rejection(lambda: attach(LAB, registered(), actor("clerk"), Payload(), NOW))
+
+    assert isinstance(error, InvalidData)
+    assert [(e.field, e.code) for e in error.errors] == [("documents", "no-documents")]
+
+
+def test_a_document_of_a_type_the_kind_refuses_says_which_it_accepts():
+    payload = Payload(documents=(document_ref("passport", media_type="text/html"),))
+
+    error = rejection(lambda: fire(LAB, new_request(), "submit", applicant(), payload, NOW))
+
+    assert isinstance(error, InvalidData)
+    assert error.errors[0].params["media"] == "text/html"  # type: ignore[index]
+    assert "application/pdf" in error.errors[0].params["allowed"]  # type: ignore[index]
+
+
 def test_the_same_contract_attached_again_is_not_a_substitution():
     state = attach(LAB, registered(), actor("clerk"), Payload(documents=(CONTRACT,)), NOW).state
 

@@ -117,6 +117,18 @@ def test_a_document_too_large_is_said_beside_its_kind_with_its_size() -> None:
     )
 
 
+def test_a_document_of_a_refused_type_says_in_arabic_which_types_are_accepted() -> None:
+    error = {"code": "invalid-data", "errors": [
+        {"field": "document:attestation", "code": "document-type",
+         "message": "cv.exe is application/x-msdownload; allowed: application/pdf, image/png",
+         "params": {"file": "cv.exe", "media": "application/x-msdownload",
+                    "allowed": ["application/pdf", "image/png"]}}]}  # fmt: skip
+    said = explain(error, "ar", EG)
+
+    assert said.fields == {"attestation": "الملف cv.exe من نوع application/x-msdownload؛ "
+                                          "الأنواع المقبولة: application/pdf، image/png"}
+
+
 def test_a_refused_filing_says_each_missing_field_and_document_beside_it() -> None:
     filer = Actor("agent@nile.example", frozenset({"employer_agent"}))
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
