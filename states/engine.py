@@ -210,8 +210,11 @@ def _validated(
                     f"document:{doc.kind}",
                     "document-type",
                     f"{doc.file_name} is {doc.media_type}; allowed: {', '.join(kind.media_types)}",
-                    {"file": doc.file_name, "media": doc.media_type,
-                     "allowed": list(kind.media_types)},  # fmt: skip
+                    {
+                        "file": doc.file_name,
+                        "media": doc.media_type,
+                        "allowed": list(kind.media_types),
+                    },
                 )
             )
     return clean, errors

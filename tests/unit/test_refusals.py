@@ -125,8 +125,10 @@ def test_a_document_of_a_refused_type_says_in_arabic_which_types_are_accepted() 
                     "allowed": ["application/pdf", "image/png"]}}]}  # fmt: skip
     said = explain(error, "ar", EG)
 
-    assert said.fields == {"attestation": "الملف cv.exe من نوع application/x-msdownload؛ "
-                                          "الأنواع المقبولة: application/pdf، image/png"}
+    assert said.fields == {
+        "attestation": "الملف cv.exe من نوع application/x-msdownload؛ "
+        "الأنواع المقبولة: application/pdf، image/png"
+    }
 
 
 def test_a_refused_filing_says_each_missing_field_and_document_beside_it() -> None:
