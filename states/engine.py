@@ -164,9 +164,13 @@ def _merge_payload(
     writable: frozenset[str] | None,
     trigger: str,
 ) -> tuple[RequestState, dict[str, Any]]:
+    errors = _comment_errors(payload)
     if not payload.data and not payload.documents:
+        if errors:
+            raise InvalidData(errors, context=f"data for '{trigger}'")
         return state, {}
-    clean, errors = _validated(sop, payload, writable)
+    clean, data_errors = _validated(sop, payload, writable)
+    errors = data_errors + errors
     if errors:
         raise InvalidData(errors, context=f"data for '{trigger}'")
     data = {k: v for k, v in {**state.data, **clean}.items() if v is not None}
@@ -177,6 +181,17 @@ def _merge_payload(
     if payload.documents:
         change["documents"] = [d.to_json() for d in payload.documents]
     return merged, change
+
+
+# A comment is a note on one step, kept in the event for ever; a longer text is a document.
+MAX_COMMENT = 5000
+
+
+def _comment_errors(payload: Payload) -> list[FieldError]:
+    if payload.comment is not None and len(payload.comment) > MAX_COMMENT:
+        return [FieldError("comment", "too-long", f"at most {MAX_COMMENT} characters "
+                           f"({len(payload.comment)} given)", {"limit": MAX_COMMENT})]  # fmt: skip
+    return []
 
 
 def _validated(
@@ -330,7 +345,11 @@ def attach(
         raise InvalidData([FieldError("documents", "no-documents", "add at least one document")],
                           context="attach")  # fmt: skip
     merged, change = _merge_payload(
-        sop, state, Payload(documents=payload.documents), frozenset(), ATTACH
+        sop,
+        state,
+        Payload(documents=payload.documents, comment=payload.comment),
+        frozenset(),
+        ATTACH,
     )
     merged = replace(merged, seq=state.seq + 1)
     return Outcome(merged, _event(merged.seq, ATTACH, state.state, state.state, actor, role,

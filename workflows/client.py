@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import threading
 import uuid
@@ -29,13 +30,15 @@ from sopflow.errors import (
     AdapterError,
     CommandRejected,
     Conflict,
+    FieldError,
+    InvalidData,
     NotFound,
     RoleForbidden,
     SeparationOfDuties,
     TriggerNotAllowed,
     UnknownTrigger,
 )
-from sopflow.services import CommandResult
+from sopflow.services import CommandResult, Services
 from workflows import commands
 
 DEPLOYMENT = "advance-request/sopflow"
@@ -74,8 +77,10 @@ def run_command(raw: dict[str, Any]) -> CommandResult:
     spec = commands.parse(command)
     if mode() == "off":
         return commands.apply(services, spec)
+    parameters = spec.model_dump(by_alias=True, mode="json")
+    _fits_a_flow_run(services, parameters)
     try:
-        outcome = _submit_run(spec.model_dump(by_alias=True, mode="json"))
+        outcome = _submit_run(parameters)
     except AdapterError as exc:
         raise AdapterError(f"{exc.message}. To try again safely, repeat the command with "
                            f"--idempotency-key {command['idempotency_key']}",
@@ -83,6 +88,25 @@ def run_command(raw: dict[str, Any]) -> CommandResult:
     if "error" in outcome:
         raise rejection(outcome["error"])
     return CommandResult(**{**outcome["result"], "flags": tuple(outcome["result"]["flags"])})
+
+
+def _fits_a_flow_run(services: Services, command: dict[str, Any]) -> None:
+    """Prefect refuses a flow run whose parameters pass its limit (512 KB of JSON by
+    default, ``PREFECT_SERVER_API_MAX_PARAMETER_SIZE``; measured as its validator does),
+    which would come back as an orchestrator failure that no retry mends. Such a command is
+    refused here instead: for what the core finds wrong with it (a text longer than its
+    field allows, a comment over its limit), else for its size."""
+    from prefect.settings import PREFECT_SERVER_API_MAX_PARAMETER_SIZE
+
+    limit = PREFECT_SERVER_API_MAX_PARAMETER_SIZE.value()
+    size = len(json.dumps({"command": command}, separators=(",", ":")).encode())
+    if not limit or size <= limit:
+        return
+    commands.check(services, command)
+    raise InvalidData([FieldError(
+        "command", "too-large", f"the command is {size:,} bytes of JSON; a flow run takes "
+        f"at most {limit:,}: shorten its texts", {"size": size, "limit": limit})],
+        context="command")  # fmt: skip
 
 
 def _submit_run(command: dict[str, Any]) -> dict[str, Any]:

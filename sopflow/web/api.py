@@ -31,6 +31,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
+from states.engine import MAX_COMMENT
 from workflows.client import run_command
 
 
@@ -75,7 +76,7 @@ class SubmitIn(BaseModel):
     sop: str
     data: dict[str, Any] = Field(default_factory=dict)
     documents: list[DocumentIn] = Field(default_factory=list)
-    comment: str | None = Field(default=None, max_length=5000)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
 
 
 class ActIn(BaseModel):
@@ -83,7 +84,7 @@ class ActIn(BaseModel):
 
     data: dict[str, Any] = Field(default_factory=dict)
     documents: list[DocumentIn] = Field(default_factory=list)
-    comment: str | None = Field(default=None, max_length=5000)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
     reason: str | None = None
 
 

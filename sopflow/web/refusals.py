@@ -51,8 +51,10 @@ class _Labels:
         return found.get(self.lang) if found is not None else str(key)
 
     def field(self, name: str) -> str:
+        """An SOP field by its label; a part of every command (comment, reason...) by its
+        own name; anything else as it is."""
         spec = self.sop.fields.get(name) if self.sop else None
-        return spec.label.get(self.lang) if spec else name
+        return spec.label.get(self.lang) if spec else _say(f"part:{name}", self.lang) or name
 
     def trigger(self, trigger: Any) -> str:
         return self._get(self._triggers, trigger)

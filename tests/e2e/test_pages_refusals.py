@@ -102,6 +102,13 @@ def test_a_fee_above_the_legal_cap_is_refused_in_french_with_its_figures(site: T
             "première année (180.00 USD)") in said  # fmt: skip
 
 
+def test_a_comment_over_its_limit_is_refused_in_french_by_its_own_name(site) -> None:
+    said = attache_acts_in_french(site, "attest_demand", comment="ش" * 5001)
+
+    assert said.startswith("Refusé : ")
+    assert "Commentaire : 5000 caractères au plus" in said
+
+
 def test_a_stale_form_says_who_moved_first_and_where_the_request_is_now(site) -> None:
     said = attache_acts_in_french(site, "return_for_correction", stale=True,
                                   reason="attestation_invalid", comment="x")  # fmt: skip

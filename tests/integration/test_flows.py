@@ -655,6 +655,28 @@ def test_run_command_raises_the_rejection_a_flow_run_reported(
     assert state_of(flows, in_intake) == "demand_intake"
 
 
+def test_a_command_too_large_for_a_flow_run_is_refused_for_what_is_wrong_with_it(
+    flows: Services, in_intake: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect refuses parameters over its limit; the command is refused before any run:
+    for the core's reason when it has one, else for its size; nothing is recorded."""
+    from prefect.settings import PREFECT_SERVER_API_MAX_PARAMETER_SIZE, temporary_settings
+
+    monkeypatch.setattr(client, "mode", lambda: "embedded")
+    register = act(flows, in_intake, w.eg_step("register_demand"))
+    with temporary_settings({PREFECT_SERVER_API_MAX_PARAMETER_SIZE: 4000}):
+        with pytest.raises(InvalidData) as long_comment:
+            client.run_command({**register, "comment": "ش" * 6000})
+        with pytest.raises(InvalidData) as large:
+            client.run_command({**register, "comment": "x" * 4000})
+
+    assert [(e.field, e.code) for e in long_comment.value.errors] == [("comment", "too-long")]
+    assert long_comment.value.errors[0].params == {"limit": 5000}
+    assert [(e.field, e.code) for e in large.value.errors] == [("command", "too-large")]
+    assert "a flow run takes at most 4,000" in large.value.errors[0].message
+    assert state_of(flows, in_intake) == "demand_intake"
+
+
 # -- what a flow run costs in-process ------------------------------------------------------
 def _api_client_of_a_run() -> object:
     """The API client a flow run used (the object itself: ids of freed objects recur)."""
