@@ -114,7 +114,12 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
         c.flags.extend(result.flags)
     if req.conditions:
         env = values.typed_env(c.sop.fields, c.after.data, today)
+        # a condition on a value still missing would judge a blank: the missing value is
+        # what to say (a contract "over twelve months" that has no length yet is not)
+        blank = {u.subject for u in unmet if u.code == "missing-field"}
         for cond, expr in zip(req.conditions, c.sop.conditions_of(tr), strict=True):
+            if expr.names & blank:
+                continue
             try:
                 ok = expr.evaluate(env)
             except EvaluationError as exc:
@@ -391,6 +396,7 @@ def fire(
                     "unknown-reason",
                     f"'{payload.reason}' is not a reason for '{trigger}'; use "
                     f"one of: {', '.join(tr.reasons) or 'none'}",
+                    {"reason": payload.reason, "allowed": list(tr.reasons)},
                 )
             ]
         )

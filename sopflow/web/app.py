@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,8 +22,9 @@ from sopflow.errors import AdapterError, InvalidData, SopflowError
 from sopflow.services import Services
 from sopflow.services.sessions import LIFETIME
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, api_schemas, bulk, catalogue, exports, pages, stats
+from sopflow.web import api, api_schemas, bulk, catalogue, exports, i18n, pages, stats
 from sopflow.web.limits import BodyLimit
+from sopflow.web.refusals import explain
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATUS = {
@@ -53,6 +54,14 @@ def status_of(exc: SopflowError) -> int:
     return STATUS.get(exc.code, 400)
 
 
+def for_people(request: Request) -> bool:
+    """A browser asking for a page, not a program asking the API: its refusals are pages in
+    the reader's language, with the site's header, rather than problem documents."""
+    programs = ("/api/", "/health", "/ready", "/docs", "/openapi.json", "/static/")
+    wants_a_page = "text/html" in request.headers.get("accept", "")
+    return wants_a_page and not request.url.path.startswith(programs)
+
+
 def session_secret(services: Services) -> str:
     """The key that signs session cookies: SOPFLOW_SESSION_SECRET, else one made once and
     kept (mode 600) in the data folder, so sessions survive a restart."""
@@ -76,18 +85,29 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
 
     @app.exception_handler(SopflowError)
-    async def _refused(_: Request, exc: SopflowError) -> JSONResponse:
+    async def _refused(request: Request, exc: SopflowError) -> Response:
+        if for_people(request):
+            said = explain(exc.to_dict(), pages._lang(request)).summary
+            return pages._render(request, "error.html", status_of(exc), error=said)
         extra = {k: v for k, v in exc.to_dict().items() if k not in ("code", "message")}
         return problem(status_of(exc), exc.code, exc.message, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "code": e["type"],
                    "message": e["msg"]} for e in exc.errors()]  # fmt: skip
+        if for_people(request):
+            names = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()}))
+            lang = pages._lang(request)
+            return pages._render(request, "error.html", 422,
+                                 error=i18n.t("bad_value", lang).format(names=names))  # fmt: skip
         return problem(422, "invalid-data", "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if for_people(request) and exc.status_code in (404, 405):
+            return pages._render(request, "error.html", exc.status_code,
+                                 error=i18n.t("no_such_page", pages._lang(request)))  # fmt: skip
         # the framework's own refusals are problems too: a body that is not JSON (400 from
         # FastAPI: a malformed body is invalid-data, 422), an unknown path or method
         if exc.status_code == 400:

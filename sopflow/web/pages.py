@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,6 +31,26 @@ TEMPLATES.env.filters.update(
     day=i18n.day, moment=i18n.moment, localized=i18n.localized, display=display
 )
 router = APIRouter(include_in_schema=False)
+
+
+def in_language(request: Request, lang: str) -> str:
+    """This page in another language (base.html's links). A page shown after a form was
+    posted has no address of its own to show again: the link leads to the page the form
+    is on (a request's page for its steps, the inbox for its bulk steps)."""
+    path, query = request.url.path, [(k, v) for k, v in request.query_params.multi_items()
+                                     if k != "lang"]  # fmt: skip
+    if request.method != "GET":
+        query = []
+        if path.startswith("/inbox/"):
+            path = "/inbox"
+        elif path == "/logout":
+            path = "/login"
+        elif path.startswith("/requests/") and path.endswith(("/act", "/attach")):
+            path = path.rsplit("/", 1)[0]
+    return f"{path}?{urlencode([*query, ('lang', lang)])}"
+
+
+TEMPLATES.env.globals["in_language"] = in_language
 
 
 class SignInRequired(Exception):
@@ -117,18 +138,25 @@ def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_model=None)
-def login(request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()],
-          csrf: Annotated[str, Form()]) -> Response:  # fmt: skip
+def login(
+    request: Request,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """An empty field is a failed sign-in like any other; the e-mail typed is kept."""
     refused = _forbidden_without_csrf(request, csrf)
     if refused:
         return refused
     address, user = request.client.host if request.client else "?", email.strip().lower()
     sessions = _services(request).sessions
     if sessions.throttled(user, address):
-        return _render(request, "login.html", 429, error=i18n.t("too_many", _lang(request)))
-    if not _services(request).directory.check_password(email, password):
+        return _render(request, "login.html", 429, error=i18n.t("too_many", _lang(request)),
+                       email=email)  # fmt: skip
+    if not (user and password and _services(request).directory.check_password(email, password)):
         sessions.failed(user, address)
-        return _render(request, "login.html", 401, error=i18n.t("bad_login", _lang(request)))
+        return _render(request, "login.html", 401, error=i18n.t("bad_login", _lang(request)),
+                       email=email)  # fmt: skip
     sessions.forget_failures(user, address)
     lang = request.session.get("lang")
     sessions.close(request.session.get("sid"))  # one signed in before in this browser
@@ -244,6 +272,7 @@ def request_page(request: Request, reference: str, email: str, error: str | None
     return _render(request, "request.html", view=view, sop=sop, history=history,
                    needed=needed, can_attach=bool(actions) and not sop.is_final(view["state"]),
                    actions=actions, error=error, as_of=as_of, posted=posted or {},
+                   form_key=secrets.token_urlsafe(12),
                    chain=chain, editable=editable, tz=sop.spec.calendar.timezone,
                    documents={d.id: d.label.get(lang) for d in sop.spec.documents},
                    reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
@@ -271,11 +300,13 @@ async def act(request: Request, reference: str, email: Email) -> Response:
                 if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
         posted["data"] = data = {k: v for k, v in data.items()
                                  if v is not None or k in view["data"]}  # fmt: skip
-        version = str(form.get("version", ""))
+        version, key = str(form.get("version", "")), str(form.get("form_key", ""))[:32]
         command = {"command": "act", "reference": reference, "as": email, "trigger": trigger,
                    "comment": posted["comment"] or None, "reason": posted["reason"] or None,
                    "data": data,
-                   "expected_version": int(version) if version.isdigit() else None}  # fmt: skip
+                   "expected_version": int(version) if version.isdigit() else None,
+                   # a form sent twice (a double click, a resent page) is applied once
+                   "idempotency_key": f"page:{key}:{trigger}"[:200] if key else None}  # fmt: skip
         documents = await uploads.documents_for(request, services, sop, form, posted["form"],
                                                 _checking(services, command))  # fmt: skip
         run_command({**command, "documents": documents})

@@ -113,6 +113,9 @@ def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
     if code == "not-in-enum" and isinstance(params.get("allowed"), list):
         choices = [labels.quoted(labels.choice(name, v)) for v in params["allowed"]]
         params["allowed"] = labels.listed(choices)
+    if code == "unknown-reason" and isinstance(params.get("allowed"), list):
+        params["allowed"] = labels.listed([labels.quoted(labels.reason(r))
+                                           for r in params["allowed"]])  # fmt: skip
     if code == "document-too-large" and isinstance(params.get("limit"), int):
         params["size"] = format_unit(params["limit"] / 1_000_000, "digital-megabyte",
                                      length="short", locale=lang)  # fmt: skip
@@ -190,8 +193,8 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None)
                        earlier=labels.trigger(error.get("conflicts_with")))  # fmt: skip
     elif code == "conflict" and "state" in error:
         summary = _say(code, lang, state=labels.state(error["state"]))
-    elif code == "not-found" and "reference" in error:  # a request (not an SOP, a user...)
-        summary = _say(code, lang)
+    elif (code == "not-found" and "reference" in error) or code == "idempotency-key-reused":
+        summary = _say(code, lang)  # a request's (not an SOP's, a user's...); a form sent again
     elif code == "unknown-trigger" and "trigger" in error:
         summary = _say(code, lang, trigger=error["trigger"])
     return Refusal(summary or str(error.get("message", "")), fields)

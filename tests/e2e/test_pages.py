@@ -3,6 +3,7 @@ with exactly the user's actions, in Arabic right to left."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -141,6 +142,50 @@ def test_the_forms_of_applicants_do_not_offer_the_officials_own_fields(site) -> 
     assert 'name="workers_requested"' in correcting
     assert 'name="demand_register_number"' not in correcting
     assert 'name="work_permit_number"' not in correcting
+
+
+def language_links(page: str) -> dict[str, str]:
+    return {lang: html.unescape(href) for href, lang in
+            re.findall(r'<a href="([^"]*)" lang="(en|fr|ar)">', page)}  # fmt: skip
+
+
+def test_the_language_links_keep_the_page_and_lead_back_from_a_posted_form(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    listing = site.get("/requests?state=demand_intake&q=Red+Sea&lang=fr").text
+    page = site.get("/requests/EG-2026-000001").text
+    form = {"trigger": "attest_demand", "csrf": csrf_of(page), "version": version_of(page)}
+    refused = site.post("/requests/EG-2026-000001/act", data=form)
+
+    assert language_links(listing)["ar"] == "/requests?state=demand_intake&q=Red+Sea&lang=ar"
+    back = language_links(refused.text)["en"]
+    assert back == "/requests/EG-2026-000001?lang=en"
+    assert site.get(back).status_code == 200
+
+
+def test_a_browser_gets_pages_for_its_mistakes_and_a_program_problems(site) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    sign_in(site, "attache@mom.demo")
+
+    unknown = site.get("/no/such/page?lang=fr", headers=browser)
+    wrong_method = site.get("/requests/EG-2026-000001/act", headers=browser)
+    bad_filter = site.get("/requests?overdue=maybe", headers=browser)
+    for_a_program = site.get("/api/v1/nothing-here")
+
+    assert unknown.status_code == 404 and "Cette page n" in unknown.text
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert wrong_method.status_code == 405 and "<header>" in wrong_method.text
+    assert bad_filter.status_code == 422 and "overdue" in bad_filter.text
+    assert bad_filter.headers["content-type"].startswith("text/html")
+    assert for_a_program.headers["content-type"] == "application/problem+json"
+
+
+def test_a_sign_in_with_an_empty_password_is_refused_keeping_the_email(site) -> None:
+    token = csrf_of(site.get("/login").text)
+    refused = site.post("/login", data={"email": "rh@carthage.demo", "password": "",
+                                        "csrf": token})  # fmt: skip
+
+    assert refused.status_code == 401
+    assert 'value="rh@carthage.demo"' in refused.text and 'role="alert"' in refused.text
 
 
 def test_an_employer_files_a_request_through_the_generated_form(site: TestClient) -> None:

@@ -109,6 +109,24 @@ def test_a_comment_over_its_limit_is_refused_in_french_by_its_own_name(site) -> 
     assert "Commentaire : 5000 caractères au plus" in said
 
 
+def test_a_step_form_sent_twice_is_applied_once(site) -> None:
+    sign_in(site, "examiner@dgpemoe.demo")
+    page = site.get("/requests/TN-2026-000001").text
+    form_key = re.search(r'name="form_key" value="([^"]+)"', page)
+    assert form_key, "no form key in the step forms"
+    form = {"trigger": "accept_filing", "csrf": csrf_of(page), "version": version_of(page),
+            "form_key": form_key.group(1), "comment": "Dossier complet."}  # fmt: skip
+
+    first = site.post("/requests/TN-2026-000001/act", data=form, follow_redirects=False)
+    again = site.post("/requests/TN-2026-000001/act", data=form, follow_redirects=False)
+    changed = site.post("/requests/TN-2026-000001/act", data={**form, "comment": "Autre."})
+
+    assert first.status_code == again.status_code == 303
+    history = site.get("/requests/TN-2026-000001/history.json").json()
+    assert [e["trigger"] for e in history["events"]].count("accept_filing") == 1
+    assert "Ce formulaire a déjà été envoyé et traité" in refusal(changed.text)
+
+
 def test_a_stale_form_says_who_moved_first_and_where_the_request_is_now(site) -> None:
     said = attache_acts_in_french(site, "return_for_correction", stale=True,
                                   reason="attestation_invalid", comment="x")  # fmt: skip

@@ -218,6 +218,19 @@ def test_requirement_not_met_lists_every_unmet_requirement():
     assert "a comment is required" in error.message
 
 
+def test_a_condition_on_a_missing_value_waits_for_it():
+    data = {k: v for k, v in lab_data().items() if k != "count"}
+    draft = create(LAB, applicant(), Payload(data=data), NOW).state
+
+    payload = Payload(documents=(CONTRACT,))
+    error = rejection(
+        lambda: fire(LAB, draft, "submit", applicant(), payload, NOW, organisation=agency())
+    )
+
+    assert isinstance(error, RequirementNotMet)
+    assert [(u.code, u.subject) for u in error.unmet] == [("missing-field", "count")]
+
+
 def test_a_blank_comment_does_not_count():
     state = registered()
 

@@ -131,6 +131,18 @@ def test_a_document_of_a_refused_type_says_in_arabic_which_types_are_accepted() 
     }
 
 
+def test_a_reason_the_step_does_not_take_lists_its_reasons_by_their_labels() -> None:
+    error = {"code": "invalid-data", "errors": [
+        {"field": "reason", "code": "unknown-reason", "message": "'bogus' is not a reason",
+         "params": {"reason": "bogus", "allowed": ["incomplete_documents"]}}]}  # fmt: skip
+    said = explain(error, "fr", EG)
+
+    assert said.summary.endswith(
+        "Motif : ce motif ne vaut pas pour cette étape ; choisissez "
+        "parmi : « Pièces requises manquantes ou incomplètes »"
+    )
+
+
 def test_a_refused_filing_says_each_missing_field_and_document_beside_it() -> None:
     filer = Actor("agent@nile.example", frozenset({"employer_agent"}))
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
