@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sopflow.domain.access import Member, actor_for, can_view, effective_roles
-from sopflow.errors import NotFound
+from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.store.tables import Organisation, RequestRow
@@ -117,6 +117,9 @@ class Queries:
         if flt.overdue:
             stmt = stmt.where(requests.c.deadline < self.ctx.clock(), requests.c.outcome.is_(None))
         if flt.text:
+            if "\x00" in flt.text:  # SQLite's LIKE stops at it (matching all); PostgreSQL fails
+                why = "a text holds a NUL character (0x00), which cannot be searched for"
+                raise InvalidData([FieldError("text", "nul-character", why)])
             escaped = flt.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             pattern = f"%{escaped}%"
             stmt = stmt.where(

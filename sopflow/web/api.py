@@ -152,7 +152,7 @@ def list_requests(
 @router.post("/requests", status_code=201, response_model=RequestAfterCommand,
              responses=COMMAND_REFUSALS)  # fmt: skip
 def submit(body: SubmitIn, member: Caller, services: Svc, response: Response,
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+           idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
     """File a request (the submission trigger fires at once); repeat-safe with Idempotency-Key."""
     result = run_command({"command": "submit", "sop": body.sop, "as": member.email,
@@ -173,7 +173,7 @@ def show(reference: str, member: Caller, services: Svc, response: Response) -> d
              responses=COMMAND_REFUSALS)  # fmt: skip
 def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc,
         response: Response, if_match: Annotated[str | None, Header()] = None,
-        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
         ) -> dict[str, Any]:  # fmt: skip
     """Fire a trigger; ``If-Match: "<version>"`` refuses it if the request changed since."""
     result = run_command({"command": "act", "reference": reference, "trigger": trigger,
@@ -189,7 +189,7 @@ def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc
 @router.post("/requests/{reference}/documents", response_model=RequestAfterCommand,
              responses=COMMAND_REFUSALS)  # fmt: skip
 def attach(reference: str, documents: list[DocumentIn], member: Caller, services: Svc,
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+           idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
     result = run_command({"command": "attach", "reference": reference, "as": member.email,
                           "documents": _store(services, documents),

@@ -54,6 +54,14 @@ def status_of(exc: SopflowError) -> int:
     return STATUS.get(exc.code, 400)
 
 
+def _unreadable(error: Any) -> dict[str, str]:
+    """A body that is not JSON (FastAPI: 'json_invalid' at the character it stopped at)."""
+    where = error["loc"][1] if len(error["loc"]) > 1 else "?"
+    why = (error.get("ctx") or {}).get("error", error["msg"])
+    return {"field": "body", "code": "body-unreadable",
+            "message": f"the body is not valid JSON: {why} (at character {where})"}  # fmt: skip
+
+
 def for_people(request: Request) -> bool:
     """A browser asking for a page, not a program asking the API: its refusals are pages in
     the reader's language, with the site's header, rather than problem documents."""
@@ -94,7 +102,8 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "code": e["type"],
+        errors = [_unreadable(e) if e["type"] == "json_invalid" else
+                  {"field": ".".join(str(p) for p in e["loc"]), "code": e["type"],
                    "message": e["msg"]} for e in exc.errors()]  # fmt: skip
         if for_people(request):
             names = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()}))

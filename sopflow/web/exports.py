@@ -26,7 +26,7 @@ from sopflow.web import files
 from sopflow.web.api import Caller, Svc
 from sopflow.web.files import attachment
 from sopflow.web.i18n import t
-from sopflow.web.pages import Email, _lang, _render, _services
+from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 from sopflow.web.refusals import explain
 
 router = APIRouter()
@@ -79,6 +79,18 @@ def api_export(
     return export_zip(services, member.email, fmt, start, end)
 
 
+def export_allowed(request: Request) -> bool:
+    """Whether the signed-in user audits an SOP (the navigation shows the export link)."""
+    email = session_user(request)
+    try:
+        return bool(email and _services(request).audit.auditor_scope(str(email)))
+    except SopflowError:
+        return False
+
+
+TEMPLATES.env.globals["export_allowed"] = export_allowed  # base.html: the navigation link
+
+
 @router.get("/audit/export", response_model=None, include_in_schema=False)
 def export_page(request: Request, email: Email, format: str = "", start: str = "",
                 end: str = "") -> Response:  # fmt: skip
@@ -87,16 +99,25 @@ def export_page(request: Request, email: Email, format: str = "", start: str = "
     scope = services.audit.auditor_scope(email)
     if not scope:
         return _render(request, "error.html", 403, error=t("auditors_only", _lang(request)))
+    lang = _lang(request)
+    titles = sorted(services.sops.catalogue.get(s).spec.title.get(lang) for s in scope)
+    form = {"start": start, "end": end, "format": format, "scope": titles}
     if format not in ("jsonl", "csv"):
-        return _render(request, "export.html", scope=sorted(scope))
+        return _render(request, "export.html", **form)
     try:
-        first = date.fromisoformat(start) if start else None
-        last = date.fromisoformat(end) if end else None
-        return export_zip(services, email, format, first, last)  # type: ignore[arg-type]
+        return export_zip(services, email, format, _day(start), _day(end))  # type: ignore[arg-type]
     except (ValueError, InvalidData) as exc:
         why = "end_before_start" if isinstance(exc, InvalidData) else "not_a_date"
-        return _render(request, "export.html", 422, scope=sorted(scope),
-                       error=t(why, _lang(request)))  # fmt: skip
+        return _render(request, "export.html", 422, error=t(why, lang), **form)
+
+
+def _day(text: str) -> date | None:
+    """YYYY-MM-DD only, as the form says (Python also reads 20261201 and 2026-W49-1)."""
+    if not text:
+        return None
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return date.fromisoformat(text)
 
 
 HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "role",

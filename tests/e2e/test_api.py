@@ -164,6 +164,14 @@ def test_a_malformed_body_and_bad_documents_are_refused(api, tokens) -> None:
         },
     )
     assert_problem(not_b64, 422, "invalid-data")
+    not_json = api.post(
+        "/api/v1/requests",
+        content=b'{"sop": "eg", "data": {,}}',
+        headers={**auth(tokens, "agent"), "Content-Type": "application/json"},
+    )
+    body = assert_problem(not_json, 422, "invalid-data")
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("body", "body-unreadable")]
+    assert "Expecting property name" in body["errors"][0]["message"]
 
 
 def test_an_oversized_document_is_413(api, tokens, seeded: Services) -> None:
@@ -313,3 +321,11 @@ def test_adding_no_document_is_refused_and_records_nothing(api, tokens) -> None:
     body = assert_problem(refused, 422, "invalid-data")
     assert body["errors"][0]["code"] == "no-documents"
     assert api.get(url, headers=auth(tokens, "agent")).json()["version"] == created["version"]
+
+
+def test_an_empty_idempotency_key_is_refused_rather_than_ignored(api, tokens) -> None:
+    empty = api.post("/api/v1/requests", headers={**auth(tokens, "agent"), "Idempotency-Key": ""},
+                     json={"sop": world.EG, "data": world.eg_data()})  # fmt: skip
+
+    body = assert_problem(empty, 422, "invalid-data")
+    assert body["errors"][0]["field"] == "header.idempotency-key"

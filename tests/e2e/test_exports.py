@@ -71,16 +71,21 @@ def test_a_redacted_event_cannot_be_altered_unnoticed(site: TestClient, tmp_path
 def test_the_export_page_offers_a_form_and_refuses_non_auditors(site: TestClient) -> None:
     sign_in(site, "officer@mom.demo")
     refused = site.get("/audit/export")
+    officers_menu = site.get("/requests").text
     site.cookies.clear()
     sign_in(site, "auditor@dgpemoe.demo")
     form = site.get("/audit/export?lang=en")
     bad = site.get("/audit/export", params={"format": "csv", "start": "2026-12-01",
                                             "end": "2026-11-01"})  # fmt: skip
+    not_a_day = site.get("/audit/export", params={"format": "csv", "start": "20261201"})
 
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and 'href="/audit/export"' not in officers_menu
     assert form.status_code == 200 and re.search(r'name="format"', form.text)
-    assert "tn-dgpemoe-foreign-worker-contract" in form.text
+    assert 'href="/audit/export"' in form.text
+    assert "Foreign worker" in form.text or "foreign worker" in form.text  # the SOP's title
     assert bad.status_code == 422 and "is before" in bad.text
+    assert 'value="2026-12-01"' in bad.text and '<option value="csv" selected>' in bad.text
+    assert not_a_day.status_code == 422 and "YYYY-MM-DD" in not_a_day.text
 
 
 def test_the_api_exports_csv_for_an_auditor_token_and_refuses_others(

@@ -87,6 +87,9 @@ def test_like_wildcards_in_the_text_filter_match_literally(
     for wildcard in ("%", "_", "%%", "EG-____-%"):
         found = client.get("/api/v1/requests", params={"q": wildcard}, headers=director)
         assert found.json() == [], wildcard
+    # SQLite's LIKE ends a pattern at a NUL (matching everything): refused on every database
+    nul = client.get("/api/v1/requests", params={"q": "\x00zzz"}, headers=director)
+    assert nul.status_code == 422 and nul.json()["errors"][0]["code"] == "nul-character"
 
 
 def test_sql_injection_in_path_and_typed_parameters_is_refused_cleanly(
