@@ -101,7 +101,7 @@ def export_page(request: Request, email: Email, format: str = "", start: str = "
         return _render(request, "error.html", 403, error=t("auditors_only", _lang(request)))
     lang = _lang(request)
     titles = sorted(services.sops.catalogue.get(s).spec.title.get(lang) for s in scope)
-    form = {"start": start, "end": end, "format": format, "scope": titles}
+    form: dict[str, Any] = {"start": start, "end": end, "format": format, "scope": titles}
     if format not in ("jsonl", "csv"):
         return _render(request, "export.html", **form)
     try:
