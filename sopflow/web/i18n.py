@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.units import format_unit
 from ruamel.yaml import YAML
 
 LANGS = ("en", "fr", "ar")
@@ -94,3 +95,26 @@ def moment(value: datetime | str | None, lang: str, tz: str = "UTC") -> str:
     local = when.astimezone(zone)
     clock = format_time(local, "short", locale=lang)
     return f"{format_date(local, 'medium', locale=lang)} {clock} ({local.tzname()})"
+
+
+def file_size(size: int, lang: str) -> str:
+    """109 B, 12,5 ko, 1.2 م.ب: a document's size in the reader's units."""
+    for unit, scale in (("digital-megabyte", 1_000_000), ("digital-kilobyte", 1_000)):
+        if size >= scale:
+            return str(format_unit(round(size / scale, 1), unit, length="short", locale=lang))
+    return str(format_unit(size, "digital-byte", length="short", locale=lang))
+
+
+# Punctuation between a label and what it labels, and between the items of a list of
+# clauses: French puts a (narrow) space before the colon and the semicolon; Arabic has its
+# own semicolon.
+_COLON = {"fr": "\u00a0:"}
+_CLAUSES = {"fr": "\u00a0; ", "ar": "؛ "}
+
+
+def colon(lang: str) -> str:
+    return _COLON.get(lang, ":")
+
+
+def clauses(items: list[str], lang: str) -> str:
+    return _CLAUSES.get(lang, "; ").join(items)

@@ -28,8 +28,14 @@ from workflows.commands import check as check_command
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(
-    day=i18n.day, moment=i18n.moment, localized=i18n.localized, display=display
+    day=i18n.day,
+    moment=i18n.moment,
+    localized=i18n.localized,
+    display=display,
+    file_size=i18n.file_size,
+    clauses=i18n.clauses,
 )
+TEMPLATES.env.globals["colon"] = i18n.colon
 router = APIRouter(include_in_schema=False)
 
 
