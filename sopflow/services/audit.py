@@ -22,6 +22,8 @@ from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.services.queries import Queries
+from sopflow.services.sops import altered
+from sopflow.spec.loader import content_hash as content_hash_of
 from sopflow.store.chainscan import verify_slice, verify_slice_in_process
 from sopflow.store.repository import Reader
 from states.model import EventRecord, RequestState
@@ -50,6 +52,22 @@ class VerifyReport:
         return {"intact": self.intact, "events": self.events, "requests": self.requests,
                 "first_break": self.breaks[0].to_dict() if self.breaks else None,
                 "breaks": [b.to_dict() for b in self.breaks]}  # fmt: skip
+
+
+def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
+    """What the chains do not cover: the request rows (a projection of the log: their state
+    and SOP version must be those of their last event) and the stored SOP texts that the
+    requests are pinned to (each must still hash to its hash)."""
+    breaks = [Break("request-row-altered", f"request {row['reference']}: its row says state "
+                    f"'{row['state']}' and SOP {row['sop_hash'][:19]}…, but its last event "
+                    f"(seq {row['seq']}) led to '{row['to_state']}' under "
+                    f"{row['event_sop_hash'][:19]}…: the row was changed outside sopflow",
+                    row["reference"], row["seq"])
+              for row in r.rows_unlike_their_last_event(reference)]  # fmt: skip
+    for row in r.sop_versions():
+        if content_hash_of(row["text"]) != row["content_hash"]:
+            breaks.append(Break("sop-altered", altered(row).message))
+    return breaks
 
 
 def _record(row: dict[str, Any]) -> EventRecord:
@@ -161,7 +179,7 @@ class Audit:
                     verifier.feed({**ev, "reference": reference})
                 verifier.finish_request(reference, row["seq"], row["last_hash"])
                 report.events, report.requests = verifier.count, 1
-                report.breaks += verifier.breaks
+                report.breaks += verifier.breaks + _beside_the_chains(r, reference)
                 return report
             heads = r.request_heads()
             head = r.chain_head()
@@ -182,7 +200,8 @@ class Audit:
         for h in heads:
             verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
         report.events, report.requests = verifier.count, len(heads)
-        report.breaks = report.breaks + verifier.breaks
+        with self.ctx.store.read() as r:
+            report.breaks = report.breaks + verifier.breaks + _beside_the_chains(r, None)
         return report
 
     def auditor_scope(self, email: str) -> frozenset[str]:

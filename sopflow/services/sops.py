@@ -7,12 +7,14 @@ gone or changed; a changed file under an existing version number is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sopflow.errors import NotFound, SopDefinitionError, SopIssue
+from sopflow.errors import AdapterError, NotFound, SopDefinitionError, SopIssue
 from sopflow.sop_files import SopCatalogue, compile_text, display_name, read_text
+from sopflow.spec.loader import content_hash as content_hash_of
 from sopflow.store.repository import Store, Writer
 from states.machine import CompiledSop
 
@@ -30,6 +32,9 @@ class SopRegistry:
             catalogue = self._files()
             with self.store.read() as reader:
                 for row in reader.sop_versions():
+                    if content_hash_of(row["text"]) != row["content_hash"]:
+                        catalogue.problems.append(altered(row))  # never run under it
+                        continue
                     self._add(catalogue, compile_text(row["text"], row["source"]))
                     self._saved.add(row["content_hash"])
             self._catalogue = catalogue
@@ -73,6 +78,8 @@ class SopRegistry:
                 row = reader.sop_version(sop_id, version)
             if row is None or row["content_hash"] != content_hash:
                 raise NotFound(f"SOP {sop_id} v{version} ({content_hash[:19]}) is not registered")
+            if content_hash_of(row["text"]) != content_hash:
+                raise AdapterError(altered(row).message, code="sop-altered")
             sop = compile_text(row["text"], row["source"])
         return sop
 
@@ -112,6 +119,18 @@ class SopRegistry:
             self.ensure_saved(writer, sop, now)
         self._catalogue = None
         return sop, True
+
+
+def altered(row: Mapping[str, Any]) -> SopIssue:
+    """A stored SOP text that no longer hashes to the hash requests were pinned to: edited
+    in the database. No step may run under it (``audit verify`` reports it)."""
+    return SopIssue(
+        "sop-altered",
+        f"the stored text of {row['sop_id']} v{row['version']} no longer matches its hash "
+        f"{row['content_hash'][:19]}…: it was changed in the database; steps of the requests "
+        "pinned to it are refused until the original text is restored",
+        str(row["source"]),
+    )
 
 
 def _changed(sop: CompiledSop) -> SopDefinitionError:

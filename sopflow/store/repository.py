@@ -193,6 +193,17 @@ class Reader(Cursor):
     def request_heads(self) -> list[dict[str, Any]]:
         return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")
 
+    def rows_unlike_their_last_event(self, reference: str | None = None) -> list[dict[str, Any]]:
+        """Requests whose row says another state or SOP version than their last event (one
+        lookup per request on the (request_id, seq) index)."""
+        one = " AND r.reference = :ref" if reference is not None else ""
+        return self.all(
+            "SELECT r.reference, r.seq, r.state, r.sop_hash, e.to_state, "
+            "e.sop_hash AS event_sop_hash FROM requests r "
+            "JOIN events e ON e.request_id = r.id AND e.seq = r.seq "
+            "WHERE (e.to_state <> r.state OR e.sop_hash <> r.sop_hash)" + one
+            + " ORDER BY r.id", {"ref": reference})  # fmt: skip
+
 
 class Writer(Reader):
     """The statements of one write transaction."""

@@ -82,11 +82,13 @@ def delete_event(services: Services, reference: str, seq: int) -> None:
 
 def point_request_at(services: Services, reference: str, seq: int) -> None:
     """Make the request row agree with a chain cut after ``seq`` (cover the tracks)."""
+    last = event(services, reference, seq)
     sql(
         services,
-        "UPDATE requests SET seq = :seq, last_hash = :h WHERE reference = :ref",
+        "UPDATE requests SET seq = :seq, last_hash = :h, state = :state WHERE reference = :ref",
         seq=seq,
-        h=event(services, reference, seq)["hash"],
+        h=last["hash"],
+        state=last["to_state"],
         ref=reference,
     )
 
@@ -414,6 +416,36 @@ def test_a_request_deleted_with_all_its_events_breaks_the_global_chain(log: Log)
     assert not report.intact
     assert report.requests == 1
     assert (log.b, 1) in _names(report)  # B1 now opens the chain at #6
+
+
+def test_a_request_row_set_to_another_state_is_caught(log: Log) -> None:
+    svc = log.services
+    sql(svc, "UPDATE requests SET state = 'placed', outcome = 'approved' WHERE reference = :r",
+        r=log.a)  # fmt: skip
+
+    whole, one = svc.audit.verify(), svc.audit.verify(log.a)
+
+    for report in (whole, one):
+        assert [b.code for b in report.breaks] == ["request-row-altered"]
+        assert "its row says state 'placed'" in report.breaks[0].message
+        assert report.breaks[0].reference == log.a
+
+
+def test_an_edited_stored_sop_text_is_caught_and_never_run(log: Log) -> None:
+    svc = log.services
+    sql(svc, "UPDATE sop_versions SET text = replace(text, 'max: 5000', 'max: 6000') "
+        "WHERE sop_id = :id", id=w.EG)  # fmt: skip
+    svc.ctx.sops._catalogue = None  # a process started after the edit
+
+    report = svc.audit.verify()
+    catalogue = svc.ctx.sops.catalogue
+
+    assert [b.code for b in report.breaks] == ["sop-altered"]
+    assert f"the stored text of {w.EG} v1 no longer matches its hash" in report.breaks[0].message
+    assert [p.code for p in catalogue.problems] == ["sop-altered"]
+    # the shipped file holds the text the requests were pinned to: steps run under it
+    pinned = svc.ctx.sops.pinned(w.EG, 1, event(svc, log.a, 1)["sop_hash"])
+    assert "max: 5000" in pinned.text
 
 
 # -- export ------------------------------------------------------------------------------
