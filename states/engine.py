@@ -309,7 +309,8 @@ def _event(seq: int, trigger: str, source: str | None, target: str, actor: Actor
            at: datetime, change: dict[str, Any], comment: str | None,
            reason: str | None = None, clause: str | None = None) -> EventRecord:  # fmt: skip
     return EventRecord(seq=seq, trigger=trigger, from_state=source, to_state=target,
-                       actor_id=actor.id, role=role, at=at, payload=change, comment=comment,
+                       actor_id=actor.id, role=role, at=at, payload=change,
+                       comment=comment or None,  # an empty comment is no comment
                        reason=reason, legal_clause=clause, acting_for=actor.acting_for)  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from states.model import EventRecord, RequestState
 from states.replay import replay
 
 BATCH = 20_000
+REDACTED = "redacted:"  # the reference of a withheld event: this, then an opaque token
 EXPORT_COLUMNS = (
     "chain_seq", "id", "reference", "seq", "trigger", "from_state", "to_state", "actor_id",
     "role", "acting_for", "payload", "comment", "reason", "legal_clause", "sop_id",
@@ -301,7 +302,7 @@ def _redacted(ev: dict[str, Any]) -> dict[str, Any]:
     token for its request (the same for all its events), nothing else."""
     token = hashlib.sha256(str(ev["reference"]).encode()).hexdigest()[:16]
     kept = {c: ev[c] for c in KEPT_WHEN_REDACTED}
-    return dict.fromkeys(EXPORT_COLUMNS) | kept | {"reference": f"redacted:{token}",
+    return dict.fromkeys(EXPORT_COLUMNS) | kept | {"reference": f"{REDACTED}{token}",
                                                         "redacted": True}  # fmt: skip
 
 

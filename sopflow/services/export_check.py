@@ -3,19 +3,24 @@ auditor runs on the files ``sopflow audit export`` wrote."""
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
+import io
+import itertools
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sopflow.domain.chain import Break, ChainVerifier
+from sopflow.domain.chain import Break, ChainVerifier, event_hash
 from sopflow.errors import FieldError, InvalidData
-from sopflow.services.audit import VerifyReport
+from sopflow.services.audit import EXPORT_COLUMNS, REDACTED, VerifyReport
 from sopflow.text_input import read_text
 
 
 def check_export(path: Path) -> VerifyReport:
-    """Verify an exported JSONL file against its manifest, with no database."""
+    """Verify an exported file (JSONL or CSV) against its manifest, with no database."""
     try:  # the export itself first: without it, its manifest is beside the point
         data = path.read_bytes()
     except OSError as exc:
@@ -27,15 +32,16 @@ def check_export(path: Path) -> VerifyReport:
         report.breaks.append(
             Break("export-altered", f"{path.name} does not match the sha256 in its manifest")
         )
-    if manifest["format"] != "jsonl":
-        return report
     verifier = ChainVerifier(
         manifest["first_chain_seq"] or 1, manifest["first_chain_prev"] or "0" * 64, partial=True
     )
-    for number, line in enumerate(data.splitlines(), start=1):
+    lines = _csv_lines(data, path.name) if manifest["format"] == "csv" else _jsonl_lines(data)
+    redacted = 0
+    for number, read in lines:
         try:  # an altered file is a finding to report, line by line, never a crash
-            event = _exported_event(line)
+            event = read()
             if event.get("redacted"):  # its content is withheld: its own hash is taken as given
+                redacted += 1
                 verifier.check(event["reference"], event["seq"], None, event["chain_seq"],
                                event["chain_prev"], event["hash"], event["chain_hash"],
                                event["prev_hash"], event["hash"])  # fmt: skip
@@ -47,9 +53,67 @@ def check_export(path: Path) -> VerifyReport:
                                        f"an exported event ({why})"))  # fmt: skip
     if manifest["last_chain_seq"] is not None:
         verifier.finish_head(manifest["last_chain_seq"], manifest["last_chain_hash"])
-    report.events, report.breaks = verifier.count, report.breaks + verifier.breaks
-    report.requests = len(verifier.requests)
+    report.breaks += _redactions(path.name, manifest, redacted) + verifier.breaks
+    report.events = verifier.count
+    report.requests = sum(1 for ref in verifier.requests if not ref.startswith(REDACTED))
     return report
+
+
+def _redactions(name: str, manifest: dict[str, Any], redacted: int) -> list[Break]:
+    """Events withheld where the manifest says none were (an export of every SOP), or more
+    or fewer than it says: an event's content swapped for its hashes is a way to hide it."""
+    if redacted == manifest.get("redacted_events", 0) and (redacted == 0 or manifest.get("scope")):
+        return []
+    return [Break("export-altered", f"{name} withholds the content of {redacted} event(s); its "
+                  f"manifest says {manifest.get('redacted_events', 0)} (scope: "
+                  f"{', '.join(manifest.get('scope') or []) or 'every SOP'})")]  # fmt: skip
+
+
+Line = tuple[int, Callable[[], dict[str, Any]]]
+
+
+def _jsonl_lines(data: bytes) -> Iterator[Line]:
+    for number, line in enumerate(data.splitlines(), start=1):
+        yield number, functools.partial(_exported_event, line)
+
+
+# CSV has no null: an empty cell of these columns is None, or (in logs older than the
+# normalisation of empty comments) an empty text; the event's own hash tells which
+_NULLABLE = ("from_state", "acting_for", "comment", "reason", "legal_clause", "flow_run_id")
+_INTEGERS = ("chain_seq", "id", "seq", "sop_version")
+
+
+def _csv_lines(data: bytes, name: str) -> Iterator[Line]:
+    """The rows of a CSV export as events (the header must be the export's columns)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+    header = next(rows, None)
+    if header != list(EXPORT_COLUMNS):
+
+        def refused() -> dict[str, Any]:
+            raise ValueError(f"its header is not the columns {', '.join(EXPORT_COLUMNS)}")
+
+        yield 1, refused
+        return
+    for number, row in enumerate(rows, start=2):
+        yield number, functools.partial(_csv_event, row)
+
+
+def _csv_event(row: list[str]) -> dict[str, Any]:
+    if len(row) != len(EXPORT_COLUMNS):
+        raise ValueError(f"{len(row)} cells, not {len(EXPORT_COLUMNS)}")
+    event: dict[str, Any] = dict(zip(EXPORT_COLUMNS, row, strict=True))
+    for name in _INTEGERS:
+        event[name] = int(event[name]) if event[name] else None
+    if str(event["reference"]).startswith(REDACTED):
+        return {**event, "redacted": True}
+    event["payload"] = json.loads(event["payload"]) if event["payload"] else None
+    empty = [n for n in _NULLABLE if event[n] == ""]
+    for kept in itertools.chain.from_iterable(
+            itertools.combinations(empty, k) for k in range(len(empty) + 1)):  # fmt: skip
+        candidate = {**event, **{n: None for n in empty if n not in kept}}
+        if event_hash(candidate) == event["hash"]:
+            return candidate
+    return {**event, **dict.fromkeys(empty)}
 
 
 # the links every exported event carries, and their JSON types

@@ -490,6 +490,36 @@ def test_an_export_of_a_period_checks_intact(log: Log, tmp_path: Path) -> None:
     assert check_export(target).intact
 
 
+def test_a_csv_export_is_checked_event_by_event(log: Log, tmp_path: Path) -> None:
+    target = tmp_path / "events.csv"
+    log.services.audit.export(target, "csv")
+
+    intact = check_export(target)
+    target.write_text(target.read_text("utf-8").replace(email("registry_clerk"), "mallory@x"),
+                      "utf-8")  # fmt: skip
+    _rewrite_manifest(target, file_sha256=_sha256(target))
+    edited = check_export(target)
+
+    assert intact.intact and (intact.events, intact.requests) == (10, 2)
+    assert [(b.code, b.reference) for b in edited.breaks] == [("event-altered", log.a)]
+
+
+def test_an_event_withheld_in_an_export_of_every_sop_is_detected(log: Log, tmp_path: Path) -> None:
+    full, scoped = tmp_path / "full.jsonl", tmp_path / "scoped.jsonl"
+    log.services.audit.export(full, "jsonl")
+    log.services.audit.export(scoped, "jsonl", scope=frozenset({w.EG}))
+    lines = full.read_text("utf-8").splitlines(keepends=True)
+    withheld = scoped.read_text("utf-8").splitlines(keepends=True)[-1]  # B4, redacted
+    full.write_text("".join([*lines[:-1], withheld]), "utf-8")
+    _rewrite_manifest(full, file_sha256=_sha256(full))
+
+    report = check_export(full)
+
+    assert check_export(scoped).intact and check_export(scoped).requests == 1
+    assert [b.code for b in report.breaks] == ["export-altered"]
+    assert "withholds the content of 1 event(s); its manifest says 0" in report.breaks[0].message
+
+
 def _edit_line(path: Path, number: int, change: Callable[[dict[str, Any]], None]) -> None:
     lines = path.read_text("utf-8").splitlines(keepends=True)
     record = json.loads(lines[number])
