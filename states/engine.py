@@ -395,8 +395,12 @@ def fire(
                 FieldError(
                     "reason",
                     "unknown-reason",
-                    f"'{payload.reason}' is not a reason for '{trigger}'; use "
-                    f"one of: {', '.join(tr.reasons) or 'none'}",
+                    f"'{payload.reason}' is not a reason for '{trigger}'; "
+                    + (
+                        f"use one of: {', '.join(tr.reasons)}"
+                        if tr.reasons
+                        else "this step takes no reason code"
+                    ),
                     {"reason": payload.reason, "allowed": list(tr.reasons)},
                 )
             ]

@@ -86,7 +86,12 @@ def replay(
     at_seq: Annotated[int | None, typer.Option(metavar="N")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Rebuild the request from its events; report any difference from the stored state."""
+    """Rebuild the request from its events; report any difference from the stored state.
+    --as-of: an ISO date or time (without a zone: UTC; a date alone: its start, 00:00 UTC)."""
+    if as_of is not None and at_seq is not None:
+        raise typer.BadParameter("give --as-of or --at-seq, not both", param_hint="--as-of")
+    if as_of is not None and not as_of.strip():
+        raise typer.BadParameter("an empty moment: give a date or a time", param_hint="--as-of")
     result = bootstrap.services().audit.replay(
         reference, actor, at_seq=at_seq, as_of=_moment(as_of, "--as-of") if as_of else None
     )

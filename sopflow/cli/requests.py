@@ -25,7 +25,19 @@ DocOption = Annotated[
     list[str] | None,
     typer.Option("--document", metavar="KIND=PATH", help="attach a document; repeatable"),
 ]
-KeyOption = Annotated[str | None, typer.Option(help="makes a retry apply nothing twice")]
+
+
+def _a_key(value: str | None) -> str | None:
+    # an empty key would turn idempotency off without a word: the retry would apply twice
+    if value is not None and not value.strip():
+        raise typer.BadParameter("an empty key: give a key, or leave the option out")
+    if value is not None and len(value) > 200:
+        raise typer.BadParameter(f"at most 200 characters ({len(value)} given)")
+    return value
+
+
+KeyOption = Annotated[str | None, typer.Option(help="makes a retry apply nothing twice",
+                                               callback=_a_key)]  # fmt: skip
 
 
 def read_json(path: Path) -> dict[str, Any]:

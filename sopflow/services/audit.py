@@ -115,6 +115,9 @@ class Audit:
 
     def replay(self, reference: str, email: str | None, *, at_seq: int | None = None,
                as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+        if at_seq is not None and as_of is not None:
+            raise InvalidData([FieldError("as_of", "conflicting", "give as_of or at_seq, not "
+                                          "both")], context="replay")  # fmt: skip
         row, sop = self._visible(reference, email)
         if as_of is not None and as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)  # a moment given without its zone is UTC

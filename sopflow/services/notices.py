@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sopflow.domain.ports import Channel, DeliveryFailed, Message, Rendered, Renderer
-from sopflow.errors import NotFound, UnknownTrigger
+from sopflow.errors import CommandRejected, NotFound, UnknownTrigger
 from sopflow.services.context import Context
 from states.machine import CompiledSop
 from states.model import RequestState
@@ -243,6 +243,15 @@ class Notices:
                     "next_attempt_at = :now WHERE status = 'dead'",
                     {"now": now},
                 )
+            found = {row["id"]: row["status"] for notice_id in ids or [] for row in w.all(
+                "SELECT id, status FROM outbox WHERE id = :id", {"id": notice_id})}  # fmt: skip
+            unknown = [str(i) for i in ids or [] if i not in found]
+            if unknown:
+                raise NotFound(f"no notice {', '.join(unknown)}")
+            alive = [f"{i} is {status}" for i, status in found.items() if status != "dead"]
+            if alive:
+                raise CommandRejected(f"only dead notices are queued again: {'; '.join(alive)}",
+                                      code="not-dead")  # fmt: skip
             done = 0
             for notice_id in ids or []:
                 done += w.execute("UPDATE outbox SET status = 'pending', attempts = 0, "

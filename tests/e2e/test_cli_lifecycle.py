@@ -284,6 +284,12 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
     filed = history["events"][0]["at"]
     too_early = cli.ok("audit", "replay", ref, "--as-of", "2020-01-01")
     assert f"not filed yet (its first event is at {filed})" in too_early.out
+    empty_key = cli.fails(2, "request", "act", ref, "approve_advertisement", "--as",
+                          email("director"), "--idempotency-key", " ")  # fmt: skip
+    assert "an empty key" in empty_key.err
+    both = cli.fails(2, "audit", "replay", ref, "--at-seq", "1", "--as-of", "2099-01-01")
+    assert "give --as-of or --at-seq, not both" in both.err
+    assert "an empty moment" in cli.fails(2, "audit", "replay", ref, "--as-of", "").err
     for beyond in ("0", "-1", "7"):
         refused = cli.fails(1, "audit", "replay", ref, "--at-seq", beyond)
         assert refused.err.strip() == (

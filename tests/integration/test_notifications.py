@@ -14,7 +14,7 @@ import pytest
 from notifications.channels import FileChannel, SendGridChannel
 from notifications.render import TemplateRenderer
 from sopflow import bootstrap
-from sopflow.errors import AdapterError, RoleForbidden
+from sopflow.errors import AdapterError, CommandRejected, NotFound, RoleForbidden
 from sopflow.services import Notices, Services
 from sopflow.settings import Settings
 from tests.fakes.sendgrid import FakeSendGrid
@@ -116,7 +116,12 @@ def test_a_permanent_failure_is_dead_at_once_and_can_be_retried(sendgrid, seeded
     assert dead and all(r["attempts"] == 1 and "400" in r["last_error"] for r in dead)
 
     fake.default = "202"
-    assert seeded.notices.retry(all_dead=True) == len(dead)
+    with pytest.raises(NotFound, match="no notice 99999"):
+        seeded.notices.retry([dead[0]["id"], 99999])
+    assert seeded.notices.retry([dead[0]["id"]]) == 1
+    with pytest.raises(CommandRejected, match=f"only dead notices .*: {dead[0]['id']} is pending"):
+        seeded.notices.retry([dead[0]["id"]])
+    assert seeded.notices.retry(all_dead=True) == len(dead) - 1
     assert seeded.notices.deliver().sent == len(dead)
     assert not outbox(seeded, "dead")
 
