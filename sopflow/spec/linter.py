@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import holidays as holiday_calendars
+import pycountry
 
 from sopflow.errors import SopIssue
 from sopflow.spec.expressions import ExpressionError, compile_expression
@@ -73,6 +74,7 @@ class _Linter:
         self.graph()
         self.idle_roles()
         self.officials_fields()
+        self.field_bounds()
         self.statistics()
         self.translations()
         return self.issues
@@ -376,6 +378,21 @@ class _Linter:
                     "it leaves the requester: drop 'required' and name it in the "
                     "'requires.fields' of the step that needs it",
                 )
+
+    def field_bounds(self) -> None:
+        """Bounds no value can meet, and currencies that do not exist: a field that would
+        refuse every request, found when the SOP is written rather than when it is used."""
+        for i, field in enumerate(self.spec.fields):
+            for low, high in (("min", "max"), ("min_length", "max_length")):
+                lo, hi = getattr(field, low, None), getattr(field, high, None)
+                if lo is not None and hi is not None and lo > hi:
+                    self.add(("fields", i, low), "empty-range",
+                             f"field '{field.id}': {low} {lo} is above {high} {hi}, so no value "
+                             "can be valid")  # fmt: skip
+            for j, code in enumerate(getattr(field, "currencies", None) or ()):
+                if pycountry.currencies.get(alpha_3=code) is None:
+                    why = f"field '{field.id}': '{code}' is not an ISO 4217 currency"
+                    self.add(("fields", i, "currencies", j), "unknown-currency", why)
 
     def statistics(self) -> None:
         for dimension, name in self.spec.statistics.items():

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     field_validator,
     model_validator,
 )
@@ -27,6 +28,10 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$"
 SOP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
+
+
+# Counts (a version, days, lengths, sizes) are StrictInt, as flags are StrictBool: YAML
+# reads "true" as a boolean, which pydantic would otherwise take as the number 1.
 
 
 class Model(BaseModel):
@@ -100,8 +105,8 @@ class _FieldBase(Model):
 
 class StringField(_FieldBase):
     type: Literal["string", "text", "email"]
-    min_length: Annotated[int, Field(ge=0)] | None = None
-    max_length: Annotated[int, Field(ge=1)] | None = None
+    min_length: Annotated[StrictInt, Field(ge=0)] | None = None
+    max_length: Annotated[StrictInt, Field(ge=1)] | None = None
     pattern: str | None = None
 
     @field_validator("pattern")
@@ -157,15 +162,15 @@ class DocumentKind(Model):
     media_types: list[str] = Field(
         default_factory=lambda: ["application/pdf", "image/jpeg", "image/png"]
     )
-    max_size_mb: Annotated[int, Field(ge=1, le=100)] = 10
+    max_size_mb: Annotated[StrictInt, Field(ge=1, le=100)] = 10
 
 
 class Sla(Model):
     """A deadline for leaving a state: N working days (SOP calendar) or N elapsed hours."""
 
-    working_days: Annotated[int, Field(ge=1, le=365)] | None = None
-    hours: Annotated[int, Field(ge=1, le=24 * 365)] | None = None
-    warn_before_hours: Annotated[int, Field(ge=1)] | None = None
+    working_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
+    hours: Annotated[StrictInt, Field(ge=1, le=24 * 365)] | None = None
+    warn_before_hours: Annotated[StrictInt, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_length(self) -> Sla:
@@ -298,7 +303,7 @@ class Submission(Model):
 
 class SopSpec(Model):
     id: Annotated[str, Field(pattern=SOP_ID_PATTERN, max_length=80)]
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[StrictInt, Field(ge=1)]
     effective_from: date
     title: Localized
     description: Localized | None = None

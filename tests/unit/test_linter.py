@@ -374,6 +374,21 @@ def test_a_field_the_requester_also_sets_is_theirs_to_require():
     assert issues == []
 
 
+def test_bounds_no_value_can_meet_and_unknown_currencies_are_errors():
+    def change(d):
+        d["fields"].append({"id": "hours", "type": "integer", "min": 60, "max": 1,
+                            "label": label("Hours")})  # fmt: skip
+        d["fields"].append({"id": "pay", "type": "money", "currencies": ["USD", "ZZZ"],
+                            "label": label("Pay")})  # fmt: skip
+
+    _, issues = lint(change)
+
+    assert sorted(i.code for i in issues) == ["empty-range", "unknown-currency"]
+    assert single(issues, "empty-range").message == (
+        "field 'hours': min 60 is above max 1, so no value can be valid")
+    assert "'ZZZ' is not an ISO 4217 currency" in single(issues, "unknown-currency").message
+
+
 def test_an_auditor_without_transitions_is_not_idle():
     def change(d):
         d["roles"].append(

@@ -109,6 +109,15 @@ def test_wrong_type_is_located_at_the_value():
     assert (issue.line, issue.column) == position(text, "one")
 
 
+def test_a_boolean_where_a_count_is_expected_is_a_wrong_type():
+    text = edit("version: 1\n", "version: true\n")
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "wrong-type"
+    assert issue.message.startswith("version: Input should be a valid integer")
+
+
 def test_scalar_where_a_list_is_expected_is_a_wrong_type():
     text = edit("weekend: [friday, saturday]", "weekend: friday")
 
