@@ -4,7 +4,9 @@ anything unreadable refused with the file, the line and the byte named, never a 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from sopflow.errors import FieldError, InvalidData
 
@@ -20,3 +22,22 @@ def read_text(path: Path, field: str, *, context: str = "request data") -> str:
     except OSError as exc:
         raise InvalidData([FieldError(field, "unreadable", f"{path}: {exc.strerror}")],
                           context=context) from exc  # fmt: skip
+
+
+def strict_json(text: str) -> Any:
+    """``json.loads`` for data people give: a key given twice, or NaN/Infinity (not JSON,
+    though Python reads them), is a ``ValueError`` rather than a silent choice."""
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_not_a_number)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the key {json.dumps(key, ensure_ascii=False)} is given twice")
+        seen[key] = value
+    return seen
+
+
+def _not_a_number(word: str) -> Any:
+    raise ValueError(f"{word} is not a JSON number")

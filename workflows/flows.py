@@ -23,6 +23,7 @@ from prefect.states import Completed, Failed
 
 from sopflow import bootstrap
 from sopflow.errors import AdapterError, FieldError, InvalidData, SopflowError
+from sopflow.text_input import strict_json
 from workflows import commands
 
 CHUNK = 200
@@ -200,8 +201,10 @@ def read_batch(path: Path) -> list[tuple[int, dict[str, Any]]]:
         if not text.strip():
             continue
         try:
-            lines.append((number, json.loads(text)))
+            lines.append((number, strict_json(text)))
         except json.JSONDecodeError as exc:
             lines.append((number, {"command": "invalid", "error": f"{exc.msg} at column "
                                                                    f"{exc.colno}"}))  # fmt: skip
+        except ValueError as exc:  # a key twice, NaN
+            lines.append((number, {"command": "invalid", "error": str(exc)}))
     return lines

@@ -14,7 +14,7 @@ from sopflow.cli.common import ReaderOption, err, out, print_json
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services import CommandResult, ListFilter, Services
 from sopflow.store.blobs import Upload
-from sopflow.text_input import read_text
+from sopflow.text_input import read_text, strict_json
 from workflows.client import run_batch, run_command
 from workflows.commands import batch_lines
 
@@ -43,11 +43,13 @@ KeyOption = Annotated[str | None, typer.Option(help="makes a retry apply nothing
 def read_json(path: Path) -> dict[str, Any]:
     text = read_text(path, "--data")
     try:
-        data = json.loads(text)
+        data = strict_json(text)
     except json.JSONDecodeError as exc:
         raise InvalidData(
             [FieldError("--data", "malformed-json", f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}")]
         ) from exc
+    except ValueError as exc:  # a key twice, NaN
+        raise InvalidData([FieldError("--data", "malformed-json", f"{path}: {exc}")]) from exc
     if not isinstance(data, dict):
         raise InvalidData(
             [

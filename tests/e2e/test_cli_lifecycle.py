@@ -370,6 +370,13 @@ def test_malformed_json_data_is_refused_with_its_line_and_column(cli: Sopflow) -
         assert result.code == 1
         assert f"{data}:3:24:" in result.err
         assert "error[invalid-data]" in result.err
+    twice = cli.file("twice.json", '{"employer_name": "A", "employer_name": "B"}')
+    not_a_number = cli.file("nan.json", '{"workers_requested": NaN}')
+    for path, why in ((twice, 'the key "employer_name" is given twice'),
+                      (not_a_number, "NaN is not a JSON number")):  # fmt: skip
+        refused = cli.fails(1, "request", "submit", "--sop", w.EG, "--as", email("agent"),
+                            "--data", path)  # fmt: skip
+        assert f"{path}: {why}" in refused.err
     assert cli.ok("request", "list", "--as", email("agent"), "--json").json() == []
 
 

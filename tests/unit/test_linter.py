@@ -385,7 +385,8 @@ def test_bounds_no_value_can_meet_and_unknown_currencies_are_errors():
 
     assert sorted(i.code for i in issues) == ["empty-range", "unknown-currency"]
     assert single(issues, "empty-range").message == (
-        "field 'hours': min 60 is above max 1, so no value can be valid")
+        "field 'hours': min 60 is above max 1, so no value can be valid"
+    )
     assert "'ZZZ' is not an ISO 4217 currency" in single(issues, "unknown-currency").message
 
 
