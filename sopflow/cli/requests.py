@@ -65,18 +65,28 @@ def read_documents(specs: list[str] | None) -> list[dict[str, str]]:
     """Store each KIND=PATH file in the document store; refs for the command (the flow run,
     possibly on another machine, reads the bytes from the store)."""
     uploads, errors = [], []
+    ctx = bootstrap.services().ctx
+    blobs, limit = ctx.blobs, ctx.max_document_bytes
     for spec in specs or []:
         kind, sep, name = spec.partition("=")
         if not sep or not kind or not name:
             errors.append(FieldError("--document", "usage", f"'{spec}': use KIND=PATH"))
             continue
         try:
-            uploads.append(Upload(kind, Path(name).name, Path(name).read_bytes()))
+            if Path(name).stat().st_size > limit:  # refused before it is read or stored
+                errors.append(FieldError(f"document:{kind}", "document-too-large",
+                                         f"{Path(name).name} exceeds {limit} bytes",
+                                         {"file": Path(name).name, "limit": limit}))  # fmt: skip
+                continue
+            upload = Upload(kind, Path(name).name, Path(name).read_bytes())
+            blobs.describe(upload)  # empty, or not what its name says: refused, not stored
+            uploads.append(upload)
         except OSError as exc:
             errors.append(FieldError(f"document:{kind}", "unreadable", f"{name}: {exc.strerror}"))
-    if errors:
+        except InvalidData as exc:
+            errors.extend(exc.errors)
+    if errors:  # every bad file named at once; none of the files stored
         raise InvalidData(errors, context="documents")
-    blobs = bootstrap.services().ctx.blobs
     refs = []
     for upload in uploads:
         stored = blobs.put(upload)

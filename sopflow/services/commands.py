@@ -74,23 +74,23 @@ class Commands:
             return stored_replay(r, key, reference)
 
     def _documents(self, uploads: Sequence[Upload]) -> tuple[DocumentRef, ...]:
-        """What the core needs to know of each upload (checked, hashed; not yet written)."""
-        refs = []
+        """What the core needs to know of each upload (checked, hashed; not yet written).
+        Every bad file is named in one refusal, not the first one only."""
+        refs, errors, limit = [], [], self.ctx.max_document_bytes
         for upload in uploads:
-            if len(upload.content) > self.ctx.max_document_bytes:
-                limit = self.ctx.max_document_bytes
-                raise InvalidData(
-                    [
-                        FieldError(
-                            f"document:{upload.kind}",
-                            "document-too-large",
-                            f"{upload.file_name} exceeds {limit} bytes",
-                            {"file": upload.file_name, "limit": limit},
-                        )
-                    ]
-                )
-            d = self.ctx.blobs.describe(upload)
+            if len(upload.content) > limit:
+                errors.append(FieldError(f"document:{upload.kind}", "document-too-large",
+                                         f"{upload.file_name} exceeds {limit} bytes",
+                                         {"file": upload.file_name, "limit": limit}))  # fmt: skip
+                continue
+            try:
+                d = self.ctx.blobs.describe(upload)
+            except InvalidData as exc:  # empty, or not what its name says
+                errors.extend(exc.errors)
+                continue
             refs.append(DocumentRef(d.kind, d.sha256, d.file_name, d.media_type, d.size))
+        if errors:
+            raise InvalidData(errors, context="documents")
         return tuple(refs)
 
     def _keep(self, uploads: Sequence[Upload]) -> None:

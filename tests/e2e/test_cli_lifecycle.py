@@ -459,6 +459,19 @@ def test_unreferenced_documents_are_pruned_from_the_command_line(cli: Sopflow) -
     assert cli("db", "prune-documents", "--older-than", "1").code == 2  # inside a session
 
 
+def test_every_bad_file_is_named_at_once_and_none_is_stored(cli: Sopflow) -> None:
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    empty = cli.file("empty.pdf", b"")
+    picture = cli.file("letter.pdf", w.png())
+
+    refused = cli.fails(1, "request", "attach", ref, "--as", email("agent"),
+                        "--document", f"attestation={empty}",
+                        "--document", f"demand_letter={picture}")  # fmt: skip
+
+    assert "empty.pdf is empty" in refused.err and "letter.pdf" in refused.err
+    assert "kept 2 referenced and 0 written" in cli.ok("db", "prune-documents", "--dry-run").err
+
+
 def test_usage_errors_exit_2(cli: Sopflow) -> None:
     assert cli("inbox").code == 2  # --as is required: an inbox is someone's
     assert cli("request", "frobnicate").code == 2

@@ -273,6 +273,20 @@ def test_an_empty_document_is_refused(desk: Desk) -> None:
     ]
 
 
+def test_every_bad_document_is_named_in_one_refusal(desk: Desk) -> None:
+    desk.services.ctx.max_document_bytes = 2_000
+    documents = [w.doc("demand_letter", b""), w.doc("power_of_attorney", w.pdf() + b" " * 2_000),
+                 w.doc("attestation", w.png(), "attestation.pdf")]  # fmt: skip
+    error = desk.refused(InvalidData, lambda: _submit(desk.services, w.eg_data(), documents))
+
+    assert isinstance(error, InvalidData)
+    assert [(e.field, e.code) for e in error.errors] == [
+        ("document:demand_letter", "document-empty"),
+        ("document:power_of_attorney", "document-too-large"),
+        ("document:attestation", "document-mislabelled"),
+    ]
+
+
 def test_a_document_above_the_configured_limit_is_refused(desk: Desk) -> None:
     desk.services.ctx.max_document_bytes = 2_000
     error = _document_refused(desk, w.doc("demand_letter", w.pdf() + b" " * 2_000))
