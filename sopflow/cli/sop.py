@@ -10,13 +10,14 @@ from rich.table import Table
 
 from sopflow import bootstrap
 from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print_text
-from sopflow.sop_files import check_file, shipped_sop_dir
+from sopflow.errors import SopDefinitionError
+from sopflow.sop_files import SopCatalogue, check_file, compile_file, shipped_sop_dir
 from sopflow.spec.schema import SCHEMA_FILE, sop_json_schema_text
 from states.diagram import diagram
 from states.machine import CompiledSop
 
 app = typer.Typer(
-    help="SOP definitions: validate, list, show, graph, schema.", no_args_is_help=True
+    help="SOP definitions: validate, publish, list, show, graph, schema.", no_args_is_help=True
 )
 
 
@@ -27,8 +28,14 @@ def validate(
 ) -> None:
     """Check SOP files; print every problem as PATH:LINE:COL: error[CODE] MESSAGE."""
     errors = warnings = 0
+    together = SopCatalogue()  # two files of one id and version must hold the same text
     for path in paths:
         issues = check_file(path)
+        if not any(i.severity == "error" for i in issues):
+            try:
+                together.add(compile_file(path))
+            except SopDefinitionError as exc:
+                issues = issues + exc.issues
         for issue in issues:
             err.print(issue.format(), markup=False)
         errors += sum(1 for i in issues if i.severity == "error")

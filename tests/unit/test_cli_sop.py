@@ -114,6 +114,21 @@ def test_a_null_document_fails_validation(sopflow, tmp_path):
     assert result.code == 1
 
 
+def test_two_files_of_one_version_with_other_texts_conflict(sopflow, tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = tmp_path / "a" / BENCH.name
+    second = tmp_path / "b" / BENCH.name
+    first.write_text(read(BENCH), encoding="utf-8")
+    second.write_text(read(BENCH) + "# changed\n", encoding="utf-8")
+
+    same = sopflow("sop", "validate", str(first), str(first))
+    other = sopflow("sop", "validate", str(first), str(second))
+
+    assert same.code == 0
+    assert other.code == 1
+    assert "error[version-conflict] peer-recruitment-approval v1 is defined twice" in other.err
+
+
 def test_warnings_fail_only_with_strict(sopflow, tmp_path):
     misnamed = tmp_path / "bench.yaml"  # the name should be <id>.v<version>.yaml
     misnamed.write_text(read(BENCH), encoding="utf-8")
