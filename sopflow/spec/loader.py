@@ -49,6 +49,14 @@ def content_hash(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# what a pattern of the SOP language asks for, in words (the default: identifiers)
+_PATTERN_HINTS = {
+    r"^[A-Z]{2,6}$": "2 to 6 capital letters, like EG or DEMO",
+    r"^[A-Z]{3}$": "an ISO 4217 currency code in capitals, like USD",
+    r"^[A-Z]{2}$": "an ISO 3166 country code in capitals, like EG",
+}
+
+
 def parse_sop(text: str, file: str) -> ParsedSop:
     data, source, issues = parse_yaml(text, file)
     spec: SopSpec | None = None
@@ -187,11 +195,12 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
             ),
         )
     if kind == "string_pattern_mismatch":
+        pattern = str(err.get("ctx", {}).get("pattern"))
         return source.issue(
             path,
             "invalid-identifier",
-            f"{where}: '{err.get('input')}' does not match {err.get('ctx', {}).get('pattern')}",
-            hint="identifiers are lower-case words joined by _ or -",
+            f"{where}: '{err.get('input')}' does not match {pattern}",
+            hint=_PATTERN_HINTS.get(pattern, "identifiers are lower-case words joined by _ or -"),
         )
     if kind in _TYPE_ERRORS:
         hint = None

@@ -185,6 +185,13 @@ def test_sop_id_has_its_own_pattern():
     assert issue.message.startswith("id: 'Peer_Recruitment'")
 
 
+def test_an_upper_case_pattern_gets_a_hint_of_its_own():
+    issue = only_issue(parse(edit("reference_prefix: BN", "reference_prefix: demo")))
+
+    assert issue.code == "invalid-identifier"
+    assert issue.hint == "2 to 6 capital letters, like EG or DEMO"
+
+
 def test_sla_needs_exactly_one_length():
     text = edit("{id: submitted,", "{id: submitted, sla: {working_days: 2, hours: 3},")
 
