@@ -18,21 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from sopflow import __version__
-from sopflow.errors import AdapterError, InvalidData, SopflowError
+from sopflow.errors import SopflowError
 from sopflow.services import Services
 from sopflow.services.sessions import LIFETIME
 from sopflow.store.db import pending_migrations
 from sopflow.web import api, api_schemas, bulk, catalogue, exports, i18n, pages, stats
 from sopflow.web.limits import BodyLimit
-from sopflow.web.refusals import explain
+from sopflow.web.refusals import explain, status_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-STATUS = {
-    "unauthorized": 401, "forbidden": 403, "role-forbidden": 403, "separation-of-duties": 403,
-    "not-found": 404, "unknown-trigger": 404, "trigger-not-allowed": 409, "conflict": 409,
-    "requirement-not-met": 409, "invalid-data": 422, "idempotency-key-reused": 422,
-    "sop-invalid": 422, "database-error": 503, "orchestrator-error": 503,
-}  # fmt: skip
 log = logging.getLogger("sopflow.web")
 
 
@@ -43,15 +37,6 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers)  # fmt: skip
-
-
-def status_of(exc: SopflowError) -> int:
-    if isinstance(exc, InvalidData) and any(e.code == "document-too-large" for e in exc.errors):
-        return 413
-    if isinstance(exc, AdapterError):
-        storage = {"database-full": 507, "database-read-only": 503}
-        return storage.get(exc.code, 503 if exc.retryable else 500)
-    return STATUS.get(exc.code, 400)
 
 
 def _unreadable(error: Any) -> dict[str, str]:

@@ -16,11 +16,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from sopflow.domain.access import Member, effective_roles
 from sopflow.errors import SopflowError
 from sopflow.services import ListFilter, Services
 from sopflow.web import i18n, uploads
 from sopflow.web.display import display
-from sopflow.web.refusals import explain
+from sopflow.web.refusals import explain, status_of
 from sopflow.web.status import status
 from states.machine import CompiledSop
 from workflows.client import run_command
@@ -201,8 +202,10 @@ def my_requests(request: Request, email: Email, q: str = "", state: str = "", so
     rows = services.queries.search(email, flt)
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
     member = services.directory.member(email)
-    latest = {s.spec.id: s for s in sorted(titles.values(), key=lambda s: s.key)}
-    filing = [s for s in latest.values() if member.roles & set(s.spec.submission.roles)]
+    # the procedures this user has a part in: the filters offer theirs, not every SOP's states
+    latest = {s.spec.id: s for s in sorted(titles.values(), key=lambda s: s.key)
+              if effective_roles(member, s.spec, None)}  # fmt: skip
+    filing = [s for s in latest.values() if _files(member, s)]
     now, lang = services.ctx.clock(), _lang(request)
     statuses = [status(titles[(r["sop_id"], r["sop_version"])], r, r["your_triggers"], now, lang)
                 for r in rows]  # fmt: skip
@@ -351,8 +354,11 @@ def _refused(request: Request, reference: str, email: str, exc: SopflowError,
     filled in as it was sent (errors beside its fields) with the files it kept."""
     said = explain(exc.to_dict(), _lang(request), sop)
     kept = uploads.drop(request, posted["form"], set(said.fields))
-    return request_page(request, reference, email, error=said.summary,
+    page = request_page(request, reference, email, error=said.summary,
                         posted={**posted, "errors": said.fields, "kept": kept})  # fmt: skip
+    if page.status_code == 200:  # the page, with the refusal's own status (as the API's)
+        page.status_code = status_of(exc)
+    return page
 
 
 def _form_value(spec: Any, form: Any) -> Any:
@@ -377,10 +383,21 @@ def _form_value(spec: Any, form: Any) -> Any:
 
 @router.get("/requests/new/{sop_id}", response_model=None)
 def new_request_form(request: Request, sop_id: str, email: Email) -> Response:
-    """A form generated from the SOP's typed fields and document kinds."""
-    sop = _services(request).sops.catalogue.get(sop_id)
+    """A form generated from the SOP's typed fields and document kinds, for those who may
+    file under it (the others are told so at once, not after filling it in)."""
+    services = _services(request)
+    sop = services.sops.catalogue.get(sop_id)
+    if not _files(services.directory.member(email), sop):
+        refusal = {"code": "role-forbidden", "filing": True, "roles": sop.spec.submission.roles}
+        return _render(request, "error.html", 403,
+                       error=explain(refusal, _lang(request), sop).summary)  # fmt: skip
     uploads.forget(request, uploads.filing_form(sop_id))  # a fresh form: nothing kept
     return _render(request, "new_request.html", sop=sop, values={}, errors={}, kept={})
+
+
+def _files(member: Member, sop: CompiledSop) -> bool:
+    """Whether ``member`` may file requests under ``sop`` (a submission role applies)."""
+    return bool(effective_roles(member, sop.spec, None) & set(sop.spec.submission.roles))
 
 
 @router.post("/requests/new/{sop_id}", response_model=None)

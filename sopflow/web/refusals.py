@@ -19,6 +19,7 @@ from typing import Any
 from babel.units import format_unit
 from ruamel.yaml import YAML
 
+from sopflow.errors import AdapterError, InvalidData, SopflowError
 from states.machine import CompiledSop
 
 SENTENCES: dict[str, dict[str, str]] = YAML(typ="safe").load(
@@ -198,3 +199,21 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None)
     elif code == "unknown-trigger" and "trigger" in error:
         summary = _say(code, lang, trigger=error["trigger"])
     return Refusal(summary or str(error.get("message", "")), fields)
+
+
+# the HTTP status of a refusal, for the API and the pages alike
+STATUS = {
+    "unauthorized": 401, "forbidden": 403, "role-forbidden": 403, "separation-of-duties": 403,
+    "not-found": 404, "unknown-trigger": 404, "trigger-not-allowed": 409, "conflict": 409,
+    "requirement-not-met": 409, "invalid-data": 422, "idempotency-key-reused": 422,
+    "sop-invalid": 422, "database-error": 503, "orchestrator-error": 503,
+}  # fmt: skip
+
+
+def status_of(exc: SopflowError) -> int:
+    if isinstance(exc, InvalidData) and any(e.code == "document-too-large" for e in exc.errors):
+        return 413
+    if isinstance(exc, AdapterError):
+        storage = {"database-full": 507, "database-read-only": 503}
+        return storage.get(exc.code, 503 if exc.retryable else 500)
+    return STATUS.get(exc.code, 400)

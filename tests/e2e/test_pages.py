@@ -106,7 +106,7 @@ def test_a_refused_action_says_why_on_the_page(site: TestClient) -> None:
     refused = site.post("/requests/EG-2026-000001/act", data={
         "trigger": "attest_demand", "csrf": csrf_of(page.text),
         "version": version_of(page.text)})  # fmt: skip
-    assert refused.status_code == 200 and "must be attached" in refused.text
+    assert refused.status_code == 409 and "must be attached" in refused.text
 
 
 def test_another_organisations_request_is_not_found(site: TestClient) -> None:
@@ -160,6 +160,17 @@ def test_the_language_links_keep_the_page_and_lead_back_from_a_posted_form(site)
     back = language_links(refused.text)["en"]
     assert back == "/requests/EG-2026-000001?lang=en"
     assert site.get(back).status_code == 200
+
+
+def test_an_employer_is_offered_only_the_procedures_it_has_a_part_in(site) -> None:
+    sign_in(site, "rh@carthage.demo")  # a Tunisian enterprise, in French
+    listing = site.get("/requests").text
+    other = site.get("/requests/new/eg-mom-international-placement")
+
+    assert "tn-dgpemoe-foreign-worker-contract" in listing
+    assert "eg-mom-international-placement" not in listing  # neither filter nor filing link
+    assert other.status_code == 403 and 'name="employer_name"' not in other.text
+    assert "ne permettent pas de déposer une demande selon cette procédure" in other.text
 
 
 def test_a_browser_gets_pages_for_its_mistakes_and_a_program_problems(site) -> None:
