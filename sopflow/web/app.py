@@ -22,7 +22,7 @@ from sopflow.errors import SopflowError
 from sopflow.services import Services
 from sopflow.services.sessions import LIFETIME
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, api_schemas, bulk, catalogue, exports, i18n, pages, stats
+from sopflow.web import api, api_schemas, bulk, catalogue, exports, filing, i18n, pages, stats
 from sopflow.web.limits import BodyLimit
 from sopflow.web.refusals import explain, status_of
 
@@ -125,6 +125,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(api.router)
     app.openapi = lambda: api_schemas.openapi_with_problems(app)  # type: ignore[method-assign]
     app.include_router(pages.router)
+    app.include_router(filing.router)
     app.include_router(catalogue.router)
     app.include_router(bulk.router)
     app.include_router(exports.router)
