@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from sopflow.errors import NotFound
 from sopflow.services import Services
+from sopflow.web.i18n import t
 from sopflow.web.pages import _lang, _render, _services
 from states.diagram import diagram
 
@@ -78,8 +79,8 @@ def sop_page(request: Request, sop_id: str, version: int | None = None) -> HTMLR
     services = _services(request)
     try:
         sop = _sop(services, sop_id, version)
-    except NotFound as exc:
-        return _render(request, "error.html", 404, error=exc.message)
+    except NotFound:
+        return _render(request, "error.html", 404, error=t("no_such_sop", _lang(request)))
     lang = _lang(request)
     legal = {basis.id: basis for basis in sop.spec.legal_basis}
     return _render(request, "sop.html", sop=sop, legal=legal, graphviz=GRAPHVIZ,

@@ -161,8 +161,9 @@ def _hidden(request: Request, email: str) -> Response | None:
     """The "not found" page for a signed-in user who may not see statistics."""
     try:
         _services(request).statistics.visible_sops(email)
-    except SopflowError as exc:
-        return _render(request, "error.html", 404, error=exc.message)
+    except SopflowError:
+        return _render(request, "error.html", 404,
+                       error=i18n.t("stats_officials_only", _lang(request)))  # fmt: skip
     return None
 
 

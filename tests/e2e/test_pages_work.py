@@ -50,6 +50,8 @@ def test_the_catalogue_lists_each_sop_and_its_page_draws_the_diagram_from_local_
     assert "5 working days" in words  # the stages' deadlines
     assert "Code du travail (loi n° 66-27 du 30 avril 1966), art. 258-2" in words  # legal basis
     assert site.get("/sops/no-such-sop").status_code == 404
+    missing = site.get("/sops/tn-dgpemoe-foreign-worker-contract?version=99&lang=fr")
+    assert missing.status_code == 404 and "Cette procédure, ou cette version" in missing.text
 
 
 def test_an_employer_sees_plain_status_what_is_expected_and_by_when(site: TestClient) -> None:

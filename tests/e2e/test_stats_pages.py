@@ -55,7 +55,8 @@ def test_employers_get_not_found_and_no_link(site: TestClient) -> None:
     for path in ("/stats", "/stats/workload", "/stats/placements.csv"):
         response = site.get(path)
         assert response.status_code == 404, path
-        assert "officials and auditors" in response.text
+        assert "الإحصاءات مخصصة لموظفي الجهة الحكومية ومدققيها" in response.text  # Arabic: theirs
+    assert "agents et aux auditeurs" in site.get("/stats?lang=fr").text
 
 
 @pytest.mark.parametrize("table", TABLES)
