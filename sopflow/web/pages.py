@@ -36,7 +36,7 @@ TEMPLATES.env.filters.update(
     file_size=i18n.file_size,
     clauses=i18n.clauses,
 )
-TEMPLATES.env.globals["colon"] = i18n.colon
+TEMPLATES.env.globals.update(colon=i18n.colon, words=i18n.WORDS)
 router = APIRouter(include_in_schema=False)
 
 

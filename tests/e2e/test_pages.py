@@ -237,6 +237,7 @@ def test_an_auditor_sees_the_chain_status_notices_and_a_past_state(site: TestCli
     page = site.get("/requests/EG-2026-000004")  # the demo's placed request
     as_of = site.get("/requests/EG-2026-000004?at_seq=2")
     assert "intact" in page.text and "notified" in page.text
+    assert "waiting to be sent" in page.text or "· sent" in page.text  # the delivery, in words
     assert "<fieldset>" not in page.text  # an auditor gets no action form
     assert as_of.status_code == 200 and "As it was after step 2" in as_of.text
 
