@@ -16,7 +16,16 @@ from fastapi.responses import Response
 
 from sopflow.errors import SopflowError
 from sopflow.services import Command
-from sopflow.web.pages import Email, _checked_form, _lang, _render, _services, _view_and_sop
+from sopflow.web.i18n import t
+from sopflow.web.pages import (
+    Email,
+    _checked_form,
+    _lang,
+    _render,
+    _services,
+    _view_and_sop,
+    inbox_page,
+)
 from sopflow.web.refusals import explain
 from workflows.client import run_command
 
@@ -52,9 +61,9 @@ async def preview(request: Request, email: Email) -> Response:
         return chosen
     _, refs, trigger, comment = chosen
     services, lang = _services(request), _lang(request)
-    if not refs or not trigger:
-        return _render(request, "bulk.html", 422, items=[], error=True, trigger=trigger,
-                       comment=comment, label="", token="", stage="preview")  # fmt: skip
+    if not refs or not trigger:  # the inbox again, its form as it was sent
+        return inbox_page(request, email, 422, t("bulk_none", lang),
+                          {"refs": refs, "trigger": trigger, "comment": comment})  # fmt: skip
     items, label = [], trigger
     for ref in refs:
         sop = None

@@ -218,6 +218,12 @@ def my_requests(request: Request, email: Email, q: str = "", state: str = "", so
 @router.get("/inbox", response_model=None)
 def inbox(request: Request, email: Email) -> Response:
     """What the official may act on now, oldest deadline first, overdue and due-soon marked."""
+    return inbox_page(request, email)
+
+
+def inbox_page(request: Request, email: str, status: int = 200, error: str | None = None,
+               posted: dict[str, Any] | None = None) -> Response:  # fmt: skip
+    """The inbox; after a refused bulk step, ``posted`` is what its form held."""
     services = _services(request)
     rows = services.queries.inbox(email)
     soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
@@ -230,7 +236,8 @@ def inbox(request: Request, email: Email) -> Response:
             step = sop.by_state[row["state"]][trigger]
             if bulk_capable(step):
                 steps.setdefault(trigger, step.label.get(lang))
-    return _render(request, "inbox.html", rows=rows, sops=titles, soon=soon, steps=steps)
+    return _render(request, "inbox.html", status, rows=rows, sops=titles, soon=soon,
+                   steps=steps, error=error, posted=posted or {})  # fmt: skip
 
 
 def bulk_capable(step: Any) -> bool:

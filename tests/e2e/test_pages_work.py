@@ -184,10 +184,14 @@ def test_bulk_without_a_csrf_token_or_a_selection_is_refused(site: TestClient) -
     forged = site.post("/inbox/bulk", data={"csrf": "x", "ref": ["TN-2026-000001"],
                                             "trigger": "accept_filing"})  # fmt: skip
     inbox = site.get("/inbox").text
-    empty = site.post("/inbox/bulk", data={"csrf": csrf_of(inbox), "trigger": "accept_filing"})
+    empty = site.post("/inbox/bulk", data={"csrf": csrf_of(inbox), "trigger": "accept_filing",
+                                           "comment": "Dossiers complets."})  # fmt: skip
 
     assert forged.status_code == 403
     assert empty.status_code == 422 and "Select at least one request" in empty.text
+    # the inbox again, its form as it was sent
+    assert ">Dossiers complets.</textarea>" in empty.text
+    assert '<option value="accept_filing" selected>' in empty.text
 
 
 def test_steps_needing_documents_or_a_reason_are_not_offered_in_bulk(site: TestClient) -> None:
