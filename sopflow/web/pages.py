@@ -340,7 +340,8 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
         return form
     services, sop = _services(request), None
     posted: dict[str, Any] = {"form": uploads.attach_form(reference), "attaching": True,
-                              "comment": str(form.get("comment", ""))}  # fmt: skip
+                              "comment": str(form.get("comment", "")),
+                              "other_kind": str(form.get("other_kind", ""))}  # fmt: skip
     try:
         _, sop = _view_and_sop(services, reference, email)
         documents = await uploads.documents_for(request, services, sop, form, posted["form"])

@@ -69,6 +69,8 @@ class _Labels:
         return known.title.get(self.lang) if known else str(role)
 
     def document(self, kind: Any) -> str:
+        if str(kind) not in self._documents:  # the attach form's "other document"
+            return _say(f"part:{kind}", self.lang) or str(kind)
         return self._get(self._documents, kind)
 
     def reason(self, reason: Any) -> str:

@@ -31,10 +31,15 @@ async def _received(services: Services, sop: Any,
     with ``other_kind``). A file over the size limit is refused before it is stored."""
     kinds = [d.id for d in sop.spec.documents]
     chosen = [(kind, form.get(f"document__{kind}")) for kind in kinds]
-    chosen.append((str(form.get("other_kind", "")), form.get("document__other")))
+    other, other_kind = form.get("document__other"), str(form.get("other_kind", ""))
+    chosen.append((other_kind, other))
     limit = services.ctx.max_document_bytes
     documents: dict[str, Ref] = {}
     errors = []
+    if isinstance(other, UploadFile) and other.filename and other_kind not in kinds:
+        errors.append(FieldError("document:other", "missing-kind",
+                                 f"{other.filename}: choose the kind of this document",
+                                 {"file": other.filename}))  # fmt: skip
     for kind, upload in chosen:
         if kind in kinds and isinstance(upload, UploadFile) and upload.filename:
             content = await upload.read(limit + 1)  # no more than needed to see it is too big

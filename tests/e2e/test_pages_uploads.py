@@ -89,6 +89,19 @@ def test_a_bad_file_is_refused_with_every_other_mistake_and_the_good_files_kept(
     assert kept(refused.text) == ["power_of_attorney.pdf"]
 
 
+def test_a_file_added_without_its_kind_is_refused_not_dropped(site: TestClient) -> None:
+    sign_in(site, "examiner@dgpemoe.demo")
+    page = site.get("/requests/TN-2026-000001?lang=fr").text
+    form = {"csrf": csrf_of(page), "other_kind": "", "comment": "Pièce complémentaire"}
+    files = {"document__other": ("note.pdf", PDF, "application/pdf")}
+
+    refused = site.post("/requests/TN-2026-000001/attach", data=form, files=files)
+
+    assert refused.status_code == 422
+    assert "Autre pièce : note.pdf : choisissez le type de cette pièce" in refusal(refused.text)
+    assert ">Pièce complémentaire</textarea>" in refused.text
+
+
 def test_files_are_kept_in_the_session_that_chose_them_only(site: TestClient) -> None:
     sign_in(site, "agent@nile.demo")
     fields = filing_form(site, "en")
