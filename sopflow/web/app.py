@@ -13,9 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 
 from sopflow import __version__
 from sopflow.errors import SopflowError
@@ -26,7 +26,6 @@ from sopflow.web import api, api_schemas, bulk, catalogue, exports, filing, i18n
 from sopflow.web.limits import BodyLimit
 from sopflow.web.refusals import explain, status_of
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 log = logging.getLogger("sopflow.web")
 
 
@@ -45,6 +44,13 @@ def _unreadable(error: Any) -> dict[str, str]:
     why = (error.get("ctx") or {}).get("error", error["msg"])
     return {"field": "body", "code": "body-unreadable",
             "message": f"the body is not valid JSON: {why} (at character {where})"}  # fmt: skip
+
+
+def _methods_of(request: Request) -> list[str]:
+    """Every method some route of this path takes (for a 405's Allow header)."""
+    return [method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in request.app.router.routes)]  # fmt: skip
 
 
 def for_people(request: Request) -> bool:
@@ -111,6 +117,8 @@ def create_app(services: Services) -> FastAPI:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         answer = problem(exc.status_code, code, str(exc.detail))
         answer.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the first route of the path's methods only
+            answer.headers["Allow"] = ", ".join(_methods_of(request))
         return answer
 
     @app.exception_handler(pages.SignInRequired)

@@ -329,3 +329,10 @@ def test_an_empty_idempotency_key_is_refused_rather_than_ignored(api, tokens) ->
 
     body = assert_problem(empty, 422, "invalid-data")
     assert body["errors"][0]["field"] == "header.idempotency-key"
+
+
+def test_a_method_a_path_does_not_take_names_every_method_it_does(api, tokens) -> None:
+    refused = api.delete("/api/v1/requests", headers=auth(tokens, "agent"))
+
+    assert_problem(refused, 405, "method-not-allowed")
+    assert refused.headers["Allow"] == "GET, POST"
