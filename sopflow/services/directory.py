@@ -42,6 +42,8 @@ class Directory:
         org_id = org.id or slugify(org.name, max_length=80)
         if not org.name.strip():
             errors.append(FieldError("name", "missing-field", "is required"))
+        errors += _too_long(name=(org.name, 200), id=(org.id, 80),
+                            licence=(org.licence_number, 80))  # fmt: skip
         if not org_id:
             errors.append(FieldError("id", "invalid-value", "cannot make an id from this name"))
         if org.kind not in ORG_KINDS:
@@ -109,6 +111,7 @@ class Directory:
             errors.append(FieldError("email", "invalid-email", f"'{email}' is not an e-mail"))
         if not name.strip():
             errors.append(FieldError("name", "missing-field", "is required"))
+        errors += _too_long(email=(email, 254), name=(name, 200))
         if locale not in LOCALES:
             errors.append(FieldError("locale", "not-in-enum", f"use one of {', '.join(LOCALES)}"))
         if not roles:
@@ -163,3 +166,11 @@ class Directory:
             return _hasher.verify(user["password_hash"], password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _too_long(**values: tuple[str | None, int]) -> list[FieldError]:
+    """The texts over the length their column holds (PostgreSQL would refuse them with a
+    database error; SQLite would keep them)."""
+    return [FieldError(name, "too-long", f"at most {limit} characters ({len(text)} given)",
+                       {"limit": limit})
+            for name, (text, limit) in values.items() if text and len(text) > limit]  # fmt: skip

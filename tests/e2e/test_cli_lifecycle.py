@@ -489,6 +489,8 @@ def test_the_directory_refuses_bad_organisations_and_users(sopflow: Sopflow) -> 
     assert "error[invalid-data]" in no_licence.err and "licence" in no_licence.err
     nowhere = sopflow.fails(1, "org", "add", "Atlantis Co", "--kind", "employer", "--country", "ZZ")
     assert "country: 'ZZ' is not an ISO 3166-1 alpha-2 country code" in nowhere.err
+    endless = sopflow.fails(1, "org", "add", "N" * 5000, "--kind", "employer", "--id", "endless")
+    assert "name: at most 200 characters (5000 given)" in endless.err
     assert (
         sopflow.ok(
             "org",
