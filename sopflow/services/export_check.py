@@ -168,4 +168,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if missing:
         why = f"not an export manifest: missing {', '.join(missing)}"
         raise InvalidData([FieldError(where, "missing-field", why)], context="export")
+    wrong = [f"{key} is {json.dumps(manifest[key])}, not {_JSON_KIND[kind]}"
+             for key, kind in _MANIFEST_TYPES.items()
+             if manifest[key] is not None and type(manifest[key]) is not kind]  # fmt: skip
+    if wrong:
+        raise InvalidData([FieldError(where, "wrong-type", "; ".join(wrong))], context="export")
     return dict(manifest)
+
+
+# the manifest's links and counts (null where the export holds no event)
+_MANIFEST_TYPES: dict[str, type] = {
+    "events": int, "first_chain_seq": int, "first_chain_prev": str, "last_chain_seq": int,
+    "last_chain_hash": str, "file_sha256": str, "format": str,
+}  # fmt: skip

@@ -623,6 +623,11 @@ def test_a_missing_export_or_a_broken_manifest_is_said_precisely(log: Log, tmp_p
     assert str(missing.value) == (f"invalid export: export: {target}: No such file or directory")
     assert str(broken.value).startswith("invalid export: manifest:events.jsonl.manifest.json: ")
     assert broken.value.errors[0].code == "malformed-json"
+    log.services.audit.export(target, "jsonl")
+    _rewrite_manifest(target, last_chain_seq="10")
+    with pytest.raises(InvalidData) as mistyped:
+        check_export(target)
+    assert mistyped.value.errors[0].message == 'last_chain_seq is "10", not a whole number'
 
 
 def test_a_csv_export_carries_a_manifest_and_an_edit_is_detected(log: Log, tmp_path: Path) -> None:
