@@ -35,7 +35,7 @@ def check_export(path: Path) -> VerifyReport:
     verifier = ChainVerifier(
         manifest["first_chain_seq"] or 1, manifest["first_chain_prev"] or "0" * 64, partial=True
     )
-    lines = _csv_lines(data, path.name) if manifest["format"] == "csv" else _jsonl_lines(data)
+    lines = _csv_lines(data) if manifest["format"] == "csv" else _jsonl_lines(data)
     redacted = 0
     for number, read in lines:
         try:  # an altered file is a finding to report, line by line, never a crash
@@ -83,7 +83,7 @@ _NULLABLE = ("from_state", "acting_for", "comment", "reason", "legal_clause", "f
 _INTEGERS = ("chain_seq", "id", "seq", "sop_version")
 
 
-def _csv_lines(data: bytes, name: str) -> Iterator[Line]:
+def _csv_lines(data: bytes) -> Iterator[Line]:
     """The rows of a CSV export as events (the header must be the export's columns)."""
     rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
     header = next(rows, None)
