@@ -10,13 +10,20 @@ import difflib
 import zoneinfo
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import holidays as holiday_calendars
 import pycountry
 
 from sopflow.errors import SopIssue
-from sopflow.spec.expressions import ExpressionError, compile_expression
+from sopflow.spec import values
+from sopflow.spec.expressions import (
+    EvaluationError,
+    Expression,
+    ExpressionError,
+    compile_expression,
+)
 from sopflow.spec.models import Notice, SopSpec
 from sopflow.spec.yamlsource import Path, SourceMap
 
@@ -55,6 +62,7 @@ class _Linter:
         self.triggers = {t.trigger for t in spec.transitions}
         self.clauses = {b.id for b in spec.legal_basis}
         self.reasons = {r.id for r in spec.reason_codes}
+        self.samples = values.sample_env(self.fields, date(2026, 1, 1))
 
     def add(self, path: Path, code: str, message: str, hint: str | None = None,
             severity: str = "error") -> None:  # fmt: skip
@@ -269,7 +277,8 @@ class _Linter:
                     )
             for j, cond in enumerate(req.conditions):
                 try:
-                    compile_expression(cond.expr, field_ids)
+                    expr = compile_expression(cond.expr, field_ids)
+                    self.computable(expr, (*here, "requires", "conditions", j, "expr"))
                 except ExpressionError as exc:
                     path = (*here, "requires", "conditions", j, "expr")
                     line, column = self.source.locate(path)
@@ -363,6 +372,17 @@ class _Linter:
                     f"role '{role.id}' can do nothing: no transition allows it",
                     severity="warning",
                 )
+
+    def computable(self, expr: Expression, path: Path) -> None:
+        """A condition that fails on values of its fields' own types (a text compared with
+        a number, a sum of money with a count) could never be computed for any request."""
+        try:
+            expr.evaluate(self.samples)
+        except EvaluationError as exc:
+            # a division by zero, say, is an edge of these sample values; not the types
+            if not isinstance(exc.__cause__, ArithmeticError | ValueError):
+                why = f"values of kinds that do not go together ({exc.__cause__ or exc})"
+                self.add(path, "condition-type", f"condition '{expr.source}' combines {why}")
 
     def officials_fields(self) -> None:
         """A field that only officials' steps set is not the requester's to fill in (the

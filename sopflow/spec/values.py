@@ -245,6 +245,29 @@ def typed_value(spec: FieldSpec, stored: Any) -> Any:
     return stored
 
 
+# A value of each kind, as a condition sees it: what the linter evaluates conditions on
+# to find one that compares a text with a number (it could never be computed).
+_SAMPLES: dict[str, Any] = {
+    "string": "x", "text": "x", "email": "someone@example.org", "integer": 1,
+    "decimal": Decimal(1), "date": date(2026, 1, 1), "boolean": True, "country": "EG",
+    "isco08": "7112", "isic": "4100",
+}  # fmt: skip
+
+
+def sample_env(fields: Mapping[str, FieldSpec], today: date) -> dict[str, Any]:
+    """Every field set to a value of its type (``today`` too), as ``typed_env`` gives them."""
+    env: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if isinstance(spec, MoneyField):
+            env[name] = {"amount": Decimal(1), "currency": (spec.currencies or ["USD"])[0]}
+        elif isinstance(spec, EnumField):
+            env[name] = spec.values[0].id
+        else:
+            env[name] = _SAMPLES[spec.type]
+    env["today"] = today
+    return env
+
+
 def typed_env(
     fields: Mapping[str, FieldSpec], data: Mapping[str, Any], today: date
 ) -> dict[str, Any]:

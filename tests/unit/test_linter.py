@@ -390,6 +390,29 @@ def test_bounds_no_value_can_meet_and_unknown_currencies_are_errors():
     assert "'ZZZ' is not an ISO 4217 currency" in single(issues, "unknown-currency").message
 
 
+@pytest.mark.parametrize("expr", ["employer_name > 5", "destination_country + 1"])
+def test_a_condition_on_values_of_kinds_that_never_go_together_is_an_error(expr):
+    def change(d):
+        transition(d, "submit")["requires"] = {"conditions": [{"expr": expr, "message": label(
+            "A broken condition")}]}  # fmt: skip
+
+    _, issues = lint(change)
+
+    issue = single(issues, "condition-type")
+    assert issue.message.startswith(f"condition '{expr}' combines values of kinds that do not")
+
+
+def test_a_condition_of_sound_kinds_is_not_flagged():
+    def change(d):
+        transition(d, "submit")["requires"] = {"conditions": [{"expr": (
+            "workers_requested <= 40 and destination_country != 'EG'"),
+            "message": label("Sound")}]}  # fmt: skip
+
+    _, issues = lint(change)
+
+    assert issues == []
+
+
 def test_an_auditor_without_transitions_is_not_idle():
     def change(d):
         d["roles"].append(
