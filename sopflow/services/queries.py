@@ -188,7 +188,10 @@ def _summary(row: dict[str, Any], sop: CompiledSop) -> dict[str, Any]:
     return {
         "reference": row["reference"], "sop_id": row["sop_id"], "sop_version": row["sop_version"],
         "organisation_id": row["organisation_id"], "state": row["state"],
-        "state_label": sop.states[row["state"]].label.en, "outcome": row["outcome"],
+        "state_label": sop.states[row["state"]].label.en,
+        # every language, as a request's own view gives it (state_label stays English)
+        "state_labels": sop.states[row["state"]].label.model_dump(exclude_none=True),
+        "outcome": row["outcome"],
         "deadline": row["deadline"].isoformat() if row["deadline"] else None,
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Problem(BaseModel):
@@ -91,7 +91,8 @@ class RequestSummary(_Open):
     sop_version: int
     organisation_id: str
     state: str
-    state_label: str
+    state_label: str = Field(description="in English; every language in state_labels")
+    state_labels: dict[str, str] = Field(description="the state's label by language (en, fr, ar)")
     outcome: str | None
     deadline: str | None
     created_at: str

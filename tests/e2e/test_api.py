@@ -336,3 +336,12 @@ def test_a_method_a_path_does_not_take_names_every_method_it_does(api, tokens) -
 
     assert_problem(refused, 405, "method-not-allowed")
     assert refused.headers["Allow"] == "GET, POST"
+
+
+def test_the_list_gives_each_state_in_every_language(api, tokens) -> None:
+    file_eg(api, tokens)
+
+    listed = api.get("/api/v1/requests", headers=auth(tokens, "agent")).json()
+
+    assert listed[0]["state_label"] == listed[0]["state_labels"]["en"]
+    assert set(listed[0]["state_labels"]) == {"en", "fr", "ar"}
