@@ -178,10 +178,6 @@ def fill(form, data: dict, documents: tuple[str, ...], folder: Path) -> None:  #
             field.select_option(str(value))
         else:
             field.fill(str(value))
-            # left focused, a number input makes Chromium scroll back to it when the submit
-            # button is pressed, so the release lands elsewhere and the first click is lost
-            # (seen here: scrollY 1915 -> 1065 on mousedown); a person leaves a field first
-            field.blur()
     for kind in documents:
         upload = folder / f"{kind}.pdf"
         upload.write_bytes(f"%PDF-1.4\n% {kind}\n%%EOF\n".encode())

@@ -206,6 +206,11 @@ def test_an_employer_files_a_request_through_the_generated_form(site: TestClient
     form = site.get("/requests/new/eg-mom-international-placement?lang=fr")
     assert form.status_code == 200 and 'name="workers_requested"' in form.text
     assert 'type="file"' in form.text and "Déposer la demande" in form.text
+    # whole numbers as text with a numeric keyboard: a number input's value changes when the
+    # page is scrolled over it in Chromium
+    workers = re.search(r'<input id="f-workers_requested"[^>]*>', form.text)
+    assert workers and 'inputmode="numeric"' in workers.group(0)
+    assert 'type="number"' not in form.text
 
     fields = {k: str(v) for k, v in demo.EG_DATA.items() if not isinstance(v, dict)}
     fields.update({"monthly_wage__amount": "1500", "monthly_wage__currency": "USD",
