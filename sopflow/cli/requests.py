@@ -65,8 +65,8 @@ def read_documents(specs: list[str] | None) -> list[dict[str, str]]:
     """Store each KIND=PATH file in the document store; refs for the command (the flow run,
     possibly on another machine, reads the bytes from the store)."""
     uploads, errors = [], []
-    ctx = bootstrap.services().ctx
-    blobs, limit = ctx.blobs, ctx.max_document_bytes
+    services = bootstrap.services()
+    limit = services.ctx.max_document_bytes
     for spec in specs or []:
         kind, sep, name = spec.partition("=")
         if not sep or not kind or not name:
@@ -78,18 +78,18 @@ def read_documents(specs: list[str] | None) -> list[dict[str, str]]:
                                          f"{Path(name).name} exceeds {limit} bytes",
                                          {"file": Path(name).name, "limit": limit}))  # fmt: skip
                 continue
-            upload = Upload(kind, Path(name).name, Path(name).read_bytes())
-            blobs.describe(upload)  # empty, or not what its name says: refused, not stored
-            uploads.append(upload)
+            uploads.append(Upload(kind, Path(name).name, Path(name).read_bytes()))
         except OSError as exc:
             errors.append(FieldError(f"document:{kind}", "unreadable", f"{name}: {exc.strerror}"))
-        except InvalidData as exc:
-            errors.extend(exc.errors)
+    try:  # the services' own checks of each file (empty, not what its name says, too large)
+        services.commands.documents(uploads)
+    except InvalidData as exc:
+        errors.extend(exc.errors)
     if errors:  # every bad file named at once; none of the files stored
         raise InvalidData(errors, context="documents")
     refs = []
     for upload in uploads:
-        stored = blobs.put(upload)
+        stored = services.ctx.blobs.put(upload)
         refs.append({"kind": upload.kind, "file_name": stored.file_name, "sha256": stored.sha256})
     return refs
 

@@ -73,7 +73,7 @@ class Commands:
         with self.ctx.store.read() as r:
             return stored_replay(r, key, reference)
 
-    def _documents(self, uploads: Sequence[Upload]) -> tuple[DocumentRef, ...]:
+    def documents(self, uploads: Sequence[Upload]) -> tuple[DocumentRef, ...]:
         """What the core needs to know of each upload (checked, hashed; not yet written).
         Every bad file is named in one refusal, not the first one only."""
         refs, errors, limit = [], [], self.ctx.max_document_bytes
@@ -124,7 +124,7 @@ class Commands:
             org = organisation_facts(r.organisation(member.organisation_id))
         sop = self.ctx.sops.current(sop_id, now)
         actor = actor_for(member, sop.spec, member.organisation_id)
-        payload = Payload(cmd.data, self._documents(cmd.documents), cmd.comment)
+        payload = Payload(cmd.data, self.documents(cmd.documents), cmd.comment)
         outcomes = [engine.create(sop, actor, payload, now)]
         trigger = sop.spec.submission.trigger
         if trigger:
@@ -170,7 +170,7 @@ class Commands:
             row, sop, _, actor = self._visible(reference, email)
             _check_version(row, cmd)
             state = CoreState.from_json(row["snapshot"])
-            payload = Payload(documents=self._documents(cmd.documents), comment=cmd.comment)
+            payload = Payload(documents=self.documents(cmd.documents), comment=cmd.comment)
             outcome = engine.attach(sop, state, actor, payload, now)
             self._keep(cmd.documents)
             return self.recorder.guarded(key, lambda: self.recorder.append(
@@ -191,7 +191,7 @@ class Commands:
                 actor: Actor, trigger: str, cmd: Command, now: datetime) -> Outcome:  # fmt: skip
         _check_version(row, cmd)
         state = CoreState.from_json(row["snapshot"])
-        payload = Payload(cmd.data, self._documents(cmd.documents), cmd.comment, cmd.reason)
+        payload = Payload(cmd.data, self.documents(cmd.documents), cmd.comment, cmd.reason)
         facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger)
         return engine.fire(sop, state, trigger, actor, payload, now,
                            organisation=organisation_facts(org), facts=facts)  # fmt: skip
