@@ -19,7 +19,8 @@ from typing import Any
 from sopflow.domain.chain import GENESIS, canonical_time, event_hash, link
 from sopflow.sop_files import compile_file, shipped_sop_dir
 from sopflow.store.db import make_engine, upgrade
-from sopflow.store.repository import Store, Writer
+from sopflow.store.queries import Writer
+from sopflow.store.repository import Store
 from states.machine import CompiledSop
 from states.model import ATTACH, BREACH, CREATE, WARNING
 

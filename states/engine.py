@@ -38,6 +38,7 @@ from states.model import (
     Payload,
     RequestState,
 )
+from states.payloads import comment_errors, validated
 from states.rules import RULES, RuleContext
 
 
@@ -169,12 +170,12 @@ def _merge_payload(
     writable: frozenset[str] | None,
     trigger: str,
 ) -> tuple[RequestState, dict[str, Any]]:
-    errors = _comment_errors(payload)
+    errors = comment_errors(payload)
     if not payload.data and not payload.documents:
         if errors:
             raise InvalidData(errors, context=f"data for '{trigger}'")
         return state, {}
-    clean, data_errors = _validated(sop, payload, writable)
+    clean, data_errors = validated(sop, payload, writable)
     errors = data_errors + errors
     if errors:
         raise InvalidData(errors, context=f"data for '{trigger}'")
@@ -188,58 +189,6 @@ def _merge_payload(
     return merged, change
 
 
-# A comment is a note on one step, kept in the event for ever; a longer text is a document.
-MAX_COMMENT = 5000
-
-
-def _comment_errors(payload: Payload) -> list[FieldError]:
-    if payload.comment is not None and len(payload.comment) > MAX_COMMENT:
-        return [FieldError("comment", "too-long", f"at most {MAX_COMMENT} characters "
-                           f"({len(payload.comment)} given)", {"limit": MAX_COMMENT})]  # fmt: skip
-    return []
-
-
-def _validated(
-    sop: CompiledSop, payload: Payload, writable: frozenset[str] | None
-) -> tuple[dict[str, Any], list[FieldError]]:
-    """The payload's data normalised, and every error of its data and documents."""
-    clean, errors = values.validate_data(sop.fields, payload.data, allowed=writable)
-    kinds = {d.id: d for d in sop.spec.documents}
-    for doc in payload.documents:
-        kind = kinds.get(doc.kind)
-        if kind is None:
-            errors.append(
-                FieldError(
-                    f"document:{doc.kind}",
-                    "unknown-document",
-                    f"no document kind '{doc.kind}' in this SOP",
-                )
-            )
-        elif doc.size > kind.max_size_mb * 1_000_000:
-            errors.append(
-                FieldError(
-                    f"document:{doc.kind}",
-                    "document-too-large",
-                    f"{doc.file_name} is larger than {kind.max_size_mb} MB",
-                    {"file": doc.file_name, "limit": kind.max_size_mb * 1_000_000},
-                )
-            )
-        elif doc.media_type not in kind.media_types:
-            errors.append(
-                FieldError(
-                    f"document:{doc.kind}",
-                    "document-type",
-                    f"{doc.file_name} is {doc.media_type}; allowed: {', '.join(kind.media_types)}",
-                    {
-                        "file": doc.file_name,
-                        "media": doc.media_type,
-                        "allowed": list(kind.media_types),
-                    },
-                )
-            )
-    return clean, errors
-
-
 def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -> list[FieldError]:
     """What the submission step will also find missing, for a filing refused for its data:
     one refusal then lists every field and document to correct, not two in turn. Rules and
@@ -247,7 +196,7 @@ def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -
     tr = sop.by_state[sop.initial].get(sop.spec.submission.trigger or "")
     if tr is None:
         return []
-    clean, _ = _validated(sop, payload, None)
+    clean, _ = validated(sop, payload, None)
     named = {e.field for e in errors}
     documents = tuple(d for d in payload.documents if f"document:{d.kind}" not in named)
     data = {k: v for k, v in clean.items() if v is not None}

@@ -25,7 +25,7 @@ from sopflow.services.queries import Queries
 from sopflow.services.sops import altered
 from sopflow.spec.loader import content_hash as content_hash_of
 from sopflow.store.chainscan import verify_slice, verify_slice_in_process
-from sopflow.store.repository import Reader
+from sopflow.store.queries import Reader
 from states.model import EventRecord, RequestState
 from states.replay import replay
 

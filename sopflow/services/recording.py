@@ -17,7 +17,7 @@ from sopflow.domain.access import Member
 from sopflow.domain.chain import GENESIS, canonical_json, event_hash
 from sopflow.errors import CommandRejected, Conflict
 from sopflow.services.context import Context
-from sopflow.store.repository import DuplicateKey, Reader, StoredEvent, Writer
+from sopflow.store.queries import DuplicateKey, Reader, StoredEvent, Writer
 from sopflow.store.sql import JsonText
 from states.machine import CompiledSop
 from states.model import NoticeIntent, Outcome

@@ -15,7 +15,8 @@ from typing import Any
 from sopflow.errors import AdapterError, NotFound, SopDefinitionError, SopIssue
 from sopflow.sop_files import SopCatalogue, compile_text, display_name, read_text
 from sopflow.spec.loader import content_hash as content_hash_of
-from sopflow.store.repository import Store, Writer
+from sopflow.store.queries import Writer
+from sopflow.store.repository import Store
 from states.machine import CompiledSop
 
 

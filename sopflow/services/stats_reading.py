@@ -23,7 +23,8 @@ from sopflow.analytics.stays import DeadlineClock, EventFact, Track, local_date,
 from sopflow.errors import NotFound
 from sopflow.sop_files import compile_text
 from sopflow.store.db import make_engine
-from sopflow.store.repository import Reader, Store
+from sopflow.store.queries import Reader
+from sopflow.store.repository import Store
 from states.machine import CompiledSop
 
 PAGE = 5_000  # request ids per page; their events are read in one range query

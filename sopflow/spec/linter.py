@@ -6,15 +6,9 @@ the SOP language does not depend on the rule registry or the notification templa
 
 from __future__ import annotations
 
-import difflib
-import zoneinfo
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
-
-import holidays as holiday_calendars
-import pycountry
 
 from sopflow.errors import SopIssue
 from sopflow.spec import values
@@ -24,22 +18,10 @@ from sopflow.spec.expressions import (
     ExpressionError,
     compile_expression,
 )
+from sopflow.spec.lint_data import check_data
+from sopflow.spec.lint_data import hint as _hint
 from sopflow.spec.models import Notice, SopSpec
 from sopflow.spec.yamlsource import Path, SourceMap
-
-STATISTICS_DIMENSIONS = frozenset(
-    {
-        "sex", "birth_date", "age", "citizenship", "origin_country", "destination_country",
-        "occupation", "industry", "placement_channel", "workers_count", "monthly_wage",
-        "worker_paid_costs", "education_level", "contract_start", "contract_end",
-        "contract_months", "office",
-    }
-)  # fmt: skip
-
-
-def _hint(word: str, choices: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
 
 
 class _Linter:
@@ -75,16 +57,12 @@ class _Linter:
 
     def run(self) -> list[SopIssue]:
         self.unique_ids()
-        self.calendar()
         self.states_shape()
         self.transitions()
         self.submission()
         self.graph()
         self.idle_roles()
-        self.officials_fields()
-        self.field_bounds()
-        self.statistics()
-        self.translations()
+        check_data(self.spec, self.add)
         return self.issues
 
     def unique_ids(self) -> None:
@@ -102,29 +80,6 @@ class _Linter:
                 if ident in seen:
                     self.add((group, i, "id"), "duplicate-id", f"{group}: '{ident}' declared twice")
                 seen.add(ident)
-
-    def calendar(self) -> None:
-        cal = self.spec.calendar
-        try:
-            zoneinfo.ZoneInfo(cal.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            self.add(
-                ("calendar", "timezone"),
-                "unknown-timezone",
-                f"'{cal.timezone}' is not an IANA time zone",
-                "e.g. Africa/Cairo",
-            )
-        if cal.holidays is not None:
-            try:
-                holiday_calendars.country_holidays(cal.holidays)
-            except NotImplementedError:
-                self.add(
-                    ("calendar", "holidays"),
-                    "unknown-holiday-calendar",
-                    f"no public-holiday calendar for country '{cal.holidays}'",
-                )
-        if len(set(cal.weekend)) != len(cal.weekend):
-            self.add(("calendar", "weekend"), "duplicate-id", "a weekday is listed twice")
 
     def notices(self, path: Path, notices: Iterable[Notice]) -> None:
         for i, notice in enumerate(notices):
@@ -383,68 +338,6 @@ class _Linter:
             if not isinstance(exc.__cause__, ArithmeticError | ValueError):
                 why = f"values of kinds that do not go together ({exc.__cause__ or exc})"
                 self.add(path, "condition-type", f"condition '{expr.source}' combines {why}")
-
-    def officials_fields(self) -> None:
-        """A field that only officials' steps set is not the requester's to fill in (the
-        engine refuses it at filing); required, it would stop every file at hand-over."""
-        theirs = self.spec.officials_fields()
-        for i, field in enumerate(self.spec.fields):
-            if field.required and field.id in theirs:
-                self.add(
-                    ("fields", i, "required"),
-                    "officials-field-required",
-                    f"field '{field.id}' is set only by officials' steps, so the requester "
-                    "may not fill it in; as 'required: true' it would stop every request when "
-                    "it leaves the requester: drop 'required' and name it in the "
-                    "'requires.fields' of the step that needs it",
-                )
-
-    def field_bounds(self) -> None:
-        """Bounds no value can meet, and currencies that do not exist: a field that would
-        refuse every request, found when the SOP is written rather than when it is used."""
-        for i, field in enumerate(self.spec.fields):
-            for low, high in (("min", "max"), ("min_length", "max_length")):
-                lo, hi = getattr(field, low, None), getattr(field, high, None)
-                if lo is not None and hi is not None and lo > hi:
-                    self.add(("fields", i, low), "empty-range",
-                             f"field '{field.id}': {low} {lo} is above {high} {hi}, so no value "
-                             "can be valid")  # fmt: skip
-            for j, code in enumerate(getattr(field, "currencies", None) or ()):
-                if pycountry.currencies.get(alpha_3=code) is None:
-                    why = f"field '{field.id}': '{code}' is not an ISO 4217 currency"
-                    self.add(("fields", i, "currencies", j), "unknown-currency", why)
-
-    def statistics(self) -> None:
-        for dimension, name in self.spec.statistics.items():
-            if dimension not in STATISTICS_DIMENSIONS:
-                self.add(
-                    ("statistics", dimension),
-                    "unknown-statistics-dimension",
-                    f"'{dimension}' is not a statistics dimension",
-                    _hint(dimension, STATISTICS_DIMENSIONS),
-                )
-            self.ref(("statistics", dimension), name, self.fields, "unknown-field", "field")
-
-    def translations(self) -> None:
-        def walk(node: Any, path: Path) -> None:
-            if isinstance(node, dict):
-                if "en" in node and set(node) <= {"en", "fr", "ar"}:
-                    missing = [lang for lang in ("fr", "ar") if not node.get(lang)]
-                    if missing:
-                        self.add(
-                            path,
-                            "missing-translation",
-                            f"no {' or '.join(missing)} text",
-                            severity="warning",
-                        )
-                    return
-                for key, value in node.items():
-                    walk(value, (*path, key))
-            elif isinstance(node, list):
-                for i, value in enumerate(node):
-                    walk(value, (*path, i))
-
-        walk(self.spec.model_dump(by_alias=True, exclude_none=True), ())
 
 
 def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:

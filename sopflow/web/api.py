@@ -31,7 +31,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
-from states.engine import MAX_COMMENT
+from states.payloads import MAX_COMMENT
 from workflows.client import run_command
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from sopflow.errors import Conflict
 from sopflow.services import Command, CommandResult, Services
-from sopflow.store import repository
+from sopflow.store import queries
 from tests.integration import world as w
 from tests.integration.world import email
 
@@ -25,14 +25,14 @@ def test_a_failure_before_commit_leaves_nothing_behind(
 ) -> None:
     ref = w.submit_eg(seeded).reference
     before = w.footprint(seeded)
-    real_insert_many = repository.Writer.insert_many
+    real_insert_many = queries.Writer.insert_many
 
-    def failing_outbox(self: repository.Writer, table: str, rows: Any) -> None:
+    def failing_outbox(self: queries.Writer, table: str, rows: Any) -> None:
         if table == "outbox":
             raise Boom("the outbox write failed")
         real_insert_many(self, table, rows)
 
-    monkeypatch.setattr(repository.Writer, "insert_many", failing_outbox)
+    monkeypatch.setattr(queries.Writer, "insert_many", failing_outbox)
     with pytest.raises(Boom):
         seeded.commands.act(
             ref, "attest_demand", email("labour_attache"), Command(documents=w.docs("attestation"))
@@ -57,7 +57,7 @@ def test_a_failing_submit_creates_no_request_and_uses_no_reference(
     def failing_append(*args: Any, **kwargs: Any) -> None:
         raise Boom("disk full")
 
-    monkeypatch.setattr(repository.Writer, "append_event", failing_append)
+    monkeypatch.setattr(queries.Writer, "append_event", failing_append)
     with pytest.raises(Boom):
         w.submit_eg(seeded)
     monkeypatch.undo()

@@ -31,7 +31,7 @@ PATTERNS = [
     # the code is the first argument
     rf'\b(?:SopIssue|Unmet|Break|_Bad|PydanticCustomError|self\._break)\(\s*"({CODE})"',
     # the code is the second argument, after a path, node or field name
-    rf"(?:\bsource\.issue|\bself\.add|\bself\.fail|\bFieldError)\(\s*{ARG}\s*,\s*\"({CODE})\"",
+    rf"(?:\bsource\.issue|\badd|\bself\.fail|\bFieldError)\(\s*{ARG}\s*,\s*\"({CODE})\"",
     # self.ref(path, value, known, code, what)
     rf'\bself\.ref\(\s*{ARG}\s*,\s*{ARG}\s*,\s*{ARG}\s*,\s*"({CODE})"',
     # problems.append(("event-altered", ...)) in the chain verifier
