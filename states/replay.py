@@ -1,20 +1,28 @@
 """Rebuild a request from its events through its pinned SOP version. Pure.
 
-Replay does not re-run guards (they depended on facts and time at the moment of the step,
-which the events record); it re-applies each recorded step and reports every event that
-the SOP version could not have produced: a wrong sequence number, a trigger that does not
-leave the state the request was in, a different target state.
+Replay does not re-run guards that depended on facts outside the request at the moment of
+the step (an organisation's licence, a rule's figures), which the events record; it
+re-applies each recorded step and reports every event that the SOP version could not have
+produced: a wrong sequence number, a trigger that does not leave the state the request was
+in, a different target state, a role that may not fire it, the same person on both sides of
+a separation of duties, and a step dated well before the step it follows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from states.engine import advance, enter
 from states.machine import CompiledSop
 from states.model import ATTACH, BREACH, CREATE, WARNING, DocumentRef, EventRecord, RequestState
+
+
+# Two commands on one request may take their moments a little before they write (a command
+# reads its clock, then loads the request): a step can then be dated a moment before the step
+# recorded just ahead of it. Beyond this, the date was not the system's own.
+CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ def replay(
     state: RequestState | None = None
     anomalies: list[str] = []
     applied = 0
+    previous_at: datetime | None = None
     for event in events:
         if until_seq is not None and event.seq > until_seq:
             break
@@ -58,6 +67,12 @@ def replay(
         expected_seq = 1 if state is None else state.seq + 1
         if event.seq != expected_seq:
             anomalies.append(f"event seq {event.seq}: expected seq {expected_seq}")
+        if previous_at is not None and event.at < previous_at - CLOCK_TOLERANCE:
+            anomalies.append(
+                f"event seq {event.seq}: dated {event.at.isoformat()}, before the step it "
+                f"follows ({previous_at.isoformat()}): its date was changed or it was inserted"
+            )
+        previous_at = event.at if previous_at is None else max(previous_at, event.at)
         if state is None:
             if event.trigger != CREATE or event.to_state != sop.initial:
                 anomalies.append(
@@ -101,6 +116,13 @@ def _replay_step(
         )
     elif event.role not in tr.roles:
         anomalies.append(f"event seq {event.seq}: role '{event.role}' may not '{event.trigger}'")
+    if tr is not None:
+        for earlier in tr.distinct_from:
+            if event.actor_id in state.acted.get(earlier, ()):
+                anomalies.append(
+                    f"event seq {event.seq}: {event.actor_id} did '{earlier}' on this request "
+                    f"and may not also do '{event.trigger}' (separation of duties)"
+                )
     target = event.to_state if event.to_state in sop.states else state.state
     return advance(
         sop, _apply_change(state, event), event.trigger, event.actor_id, target, event.at, event.seq

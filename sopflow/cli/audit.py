@@ -14,7 +14,7 @@ from rich.table import Table
 from sopflow import bootstrap
 from sopflow.cli.common import ReaderOption, err, out, print_json
 from sopflow.services import VerifyReport, check_export
-from sopflow.services.export_check import read_manifest
+from sopflow.services.export_check import anchor_of, read_manifest
 
 app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
 
@@ -147,11 +147,10 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check the hash chains (exit 0 intact, 1 not) and name the first broken link."""
-    head = None
+    head, anchored_at = None, None
     if anchor is not None:
-        manifest = read_manifest(anchor)
-        head = (int(manifest["last_chain_seq"] or 0), str(manifest["last_chain_hash"]))
-    _print_report(bootstrap.services().audit.verify(reference, head), as_json)
+        head, anchored_at = anchor_of(read_manifest(anchor))
+    _print_report(bootstrap.services().audit.verify(reference, head, anchored_at), as_json)
 
 
 class ExportFormat(StrEnum):

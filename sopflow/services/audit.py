@@ -27,7 +27,7 @@ from sopflow.spec.loader import content_hash as content_hash_of
 from sopflow.store.chainscan import verify_slice, verify_slice_in_process
 from sopflow.store.queries import Reader
 from states.model import EventRecord, RequestState
-from states.replay import replay
+from states.replay import CLOCK_TOLERANCE, replay
 
 BATCH = 20_000
 REDACTED = "redacted:"  # the reference of a withheld event: this, then an opaque token
@@ -68,6 +68,29 @@ def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
     for row in r.sop_versions():
         if content_hash_of(row["text"]) != row["content_hash"]:
             breaks.append(Break("sop-altered", altered(row).message))
+    return breaks
+
+
+def _anchor_breaks(r: Reader, anchor: tuple[int, str],
+                   anchored_at: datetime | None) -> list[Break]:  # fmt: skip
+    seq, chain_hash = anchor
+    breaks = []
+    if seq > 0:  # an anchor of an empty log holds no link; what follows it is checked below
+        found = r.one("SELECT chain_hash FROM events WHERE chain_seq = :s", {"s": seq})
+        if found is None or found["chain_hash"] != chain_hash:
+            breaks.append(Break("anchor-mismatch", f"the log no longer holds the anchored link "
+                                f"#{seq} ({chain_hash[:16]}…): it was rewritten or truncated "
+                                "after the anchor"))  # fmt: skip
+    if anchored_at is not None:
+        if anchored_at.tzinfo is None:
+            anchored_at = anchored_at.replace(tzinfo=UTC)
+        for row in r.events_dated_before(seq, anchored_at - CLOCK_TOLERANCE):
+            breaks.append(Break(
+                "backdated-after-anchor", f"request {row['reference']}: event seq {row['seq']} "
+                f"(chain #{row['chain_seq']}) comes after the anchored link #{seq} but is dated "
+                f"{canonical_time(row['at'])}, before the anchor was taken "
+                f"({canonical_time(anchored_at)}): it was written into the anchored past",
+                row["reference"], row["seq"]))  # fmt: skip
     return breaks
 
 
@@ -134,8 +157,8 @@ class Audit:
         full = at_seq is None and as_of is None
         differences: list[str] = list(result.anomalies)
         if full and state is not None:
-            stored = RequestState.from_json(row["snapshot"])
-            differences += _differences(stored, state, row)
+            differences += _differences(row["snapshot"], state, row)
+            differences += self._stored_documents(state)
         return {
             "reference": reference,
             "sop_id": sop.spec.id,
@@ -153,26 +176,31 @@ class Audit:
             "differences": differences,
         }
 
-    def verify(self, reference: str | None = None,
-               anchor: tuple[int, str] | None = None) -> VerifyReport:  # fmt: skip
+    def _stored_documents(self, state: RequestState) -> list[str]:
+        """Each document the events name must still be in storage with its very bytes."""
+        found, checked = [], set()
+        for doc in state.documents:
+            if doc.sha256 in checked:
+                continue
+            checked.add(doc.sha256)
+            problem = self.ctx.blobs.problem(doc.sha256)
+            if problem:
+                found.append(f"document '{doc.kind}' {doc.file_name} ({doc.sha256[:12]}…) is "
+                             f"{problem}")  # fmt: skip
+        return found
+
+    def verify(self, reference: str | None = None, anchor: tuple[int, str] | None = None,
+               anchored_at: datetime | None = None) -> VerifyReport:  # fmt: skip
         """Check every hash chain (or one request's); the first break comes first.
 
         ``anchor`` is a (chain_seq, chain_hash) kept outside the database (an export
-        manifest's head): the log must still contain exactly that link."""
+        manifest's head): the log must still contain exactly that link. ``anchored_at`` is
+        when that head was read: no event after the anchored link may be dated before it
+        (a forger who appends a rehashed event cannot write it into the anchored past)."""
         report = VerifyReport()
         if anchor is not None:
             with self.ctx.store.read() as r:
-                found = r.one(
-                    "SELECT chain_hash FROM events WHERE chain_seq = :s", {"s": anchor[0]}
-                )
-            if found is None or found["chain_hash"] != anchor[1]:
-                report.breaks.append(
-                    Break(
-                        "anchor-mismatch",
-                        f"the log no longer holds the anchored link #{anchor[0]} "
-                        f"({anchor[1][:16]}…): it was rewritten or truncated after the anchor",
-                    )
-                )
+                report.breaks += _anchor_breaks(r, anchor, anchored_at)
         with self.ctx.store.read() as r:
             if reference is not None:
                 row = r.request(reference)
@@ -320,7 +348,15 @@ def _csv_line(values: Any) -> str:
     return buffer.getvalue()
 
 
-def _differences(stored: RequestState, rebuilt: RequestState, row: dict[str, Any]) -> list[str]:
+def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any]) -> list[str]:
+    """Where the stored request (its row and snapshot) is not what its events rebuild: every
+    part of the snapshot, since the engine decides from it (who did what for separation of
+    duties, which documents were on file, the deadline)."""
+    try:
+        stored = RequestState.from_json(snapshot)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return [f"the stored snapshot is malformed ({type(exc).__name__}: {exc}): it was "
+                "changed outside sopflow"]  # fmt: skip
     diffs = []
     if stored.state != rebuilt.state or row["state"] != rebuilt.state:
         diffs.append(f"state: stored '{row['state']}', replay gives '{rebuilt.state}'")
@@ -335,4 +371,29 @@ def _differences(stored: RequestState, rebuilt: RequestState, row: dict[str, Any
         diffs.append(f"seq: stored {row['seq']}, replay gives {rebuilt.seq}")
     if stored.documents != rebuilt.documents:
         diffs.append("documents differ")
+    if dict(stored.acted) != dict(rebuilt.acted):
+        steps = sorted(k for k in set(stored.acted) | set(rebuilt.acted)
+                       if stored.acted.get(k) != rebuilt.acted.get(k))  # fmt: skip
+        diffs.append(f"who did which step differs for: {', '.join(steps)} (separation of "
+                     "duties is decided from it)")  # fmt: skip
+    if dict(stored.documents_at) != dict(rebuilt.documents_at):
+        diffs.append("the documents on file at each step differ")
+    for name in ("entered_at", "deadline", "breached", "warned"):
+        if getattr(stored, name) != getattr(rebuilt, name):
+            diffs.append(f"{name.replace('_', ' ')}: stored {_shown(getattr(stored, name))}, "
+                         f"replay gives {_shown(getattr(rebuilt, name))}")  # fmt: skip
+    if _moment(row.get("deadline")) != rebuilt.deadline:
+        diffs.append(f"the row's deadline: stored {_shown(_moment(row.get('deadline')))}, "
+                     f"replay gives {_shown(rebuilt.deadline)}")  # fmt: skip
     return diffs
+
+
+def _moment(value: Any) -> datetime | None:
+    """A stored moment as an aware datetime (SQLite gives it back without its zone, UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if isinstance(value, datetime) else None
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else json.dumps(value)

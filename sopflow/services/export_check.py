@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,28 @@ _MANIFEST_TYPES: dict[str, type] = {
     "events": int, "first_chain_seq": int, "first_chain_prev": str, "last_chain_seq": int,
     "last_chain_hash": str, "file_sha256": str, "format": str,
 }  # fmt: skip
+
+
+def anchor_of(manifest: dict[str, Any]) -> tuple[tuple[int, str], datetime | None]:
+    """The link a manifest anchors and when it was taken: the database's chain head at the
+    export (an export of a period, or of nothing, still anchors the whole log), else the
+    export's last link (manifests written before the head was recorded)."""
+    where = "manifest"
+    head = manifest.get("database_chain_head")
+    if head is None:
+        link = (int(manifest["last_chain_seq"] or 0), str(manifest["last_chain_hash"] or ""))
+    elif (isinstance(head, dict) and type(head.get("chain_seq")) is int
+          and isinstance(head.get("chain_hash"), str)):  # fmt: skip
+        link = (head["chain_seq"], head["chain_hash"])
+    else:
+        why = "database_chain_head is not an object with a whole chain_seq and a text chain_hash"
+        raise InvalidData([FieldError(where, "wrong-type", why)], context="export")
+    moment = manifest.get("exported_at")
+    if moment is None:
+        return link, None
+    try:
+        taken = datetime.fromisoformat(str(moment))
+    except ValueError:
+        why = f"exported_at is {json.dumps(moment)}, not an ISO 8601 moment"
+        raise InvalidData([FieldError(where, "wrong-type", why)], context="export") from None
+    return link, taken if taken.tzinfo is not None else taken.replace(tzinfo=UTC)

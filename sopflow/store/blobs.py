@@ -132,6 +132,18 @@ class BlobStore:
                 is_document = len(name) == 64 and all(c in "0123456789abcdef" for c in name)
                 yield (name if is_document and path.is_file() else None), path
 
+    def problem(self, sha256: str) -> str | None:
+        """What is wrong with a stored document, read in chunks: missing, or altered (its
+        bytes no longer hash to its name); None when it is intact."""
+        digest = hashlib.sha256()
+        try:
+            with self.path_of(sha256).open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            return f"missing from storage ({exc.strerror})"
+        return None if digest.hexdigest() == sha256 else "altered in storage"
+
     def read(self, sha256: str) -> bytes:
         try:
             content = self.path_of(sha256).read_bytes()

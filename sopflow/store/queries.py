@@ -104,6 +104,15 @@ class Reader(Cursor):
     def request(self, reference: str) -> dict[str, Any] | None:
         return self.one("SELECT * FROM requests WHERE reference = :ref", {"ref": reference})
 
+    def events_dated_before(self, chain_seq: int, moment: datetime) -> list[dict[str, Any]]:
+        """Events after global link ``chain_seq`` dated before ``moment`` (chain order)."""
+        return self.all(
+            "SELECT r.reference, e.seq, e.chain_seq, e.at FROM events e "
+            "JOIN requests r ON r.id = e.request_id "
+            "WHERE e.chain_seq > :s AND e.at < :m ORDER BY e.chain_seq LIMIT 100",
+            {"s": chain_seq, "m": moment},
+        )
+
     def events_of(self, request_id: int) -> list[dict[str, Any]]:
         return self.all(
             "SELECT * FROM events WHERE request_id = :id ORDER BY seq, id", {"id": request_id}

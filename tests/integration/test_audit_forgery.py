@@ -1,0 +1,182 @@
+"""A forger with write access to the database who recomputes every hash, link, request head
+and the chain head: the chains alone then say "intact" (docs/audit.md). What still catches
+the forgery: an anchor kept outside the database, and replay, which rebuilds each request
+from its events through its SOP and checks the stored request and its documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sopflow.domain.chain import GENESIS, event_hash, link
+from sopflow.services.export_check import anchor_of
+from tests.integration.test_audit import AUDITOR, Log, _manifest, event, log, request_id  # noqa: F401
+
+TABLES = ("events", "requests", "chain_head")
+
+
+def _table(log: Log, name: str) -> sa.Table:
+    return sa.Table(name, sa.MetaData(), autoload_with=log.services.ctx.store.engine)
+
+
+def rehash_everything(log: Log) -> None:
+    """Every event's hash and links, every request's head, the chain head: recomputed in
+    id order, as a forger covering their tracks would."""
+    store = log.services.ctx.store
+    with store.read() as r:
+        rows = r.all("SELECT * FROM events ORDER BY id")
+        refs = {h["id"]: h["reference"] for h in r.request_heads()}
+    events, requests, head = (_table(log, t) for t in TABLES)
+    last: dict[int, tuple[int, str, str]] = {}
+    chain_prev = GENESIS
+    with store.engine.begin() as conn:
+        for n, ev in enumerate(rows, start=1):
+            rid = ev["request_id"]
+            prev = last[rid][1] if rid in last else GENESIS
+            own = event_hash({**ev, "reference": refs[rid], "prev_hash": prev})
+            chained = link(chain_prev, own)
+            conn.execute(sa.update(events).where(events.c.id == ev["id"]).values(
+                prev_hash=prev, hash=own, chain_seq=n, chain_prev=chain_prev,
+                chain_hash=chained))  # fmt: skip
+            last[rid] = (ev["seq"], own, ev["to_state"])
+            chain_prev = chained
+        for rid, (seq, own, state) in last.items():
+            conn.execute(sa.update(requests).where(requests.c.id == rid).values(
+                seq=seq, last_hash=own, state=state))  # fmt: skip
+        conn.execute(sa.update(head).values(chain_seq=len(rows), chain_hash=chain_prev))
+
+
+def append_forged(log: Log, seq: int, **changes: Any) -> None:
+    """A copy of A's event ``seq - 1`` as A's event ``seq``, with ``changes``."""
+    ev = event(log.services, log.a, seq - 1)
+    forged = {k: v for k, v in ev.items() if k != "id"} | {"seq": seq} | changes
+    events = _table(log, "events")  # read before the write lock: it needs a connection
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.insert(events).values(**forged))
+
+
+def set_snapshot(log: Log, reference: str, **changes: Any) -> None:
+    with log.services.ctx.store.read() as r:
+        row = r.request(reference)
+    assert row is not None
+    requests = _table(log, "requests")
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.update(requests).where(requests.c.reference == reference).values(
+            snapshot={**row["snapshot"], **changes}))  # fmt: skip
+
+
+def test_a_rehashed_forgery_passes_the_chains_alone(log: Log) -> None:
+    append_forged(log, 7, trigger="withdraw", from_state="advertisement_review",
+                  to_state="withdrawn", payload={})  # fmt: skip
+    rehash_everything(log)
+
+    assert log.services.audit.verify().intact  # the documented limit of the chains alone
+
+
+def test_an_event_appended_after_an_anchor_but_dated_before_it_is_caught(
+    log: Log, tmp_path: Path
+) -> None:
+    target = tmp_path / "events.jsonl"
+    log.services.audit.export(target, "jsonl")
+    anchor, anchored_at = anchor_of(_manifest(target))
+    assert anchored_at is not None
+    backdated = log.start + timedelta(hours=3, minutes=30)  # between A5 and A6
+    append_forged(log, 7, trigger="withdraw", from_state="advertisement_review",
+                  to_state="withdrawn", payload={}, at=backdated)  # fmt: skip
+    rehash_everything(log)
+
+    report = log.services.audit.verify(anchor=anchor, anchored_at=anchored_at)
+
+    assert [(b.code, b.reference, b.seq) for b in report.breaks] == [
+        ("backdated-after-anchor", log.a, 7)
+    ]
+    assert "written into the anchored past" in report.breaks[0].message
+    replayed = log.services.audit.replay(log.a, AUDITOR)
+    assert any("seq 7: dated" in d and "before the step it follows" in d
+               for d in replayed["differences"])  # fmt: skip
+
+
+def test_events_written_after_an_anchor_in_the_normal_way_keep_it_intact(
+    log: Log, tmp_path: Path
+) -> None:
+    target = tmp_path / "events.jsonl"
+    log.services.audit.export(target, "jsonl")
+    anchor, anchored_at = anchor_of(_manifest(target))
+
+    log.services.audit.export(tmp_path / "later.jsonl", "jsonl")  # nothing new: still intact
+    assert log.services.audit.verify(anchor=anchor, anchored_at=anchored_at).intact
+
+
+def test_an_anchor_taken_from_an_export_of_no_event_anchors_the_whole_log(
+    log: Log, tmp_path: Path
+) -> None:
+    target = tmp_path / "empty.jsonl"
+    log.services.audit.export(target, "jsonl", start=log.start + timedelta(days=400))
+    manifest = _manifest(target)
+    assert manifest["events"] == 0
+    anchor, anchored_at = anchor_of(manifest)
+
+    assert anchor[0] == 10
+    assert log.services.audit.verify(anchor=anchor, anchored_at=anchored_at).intact
+
+
+def test_a_rehashed_step_by_someone_separation_of_duties_excludes_is_caught_by_replay(
+    log: Log,
+) -> None:
+    clerk = event(log.services, log.a, 4)["actor_id"]  # A4 register_demand
+    sql_events = _table(log, "events")
+    with log.services.ctx.store.engine.begin() as conn:  # A5 approve_demand by the clerk
+        conn.execute(sa.update(sql_events).where(
+            sql_events.c.request_id == request_id(log.services, log.a),
+            sql_events.c.seq == 5).values(actor_id=clerk))  # fmt: skip
+    rehash_everything(log)
+
+    replayed = log.services.audit.replay(log.a, AUDITOR)
+
+    assert log.services.audit.verify().intact
+    assert any(f"seq 5: {clerk} did 'register_demand'" in d and "separation of duties" in d
+               for d in replayed["differences"]), replayed["differences"]  # fmt: skip
+
+
+def test_an_edited_record_of_who_did_what_is_caught_by_replay(log: Log) -> None:
+    set_snapshot(log, log.a, acted={})
+
+    replayed = log.services.audit.replay(log.a, AUDITOR)
+
+    assert any(d.startswith("who did which step differs") for d in replayed["differences"])
+
+
+def test_a_malformed_snapshot_is_reported_by_replay_not_a_crash(log: Log) -> None:
+    set_snapshot(log, log.a, acted="x")
+
+    replayed = log.services.audit.replay(log.a, AUDITOR)
+
+    assert not replayed["consistent"]
+    assert any("snapshot is malformed" in d for d in replayed["differences"])
+
+
+def test_an_edited_deadline_is_caught_by_replay(log: Log) -> None:
+    set_snapshot(log, log.a, deadline="2099-01-01T00:00:00+00:00")
+
+    replayed = log.services.audit.replay(log.a, AUDITOR)
+
+    assert any(d.startswith("deadline: stored 2099") for d in replayed["differences"])
+
+
+def test_a_stored_document_altered_or_removed_is_caught_by_replay(log: Log) -> None:
+    with log.services.ctx.store.read() as r:
+        row = r.request(log.a)
+    assert row is not None
+    doc = row["snapshot"]["documents"][0]
+    stored = log.services.ctx.blobs.path_of(doc["sha256"])
+
+    stored.write_bytes(b"%PDF-1.4 another letter")
+    altered = log.services.audit.replay(log.a, AUDITOR)["differences"]
+    stored.unlink()
+    missing = log.services.audit.replay(log.a, AUDITOR)["differences"]
+
+    assert any(f"'{doc['kind']}'" in d and d.endswith("is altered in storage") for d in altered)
+    assert any(f"'{doc['kind']}'" in d and "is missing from storage" in d for d in missing)
