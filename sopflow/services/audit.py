@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -236,6 +238,26 @@ class Audit:
             report.breaks = report.breaks + verifier.breaks + _beside_the_chains(r, None)
         return report
 
+    def verify_as(self, email: str, reference: str | None = None) -> VerifyReport:
+        """``verify`` for an auditor of some SOPs: a break in a request of another SOP is
+        reported without naming that request (the log is one chain, so the auditor must
+        learn that it is broken, but not what another authority's requests are), and only
+        the requests of their SOPs are counted."""
+        report = self.verify(reference)
+        scope = self.auditor_scope(email)
+        with self.ctx.store.read() as r:
+            sop_of = {row["reference"]: row["sop_id"] for row in r.all(
+                "SELECT reference, sop_id FROM requests")}  # fmt: skip
+        report.breaks = [
+            b if b.reference is None or sop_of.get(b.reference) in scope else Break(
+                b.code, f"a break in a request of an SOP outside your audit ({b.code}); "
+                "its auditors can see which")
+            for b in report.breaks
+        ]  # fmt: skip
+        if reference is None:
+            report.requests = sum(1 for sop_id in sop_of.values() if sop_id in scope)
+        return report
+
     def auditor_scope(self, email: str) -> frozenset[str]:
         """The SOPs whose whole log this user may read: those where an auditor role of the
         SOP applies to them (an auditor of the authority that issued it)."""
@@ -258,6 +280,10 @@ class Audit:
                               context="export")  # fmt: skip
         digest = hashlib.sha256()
         count, redacted, first, last = 0, 0, None, None
+        # a key drawn for this export and never kept: a redacted request's token is the same
+        # for all its events in the file, but no one can tell which reference it stands for
+        # (an unkeyed hash of a sequential reference is reversed by trying them all)
+        token_key = secrets.token_bytes(32)
         with self.ctx.store.read() as r, _opened(target) as out:
             refs = {h["id"]: h["reference"] for h in r.request_heads()}
             writer = csv.writer(out) if fmt == "csv" else None
@@ -269,7 +295,7 @@ class Audit:
                 ev["reference"] = refs.get(ev["request_id"])
                 ev["at"] = canonical_time(ev["at"])
                 if scope is not None and ev["sop_id"] not in scope:
-                    ev = _redacted(ev)
+                    ev = _redacted(ev, token_key)
                     redacted += 1
                 line = _jsonl_line(ev) if fmt == "jsonl" else _csv_line(
                     [json.dumps(ev[c], ensure_ascii=False, sort_keys=True)
@@ -328,10 +354,10 @@ def _stream(r: Reader, start: datetime | None = None,
 KEPT_WHEN_REDACTED = ("chain_seq", "seq", "prev_hash", "hash", "chain_prev", "chain_hash")
 
 
-def _redacted(ev: dict[str, Any]) -> dict[str, Any]:
+def _redacted(ev: dict[str, Any], key: bytes) -> dict[str, Any]:
     """An event of an SOP outside the export's scope: the links of the chains and an opaque
     token for its request (the same for all its events), nothing else."""
-    token = hashlib.sha256(str(ev["reference"]).encode()).hexdigest()[:16]
+    token = hmac.new(key, str(ev["reference"]).encode(), hashlib.sha256).hexdigest()[:16]
     kept = {c: ev[c] for c in KEPT_WHEN_REDACTED}
     return dict.fromkeys(EXPORT_COLUMNS) | kept | {"reference": f"{REDACTED}{token}",
                                                         "redacted": True}  # fmt: skip

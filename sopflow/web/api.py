@@ -233,4 +233,4 @@ def verify(member: Caller, services: Svc, reference: str | None = None) -> dict[
         raise Forbidden("chain verification is for auditors")
     if reference is not None:
         services.queries.show(reference, member.email)  # not visible: not found
-    return services.audit.verify(reference).to_dict()
+    return services.audit.verify_as(member.email, reference).to_dict()

@@ -5,6 +5,8 @@ from its events through its SOP and checks the stored request and its documents.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from sopflow.domain.chain import GENESIS, event_hash, link
+from sopflow.services import check_export
 from sopflow.services.export_check import anchor_of
+from tests.integration import world as w
 from tests.integration.test_audit import AUDITOR, Log, _manifest, event, log, request_id  # noqa: F401
 
 TABLES = ("events", "requests", "chain_head")
@@ -180,3 +184,39 @@ def test_a_stored_document_altered_or_removed_is_caught_by_replay(log: Log) -> N
 
     assert any(f"'{doc['kind']}'" in d and d.endswith("is altered in storage") for d in altered)
     assert any(f"'{doc['kind']}'" in d and "is missing from storage" in d for d in missing)
+
+
+# -- what an auditor of one authority learns of the other's requests --------------------------
+def test_an_auditor_learns_a_break_in_another_authority_s_request_but_not_which(
+    log: Log,
+) -> None:
+    events = _table(log, "events")
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.update(events).where(
+            events.c.request_id == request_id(log.services, log.b),
+            events.c.seq == 2).values(comment="edited"))  # fmt: skip
+
+    everything = log.services.audit.verify()
+    theirs = log.services.audit.verify_as(AUDITOR)
+
+    assert [b.reference for b in everything.breaks] == [log.b]
+    assert not theirs.intact and theirs.requests == 1
+    assert [(b.code, b.reference, b.seq) for b in theirs.breaks] == [("event-altered", None, None)]
+    assert (
+        log.b not in theirs.breaks[0].message and "outside your audit" in theirs.breaks[0].message
+    )
+
+
+def test_a_redacted_request_s_token_cannot_be_traced_to_its_reference(
+    log: Log, tmp_path: Path
+) -> None:
+    tokens = []
+    for name in ("one.jsonl", "two.jsonl"):
+        log.services.audit.export(tmp_path / name, "jsonl", scope=frozenset({w.EG}))
+        lines = [json.loads(x) for x in (tmp_path / name).read_text("utf-8").splitlines()]
+        tokens.append({x["reference"] for x in lines if x.get("redacted")})
+
+    unkeyed = hashlib.sha256(log.b.encode()).hexdigest()[:16]
+    assert len(tokens[0]) == len(tokens[1]) == 1  # one token for all of B's events
+    assert tokens[0] != tokens[1] and f"redacted:{unkeyed}" not in tokens[0]
+    assert check_export(tmp_path / "one.jsonl").intact
