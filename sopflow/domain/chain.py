@@ -181,28 +181,37 @@ class ChainVerifier:
 
     def finish_head(self, head_seq: int, head_hash: str) -> None:
         """Compare the end of the global chain with the recorded head."""
-        if self.expected_chain_seq - 1 != head_seq or self.chain_prev != head_hash:
-            self.breaks.append(
-                Break(
-                    "tail-missing",
-                    f"the global chain ends at #{self.expected_chain_seq - 1} but the "
-                    f"head records #{head_seq}: the newest events were removed or rewritten",
-                )
-            )
+        end = self.expected_chain_seq - 1
+        if end == head_seq and self.chain_prev == head_hash:
+            return
+        if end > head_seq:
+            self.breaks.append(Break("unrecorded-events", f"the global chain ends at #{end} but "
+                                     f"the head records #{head_seq}: {end - head_seq} event(s) "
+                                     "were added without going through sopflow"))  # fmt: skip
+        elif end < head_seq:
+            self.breaks.append(Break("tail-missing", f"the global chain ends at #{end} but the "
+                                     f"head records #{head_seq}: the newest events were "
+                                     "removed"))  # fmt: skip
+        else:
+            self.breaks.append(Break("tail-missing", f"the global chain ends at #{end} as the "
+                                     "head records, but with another hash: the newest events "
+                                     "were rewritten"))  # fmt: skip
 
     def finish_request(self, reference: str, head_seq: int, head_hash: str) -> None:
         """Compare a request's chain with what its row records (its own tail)."""
         last_seq, last_hash = self.requests.get(reference, (0, GENESIS))
-        if last_seq != head_seq or last_hash != head_hash:
-            self.breaks.append(
-                Break(
-                    "tail-missing",
-                    f"{reference}: the request records {head_seq} events but its "
-                    f"chain ends at seq {last_seq}",
-                    reference,
-                    last_seq,
-                )
-            )
+        if last_seq == head_seq and last_hash == head_hash:
+            return
+        if last_seq > head_seq:
+            code, why = "unrecorded-events", (f"{last_seq - head_seq} event(s) were added "
+                                              "without going through sopflow")  # fmt: skip
+        elif last_seq < head_seq:
+            code, why = "tail-missing", "its newest events were removed"
+        else:
+            code, why = "tail-missing", "its last event is not the one its row records"
+        self.breaks.append(Break(code, f"{reference}: the request records {head_seq} events but "
+                                 f"its chain ends at seq {last_seq}: {why}", reference,
+                                 last_seq))  # fmt: skip
 
 
 def stitch(parts: list[ChainVerifier]) -> ChainVerifier:

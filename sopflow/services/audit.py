@@ -26,7 +26,7 @@ from sopflow.services.directory import Directory
 from sopflow.services.queries import Queries
 from sopflow.services.sops import altered
 from sopflow.spec.loader import content_hash as content_hash_of
-from sopflow.store.chainscan import verify_slice, verify_slice_in_process
+from sopflow.store.chainscan import ORPHAN, verify_slice, verify_slice_in_process
 from sopflow.store.queries import Reader
 from states.model import EventRecord, RequestState
 from states.replay import CLOCK_TOLERANCE, replay
@@ -71,6 +71,26 @@ def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
         if content_hash_of(row["text"]) != row["content_hash"]:
             breaks.append(Break("sop-altered", altered(row).message))
     return breaks
+
+
+def _orphans_named(breaks: list[Break]) -> list[Break]:
+    """The events of a request whose row was deleted cannot have their content checked (it
+    names the reference the row held): one ``request-row-missing`` for the request, rather
+    than an ``event-altered`` for each of its events."""
+    named: list[Break] = []
+    seen: set[str] = set()
+    for b in breaks:
+        orphan = b.reference is not None and b.reference.startswith(ORPHAN)
+        if not orphan or b.code != "event-altered":
+            named.append(b)
+        elif b.reference not in seen:
+            seen.add(str(b.reference))
+            request_id = str(b.reference)[len(ORPHAN) : -1]
+            named.append(Break("request-row-missing", f"the events of request id {request_id} "
+                               f"(the first: event id {b.event_id}) have no request row: it was "
+                               "deleted outside sopflow, and their content cannot be checked "
+                               "without the reference it held"))  # fmt: skip
+    return named
 
 
 def _anchor_breaks(r: Reader, anchor: tuple[int, str],
@@ -235,7 +255,8 @@ class Audit:
             verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
         report.events, report.requests = verifier.count, len(heads)
         with self.ctx.store.read() as r:
-            report.breaks = report.breaks + verifier.breaks + _beside_the_chains(r, None)
+            report.breaks = (report.breaks + _orphans_named(verifier.breaks)
+                             + _beside_the_chains(r, None))  # fmt: skip
         return report
 
     def verify_as(self, email: str, reference: str | None = None) -> VerifyReport:

@@ -13,6 +13,7 @@ from sopflow.store.db import make_engine
 from sopflow.store.repository import Store
 
 BATCH = 20_000
+ORPHAN = "<deleted request "  # names the events of a request whose row is gone: then its id, >
 
 
 def verify_slice(store: Store, after: int, upto: int, heads: list[dict[str, Any]],
@@ -28,7 +29,7 @@ def verify_slice(store: Store, after: int, upto: int, heads: list[dict[str, Any]
             if not rows:
                 break
             for row in rows:
-                reference = refs.get(row[1]) or f"<deleted request {row[1]}>"
+                reference = refs.get(row[1]) or f"{ORPHAN}{row[1]}>"
                 check(reference, row[2], row[0], row[20], row[21], row[19], row[22], row[17],
                       row_hash(reference, row))  # fmt: skip
             last = rows[-1][0]

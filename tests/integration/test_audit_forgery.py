@@ -220,3 +220,41 @@ def test_a_redacted_request_s_token_cannot_be_traced_to_its_reference(
     assert len(tokens[0]) == len(tokens[1]) == 1  # one token for all of B's events
     assert tokens[0] != tokens[1] and f"redacted:{unkeyed}" not in tokens[0]
     assert check_export(tmp_path / "one.jsonl").intact
+
+
+def test_a_deleted_request_row_is_named_once_not_as_altered_events(log: Log) -> None:
+    store = log.services.ctx.store
+    raw = store.engine.raw_connection()  # as a console would: without the foreign keys
+    try:
+        conn = raw.driver_connection
+        assert conn is not None
+        off = ("PRAGMA foreign_keys = OFF" if store.dialect == "sqlite"
+               else "SET session_replication_role = replica")  # fmt: skip
+        on = ("PRAGMA foreign_keys = ON" if store.dialect == "sqlite"
+              else "SET session_replication_role = DEFAULT")  # fmt: skip
+        if store.dialect == "sqlite" and conn.in_transaction:
+            conn.rollback()
+        conn.execute(off)
+        conn.execute(f"DELETE FROM requests WHERE reference = '{log.b}'")
+        conn.commit()
+        conn.execute(on)
+        conn.commit()
+    finally:
+        raw.close()
+
+    report = log.services.audit.verify()
+
+    assert [b.code for b in report.breaks] == ["request-row-missing"]
+    assert "deleted outside sopflow" in report.breaks[0].message
+
+
+def test_an_event_added_beyond_the_heads_is_named_as_added(log: Log) -> None:
+    append_forged(log, 7, trigger="withdraw", from_state="advertisement_review",
+                  to_state="withdrawn", payload={}, chain_seq=11)  # after the 10 of the log
+
+    report = log.services.audit.verify()
+
+    added = [b for b in report.breaks if b.code == "unrecorded-events"]
+    assert len(added) == 2  # beyond the global head and beyond the request's row
+    assert all("were added without going through sopflow" in b.message for b in added)
+    assert "tail-missing" not in {b.code for b in report.breaks}
