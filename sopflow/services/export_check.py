@@ -36,9 +36,15 @@ def check_export(path: Path) -> VerifyReport:
     verifier = ChainVerifier(
         manifest["first_chain_seq"] or 1, manifest["first_chain_prev"] or "0" * 64, partial=True
     )
+    if manifest["format"] == "csv" and not _csv_header_ok(data):
+        report.breaks.append(Break("export-malformed", f"{path.name} line 1: the header is not "
+                                   f"the export's columns ({', '.join(EXPORT_COLUMNS)}), so no "
+                                   "line of it can be read as an event"))  # fmt: skip
+        return report
     lines = _csv_lines(data) if manifest["format"] == "csv" else _jsonl_lines(data)
-    redacted = 0
+    redacted = lines_read = 0
     for number, read in lines:
+        lines_read += 1
         try:  # an altered file is a finding to report, line by line, never a crash
             event = read()
             if event.get("redacted"):  # its content is withheld: its own hash is taken as given
@@ -52,6 +58,9 @@ def check_export(path: Path) -> VerifyReport:
             why = _why_not_an_event(exc)
             report.breaks.append(Break("export-malformed", f"{path.name} line {number} is not "
                                        f"an exported event ({why})"))  # fmt: skip
+    if lines_read != manifest["events"]:
+        why = f"holds {lines_read} line(s) but its manifest says {manifest['events']} event(s)"
+        report.breaks.append(Break("export-altered", f"{path.name} {why}"))
     if manifest["last_chain_seq"] is not None:
         verifier.finish_head(manifest["last_chain_seq"], manifest["last_chain_hash"])
     report.breaks += _redactions(path.name, manifest, redacted) + verifier.breaks
@@ -84,17 +93,18 @@ _NULLABLE = ("from_state", "acting_for", "comment", "reason", "legal_clause", "f
 _INTEGERS = ("chain_seq", "id", "seq", "sop_version")
 
 
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
+    return csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+
+
+def _csv_header_ok(data: bytes) -> bool:
+    return next(_csv_rows(data), None) == list(EXPORT_COLUMNS)
+
+
 def _csv_lines(data: bytes) -> Iterator[Line]:
-    """The rows of a CSV export as events (the header must be the export's columns)."""
-    rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
-    header = next(rows, None)
-    if header != list(EXPORT_COLUMNS):
-
-        def refused() -> dict[str, Any]:
-            raise ValueError(f"its header is not the columns {', '.join(EXPORT_COLUMNS)}")
-
-        yield 1, refused
-        return
+    """The rows of a CSV export after its header, as events."""
+    rows = _csv_rows(data)
+    next(rows, None)
     for number, row in enumerate(rows, start=2):
         yield number, functools.partial(_csv_event, row)
 
@@ -128,6 +138,12 @@ def _exported_event(line: bytes) -> dict[str, Any]:
     event = json.loads(line)
     if not isinstance(event, dict):
         raise AttributeError("not an object")
+    missing = [c for c in EXPORT_COLUMNS if c not in event]
+    if missing:
+        raise KeyError(", ".join(missing))
+    unknown = sorted(set(event) - _EXPORTED_KEYS)
+    if unknown:
+        raise ValueError(f"fields no export writes: {', '.join(unknown)}")
     for name, kind in _LINKS.items():
         value = event[name]
         if type(value) is not kind:  # bool is an int to isinstance; not here
@@ -135,6 +151,7 @@ def _exported_event(line: bytes) -> dict[str, Any]:
     return event
 
 
+_EXPORTED_KEYS = frozenset((*EXPORT_COLUMNS, "redacted"))
 _JSON_KIND = {int: "a whole number", str: "a string"}
 
 
@@ -147,7 +164,9 @@ def _why_not_an_event(exc: Exception) -> str:
         return f"no {exc.args[0]}"
     if isinstance(exc, AttributeError):
         return "not a JSON object"
-    return f"a value of the wrong type: {exc}"
+    if isinstance(exc, TypeError):
+        return f"a value of the wrong type: {exc}"
+    return str(exc)
 
 
 MANIFEST_KEYS = ("format", "events", "first_chain_seq", "first_chain_prev", "last_chain_seq",
@@ -174,6 +193,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
              if manifest[key] is not None and type(manifest[key]) is not kind]  # fmt: skip
     if wrong:
         raise InvalidData([FieldError(where, "wrong-type", "; ".join(wrong))], context="export")
+    if manifest["format"] not in ("jsonl", "csv"):
+        why = f"format is {json.dumps(manifest['format'])}: an export is jsonl or csv"
+        raise InvalidData([FieldError(where, "not-in-enum", why)], context="export")
     return dict(manifest)
 
 

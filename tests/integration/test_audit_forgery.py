@@ -249,8 +249,15 @@ def test_a_deleted_request_row_is_named_once_not_as_altered_events(log: Log) -> 
 
 
 def test_an_event_added_beyond_the_heads_is_named_as_added(log: Log) -> None:
-    append_forged(log, 7, trigger="withdraw", from_state="advertisement_review",
-                  to_state="withdrawn", payload={}, chain_seq=11)  # after the 10 of the log
+    append_forged(
+        log,
+        7,
+        trigger="withdraw",
+        from_state="advertisement_review",
+        to_state="withdrawn",
+        payload={},
+        chain_seq=11,
+    )  # after the 10 of the log
 
     report = log.services.audit.verify()
 
