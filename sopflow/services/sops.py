@@ -128,9 +128,11 @@ def altered(row: Mapping[str, Any]) -> SopIssue:
     return SopIssue(
         "sop-altered",
         f"the stored text of {row['sop_id']} v{row['version']} no longer matches its hash "
-        f"{row['content_hash'][:19]}…: it was changed in the database; steps of the requests "
-        "pinned to it are refused until the original text is restored",
-        str(row["source"]),
+        f"{row['content_hash'][:19]}…: it was changed in the database. No step runs under it: "
+        f"the requests pinned to it use the SOP file {row['source']} while that file holds the "
+        "original text, and their steps are refused otherwise",
+        f"database:sop_versions/{row['sop_id']}/v{row['version']}",
+        hint=f"restore the stored text from the original file ({row['source']})",
     )
 
 

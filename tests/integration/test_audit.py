@@ -443,7 +443,10 @@ def test_an_edited_stored_sop_text_is_caught_and_never_run(log: Log) -> None:
 
     assert [b.code for b in report.breaks] == ["sop-altered"]
     assert f"the stored text of {w.EG} v1 no longer matches its hash" in report.breaks[0].message
-    assert [p.code for p in catalogue.problems] == ["sop-altered"]
+    assert "while that file holds the original text" in report.breaks[0].message
+    assert [(p.code, p.file) for p in catalogue.problems] == [
+        ("sop-altered", f"database:sop_versions/{w.EG}/v1")
+    ]  # not the file, which is intact
     # the shipped file holds the text the requests were pinned to: steps run under it
     pinned = svc.ctx.sops.pinned(w.EG, 1, event(svc, log.a, 1)["sop_hash"])
     assert "max: 5000" in pinned.text
