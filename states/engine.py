@@ -279,6 +279,9 @@ def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> O
         errors = [*exc.errors, *_filing_gaps(sop, payload, exc.errors)]
         raise InvalidData(errors, context=f"data for '{CREATE}'") from None
     state = advance(sop, merged, None, actor.id, sop.initial, now, 1)
+    if actor.organisation_id is not None:
+        # whose request it is decides who sees it and who is told: the chain must cover it
+        change = {**change, "organisation": actor.organisation_id}
     return Outcome(state, _event(1, CREATE, None, sop.initial, actor, role, now, change,
                                  payload.comment))  # fmt: skip
 

@@ -18,7 +18,6 @@ from states.engine import advance, enter
 from states.machine import CompiledSop
 from states.model import ATTACH, BREACH, CREATE, WARNING, DocumentRef, EventRecord, RequestState
 
-
 # Two commands on one request may take their moments a little before they write (a command
 # reads its clock, then loads the request): a step can then be dated a moment before the step
 # recorded just ahead of it. Beyond this, the date was not the system's own.

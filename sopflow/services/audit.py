@@ -67,6 +67,12 @@ def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
                     f"{row['event_sop_hash'][:19]}…: the row was changed outside sopflow",
                     row["reference"], row["seq"])
               for row in r.rows_unlike_their_last_event(reference)]  # fmt: skip
+    breaks += [Break("request-row-altered", f"request {row['reference']}: its row says it was "
+                     f"filed by {row['created_by']} for {row['organisation_id']}, but its first "
+                     f"event records {row['actor_id']}"
+                     + (f" for {row['filed_for']}" if row["filed_for"] else "")
+                     + ": the row was changed outside sopflow", row["reference"], 1)
+               for row in r.rows_unlike_their_filing(reference)]  # fmt: skip
     for row in r.sop_versions():
         if content_hash_of(row["text"]) != row["content_hash"]:
             breaks.append(Break("sop-altered", altered(row).message))

@@ -204,6 +204,19 @@ class Reader(Cursor):
             "WHERE (e.to_state <> r.state OR e.sop_hash <> r.sop_hash)" + one
             + " ORDER BY r.id", {"ref": reference})  # fmt: skip
 
+    def rows_unlike_their_filing(self, reference: str | None = None) -> list[dict[str, Any]]:
+        """Requests whose row names another filer or organisation than their first event
+        (which records both; events before the organisation was recorded name only the
+        filer)."""
+        org = ("json_extract(f.payload, '$.organisation')" if self.dialect == "sqlite"
+               else "(f.payload ->> 'organisation')")  # fmt: skip
+        one = " AND r.reference = :ref" if reference is not None else ""
+        return self.all(
+            f"SELECT r.reference, r.created_by, r.organisation_id, f.actor_id, {org} AS filed_for "
+            "FROM requests r JOIN events f ON f.request_id = r.id AND f.seq = 1 "
+            f"WHERE (f.actor_id <> r.created_by OR {org} <> r.organisation_id)" + one
+            + " ORDER BY r.id", {"ref": reference})  # fmt: skip
+
 
 class Writer(Reader):
     """The statements of one write transaction."""

@@ -265,3 +265,17 @@ def test_an_event_added_beyond_the_heads_is_named_as_added(log: Log) -> None:
     assert len(added) == 2  # beyond the global head and beyond the request's row
     assert all("were added without going through sopflow" in b.message for b in added)
     assert "tail-missing" not in {b.code for b in report.breaks}
+
+
+def test_a_request_given_to_another_organisation_is_caught(log: Log) -> None:
+    requests = _table(log, "requests")
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.update(requests).where(requests.c.reference == log.a).values(
+            organisation_id=w.OTHER_AGENCY))  # fmt: skip
+
+    report = log.services.audit.verify(log.a)
+
+    assert [(b.code, b.reference) for b in report.breaks] == [("request-row-altered", log.a)]
+    assert f"filed by {event(log.services, log.a, 1)['actor_id']} for {w.OTHER_AGENCY}" in (
+        report.breaks[0].message
+    )
