@@ -60,7 +60,7 @@ def _request(w, sop, i: int, at: datetime, head: tuple[int, str]) -> tuple[int, 
     request_id = w.insert("requests", {
         "reference": reference, "sop_id": sop.spec.id, "sop_version": sop.spec.version,
         "sop_hash": sop.content_hash, "organisation_id": "synth-employer",
-        "created_by": "synth@example.org", "state": "approved", "outcome": "approved",
+        "created_by": f"{PATH[0][3]}-0@synth", "state": "approved", "outcome": "approved",
         "snapshot": {"state": "approved", "data": {}, "seq": len(PATH)}, "seq": len(PATH),
         "last_hash": "", "deadline": None, "breached": False, "version": len(PATH),
         "created_at": at, "updated_at": at}, returning=True)  # fmt: skip
@@ -70,7 +70,8 @@ def _request(w, sop, i: int, at: datetime, head: tuple[int, str]) -> tuple[int, 
         moment = at + timedelta(seconds=seq)
         fields = {"seq": seq, "trigger": trigger, "from_state": src, "to_state": dst,
                   "actor_id": f"{role}-0@synth", "role": role, "acting_for": None,
-                  "payload": {"comment": f"{trigger} step {seq}"}, "comment": None,
+                  "payload": {"comment": f"{trigger} step {seq}"}
+                  | ({"organisation": "synth-employer"} if seq == 1 else {}), "comment": None,
                   "reason": None, "legal_clause": "workload", "sop_id": sop.spec.id,
                   "sop_version": sop.spec.version, "sop_hash": sop.content_hash, "at": moment,
                   "flow_run_id": None}  # fmt: skip
