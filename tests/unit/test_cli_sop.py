@@ -104,6 +104,40 @@ def test_validate_reports_a_missing_file(sopflow):
     assert result.code == 1
 
 
+def test_an_oversized_file_is_refused_unread(sopflow, tmp_path, monkeypatch):
+    """BUG: the whole file was read before its size was checked (300 MB, /dev/zero)."""
+    from sopflow import sop_files
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as stream:
+        stream.truncate(50_000_000)  # sparse: costs no disk
+    read_sizes: list[int] = []
+    real_open = Path.open
+
+    def counting_open(self, mode="r", *args, **kwargs):
+        stream = real_open(self, mode, *args, **kwargs)
+        if self == big:
+            real_read = stream.read
+            stream.read = lambda n=-1: read_sizes.append(n) or real_read(n)
+        return stream
+
+    monkeypatch.setattr(Path, "open", counting_open)
+
+    result = sopflow("sop", "validate", str(big))
+
+    assert "error[yaml-too-large] file larger than 256000 bytes" in result.err
+    assert read_sizes == [sop_files.MAX_BYTES + 1]
+    assert result.code == 1
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_not_read_forever(sopflow):
+    result = sopflow("sop", "validate", "/dev/zero")
+
+    assert "/dev/zero:1:1: error[yaml-too-large]" in result.err
+    assert result.code == 1
+
+
 def test_a_null_document_fails_validation(sopflow, tmp_path):
     """BUG: a file holding only '---' passes `sop validate` with 0 errors."""
     empty = tmp_path / "empty.v1.yaml"
