@@ -336,6 +336,34 @@ def test_breach_trigger_fired_by_a_system_role_is_accepted():
     assert issues == []
 
 
+def _slow_calendar(d, days):
+    d["calendar"]["weekend"] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday"]
+    state(d, "directorate_approval")["sla"] = {"working_days": days}
+    state(d, "directorate_approval")["on_breach"] = {
+        "notify": [{"to": "requester", "template": "request_submitted"}]
+    }
+
+
+def test_a_deadline_the_calendar_cannot_count_is_an_error():
+    """BUG: six weekend days and 365 working days validated, then every request entering
+    the state crashed (no 365 working days within 1830 days)."""
+    text, issues = lint(lambda d: _slow_calendar(d, 365))
+
+    issue = single(issues, "sla-not-computable")
+    assert issue.message.startswith(
+        "state 'directorate_approval': a deadline of 365 working days cannot be counted on "
+        "this SOP's calendar: from 2026-01-01 it has only "
+    )
+    line, column = position(text, "working_days: 365")
+    assert at(issue) == (line, column + len("working_days: "))
+
+
+def test_a_long_deadline_the_calendar_can_count_is_accepted():
+    _, issues = lint(lambda d: _slow_calendar(d, 200))
+
+    assert "sla-not-computable" not in codes(issues)
+
+
 def test_idle_role_is_a_warning():
     def change(d):
         d["roles"].append(
