@@ -552,6 +552,47 @@ def test_bad_condition_column_in_a_quoted_scalar():
     assert at(issue) == position(text, "employer_nme")
 
 
+SUBMIT = (
+    "  - {trigger: submit, from: draft, to: submitted, roles: [employer_agent], "
+    "legal_clause: workload, label: {en: Submit, fr: Déposer, ar: تقديم}}"
+)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        ">-\n          workers_requested > 1 and\n          employer_nme == 1",
+        ">\n          workers_requested > 1 and\n          employer_nme == 1\n",
+        "|-\n          (workers_requested > 1\n            and employer_nme == 1)",
+        '"workers_requested > \\"x\\" and\n          employer_nme == 1"',
+        "workers_requested > 1 and\n          employer_nme == 1",
+    ],
+    ids=["folded", "folded-clip", "literal", "double-quoted", "plain"],
+)
+def test_bad_condition_in_a_multi_line_scalar_points_at_the_name(written):
+    """BUG: the column in the expression was added to the column where the value starts,
+    ignoring line breaks: 179:44 was reported for a name at 181:13."""
+    assert SUBMIT in read(BENCH)
+    text = read(BENCH).replace(
+        SUBMIT,
+        "  - trigger: submit\n"
+        "    from: draft\n"
+        "    to: submitted\n"
+        "    roles: [employer_agent]\n"
+        "    legal_clause: workload\n"
+        "    label: {en: Submit, fr: Déposer, ar: تقديم}\n"
+        "    requires:\n"
+        "      conditions:\n"
+        "      - message: {en: m, fr: m, ar: m}\n"
+        f"        expr: {written}",
+    )
+
+    issue = single(issues_of(text), "bad-condition")
+
+    assert at(issue) == position(text, "employer_nme")
+    assert "\n" not in issue.message
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
