@@ -191,7 +191,15 @@ def schema(
 
 @app.command()
 def publish(path: Annotated[Path, typer.Argument(metavar="PATH")]) -> None:
-    """Register an SOP version (refused if that version exists with other content)."""
+    """Register an SOP version (refused if that version exists with other content).
+
+    The file is checked as ``sop validate`` checks it: its warnings are printed, an error
+    refuses it."""
+    issues = check_file(path)
+    if any(i.severity == "error" for i in issues):
+        raise SopDefinitionError(issues)
+    for issue in issues:
+        err.print(issue.format(), markup=False)
     services = bootstrap.services()
     sop, new = services.sops.publish(path, services.ctx.clock())  # the services' clock
     state = "registered" if new else "already registered (identical)"

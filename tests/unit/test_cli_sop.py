@@ -177,6 +177,50 @@ def test_warnings_fail_only_with_strict(sopflow, tmp_path):
     assert strict.code == 1
 
 
+# ---------------------------------------------------------------- publish
+
+
+@pytest.fixture
+def own_store(sopflow, tmp_path, monkeypatch):
+    """A database of this test's own: what it publishes stays out of the other tests."""
+    monkeypatch.setenv("SOPFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'publish.db'}")
+    monkeypatch.setenv("SOPFLOW_DATA_DIR", str(tmp_path / "data"))
+    bootstrap.settings.cache_clear()
+    monkeypatch.setattr(bootstrap, "_services", None)
+    yield sopflow
+    if bootstrap._services is not None:
+        bootstrap._services.ctx.store.engine.dispose()
+    bootstrap.settings.cache_clear()
+
+
+def test_publish_prints_the_warnings_validate_prints(own_store, tmp_path):
+    """BUG: `sop publish` printed no warning at all."""
+    text = read(BENCH).replace("\nversion: 1\n", "\nversion: 7\n")
+    misnamed = tmp_path / "bench.yaml"
+    misnamed.write_text(text, encoding="utf-8")
+
+    validated = own_store("sop", "validate", str(misnamed))
+    published = own_store("sop", "publish", str(misnamed))
+
+    warnings = [line for line in validated.err.splitlines() if "warning[" in line]
+    assert warnings and "warning[file-name]" in warnings[0]
+    assert published.err.splitlines()[: len(warnings)] == warnings
+    assert "peer-recruitment-approval v7 registered" in published.err
+    assert published.code == 0
+
+
+def test_publish_refuses_what_validate_refuses(own_store, tmp_path):
+    broken = tmp_path / "peer-recruitment-approval.v8.yaml"
+    broken.write_text(read(BENCH).replace("\nversion: 1\n", "\nversion: 8\n")
+                      .replace("to: submitted,", "to: submited,"), encoding="utf-8")  # fmt: skip
+
+    published = own_store("sop", "publish", str(broken))
+
+    assert "error[unknown-state] unknown state 'submited'" in published.err
+    assert "registered" not in published.err
+    assert published.code == 1
+
+
 # ---------------------------------------------------------------- list and show
 
 
