@@ -331,6 +331,57 @@ def test_graph_prints_the_diagram_unchanged(sopflow, path, fmt):
     assert result.out.rstrip("\n").splitlines() == diagram(sop, fmt).rstrip("\n").splitlines()
 
 
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+@pytest.mark.parametrize("locale", ["fr", "ar"])
+def test_graph_in_a_language_names_states_and_steps_in_it(sopflow, fmt, locale):
+    """BUG: --locale fr|ar translated the title only; states and edges stayed ids."""
+    sop = compiled(EG)
+
+    result = sopflow("sop", "graph", sop.spec.id, "--format", fmt, "--locale", locale)
+
+    assert result.code == 0
+    for state in sop.spec.states:
+        named = state.label.get(locale)
+        assert (f'state "{named}" as {state.id}' if fmt == "mermaid"
+                else f'{state.id} [label="{named}"') in result.out  # fmt: skip
+    for tr in sop.spec.transitions:
+        assert tr.label.get(locale) in result.out
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name.split("-")[0])
+def test_graph_marks_final_states_and_no_state_as_current(sopflow, path):
+    """BUG: final states were drawn as any other, and the initial one as 'active'."""
+    sop = compiled(path)
+    finals = {s.id for s in sop.spec.states if s.final}
+
+    mermaid = sopflow("sop", "graph", sop.spec.id).out
+    dot = sopflow("sop", "graph", sop.spec.id, "--format", "dot").out
+
+    for state in sop.spec.states:
+        assert (f"  {state.id} --> [*]" in mermaid) == (state.id in finals)
+        line = next(x for x in dot.splitlines() if x.strip().startswith(f"{state.id} [label="))
+        assert ("peripheries=2" in line) == (state.id in finals), line
+    assert "Class " + sop.initial + " s_default" in mermaid
+    assert mermaid.count("s_active") == 1  # its classDef only: no request is shown
+    assert "darksalmon" not in dot
+
+
+def test_a_diagram_highlights_the_state_of_the_request_it_shows():
+    sop = compiled(EG)
+    final = next(s.id for s in sop.spec.states if s.final)
+
+    dot = diagram(sop, "dot", "fr", labels=True, current="attestation_review")
+    on_final = diagram(sop, "dot", "fr", labels=True, current=final)
+    mermaid = diagram(sop, "mermaid", current="attestation_review")
+
+    line = next(x for x in dot.splitlines() if x.strip().startswith("attestation_review ["))
+    assert "fillcolor=darksalmon" in line and dot.count("darksalmon") == 1
+    line = next(x for x in on_final.splitlines() if x.strip().startswith(f"{final} ["))
+    assert "fillcolor=darksalmon" in line and "peripheries=2" in line
+    assert "Class attestation_review s_active" in mermaid
+    assert mermaid.count("s_active") == 2  # its classDef and the one state
+
+
 def test_graph_with_a_bad_format_is_a_usage_error(sopflow):
     result = sopflow("sop", "graph", "eg-mom-international-placement", "--format", "png")
 
