@@ -6,6 +6,7 @@ core parses and compiles it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from notifications.catalogue import TEMPLATE_IDS
 from sopflow.errors import NotFound, SopDefinitionError, SopIssue
 from sopflow.spec.loader import ParsedSop
+from sopflow.spec.yamlsource import MAX_BYTES
 from states.machine import CompiledSop, check_sop, compile_sop
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -34,8 +36,18 @@ def display_name(path: Path) -> str:
 
 
 def read_text(path: Path) -> str:
+    """The file's text; a file over ``MAX_BYTES`` is refused after reading one byte more
+    than the limit, never whole (``/dev/zero``, a FIFO or a huge file cost no memory)."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise SopDefinitionError(
+                [SopIssue("yaml-too-large", f"file larger than {MAX_BYTES} bytes",
+                          display_name(path), hint="an SOP file is well under 100 KB")]
+            )  # fmt: skip
+        # decoded as Path.read_text decodes (universal newlines), so hashes do not change
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
     except UnicodeDecodeError as exc:
         raise SopDefinitionError(
             [SopIssue("not-utf8", f"the file is not UTF-8 text ({exc.reason})", display_name(path))]

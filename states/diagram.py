@@ -8,6 +8,7 @@ are never resolved as callbacks.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 from transitions import State
@@ -33,21 +34,35 @@ class _LabelledState(State):
             self.label = label
 
 
-class _Drawer(GraphMachine):
-    state_cls = _LabelledState
+def _styles(fmt: Format) -> dict[str, Any]:
+    """GraphMachine's styles, with a double border kept for final states in DOT (its
+    "active" style had one too: the state of a request shown is coloured only)."""
+    styles: dict[str, Any] = copy.deepcopy(GraphMachine.style_attributes)
+    if fmt == "dot":
+        nodes: dict[str, dict[str, str]] = styles["node"]
+        nodes["active"] = {**nodes["active"], "peripheries": "1"}
+        nodes["final"] = {"peripheries": "2"}
+        nodes["active_final"] = {**nodes["active"], "peripheries": "2"}
+    return styles
 
 
 def diagram(sop: CompiledSop, fmt: Format = "mermaid", locale: str = "en",
-            labels: bool = False) -> str:  # fmt: skip
+            labels: bool = False, current: str | None = None) -> str:  # fmt: skip
     """The SOP's state diagram. With ``labels`` states and steps are named in ``locale``
-    (for people); without, by their ids with the roles on each edge (for tools, diffs)."""
+    (for people); without, by their ids with the roles on each edge (for tools, diffs).
+    Final states are marked (Mermaid ``--> [*]``, DOT a double border); ``current``, the
+    state of a request shown with the diagram, is highlighted, and no state otherwise."""
     spec = sop.spec
     model = _Drawing()
 
     def named(item: dict[str, object], label: str) -> dict[str, object]:
         return {**item, "label": label} if labels else item
 
-    _Drawer(
+    class _Drawer(GraphMachine):
+        state_cls = _LabelledState
+        style_attributes = _styles(fmt)
+
+    machine = _Drawer(
         model=model,
         states=[
             named({"name": s.id, "final": bool(s.final)}, s.label.get(locale)) for s in spec.states
@@ -72,9 +87,20 @@ def diagram(sop: CompiledSop, fmt: Format = "mermaid", locale: str = "en",
         graph_engine="mermaid" if fmt == "mermaid" else "graphviz",
         title=f"{spec.title.get(locale)} (v{spec.version})",
     )
-    graph = model.get_graph()  # type: ignore[attr-defined]
+    model.get_graph()  # type: ignore[attr-defined]  # (makes the model's graph builder)
+    builder = machine.model_graphs[id(model)]
+    builder.reset_styling()  # GraphMachine marks the initial state as the model's current
+    finals = {s.id for s in spec.states if s.final}
+    if fmt == "dot":
+        for state in finals:
+            builder.set_node_style(state, "final")
+    if current is not None:
+        final = fmt == "dot" and current in finals
+        builder.set_node_style(current, "active_final" if final else "active")
+    graph: Any = builder.get_graph(title=machine.title)
     if fmt == "dot":
         # GraphMachine left-justifies state names ('\l'); names in a right-to-left script
         # then fall outside their box, so the labelled drawing centres them
         return str(graph.source).replace('\\l"', '"') if labels else str(graph.source)
-    return str(graph.draw(None))
+    ends = [f"  {s.id} --> [*]" for s in spec.states if s.final]
+    return "\n".join([str(graph.draw(None)).rstrip("\n"), *ends]) + "\n"

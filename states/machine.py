@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -23,7 +24,7 @@ from sopflow.spec.linter import lint
 from sopflow.spec.loader import ParsedSop, content_hash, parse_sop
 from sopflow.spec.models import FieldSpec, Role, SopSpec, State, Transition
 from sopflow.spec.yamlsource import SourceMap
-from states.deadlines import WorkingCalendar
+from states.deadlines import MAX_SCAN_DAYS, WorkingCalendar
 from states.model import RESERVED_TRIGGERS
 from states.rules import RULE_NAMES, RULES
 
@@ -192,6 +193,45 @@ def _param_reference_issues(spec: SopSpec, source: SourceMap, path: tuple[str | 
     return issues
 
 
+def _deadline_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
+    """Every working-day deadline must be computable on the SOP's own calendar, with the
+    engine's own arithmetic: a calendar of six weekend days cannot count 365 working days,
+    and every request entering that state would fail. Tried from the first day the version
+    is in effect and from a year later (the public holidays change with the year)."""
+    try:
+        calendar = WorkingCalendar(spec.calendar)
+    except (LookupError, ValueError):  # an unknown time zone: reported by the linter
+        return []
+    first = spec.effective_from
+    starts = [first, first.replace(year=first.year + 1, day=min(first.day, 28))]
+    issues = []
+    for i, state in enumerate(spec.states):
+        days = state.sla.working_days if state.sla else None
+        if days is None:
+            continue
+        for start in starts:
+            entered = datetime.combine(start, time(12), tzinfo=calendar.zone)
+            try:
+                calendar.add_working_days(entered, days)
+            except (ValueError, NotImplementedError, KeyError):
+                working = calendar.working_days_between(
+                    entered, entered + timedelta(days=MAX_SCAN_DAYS)
+                )
+                issues.append(
+                    source.issue(
+                        ("states", i, "sla", "working_days"),
+                        "sla-not-computable",
+                        f"state '{state.id}': a deadline of {days} working days cannot be "
+                        f"counted on this SOP's calendar: from {start} it has only {working} "
+                        f"working days in the next {MAX_SCAN_DAYS} days",
+                        hint="shorten the deadline, give it in 'hours', or give the calendar "
+                        "fewer weekend days and days off",
+                    )
+                )
+                break
+    return issues
+
+
 def check_sop(
     text: str, file: str, *, templates: frozenset[str] | None = None
 ) -> tuple[ParsedSop, list[SopIssue]]:
@@ -201,6 +241,7 @@ def check_sop(
     if parsed.spec is not None:
         issues += lint(parsed.spec, parsed.source, rules=RULE_NAMES, templates=templates)
         issues += _rule_param_issues(parsed.spec, parsed.source)
+        issues += _deadline_issues(parsed.spec, parsed.source)
     return parsed, sorted(issues, key=lambda i: (i.line, i.column, i.code))
 
 

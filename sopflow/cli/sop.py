@@ -13,7 +13,7 @@ from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print
 from sopflow.errors import SopDefinitionError
 from sopflow.sop_files import SopCatalogue, check_file, compile_file, shipped_sop_dir
 from sopflow.spec.schema import SCHEMA_FILE, sop_json_schema_text
-from states.diagram import diagram
+from states.diagram import Format, diagram
 from states.machine import CompiledSop
 
 app = typer.Typer(
@@ -159,13 +159,20 @@ def graph(
     sop_id: Annotated[str, typer.Argument(metavar="ID")],
     version: Annotated[int | None, typer.Option(min=1)] = None,
     fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
-    locale: LocaleOption = Locale.en,
+    locale: Annotated[
+        Locale | None,
+        typer.Option(
+            help="name states and steps in this language (ar, fr or en)", case_sensitive=False
+        ),
+    ] = None,
 ) -> None:
-    """A state diagram with the roles on the edges."""
+    """A state diagram: ids with the roles on the edges, or with --locale the SOP's own
+    names of states and steps in that language. Final states are marked."""
     if fmt not in ("mermaid", "dot"):
         raise typer.BadParameter("use mermaid or dot", param_hint="--format")
     sop = bootstrap.catalogue().get(sop_id, version)
-    print_text(diagram(sop, "mermaid" if fmt == "mermaid" else "dot", locale))
+    shape: Format = "mermaid" if fmt == "mermaid" else "dot"
+    print_text(diagram(sop, shape, locale or "en", labels=locale is not None))
 
 
 @app.command()
@@ -191,7 +198,15 @@ def schema(
 
 @app.command()
 def publish(path: Annotated[Path, typer.Argument(metavar="PATH")]) -> None:
-    """Register an SOP version (refused if that version exists with other content)."""
+    """Register an SOP version (refused if that version exists with other content).
+
+    The file is checked as ``sop validate`` checks it: its warnings are printed, an error
+    refuses it."""
+    issues = check_file(path)
+    if any(i.severity == "error" for i in issues):
+        raise SopDefinitionError(issues)
+    for issue in issues:
+        err.print(issue.format(), markup=False)
     services = bootstrap.services()
     sop, new = services.sops.publish(path, services.ctx.clock())  # the services' clock
     state = "registered" if new else "already registered (identical)"

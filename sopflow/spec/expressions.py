@@ -32,12 +32,18 @@ MAX_NODES = 200
 
 
 class ExpressionError(ValueError):
-    """A condition that does not compile; ``column`` is 1-based within the expression."""
+    """A condition that does not compile. ``column`` is 1-based within the expression's
+    line ``line`` (1-based; an expression in parentheses may span lines); ``offset`` is
+    the 0-based index of the offending character in the whole source text, which the
+    linter maps to a place in the SOP file."""
 
-    def __init__(self, message: str, column: int = 1) -> None:
+    def __init__(self, message: str, column: int = 1, line: int = 1,
+                 offset: int | None = None) -> None:  # fmt: skip
         super().__init__(message)
         self.message = message
         self.column = column
+        self.line = line
+        self.offset = column - 1 if offset is None else offset
 
 
 class EvaluationError(ValueError):
@@ -145,17 +151,30 @@ def compile_expression(source: str, fields: frozenset[str]) -> Expression:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
     stripped = source.lstrip()
     indent = len(source) - len(stripped)  # columns count from the text as written
+    text = stripped.rstrip()
+    lines = text.split("\n")
+    lead = len(source) - len(source.lstrip(" \t"))  # the indent on the first line only
+
+    def located(message: str, line: int, column: int) -> ExpressionError:
+        """``column`` 1-based in characters on ``line`` of ``text``."""
+        line = min(max(line, 1), len(lines))
+        offset = indent + sum(len(x) + 1 for x in lines[: line - 1]) + column - 1
+        return ExpressionError(message, column + (lead if line == 1 else 0), line, offset)
+
     try:
-        tree = ast.parse(stripped.rstrip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}", (exc.offset or 1) + indent) from exc
+        raise located(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from exc
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression has more than {MAX_NODES} parts")
     compiler = _Compiler(fields)
     try:
         run = compiler.compile(tree.body)
     except ExpressionError as exc:
-        raise ExpressionError(exc.message, exc.column + indent) from exc
+        # ast counts columns in UTF-8 bytes: count characters, as an editor does
+        row = lines[min(max(exc.line, 1), len(lines)) - 1]
+        column = len(row.encode("utf-8")[: exc.column - 1].decode("utf-8", "ignore")) + 1
+        raise located(exc.message, exc.line, column) from exc
     return Expression(source, frozenset(compiler.names), run)
 
 
@@ -165,7 +184,9 @@ class _Compiler:
         self.names: set[str] = set()
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
-        return ExpressionError(message, getattr(node, "col_offset", 0) + 1)
+        return ExpressionError(
+            message, getattr(node, "col_offset", 0) + 1, getattr(node, "lineno", 1)
+        )
 
     def compile(self, node: ast.expr) -> Compiled:
         if isinstance(node, ast.Constant):

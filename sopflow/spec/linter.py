@@ -20,6 +20,7 @@ from sopflow.spec.expressions import (
 )
 from sopflow.spec.lint_data import check_data
 from sopflow.spec.lint_data import hint as _hint
+from sopflow.spec.lint_steps import check_steps
 from sopflow.spec.models import Notice, SopSpec
 from sopflow.spec.yamlsource import Path, SourceMap
 
@@ -63,6 +64,7 @@ class _Linter:
         self.graph()
         self.idle_roles()
         check_data(self.spec, self.add)
+        check_steps(self.spec, self.add)
         return self.issues
 
     def unique_ids(self) -> None:
@@ -236,16 +238,15 @@ class _Linter:
                     self.computable(expr, (*here, "requires", "conditions", j, "expr"))
                 except ExpressionError as exc:
                     path = (*here, "requires", "conditions", j, "expr")
-                    line, column = self.source.locate(path)
-                    column += 1 if path in self.source.quoted else 0
+                    line, column = self.source.locate_in(path, cond.expr, exc.offset)
                     word = exc.message.split("'")[1] if "unknown name" in exc.message else ""
                     self.issues.append(
                         SopIssue(
                             "bad-condition",
-                            f"condition '{cond.expr}': {exc.message}",
+                            f"condition '{' '.join(cond.expr.split())}': {exc.message}",
                             self.source.file,
                             line,
-                            column + exc.column - 1,
+                            column,
                             hint=_hint(word, field_ids) if word else None,
                         )
                     )

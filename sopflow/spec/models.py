@@ -8,7 +8,7 @@ which runs after these models accept the structure. docs/sop-language.md documen
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -28,6 +28,33 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$"
 SOP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
+
+# the largest version number: the database stores it as a signed 32-bit-safe integer
+MAX_VERSION = 2**31 - 1
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _sop_date(value: Any) -> Any:
+    """A date is written YYYY-MM-DD (a YAML date or a text): never a number (pydantic would
+    read ``0`` as 1970-01-01 and ``1767225600`` as a Unix time) nor a date and time."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "wrong-type",
+                "'{value}' is not a date: {error}",
+                {"value": value, "error": str(exc)},
+            ) from exc
+    shown = value.isoformat() if isinstance(value, datetime) else value
+    raise PydanticCustomError(
+        "wrong-type", "expected a date YYYY-MM-DD, not '{value}'", {"value": shown}
+    )
+
+
+SopDate = Annotated[date, BeforeValidator(_sop_date)]
 
 
 # Counts (a version, days, lengths, sizes) are StrictInt, as flags are StrictBool: YAML
@@ -64,8 +91,8 @@ class Calendar(Model):
     timezone: str
     weekend: Annotated[list[Weekday], Field(min_length=0, max_length=6)]
     holidays: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
-    extra_holidays: list[date] = Field(default_factory=list)
-    working_days_off: list[date] = Field(default_factory=list)
+    extra_holidays: list[SopDate] = Field(default_factory=list)
+    working_days_off: list[SopDate] = Field(default_factory=list)
 
 
 class LegalBasis(Model):
@@ -137,8 +164,8 @@ class MoneyField(_FieldBase):
 
 class DateField(_FieldBase):
     type: Literal["date"]
-    min: date | None = None
-    max: date | None = None
+    min: SopDate | None = None
+    max: SopDate | None = None
 
 
 class SimpleField(_FieldBase):
@@ -303,8 +330,8 @@ class Submission(Model):
 
 class SopSpec(Model):
     id: Annotated[str, Field(pattern=SOP_ID_PATTERN, max_length=80)]
-    version: Annotated[StrictInt, Field(ge=1)]
-    effective_from: date
+    version: Annotated[StrictInt, Field(ge=1, le=MAX_VERSION)]
+    effective_from: SopDate
     title: Localized
     description: Localized | None = None
     default_locale: Literal["en", "fr", "ar"] = "en"

@@ -85,7 +85,14 @@ def _string(spec: StringField, raw: Any) -> str:
     if spec.type == "email" and not EMAIL.match(value):
         raise _Bad("invalid-email", f"'{value}' is not an e-mail address", value=value)
     if spec.pattern and not re.fullmatch(spec.pattern, value):
-        raise _Bad("pattern-mismatch", f"'{value}' does not match the expected format", value=value)
+        # the SOP's own words for the format when it gives some, else the pattern itself
+        shown = f": {spec.help.en}" if spec.help else f" {spec.pattern}"
+        raise _Bad(
+            "pattern-mismatch",
+            f"'{value}' does not match the expected format{shown}",
+            value=value,
+            pattern=spec.pattern,
+        )
     return value
 
 

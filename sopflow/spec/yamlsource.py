@@ -38,6 +38,10 @@ class SourceMap:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     quoted: set[Path] = field(default_factory=set)  # scalars whose position is their quote
+    # quoted, block (| >) and multi-line scalars: where their text starts in ``text`` (an
+    # index past the quote or the block header), to find a character inside them
+    spans: dict[Path, int] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """The closest known position for ``path``: itself, else its nearest ancestor."""
@@ -50,6 +54,21 @@ class SourceMap:
                 return self.values[probe]
             probe = probe[:-1]
         return self.values.get((), (1, 1))
+
+    def locate_in(self, path: Path, value: str, offset: int) -> tuple[int, int]:
+        """The place of ``value[offset]``, ``value`` being the scalar at ``path``: a
+        character of a block scalar (``|``, ``>``), folded or not, of a quoted or a
+        multi-line one is found by walking the source alongside the value (indentation,
+        folds and escapes are in the one and not in the other)."""
+        line, column = self.locate(path)
+        start = self.spans.get(path)
+        if start is None:  # a plain scalar on one line: its text is the source's
+            return line, column + offset
+        index = _align(value, self.text, start, offset)
+        if index is None:
+            return line, column
+        line = self.text.count("\n", 0, index) + 1
+        return line, index - (self.text.rfind("\n", 0, index) + 1) + 1
 
     def issue(
         self,
@@ -71,6 +90,28 @@ class SourceMap:
             hint=hint,
             severity="warning" if severity == "warning" else "error",
         )
+
+
+def _align(value: str, text: str, start: int, offset: int) -> int | None:
+    """The index in ``text`` of ``value[offset]``, ``value`` being read from ``text`` at
+    ``start``. Every character that is not blank is in the source in order; blanks and
+    line breaks may have been added (a fold), dropped (indentation) or escaped."""
+    j = start
+    for i, char in enumerate(value[: offset + 1]):
+        if char.isspace():
+            found = j
+            if j < len(text) and text[j] == char:
+                j += 1
+        else:
+            while j < len(text) and text[j] != char:
+                j += 1  # indentation, a fold, an escape ('\\', "''")
+            if j >= len(text):
+                return None
+            found = j
+            j += 1
+        if i == offset:
+            return found
+    return None
 
 
 def _pos(node: Node) -> tuple[int, int]:
@@ -112,6 +153,13 @@ class _Builder:
         assert isinstance(node, ScalarNode)
         if node.style in ("'", '"'):
             self.source.quoted.add(path)
+        if node.style or node.start_mark.line != node.end_mark.line:
+            start = node.start_mark.index
+            if node.style in ("|", ">"):  # the text starts on the line after the header
+                start = self.source.text.find("\n", start) + 1 or len(self.source.text)
+            elif node.style:
+                start += 1  # past the quote
+            self.source.spans[path] = start
         return self._scalar(node)
 
     def _mapping(self, node: MappingNode, path: Path, depth: int) -> dict[str, Any]:
@@ -191,6 +239,27 @@ def _resolve(tag: str, text: str) -> Any:
     raise ValueError(f"tag '{tag}' is not allowed in SOP files")
 
 
+# the parser's words for the common mistakes, and what to do about them
+_SYNTAX_HINTS = (
+    ("found character '\\t'", "indent with spaces: YAML does not allow tabs for indentation"),
+    ("mapping values are not allowed", "quote a text that contains ': ', or check the indentation"),
+    ("could not find expected ':'", "a key needs ': ' after it; quote a text on several lines"),
+    ("found unexpected end of stream", "a quote or a bracket is not closed"),
+    ("expected <block end>", "check the indentation: items of one list or mapping align"),
+    ("found undefined alias", "aliases (*name) are not allowed in SOP files"),
+    ("cannot start any token", "quote a text that starts with this character"),
+)
+
+
+def _explain(problem: str, context: str) -> tuple[str, str | None]:
+    """The parser's message without raw escapes, and a hint for the common mistakes."""
+    readable = problem.replace("character '\\t' that", "a tab, which")
+    for words, hint in _SYNTAX_HINTS:
+        if words in problem or words in context:
+            return readable, hint
+    return readable, None
+
+
 def _alias_issues(text: str, file: str) -> list[SopIssue]:
     """Anchors and aliases, each where it is written (the composed node has one place only)."""
     issues = []
@@ -242,7 +311,7 @@ class _TooLarge(Exception):
 
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
     """Parse ``text``; return the data (None when unusable), its source map and the issues."""
-    source = SourceMap(file)
+    source = SourceMap(file, text=text)
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         return (
             None,
@@ -258,7 +327,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        return None, source, [SopIssue("yaml-syntax", problem, file, line, column)]
+        problem, hint = _explain(problem, exc.context or "")
+        return None, source, [SopIssue("yaml-syntax", problem, file, line, column, hint=hint)]
     except RecursionError:
         return (
             None,

@@ -104,6 +104,40 @@ def test_validate_reports_a_missing_file(sopflow):
     assert result.code == 1
 
 
+def test_an_oversized_file_is_refused_unread(sopflow, tmp_path, monkeypatch):
+    """BUG: the whole file was read before its size was checked (300 MB, /dev/zero)."""
+    from sopflow import sop_files
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as stream:
+        stream.truncate(50_000_000)  # sparse: costs no disk
+    read_sizes: list[int] = []
+    real_open = Path.open
+
+    def counting_open(self, mode="r", *args, **kwargs):
+        stream = real_open(self, mode, *args, **kwargs)
+        if self == big:
+            real_read = stream.read
+            stream.read = lambda n=-1: read_sizes.append(n) or real_read(n)
+        return stream
+
+    monkeypatch.setattr(Path, "open", counting_open)
+
+    result = sopflow("sop", "validate", str(big))
+
+    assert "error[yaml-too-large] file larger than 256000 bytes" in result.err
+    assert read_sizes == [sop_files.MAX_BYTES + 1]
+    assert result.code == 1
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_not_read_forever(sopflow):
+    result = sopflow("sop", "validate", "/dev/zero")
+
+    assert "/dev/zero:1:1: error[yaml-too-large]" in result.err
+    assert result.code == 1
+
+
 def test_a_null_document_fails_validation(sopflow, tmp_path):
     """BUG: a file holding only '---' passes `sop validate` with 0 errors."""
     empty = tmp_path / "empty.v1.yaml"
@@ -141,6 +175,50 @@ def test_warnings_fail_only_with_strict(sopflow, tmp_path):
     )
     assert relaxed.code == 0
     assert strict.code == 1
+
+
+# ---------------------------------------------------------------- publish
+
+
+@pytest.fixture
+def own_store(sopflow, tmp_path, monkeypatch):
+    """A database of this test's own: what it publishes stays out of the other tests."""
+    monkeypatch.setenv("SOPFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'publish.db'}")
+    monkeypatch.setenv("SOPFLOW_DATA_DIR", str(tmp_path / "data"))
+    bootstrap.settings.cache_clear()
+    monkeypatch.setattr(bootstrap, "_services", None)
+    yield sopflow
+    if bootstrap._services is not None:
+        bootstrap._services.ctx.store.engine.dispose()
+    bootstrap.settings.cache_clear()
+
+
+def test_publish_prints_the_warnings_validate_prints(own_store, tmp_path):
+    """BUG: `sop publish` printed no warning at all."""
+    text = read(BENCH).replace("\nversion: 1\n", "\nversion: 7\n")
+    misnamed = tmp_path / "bench.yaml"
+    misnamed.write_text(text, encoding="utf-8")
+
+    validated = own_store("sop", "validate", str(misnamed))
+    published = own_store("sop", "publish", str(misnamed))
+
+    warnings = [line for line in validated.err.splitlines() if "warning[" in line]
+    assert warnings and "warning[file-name]" in warnings[0]
+    assert published.err.splitlines()[: len(warnings)] == warnings
+    assert "peer-recruitment-approval v7 registered" in published.err
+    assert published.code == 0
+
+
+def test_publish_refuses_what_validate_refuses(own_store, tmp_path):
+    broken = tmp_path / "peer-recruitment-approval.v8.yaml"
+    broken.write_text(read(BENCH).replace("\nversion: 1\n", "\nversion: 8\n")
+                      .replace("to: submitted,", "to: submited,"), encoding="utf-8")  # fmt: skip
+
+    published = own_store("sop", "publish", str(broken))
+
+    assert "error[unknown-state] unknown state 'submited'" in published.err
+    assert "registered" not in published.err
+    assert published.code == 1
 
 
 # ---------------------------------------------------------------- list and show
@@ -251,6 +329,57 @@ def test_graph_prints_the_diagram_unchanged(sopflow, path, fmt):
     result = sopflow("sop", "graph", sop.spec.id, "--format", fmt)
 
     assert result.out.rstrip("\n").splitlines() == diagram(sop, fmt).rstrip("\n").splitlines()
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+@pytest.mark.parametrize("locale", ["fr", "ar"])
+def test_graph_in_a_language_names_states_and_steps_in_it(sopflow, fmt, locale):
+    """BUG: --locale fr|ar translated the title only; states and edges stayed ids."""
+    sop = compiled(EG)
+
+    result = sopflow("sop", "graph", sop.spec.id, "--format", fmt, "--locale", locale)
+
+    assert result.code == 0
+    for state in sop.spec.states:
+        named = state.label.get(locale)
+        assert (f'state "{named}" as {state.id}' if fmt == "mermaid"
+                else f'{state.id} [label="{named}"') in result.out  # fmt: skip
+    for tr in sop.spec.transitions:
+        assert tr.label.get(locale) in result.out
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name.split("-")[0])
+def test_graph_marks_final_states_and_no_state_as_current(sopflow, path):
+    """BUG: final states were drawn as any other, and the initial one as 'active'."""
+    sop = compiled(path)
+    finals = {s.id for s in sop.spec.states if s.final}
+
+    mermaid = sopflow("sop", "graph", sop.spec.id).out
+    dot = sopflow("sop", "graph", sop.spec.id, "--format", "dot").out
+
+    for state in sop.spec.states:
+        assert (f"  {state.id} --> [*]" in mermaid) == (state.id in finals)
+        line = next(x for x in dot.splitlines() if x.strip().startswith(f"{state.id} [label="))
+        assert ("peripheries=2" in line) == (state.id in finals), line
+    assert "Class " + sop.initial + " s_default" in mermaid
+    assert mermaid.count("s_active") == 1  # its classDef only: no request is shown
+    assert "darksalmon" not in dot
+
+
+def test_a_diagram_highlights_the_state_of_the_request_it_shows():
+    sop = compiled(EG)
+    final = next(s.id for s in sop.spec.states if s.final)
+
+    dot = diagram(sop, "dot", "fr", labels=True, current="attestation_review")
+    on_final = diagram(sop, "dot", "fr", labels=True, current=final)
+    mermaid = diagram(sop, "mermaid", current="attestation_review")
+
+    line = next(x for x in dot.splitlines() if x.strip().startswith("attestation_review ["))
+    assert "fillcolor=darksalmon" in line and dot.count("darksalmon") == 1
+    line = next(x for x in on_final.splitlines() if x.strip().startswith(f"{final} ["))
+    assert "fillcolor=darksalmon" in line and "peripheries=2" in line
+    assert "Class attestation_review s_active" in mermaid
+    assert mermaid.count("s_active") == 2  # its classDef and the one state
 
 
 def test_graph_with_a_bad_format_is_a_usage_error(sopflow):

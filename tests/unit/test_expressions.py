@@ -283,3 +283,13 @@ def test_compile_raises_nothing_but_expression_error(source):
     except EvaluationError:
         return
     assert isinstance(result, bool)
+
+
+def test_refusal_offset_counts_characters_not_bytes_and_lines():
+    """The linter maps ``offset`` to the SOP file: ast counts UTF-8 bytes on each line."""
+    source = "('é' == 'é'\n and cout > 1)"
+
+    error = refusal(source)
+
+    assert source[error.offset :].startswith("cout")
+    assert (error.line, error.column) == (2, 6)

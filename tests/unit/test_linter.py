@@ -336,6 +336,34 @@ def test_breach_trigger_fired_by_a_system_role_is_accepted():
     assert issues == []
 
 
+def _slow_calendar(d, days):
+    d["calendar"]["weekend"] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday"]
+    state(d, "directorate_approval")["sla"] = {"working_days": days}
+    state(d, "directorate_approval")["on_breach"] = {
+        "notify": [{"to": "requester", "template": "request_submitted"}]
+    }
+
+
+def test_a_deadline_the_calendar_cannot_count_is_an_error():
+    """BUG: six weekend days and 365 working days validated, then every request entering
+    the state crashed (no 365 working days within 1830 days)."""
+    text, issues = lint(lambda d: _slow_calendar(d, 365))
+
+    issue = single(issues, "sla-not-computable")
+    assert issue.message.startswith(
+        "state 'directorate_approval': a deadline of 365 working days cannot be counted on "
+        "this SOP's calendar: from 2026-01-01 it has only "
+    )
+    line, column = position(text, "working_days: 365")
+    assert at(issue) == (line, column + len("working_days: "))
+
+
+def test_a_long_deadline_the_calendar_can_count_is_accepted():
+    _, issues = lint(lambda d: _slow_calendar(d, 200))
+
+    assert "sla-not-computable" not in codes(issues)
+
+
 def test_idle_role_is_a_warning():
     def change(d):
         d["roles"].append(
@@ -522,6 +550,47 @@ def test_bad_condition_column_in_a_quoted_scalar():
     issue = single(issues_of(text), "bad-condition")
 
     assert at(issue) == position(text, "employer_nme")
+
+
+SUBMIT = (
+    "  - {trigger: submit, from: draft, to: submitted, roles: [employer_agent], "
+    "legal_clause: workload, label: {en: Submit, fr: Déposer, ar: تقديم}}"
+)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        ">-\n          workers_requested > 1 and\n          employer_nme == 1",
+        ">\n          workers_requested > 1 and\n          employer_nme == 1\n",
+        "|-\n          (workers_requested > 1\n            and employer_nme == 1)",
+        '"workers_requested > \\"x\\" and\n          employer_nme == 1"',
+        "workers_requested > 1 and\n          employer_nme == 1",
+    ],
+    ids=["folded", "folded-clip", "literal", "double-quoted", "plain"],
+)
+def test_bad_condition_in_a_multi_line_scalar_points_at_the_name(written):
+    """BUG: the column in the expression was added to the column where the value starts,
+    ignoring line breaks: 179:44 was reported for a name at 181:13."""
+    assert SUBMIT in read(BENCH)
+    text = read(BENCH).replace(
+        SUBMIT,
+        "  - trigger: submit\n"
+        "    from: draft\n"
+        "    to: submitted\n"
+        "    roles: [employer_agent]\n"
+        "    legal_clause: workload\n"
+        "    label: {en: Submit, fr: Déposer, ar: تقديم}\n"
+        "    requires:\n"
+        "      conditions:\n"
+        "      - message: {en: m, fr: m, ar: m}\n"
+        f"        expr: {written}",
+    )
+
+    issue = single(issues_of(text), "bad-condition")
+
+    assert at(issue) == position(text, "employer_nme")
+    assert "\n" not in issue.message
 
 
 @pytest.mark.parametrize(

@@ -310,3 +310,52 @@ def test_syntax_error_stops_before_the_models():
 
     assert parsed.spec is None
     assert [i.code for i in parsed.issues] == ["yaml-syntax"]
+
+
+def test_a_version_too_large_to_store_is_refused_at_the_value():
+    """BUG: a 29-digit version validated, then `sop publish` crashed on SQLite."""
+    text = edit("version: 1\n", "version: 99999999999999999999999999999\n")
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "invalid-value"
+    assert issue.message == "version: Input should be less than or equal to 2147483647"
+    assert (issue.line, issue.column) == position(text, "99999")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "shown"),
+    [
+        ("effective_from: 2026-01-01", "effective_from: 0", "0"),
+        ("effective_from: 2026-01-01", "effective_from: 20260101", "20260101"),
+        (
+            "effective_from: 2026-01-01",
+            "effective_from: 2026-01-01T10:00:00",
+            "2026-01-01T10:00:00",
+        ),
+        ("holidays: EG}", "holidays: EG, extra_holidays: [1767225600]}", "1767225600"),
+        (
+            "{id: documents, type: text,",
+            "{id: signed_on, type: date, min: 5, label: {en: a, fr: a, ar: a}}\n"
+            "  - {id: documents, type: text,",
+            "5",
+        ),
+    ],
+)
+def test_a_number_is_not_a_date(old, new, shown):
+    """BUG: `effective_from: 0` was read as 1970-01-01 and `min: 1767225600` as 2026-01-01."""
+    text = edit(old, new)
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "wrong-type"
+    assert issue.message.endswith(f"expected a date YYYY-MM-DD, not '{shown}'")
+    line, column = position(text, f"min: {shown}" if shown == "5" else shown)
+    assert (issue.line, issue.column) == (line, column + (5 if shown == "5" else 0))
+
+
+def test_a_date_written_as_a_quoted_text_is_read():
+    parsed = parse(edit("effective_from: 2026-01-01", "effective_from: '2026-01-02'"))
+
+    assert parsed.issues == []
+    assert parsed.spec is not None and str(parsed.spec.effective_from) == "2026-01-02"

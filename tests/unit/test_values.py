@@ -228,3 +228,18 @@ def test_typed_env_gives_python_values_for_conditions():
     assert env["ratio"] == Decimal("0.5")
     assert env["name"] is None
     assert env["today"] == date(2026, 3, 2)
+
+
+def test_a_pattern_mismatch_says_which_format_is_expected():
+    """BUG: "'Q-12' does not match the expected format", without saying which."""
+    with pytest.raises(ValueError) as bare:
+        normalise_value(field("string", pattern="^Q-[0-9]{4}$"), "Q-12")
+    helped = field("string", pattern="^Q-[0-9]{4}$", help={"en": "Q- and four digits, like Q-0042"})
+    with pytest.raises(ValueError) as explained:
+        normalise_value(helped, "Q-12")
+
+    assert bare.value.message == "'Q-12' does not match the expected format ^Q-[0-9]{4}$"
+    assert bare.value.params == {"value": "Q-12", "pattern": "^Q-[0-9]{4}$"}
+    assert explained.value.message == (
+        "'Q-12' does not match the expected format: Q- and four digits, like Q-0042"
+    )

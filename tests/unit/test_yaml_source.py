@@ -222,3 +222,29 @@ def test_block_scalars_give_the_text_yaml_means_with_no_internal_markers():
     assert data["folded"] == "no fees to workers, transparent written terms, no substitution"
     assert data["literal"] == "line one\nline two"
     assert data["quoted"] == "a\aB"  # an escape written on purpose is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint", "place"),
+    [
+        (
+            "a:\n\tb: 1\n",
+            "found a tab, which cannot start any token",
+            "indent with spaces: YAML does not allow tabs for indentation",
+            (2, 1),
+        ),
+        (
+            "title: Note: read this\n",
+            "mapping values are not allowed here",
+            "quote a text that contains ': ', or check the indentation",
+            (1, 12),
+        ),
+    ],
+    ids=["tab", "colon-in-text"],
+)
+def test_common_syntax_errors_get_a_hint(text, message, hint, place):
+    """BUG: the raw parser text, "found character '\\t' that cannot start any token"."""
+    _, _, issues = parse(text)
+
+    assert [(i.code, i.message, i.hint) for i in issues] == [("yaml-syntax", message, hint)]
+    assert (issues[0].line, issues[0].column) == place
