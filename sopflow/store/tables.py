@@ -230,6 +230,7 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _when()
     last_used_at: datetime | None = _when(nullable=True)
     revoked_at: datetime | None = _when(nullable=True)
+    expires_at: datetime | None = _when(nullable=True)  # None: issued before tokens expired
 
 
 class WebSession(SQLModel, table=True):
