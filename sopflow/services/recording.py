@@ -209,6 +209,8 @@ class Recorder:
                     "request_id": request_id, "event_id": stored.id, "event_seq": stored.seq,
                     "trigger": notice.trigger, "template": notice.template, "recipient": address,
                     "recipient_kind": kind, "locale": locale,
+                    # what the notice says of the request is what was true at its event
+                    "deadline": outcome.state.deadline,
                     "status": "pending" if address else "unroutable",
                     "last_error": None if address else f"no recipient for {kind}",
                     "attempts": 0, "attempt_log": [], "next_attempt_at": now,
