@@ -230,7 +230,16 @@ def show(
     elif not view["next_steps_by_role"]:
         out.print("nothing more can be done: the request is closed", markup=False)
     for role, triggers in view["next_steps_by_role"].items():
-        out.print(f"  {role}: {', '.join(triggers)}", markup=False)
+        line = f"  {role}: {', '.join(triggers)}"
+        if role in view["your_roles"]:
+            # a step of the reader's own role that is not theirs now is barred to this person
+            # (separation of duties): the role may still do it, through someone else
+            barred = [t for t in triggers if t not in view["allowed_triggers"]]
+            mine = [t for t in triggers if t not in barred]
+            line = f"  {role}: {', '.join(mine) or 'nothing by you'}" + (
+                f" (not by you, separation of duties: {', '.join(barred)})" if barred else ""
+            )
+        out.print(line, markup=False)
 
 
 def _table(rows: list[dict[str, Any]], extra: str | None = None) -> Table:

@@ -201,6 +201,32 @@ def test_show_list_and_inbox(cli: Sopflow) -> None:
     assert stranger.err.strip() == f"error[not-found] no request '{eg}'"
 
 
+def test_a_step_barred_by_separation_of_duties_is_offered_nowhere(cli: Sopflow) -> None:
+    """One person with two roles registers a demand: neither the inbox nor ``request show``
+    offers them the approval that must come from someone else."""
+    head = "head@mom.example"
+    cli.ok("user", "add", head, "--name", "Head", "--org", w.EG_AUTHORITY,
+           "--role", "registry_clerk", "--role", "employment_officer")  # fmt: skip
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    walk(cli, ref, w.eg_path_to("register_demand"))
+    register = w.eg_step("register_demand")
+    cli.ok("request", "act", ref, "register_demand", "--as", head,
+           "--data", cli.file("register.json", register.data))  # fmt: skip
+
+    view = cli.ok("request", "show", ref, "--as", head, "--json").json()
+    assert view["allowed_triggers"] == ["reject", "return_for_correction"]
+    inbox = cli.ok("inbox", "--as", head, "--json").json()
+    assert [i["allowed_triggers"] for i in inbox] == [view["allowed_triggers"]]
+    human = cli.ok("request", "show", ref, "--as", head).out
+    assert "may: reject, return_for_correction" in human
+    line = next(x for x in human.splitlines() if x.strip().startswith("employment_officer:"))
+    assert line.split("(")[0].strip() == "employment_officer: reject, return_for_correction"
+    assert "not by you, separation of duties: approve_demand" in line
+    # the operator's view still says who may approve it
+    operator = cli.ok("request", "show", ref).out
+    assert "employment_officer: approve_demand, reject, return_for_correction" in operator
+
+
 def test_the_operator_reads_without_as(cli: Sopflow) -> None:
     """The contract's reads (issue 3) work without --as: the operator at the command line
     holds the database, so they see every request and who may do what next."""
