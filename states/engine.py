@@ -25,7 +25,7 @@ from sopflow.errors import (
 )
 from sopflow.spec import values
 from sopflow.spec.expressions import EvaluationError
-from sopflow.spec.models import Transition
+from sopflow.spec.models import Condition, Transition
 from states.machine import Carrier, CompiledSop
 from states.model import (
     ATTACH,
@@ -124,7 +124,7 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
             try:
                 ok = expr.evaluate(env)
             except EvaluationError as exc:
-                unmet.append(Unmet("condition-error", str(exc), cond.expr))
+                unmet.append(_condition_error(c.sop, cond, expr.names, env, exc))
                 continue
             if not ok:
                 unmet.append(
@@ -136,6 +136,23 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                     )
                 )
     return unmet
+
+
+def _condition_error(sop: CompiledSop, cond: Condition, names: frozenset[str],
+                     env: Mapping[str, Any], exc: EvaluationError) -> Unmet:  # fmt: skip
+    """A condition that cannot be computed, said with its expression, the fields it reads
+    that have no value (the usual cause) and the SOP's own message for it."""
+    empty = [n for n in sorted(names) if n in sop.fields and env.get(n) is None]
+    why = f"condition '{cond.expr}' cannot be computed: {exc}"
+    if empty:
+        why += f"; {', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no value"
+    return Unmet(
+        "condition-error",
+        f"{cond.message.en} ({why})",
+        cond.expr,
+        {"message": cond.message.model_dump(), "expression": cond.expr, "error": str(exc),
+         "empty": empty},
+    )  # fmt: skip
 
 
 def _not_allowed(sop: CompiledSop, state: str, trigger: str) -> TriggerNotAllowed:

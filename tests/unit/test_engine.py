@@ -218,6 +218,24 @@ def test_requirement_not_met_lists_every_unmet_requirement():
     assert "a comment is required" in error.message
 
 
+def test_a_condition_that_cannot_be_computed_names_its_expression_and_empty_fields():
+    error = rejection(lambda: fire(LAB, registered(), "close", actor("chief"), Payload(), NOW))
+
+    assert isinstance(error, RequirementNotMet)
+    unmet = next(u for u in error.unmet if u.code == "condition-error")
+    assert unmet.message == (
+        "At least one year. (condition 'years_between(start, end) >= 1' cannot be computed: "
+        "years_between() needs two dates; end, start have no value)"
+    )
+    assert unmet.params == {
+        "message": {"en": "At least one year.", "fr": "Un an au moins.", "ar": "سنة على الأقل"},
+        "expression": "years_between(start, end) >= 1",
+        "error": "years_between() needs two dates",
+        "empty": ["end", "start"],
+    }
+    assert unmet.message in error.message
+
+
 def test_a_condition_on_a_missing_value_waits_for_it():
     data = {k: v for k, v in lab_data().items() if k != "count"}
     draft = create(LAB, applicant(), Payload(data=data), NOW).state
