@@ -227,6 +227,23 @@ def test_a_step_barred_by_separation_of_duties_is_offered_nowhere(cli: Sopflow) 
     assert "employment_officer: approve_demand, reject, return_for_correction" in operator
 
 
+def test_the_sla_sweep_says_the_deadline_warnings_it_recorded(cli: Sopflow) -> None:
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    deadline = datetime.fromisoformat(show(cli, ref, "agent")["deadline"])
+
+    with cli.clock_at(deadline - timedelta(hours=24)):  # inside the 48-hour warning window
+        swept = cli.ok("sla", "sweep")
+        again = cli.ok("sla", "sweep")
+
+    assert swept.out.splitlines() == [
+        "0 overdue, 0 breach(es) recorded, 0 escalated, 1 deadline warning(s) recorded",
+        f"  {ref}: deadline warning",
+    ]
+    assert again.out.splitlines() == [
+        "0 overdue, 0 breach(es) recorded, 0 escalated, 0 deadline warning(s) recorded"
+    ]
+
+
 def test_the_operator_reads_without_as(cli: Sopflow) -> None:
     """The contract's reads (issue 3) work without --as: the operator at the command line
     holds the database, so they see every request and who may do what next."""
