@@ -202,8 +202,16 @@ class Recorder:
                                    "uploaded_by": outcome.event.actor_id,
                                    "uploaded_at": now})  # fmt: skip
         rows: list[dict[str, Any]] = []
+        sent: set[tuple[str, str]] = set()
         for notice in outcome.notices:
             for address, kind, locale in _recipients(w, sop, notice, requester, request_org):
+                # one notice per person per event: a user holding two of the roles told,
+                # or a contact address that is the requester's, gets it once (an unroutable
+                # row is kept for each recipient nobody could stand for)
+                key = (notice.template, address.strip().lower())
+                if address and key in sent:
+                    continue
+                sent.add(key)
                 rows.append({
                     "message_id": f"{stored.hash[:32]}.{len(rows)}@sopflow",
                     "request_id": request_id, "event_id": stored.id, "event_seq": stored.seq,
