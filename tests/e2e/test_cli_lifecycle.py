@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -242,6 +243,22 @@ def test_the_sla_sweep_says_the_deadline_warnings_it_recorded(cli: Sopflow) -> N
     assert again.out.splitlines() == [
         "0 overdue, 0 breach(es) recorded, 0 escalated, 0 deadline warning(s) recorded"
     ]
+
+
+def test_list_and_inbox_give_deadlines_in_the_sops_time_zone(cli: Sopflow) -> None:
+    ref = submit(cli, w.TN, "enterprise", w.tn_data())
+    item = cli.ok("inbox", "--as", email("examiner"), "--json").json()[0]
+    deadline = datetime.fromisoformat(item["deadline"])
+    assert deadline.utcoffset() is not None  # the JSON keeps the instant, with its offset
+    local = f"{deadline.astimezone(ZoneInfo('Africa/Tunis')):%Y-%m-%d %H:%M} (Africa/Tunis)"
+    assert local.split()[1] == "23:59"  # the end of a working day in Tunis
+    utc = f"{deadline.astimezone(UTC):%Y-%m-%dT%H:%M}"
+
+    for table in (cli.ok("inbox", "--as", email("examiner")).out,
+                  cli.ok("request", "list", "--as", email("examiner")).out,
+                  cli.ok("request", "list").out):  # fmt: skip
+        row = next(line for line in table.splitlines() if ref in line)
+        assert local in row and utc not in row
 
 
 def test_the_operator_reads_without_as(cli: Sopflow) -> None:
