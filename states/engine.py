@@ -25,7 +25,7 @@ from sopflow.errors import (
 )
 from sopflow.spec import values
 from sopflow.spec.expressions import EvaluationError
-from sopflow.spec.models import Transition
+from sopflow.spec.models import Condition, Transition
 from states.machine import Carrier, CompiledSop
 from states.model import (
     ATTACH,
@@ -38,6 +38,7 @@ from states.model import (
     Payload,
     RequestState,
 )
+from states.next_steps import allowed_triggers
 from states.payloads import comment_errors, validated
 from states.rules import RULES, RuleContext
 
@@ -124,7 +125,7 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
             try:
                 ok = expr.evaluate(env)
             except EvaluationError as exc:
-                unmet.append(Unmet("condition-error", str(exc), cond.expr))
+                unmet.append(_condition_error(c.sop, cond, expr.names, env, exc))
                 continue
             if not ok:
                 unmet.append(
@@ -138,17 +139,41 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
     return unmet
 
 
-def _not_allowed(sop: CompiledSop, state: str, trigger: str) -> TriggerNotAllowed:
-    allowed = sorted(sop.by_state[state])
-    if sop.is_final(state):
-        message = f"the request is closed (state '{state}'); '{trigger}' is not possible"
+def _condition_error(sop: CompiledSop, cond: Condition, names: frozenset[str],
+                     env: Mapping[str, Any], exc: EvaluationError) -> Unmet:  # fmt: skip
+    """A condition that cannot be computed, said with its expression, the fields it reads
+    that have no value (the usual cause) and the SOP's own message for it."""
+    empty = [n for n in sorted(names) if n in sop.fields and env.get(n) is None]
+    why = f"condition '{cond.expr}' cannot be computed: {exc}"
+    if empty:
+        why += f"; {', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no value"
+    return Unmet(
+        "condition-error",
+        f"{cond.message.en} ({why})",
+        cond.expr,
+        {"message": cond.message.model_dump(), "expression": cond.expr, "error": str(exc),
+         "empty": empty},
+    )  # fmt: skip
+
+
+def _yours(sop: CompiledSop, state: RequestState, actor: Actor) -> list[str]:
+    """The triggers leaving the state that ``actor`` could fire: not those of other roles
+    (the system's timers among them), nor those separation of duties bars to this person."""
+    return [a.trigger for a in allowed_triggers(sop, state, actor)]
+
+
+def _not_allowed(sop: CompiledSop, state: RequestState, trigger: str,
+                 actor: Actor) -> TriggerNotAllowed:  # fmt: skip
+    allowed = _yours(sop, state, actor)
+    if sop.is_final(state.state):
+        message = f"the request is closed (state '{state.state}'); '{trigger}' is not possible"
     else:
         message = (
-            f"'{trigger}' is not allowed from state '{state}'; allowed: "
+            f"'{trigger}' is not allowed from state '{state.state}'; allowed to you: "
             f"{', '.join(allowed) or 'none'}"
         )
     return TriggerNotAllowed(
-        message, details={"state": state, "allowed": allowed, "trigger": trigger}
+        message, details={"state": state.state, "allowed": allowed, "trigger": trigger}
     )
 
 
@@ -291,7 +316,7 @@ def attach(
 ) -> Outcome:
     """Documents added without a change of state, by whoever may act on the request now."""
     if sop.is_final(state.state):
-        raise _not_allowed(sop, state.state, ATTACH)
+        raise _not_allowed(sop, state, ATTACH, actor)
     candidates = [r for tr in sop.by_state[state.state].values() for r in tr.roles]
     role = next((r for r in candidates if r in actor.roles), None)
     if role is None:
@@ -329,11 +354,11 @@ def fire(
     if trigger not in sop.triggers:
         raise UnknownTrigger(
             f"SOP '{sop.spec.id}' v{sop.spec.version} has no trigger '{trigger}'",
-            details={"allowed": sorted(sop.by_state[state.state]), "trigger": trigger},
+            details={"allowed": _yours(sop, state, actor), "trigger": trigger},
         )
     tr = sop.by_state[state.state].get(trigger)
     if tr is None:
-        raise _not_allowed(sop, state.state, trigger)
+        raise _not_allowed(sop, state, trigger, actor)
     role = _role_for(sop, tr, actor)
     for earlier in tr.distinct_from:
         if actor.id in state.acted.get(earlier, ()):
@@ -365,7 +390,7 @@ def fire(
     try:
         moved = sop.machine.events[trigger].trigger(carrier)
     except MachineError as exc:  # pragma: no cover - by_state already refused it
-        raise _not_allowed(sop, state.state, trigger) from exc
+        raise _not_allowed(sop, state, trigger, actor) from exc
     if not moved:
         raise RequirementNotMet(trigger, check.unmet)
     new = advance(sop, after, trigger, actor.id, carrier.state, now, state.seq + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from sopflow import bootstrap
 from sopflow.cli.common import ReaderOption, err, out, print_json
-from sopflow.errors import FieldError, InvalidData
+from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services import CommandResult, ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.text_input import read_text, strict_json
@@ -230,10 +231,32 @@ def show(
     elif not view["next_steps_by_role"]:
         out.print("nothing more can be done: the request is closed", markup=False)
     for role, triggers in view["next_steps_by_role"].items():
-        out.print(f"  {role}: {', '.join(triggers)}", markup=False)
+        line = f"  {role}: {', '.join(triggers)}"
+        if role in view["your_roles"]:
+            # a step of the reader's own role that is not theirs now is barred to this person
+            # (separation of duties): the role may still do it, through someone else
+            barred = [t for t in triggers if t not in view["allowed_triggers"]]
+            mine = [t for t in triggers if t not in barred]
+            line = f"  {role}: {', '.join(mine) or 'nothing by you'}" + (
+                f" (not by you, separation of duties: {', '.join(barred)})" if barred else ""
+            )
+        out.print(line, markup=False)
 
 
-def _table(rows: list[dict[str, Any]], extra: str | None = None) -> Table:
+def _deadline(services: Services, row: dict[str, Any]) -> str:
+    """A deadline as its SOP's officials read it: local time in the SOP's time zone, the zone
+    named (in UTC, said so, if the SOP version is not at hand)."""
+    if not row["deadline"]:
+        return ""
+    moment = datetime.fromisoformat(row["deadline"])
+    try:
+        sop = services.sops.catalogue.get(row["sop_id"], row["sop_version"])
+    except NotFound:
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"{moment.astimezone(sop.calendar.zone):%Y-%m-%d %H:%M} ({sop.spec.calendar.timezone})"
+
+
+def _table(services: Services, rows: list[dict[str, Any]], extra: str | None = None) -> Table:
     table = Table(
         "reference", "sop", "organisation", "state", "deadline", *([extra] if extra else [])
     )
@@ -243,7 +266,7 @@ def _table(rows: list[dict[str, Any]], extra: str | None = None) -> Table:
             f"{r['sop_id']} v{r['sop_version']}",
             r["organisation_id"],
             r["state"],
-            (r["deadline"] or "")[:16],
+            _deadline(services, r),
             *([", ".join(r[extra])] if extra else []),
         )
     return table
@@ -283,13 +306,14 @@ def list_requests(
     if as_json:
         print_json(rows)
     else:
-        out.print(_table(rows))
+        out.print(_table(services, rows))
 
 
 def inbox(actor: AsOption, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What this user may act on now, oldest deadline first."""
-    rows = bootstrap.services().queries.inbox(actor)
+    services = bootstrap.services()
+    rows = services.queries.inbox(actor)
     if as_json:
         print_json(rows)
     else:
-        out.print(_table(rows, "allowed_triggers"))
+        out.print(_table(services, rows, "allowed_triggers"))

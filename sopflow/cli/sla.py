@@ -17,16 +17,20 @@ def sweep(
     limit: Annotated[int, typer.Option(min=1, help="at most this many requests")] = 500,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Breach every overdue request once: a breach event, its notices, its escalation."""
+    """Warn of every near deadline once (a deadline_warning event and its notices) and breach
+    every overdue request once: a breach event, its notices, its escalation."""
     report = bootstrap.services().deadlines.sweep(limit=limit)
     if as_json:
         print_json(report.to_dict())
     else:
         out.print(
             f"{report.checked} overdue, {len(report.breached)} breach(es) recorded, "
-            f"{len(report.escalated)} escalated",
+            f"{len(report.escalated)} escalated, {len(report.warned)} deadline warning(s) "
+            "recorded",
             markup=False,
         )
+        for reference in report.warned:
+            out.print(f"  {reference}: deadline warning", markup=False)
         for item in report.escalated:
             out.print(f"  {item['reference']}: {item['trigger']} -> {item['state']}", markup=False)
         for item in report.failed:

@@ -19,7 +19,8 @@ from sopflow.domain.ports import Channel, DeliveryFailed, Message, Rendered, Ren
 from sopflow.errors import CommandRejected, NotFound, UnknownTrigger
 from sopflow.services.context import Context
 from states.machine import CompiledSop
-from states.model import RequestState
+from states.model import EventRecord
+from states.replay import replay
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30.0  # seconds; doubled after each failed attempt
@@ -67,10 +68,14 @@ class Notices:
 
     # -- context ------------------------------------------------------------------------
     def context(self, sop: CompiledSop, request: dict[str, Any], event: dict[str, Any],
-                recipient: dict[str, Any], locale: str) -> dict[str, Any]:  # fmt: skip
-        """Everything a template may use (the keys of ``notifications.render.SAMPLE_CONTEXT``)."""
+                recipient: dict[str, Any], locale: str,
+                deadline: datetime | None) -> dict[str, Any]:  # fmt: skip
+        """Everything a template may use (the keys of ``notifications.render.SAMPLE_CONTEXT``).
+
+        A notice describes its event: the stage is the event's ``to_state`` and the deadline
+        the one the request had right after it (``deadline``), never the request as it is
+        when the notice is sent, which may be steps later."""
         spec = sop.spec
-        state = RequestState.from_json(request["snapshot"])
         tr = next((t for t in spec.transitions if t.trigger == event["trigger"]
                    and (event["from_state"] in t.source)), None)  # fmt: skip
         reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
@@ -84,10 +89,10 @@ class Notices:
             "authority": {"name": spec.authority.name.get(locale)},
             "request": {
                 "reference": request["reference"],
-                "state_label": sop.states[request["state"]].label.get(locale),
+                "state_label": sop.states[event["to_state"]].label.get(locale),
                 "organisation": org["name"] if org else request["organisation_id"],
                 "url": f"{self.public_url}/requests/{request['reference']}",
-                "deadline": _when(state.deadline, sop),
+                "deadline": _when(deadline, sop),
             },
             "step": {
                 "trigger": event["trigger"],
@@ -142,12 +147,23 @@ class Notices:
             "address" if row["recipient_kind"].startswith("field:") else "official")  # fmt: skip
         recipient = {"name": user["name"] if user else row["recipient"],
                      "email": row["recipient"], "kind": kind}  # fmt: skip
-        context = self.context(sop, request, event, recipient, row["locale"])
+        deadline = row.get("deadline")
+        if deadline is None and sop.states[event["to_state"]].sla is not None:
+            deadline = self._deadline_at(sop, request["id"], event["seq"])
+        context = self.context(sop, request, event, recipient, row["locale"], deadline)
         rendered = self.renderer.render(row["template"], row["locale"], context)
         message = Message(row["message_id"], row["recipient"], rendered.subject, rendered.text,
                           rendered.html, self.sender,
                           {"X-Sopflow-Reference": request["reference"]})  # fmt: skip
         return message, rendered.template_version, rendered.locale
+
+    def _deadline_at(self, sop: CompiledSop, request_id: int, seq: int) -> datetime | None:
+        """The request's deadline right after its event ``seq``, rebuilt from its events (for
+        an outbox row written before the row kept it: migration 0004)."""
+        with self.ctx.store.read() as r:
+            events = [EventRecord.from_json(e) for e in r.events_of(request_id)]
+        state = replay(events, sop, until_seq=seq).state
+        return state.deadline if state else None
 
     def _deliver_one(self, row: dict[str, Any], report: DeliveryReport) -> None:
         now = self.ctx.clock()
@@ -198,14 +214,20 @@ class Notices:
         rendered = []
         seen: set[tuple[str, str]] = set()
         reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
+        # the sample step happens at 10:00 on 1 December 2026, in the SOP's time zone; the
+        # deadline shown is the one its target stage would then have (none: none shown)
+        at = datetime(2026, 12, 1, 10, 0, tzinfo=sop.calendar.zone)
         for tr in (t for t in spec.transitions if t.trigger == trigger):
+            sla = sop.states[tr.to].sla
             context = {
                 **SAMPLE_CONTEXT,
                 "sop": {"id": spec.id, "version": spec.version, "title": spec.title.get(locale)},
                 "authority": {"name": spec.authority.name.get(locale)},
                 "request": {**SAMPLE_CONTEXT["request"],
                             "reference": f"{spec.reference_prefix}-2026-000123",
-                            "state_label": sop.states[tr.to].label.get(locale)},
+                            "state_label": sop.states[tr.to].label.get(locale),
+                            "deadline": _when(sop.calendar.deadline(at, sla), sop)
+                            if sla else None},
                 "step": {**SAMPLE_CONTEXT["step"], "trigger": trigger,
                          "trigger_label": tr.label.get(locale),
                          "from_state_label": sop.states[tr.source[0]].label.get(locale),
@@ -213,7 +235,7 @@ class Notices:
                          "role_title": sop.roles[tr.roles[0]].title.get(locale),
                          "reason": tr.reasons[0] if tr.reasons else None,
                          "reason_label": reasons.get(tr.reasons[0]) if tr.reasons else None,
-                         "legal_clause": tr.legal_clause,
+                         "legal_clause": tr.legal_clause, "at": _when(at, sop),
                          "legal_citation": next((b.citation for b in spec.legal_basis
                                                  if b.id == tr.legal_clause), None)},
             }  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sopflow.domain.access import Member, actor_for, can_view, effective_roles
+from sopflow.domain.access import Member, actor_for, can_view
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
@@ -178,10 +178,14 @@ class Queries:
 
 
 def _your_triggers(member: Member, sop: CompiledSop, row: dict[str, Any]) -> list[str]:
-    """The triggers the member's roles allow from the request's state (requirements aside)."""
-    roles = effective_roles(member, sop.spec, row["organisation_id"])
-    by_role = next_steps.triggers_by_role(sop, row["state"])
-    return sorted({t for role, ts in by_role.items() if role in roles for t in ts})
+    """The triggers the member may try now (requirements aside): those its roles allow from
+    the request's state, less those separation of duties bars to this person, the same as a
+    request's own view (``describe``) gives."""
+    actor = actor_for(member, sop.spec, row["organisation_id"])
+    if not any(set(tr.roles) & actor.roles for tr in sop.by_state[row["state"]].values()):
+        return []  # most open requests, for most readers: no need to read the snapshot
+    state = CoreState.from_json(row["snapshot"])
+    return sorted(a.trigger for a in next_steps.allowed_triggers(sop, state, actor))
 
 
 def _summary(row: dict[str, Any], sop: CompiledSop) -> dict[str, Any]:

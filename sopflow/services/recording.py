@@ -202,13 +202,23 @@ class Recorder:
                                    "uploaded_by": outcome.event.actor_id,
                                    "uploaded_at": now})  # fmt: skip
         rows: list[dict[str, Any]] = []
+        sent: set[tuple[str, str]] = set()
         for notice in outcome.notices:
             for address, kind, locale in _recipients(w, sop, notice, requester, request_org):
+                # one notice per person per event: a user holding two of the roles told,
+                # or a contact address that is the requester's, gets it once (an unroutable
+                # row is kept for each recipient nobody could stand for)
+                key = (notice.template, address.strip().lower())
+                if address and key in sent:
+                    continue
+                sent.add(key)
                 rows.append({
                     "message_id": f"{stored.hash[:32]}.{len(rows)}@sopflow",
                     "request_id": request_id, "event_id": stored.id, "event_seq": stored.seq,
                     "trigger": notice.trigger, "template": notice.template, "recipient": address,
                     "recipient_kind": kind, "locale": locale,
+                    # what the notice says of the request is what was true at its event
+                    "deadline": outcome.state.deadline,
                     "status": "pending" if address else "unroutable",
                     "last_error": None if address else f"no recipient for {kind}",
                     "attempts": 0, "attempt_log": [], "next_attempt_at": now,

@@ -183,6 +183,10 @@ class OutboxRow(SQLModel, table=True):
     locale: str = Field(max_length=5)
     subject_hash: str | None = Field(default=None, max_length=64)
     body_hash: str | None = Field(default=None, max_length=64)
+    # the request's deadline as of the event (a notice describes its event, not the
+    # request as it is when the notice is sent); NULL: no deadline then, or a row written
+    # before this column (migration 0004), whose deadline is rebuilt from the events
+    deadline: datetime | None = _when(nullable=True)
     status: str = Field(default="pending", max_length=12)  # pending|sent|dead|skipped
     attempts: int = 0
     attempt_log: list[dict[str, Any]] = Field(

@@ -145,9 +145,13 @@ def _unmet(item: Mapping[str, Any], labels: _Labels) -> str:
             if key in named:
                 named[key] = name(named[key])
         said = _say(f"rule:{params.get('why')}", lang, **named)
-    elif code == "condition-failed":
+    elif code in ("condition-failed", "condition-error"):
         message = params.get("message") or {}
         said = message.get(lang) or message.get("en")
+        empty = params.get("empty") or []
+        if code == "condition-error" and said and empty:  # what to fill in for it to be judged
+            fields = labels.listed([labels.quoted(labels.field(str(n))) for n in empty])
+            said = _say(code, lang, message=said, fields=fields)
     return said or str(item.get("message", ""))
 
 

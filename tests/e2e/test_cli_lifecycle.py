@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -199,6 +200,65 @@ def test_show_list_and_inbox(cli: Sopflow) -> None:
 
     stranger = cli.fails(1, "request", "show", eg, "--as", email("other_agent"), "--json")
     assert stranger.err.strip() == f"error[not-found] no request '{eg}'"
+
+
+def test_a_step_barred_by_separation_of_duties_is_offered_nowhere(cli: Sopflow) -> None:
+    """One person with two roles registers a demand: neither the inbox nor ``request show``
+    offers them the approval that must come from someone else."""
+    head = "head@mom.example"
+    cli.ok("user", "add", head, "--name", "Head", "--org", w.EG_AUTHORITY,
+           "--role", "registry_clerk", "--role", "employment_officer")  # fmt: skip
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    walk(cli, ref, w.eg_path_to("register_demand"))
+    register = w.eg_step("register_demand")
+    cli.ok("request", "act", ref, "register_demand", "--as", head,
+           "--data", cli.file("register.json", register.data))  # fmt: skip
+
+    view = cli.ok("request", "show", ref, "--as", head, "--json").json()
+    assert view["allowed_triggers"] == ["reject", "return_for_correction"]
+    inbox = cli.ok("inbox", "--as", head, "--json").json()
+    assert [i["allowed_triggers"] for i in inbox] == [view["allowed_triggers"]]
+    human = cli.ok("request", "show", ref, "--as", head).out
+    assert "may: reject, return_for_correction" in human
+    line = next(x for x in human.splitlines() if x.strip().startswith("employment_officer:"))
+    assert line.split("(")[0].strip() == "employment_officer: reject, return_for_correction"
+    assert "not by you, separation of duties: approve_demand" in line
+    # the operator's view still says who may approve it
+    operator = cli.ok("request", "show", ref).out
+    assert "employment_officer: approve_demand, reject, return_for_correction" in operator
+
+
+def test_the_sla_sweep_says_the_deadline_warnings_it_recorded(cli: Sopflow) -> None:
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    deadline = datetime.fromisoformat(show(cli, ref, "agent")["deadline"])
+
+    with cli.clock_at(deadline - timedelta(hours=24)):  # inside the 48-hour warning window
+        swept = cli.ok("sla", "sweep")
+        again = cli.ok("sla", "sweep")
+
+    assert swept.out.splitlines() == [
+        "0 overdue, 0 breach(es) recorded, 0 escalated, 1 deadline warning(s) recorded",
+        f"  {ref}: deadline warning",
+    ]
+    assert again.out.splitlines() == [
+        "0 overdue, 0 breach(es) recorded, 0 escalated, 0 deadline warning(s) recorded"
+    ]
+
+
+def test_list_and_inbox_give_deadlines_in_the_sops_time_zone(cli: Sopflow) -> None:
+    ref = submit(cli, w.TN, "enterprise", w.tn_data())
+    item = cli.ok("inbox", "--as", email("examiner"), "--json").json()[0]
+    deadline = datetime.fromisoformat(item["deadline"])
+    assert deadline.utcoffset() is not None  # the JSON keeps the instant, with its offset
+    local = f"{deadline.astimezone(ZoneInfo('Africa/Tunis')):%Y-%m-%d %H:%M} (Africa/Tunis)"
+    assert local.split()[1] == "23:59"  # the end of a working day in Tunis
+    utc = f"{deadline.astimezone(UTC):%Y-%m-%dT%H:%M}"
+
+    for table in (cli.ok("inbox", "--as", email("examiner")).out,
+                  cli.ok("request", "list", "--as", email("examiner")).out,
+                  cli.ok("request", "list").out):  # fmt: skip
+        row = next(line for line in table.splitlines() if ref in line)
+        assert local in row and utc not in row
 
 
 def test_the_operator_reads_without_as(cli: Sopflow) -> None:

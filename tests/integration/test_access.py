@@ -251,3 +251,28 @@ class TestDirectory:
         with pytest.raises(CommandRejected) as caught:
             seeded.directory.add_user(email("agent"), "Again", w.AGENCY, ["employer_agent"])
         assert caught.value.code == "already-exists"
+
+
+def test_an_inbox_leaves_out_a_step_separation_of_duties_bars_to_that_person(
+    seeded: Services,
+) -> None:
+    """One person holding two roles registers a demand; the approval that must come from
+    someone else is not offered to them, in the inbox as in the request's own view."""
+    head = "head@mom.example"
+    seeded.directory.add_user(head, "Head", w.EG_AUTHORITY,
+                              ["registry_clerk", "employment_officer"], "en")  # fmt: skip
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("register_demand"))
+    seeded.commands.act(ref, "register_demand", head, w.eg_step("register_demand").command())
+
+    view = seeded.queries.show(ref, head)
+    assert view["allowed_triggers"] == ["reject", "return_for_correction"]
+    inbox = seeded.queries.inbox(head)
+    assert [(i["reference"], i["allowed_triggers"]) for i in inbox] == [
+        (ref, view["allowed_triggers"])
+    ]
+    listed = seeded.queries.search(head, ListFilter())
+    assert [r["your_triggers"] for r in listed] == [view["allowed_triggers"]]
+    # another officer may still approve it
+    officer = seeded.queries.inbox(email("employment_officer"))
+    assert officer[0]["allowed_triggers"] == ["approve_demand", "reject", "return_for_correction"]

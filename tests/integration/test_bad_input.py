@@ -117,7 +117,7 @@ def test_a_trigger_not_allowed_now_is_refused_with_the_allowed_ones(desk: Desk) 
     error = desk.refused(TriggerNotAllowed, lambda: desk.act("approve_demand", "director"))
     assert error.details == {
         "state": "demand_intake",
-        "allowed": ["register_demand", "reject", "return_for_correction", "withdraw"],
+        "allowed": ["reject"],  # the director's step there; not the clerk's nor the agency's
         "trigger": "approve_demand",
     }
 

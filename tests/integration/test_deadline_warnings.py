@@ -33,3 +33,21 @@ def test_a_near_deadline_is_warned_once_then_breached_once(seeded: Services, clo
     assert {n["recipient_kind"] for n in notices} == {"role:labour_attache", "role:registry_clerk"}
     replay = seeded.audit.replay(reference, world.email("eg_auditor"))
     assert replay["consistent"], replay["differences"]
+
+
+def test_a_person_holding_two_of_the_roles_told_gets_one_notice(seeded: Services,
+                                                                clock) -> None:  # fmt: skip
+    both = "both@mom.example"
+    seeded.directory.add_user(both, "Both", world.EG_AUTHORITY,
+                              ["labour_attache", "registry_clerk"], "en")  # fmt: skip
+    reference = world.submit_eg(seeded).reference  # action required of attaché and clerk
+    deadline = datetime.fromisoformat(seeded.queries.show(reference, None)["deadline"])
+    clock.now = deadline - timedelta(hours=24)
+    assert seeded.deadlines.sweep().warned == [reference]
+
+    mine = [(n["event_seq"], n["template"]) for n in seeded.notices.listing()
+            if n["recipient"] == both]  # fmt: skip
+    assert sorted(mine) == [(2, "action_required"), (3, "deadline_approaching")]
+    # the others who hold one of the roles are still told
+    told = {n["recipient"] for n in seeded.notices.listing() if n["event_seq"] == 3}
+    assert told == {both, world.email("labour_attache"), world.email("registry_clerk")}

@@ -191,7 +191,7 @@ REJECTIONS: dict[str, tuple[Callable[[Services, str], dict[str, Any]], dict[str,
         {
             "code": "trigger-not-allowed",
             "state": "demand_intake",
-            "allowed": ["register_demand", "reject", "return_for_correction", "withdraw"],
+            "allowed": ["reject"],  # what the director may do there; not the clerk's steps
         },
     ),
     "not-found": (

@@ -5,9 +5,12 @@ SendGrid server and the file channel."""
 from __future__ import annotations
 
 import email
+import hashlib
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -220,3 +223,83 @@ def test_every_notice_of_the_shipped_sops_renders_in_three_languages(seeded, sop
                 assert rendered.locale == locale, (trigger, to)
                 assert rendered.subject and rendered.text.strip() and "<html" in rendered.html
                 assert (ARABIC.search(rendered.text) is not None) == (locale == "ar")
+
+
+def _cairo(iso: str) -> str:
+    """A deadline as notices write it: local time in the SOP's zone, the zone named."""
+    local = datetime.fromisoformat(iso).astimezone(ZoneInfo("Africa/Cairo"))
+    return f"{local:%Y-%m-%d %H:%M} (Africa/Cairo)"
+
+
+def _text(mail: dict) -> str:
+    return next(c["value"] for c in mail["content"] if c["type"] == "text/plain")
+
+
+def test_a_notice_describes_its_own_step_not_the_request_when_it_is_sent(sendgrid, seeded,
+                                                                       fake, clock):  # fmt: skip
+    """Notices are delivered after the request has moved on: each still names the stage its
+    step led to and the deadline the request had then (not the final stage, no deadline)."""
+    reference = world.submit_eg(seeded).reference
+    submitted = seeded.queries.show(reference, None)["deadline"]
+    clock.advance(days=2)
+    world.run(seeded, reference, world.eg_path_to("approve_demand"))  # attest, register
+    registered = seeded.queries.show(reference, None)["deadline"]
+    clock.advance(days=1)
+    world.run(seeded, reference, [world.step("director", "reject", reason="misrepresentation",
+                                             comment="No")])  # fmt: skip
+    assert seeded.queries.show(reference, None)["state"] == "rejected"
+    assert submitted != registered
+
+    seeded.notices.deliver()
+    by_id = {m["custom_args"]["sopflow_message_id"]: m for m in fake.accepted}
+    rows = {(r["recipient"], r["event_seq"], r["template"]): r for r in outbox(seeded, "sent")}
+    # filed (seq 2): the attaché must act at the attestation stage, by its deadline
+    attache = _text(by_id[rows[(world.email("labour_attache"), 2, "action_required")]
+                          ["message_id"]])  # fmt: skip
+    assert f"Deadline: {_cairo(submitted)}" in attache
+    # registered (seq 4): the officer must act at the review stage, by the later deadline
+    officer = _text(by_id[rows[(world.email("employment_officer"), 4, "action_required")]
+                          ["message_id"]])  # fmt: skip
+    assert f"Deadline: {_cairo(registered)}" in officer
+    sop = seeded.sops.catalogue.get(world.EG)
+    for text, stage in ((attache, "attestation_review"), (officer, "demand_under_review")):
+        assert f"Current stage: {sop.states[stage].label.en}" in text
+        assert sop.states["rejected"].label.en not in text
+    # what the outbox records as sent is what was sent
+    for row in rows.values():
+        mail = by_id[row["message_id"]]
+        html = next(c["value"] for c in mail["content"] if c["type"] == "text/html")
+        assert row["subject_hash"] == hashlib.sha256(mail["subject"].encode()).hexdigest()
+        assert row["body_hash"] == hashlib.sha256(
+            (_text(mail) + "\0" + html).encode()).hexdigest()  # fmt: skip
+
+
+def test_a_notice_written_before_the_outbox_kept_deadlines_rebuilds_its_own(sendgrid, seeded,
+                                                                          fake, clock):  # fmt: skip
+    """An outbox row from before migration 0004 has no deadline: it is rebuilt from the
+    events up to the notice's own."""
+    reference = world.submit_eg(seeded).reference
+    submitted = seeded.queries.show(reference, None)["deadline"]
+    clock.advance(days=2)
+    world.run(seeded, reference, world.eg_path_to("register_demand"))  # attest
+    with seeded.ctx.store.write() as w:
+        w.execute("UPDATE outbox SET deadline = NULL")
+    seeded.notices.deliver()
+    row = next(r for r in outbox(seeded, "sent") if r["event_seq"] == 2
+               and r["recipient"] == world.email("labour_attache"))  # fmt: skip
+    mail = next(m for m in fake.accepted
+                if m["custom_args"]["sopflow_message_id"] == row["message_id"])  # fmt: skip
+    assert f"Deadline: {_cairo(submitted)}" in _text(mail)
+
+
+def test_a_preview_gives_the_deadline_of_the_steps_own_stage_in_the_sops_zone(seeded):
+    notices = use_channel(seeded, FileChannel(Path("/nonexistent")))
+    sop = seeded.sops.catalogue.get(world.TN)
+    submitted = dict(notices.preview(sop, "submit", "en"))["role:examiner"].text
+    # filing check: 5 working days from the sample step, in Tunis time
+    assert "Deadline: 2026-12-08 23:59 (Africa/Tunis)" in submitted
+    assert "Date: 2026-12-01 10:00 (Africa/Tunis)" in submitted
+    assert "Cairo" not in submitted
+    # a return for correction: the deadline of the stage the request goes back to
+    returned = dict(notices.preview(sop, "return_for_correction", "en"))["requester"].text
+    assert "Deadline to correct: 2027-01-13 23:59 (Africa/Tunis)" in returned

@@ -170,15 +170,27 @@ def test_unknown_trigger():
     assert error.details["allowed"] == ["submit"]
 
 
-def test_trigger_not_allowed_from_this_state_lists_the_allowed_ones():
+def test_trigger_not_allowed_from_this_state_lists_the_ones_allowed_to_the_actor():
     error = rejection(lambda: fire(LAB, submitted(), "approve", actor("chief"), Payload(), NOW))
 
     assert isinstance(error, TriggerNotAllowed)
-    assert error.details == {"state": "review", "allowed": ["register", "return"],
-                             "trigger": "approve"}  # fmt: skip
-    assert error.message == (
-        "'approve' is not allowed from state 'review'; allowed: register, return"
-    )
+    # 'register' leaves the state too, but is the clerk's
+    assert error.details == {"state": "review", "allowed": ["return"], "trigger": "approve"}
+    assert error.message == "'approve' is not allowed from state 'review'; allowed to you: return"
+
+
+def test_trigger_not_allowed_never_offers_the_systems_triggers_to_a_person():
+    returned = fire(LAB, submitted(), "return", actor("clerk"),
+                    Payload(comment="fix", reason="incomplete"), NOW).state  # fmt: skip
+
+    by_applicant = rejection(lambda: fire(LAB, returned, "approve", applicant(), Payload(), NOW))
+    by_clerk = rejection(lambda: fire(LAB, returned, "approve", actor("clerk"), Payload(), NOW))
+
+    assert by_applicant.details["allowed"] == ["resubmit"]  # not the timer's 'expire'
+    assert by_clerk.details["allowed"] == []
+    assert by_clerk.message.endswith("from state 'returned'; allowed to you: none")
+    unknown = rejection(lambda: fire(LAB, returned, "sumbit", applicant(), Payload(), NOW))
+    assert unknown.details["allowed"] == ["resubmit"]
 
 
 def test_closed_request_refuses_every_trigger():
@@ -216,6 +228,24 @@ def test_requirement_not_met_lists_every_unmet_requirement():
     ]
     assert error.details["trigger"] == "close"
     assert "a comment is required" in error.message
+
+
+def test_a_condition_that_cannot_be_computed_names_its_expression_and_empty_fields():
+    error = rejection(lambda: fire(LAB, registered(), "close", actor("chief"), Payload(), NOW))
+
+    assert isinstance(error, RequirementNotMet)
+    unmet = next(u for u in error.unmet if u.code == "condition-error")
+    assert unmet.message == (
+        "At least one year. (condition 'years_between(start, end) >= 1' cannot be computed: "
+        "years_between() needs two dates; end, start have no value)"
+    )
+    assert unmet.params == {
+        "message": {"en": "At least one year.", "fr": "Un an au moins.", "ar": "سنة على الأقل"},
+        "expression": "years_between(start, end) >= 1",
+        "error": "years_between() needs two dates",
+        "empty": ["end", "start"],
+    }
+    assert unmet.message in error.message
 
 
 def test_a_condition_on_a_missing_value_waits_for_it():

@@ -154,3 +154,17 @@ def test_a_refused_filing_says_each_missing_field_and_document_beside_it() -> No
     assert said.fields["employer_name"] == "est obligatoire"
     assert said.fields["demand_letter"] == "est obligatoire"
     assert "{" not in said.summary and "document:" not in said.summary
+
+
+def test_a_condition_that_cannot_be_computed_is_said_with_its_message_and_empty_fields() -> None:
+    error = {"code": "requirement-not-met", "trigger": "submit", "unmet": [
+        {"code": "condition-error", "subject": "worker_fee.amount + 1 > 0",
+         "message": "Fee. (condition 'worker_fee.amount + 1 > 0' cannot be computed: ...)",
+         "params": {"message": {"en": "The fee is checked.", "fr": "Les frais sont vérifiés."},
+                    "expression": "worker_fee.amount + 1 > 0",
+                    "error": "'+' on a missing value", "empty": ["worker_fee"]}}]}  # fmt: skip
+    said = explain(error, "fr", EG)
+
+    fee = EG.fields["worker_fee"].label.fr
+    assert f"Les frais sont vérifiés. (vérification impossible pour l'instant : aucune valeur " \
+           f"pour « {fee} »)" in said.summary  # fmt: skip
