@@ -482,6 +482,25 @@ def test_the_sla_sweep_records_each_breach_once_and_escalates_where_the_sop_says
     assert w.footprint(flows) == before
 
 
+def test_the_command_line_sweep_is_a_flow_run_whose_id_its_events_record(
+    flows: Services,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sopflow.cli.sla import sweep
+
+    monkeypatch.setattr(client, "mode", lambda: "embedded")
+    tn = w.submit_tn(flows).reference
+    clock.now = deadline(flows, tn) + timedelta(minutes=1)
+
+    sweep(limit=500, as_json=True)
+
+    assert json.loads(capsys.readouterr().out)["breached"] == [tn]
+    breach = events(flows, tn)[-1]
+    assert breach["trigger"] == "breach" and breach["flow_run_id"] is not None
+
+
 # -- audits ------------------------------------------------------------------------------
 @pytest.fixture
 def two_requests(flows: Services) -> list[str]:
