@@ -193,9 +193,11 @@ def list_requests(
     overdue: bool = False, q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Requests the caller may see, newest first (an employer: its own organisation's)."""
-    return services.queries.search(member.email, ListFilter(state, sop, organisation, overdue,
-                                                            q, limit, offset))  # fmt: skip
+    """Requests the caller may see, newest first (an employer: its own organisation's). A
+    filter naming no SOP or no state is refused (422), not an empty list."""
+    flt = ListFilter(state, sop, organisation, overdue, q, limit, offset)
+    services.queries.check_filter(flt)
+    return services.queries.search(member.email, flt)
 
 
 @router.post("/requests", status_code=201, response_model=RequestAfterCommand,
