@@ -11,7 +11,6 @@ import base64
 import binascii
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -33,6 +32,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
+from sopflow.web.validation import Moment
 from states.payloads import MAX_COMMENT
 from workflows.client import run_command
 
@@ -173,7 +173,7 @@ def _version(if_match: str | None) -> int | None:
 # schemathesis in tests/reliability/test_api_schema.py)
 router = APIRouter(prefix="/api/v1", tags=["requests"],
                    responses=problems(401, 422, 500, 503, 507))  # fmt: skip
-COMMAND_REFUSALS = problems(400, 403, 404, 409, 413)
+COMMAND_REFUSALS = problems(400, 403, 404, 409, 413, 415)
 
 
 @router.get("/me", response_model=Me)
@@ -276,7 +276,7 @@ def history(reference: str, member: Caller, services: Svc) -> dict[str, Any]:
 # 422: at_seq names no event of the request
 @router.get("/requests/{reference}/replay", response_model=Replay, responses=problems(404, 422))
 def replay(reference: str, member: Caller, services: Svc, at_seq: int | None = None,
-           as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+           as_of: Moment | None = None) -> dict[str, Any]:  # fmt: skip
     return services.audit.replay(reference, member.email, at_seq=at_seq, as_of=as_of)
 
 

@@ -32,6 +32,7 @@ _WHY = {
     404: "No such request, document, trigger or SOP, or not visible to the caller.",
     409: "Not allowed now: `trigger-not-allowed`, `requirement-not-met`, `conflict`.",
     413: "A document above the size limit (`invalid-data` with `document-too-large`).",
+    415: "A body sent as another type than application/json (`unsupported-media-type`).",
     422: "Invalid input: `invalid-data` (every error listed), `idempotency-key-reused`.",
     500: "An internal error (`internal-error`, its trace in the server log only), or a "
     "non-retryable adapter error.",
