@@ -87,7 +87,9 @@ class Queries:
             "organisation_id": row["organisation_id"],
             "created_by": row["created_by"],
             "state": row["state"],
-            "state_label": sop.states[row["state"]].label.model_dump(exclude_none=True),
+            # as the lists give it: in English, and in every language
+            "state_label": sop.states[row["state"]].label.en,
+            "state_labels": sop.states[row["state"]].label.model_dump(exclude_none=True),
             "outcome": row["outcome"],
             "version": row["version"],
             "seq": row["seq"],
@@ -212,7 +214,7 @@ def _summary(row: dict[str, Any], sop: CompiledSop) -> dict[str, Any]:
         "reference": row["reference"], "sop_id": row["sop_id"], "sop_version": row["sop_version"],
         "organisation_id": row["organisation_id"], "state": row["state"],
         "state_label": sop.states[row["state"]].label.en,
-        # every language, as a request's own view gives it (state_label stays English)
+        # every language, as a request's own view gives it too (state_label is English)
         "state_labels": sop.states[row["state"]].label.model_dump(exclude_none=True),
         "outcome": row["outcome"],
         "deadline": row["deadline"].isoformat() if row["deadline"] else None,

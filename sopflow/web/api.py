@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from sopflow.domain.access import Member
@@ -50,11 +51,19 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Member:
+# declared in OpenAPI as the bearer scheme (so /docs and generated clients send the token);
+# its refusal is ours (401 problem+json with WWW-Authenticate), not the framework's 403
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A token from `sopflow token create --as EMAIL`.")  # fmt: skip
+
+
+def caller(request: Request,
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+           ) -> Member:  # fmt: skip
     """The member a bearer token (``Authorization: Bearer sfp_...``) belongs to."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <token>' (sopflow token create)")
-    member = services_of(request).tokens.authenticate(authorization[7:].strip())
+    member = services_of(request).tokens.authenticate(credentials.credentials.strip())
     if member is None:
         raise Unauthorized("the token is unknown or revoked")
     return member

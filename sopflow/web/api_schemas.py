@@ -86,22 +86,34 @@ class Me(BaseModel):
     roles: list[str]
 
 
-class RequestSummary(_Open):
+STATE_LABEL = "the state's label in English; every language in state_labels"
+STATE_LABELS = "the state's label by language (en, fr, ar)"
+
+
+class _Summary(_Open):
     reference: str
     sop_id: str
     sop_version: int
     organisation_id: str
     state: str
-    state_label: str = Field(description="in English; every language in state_labels")
-    state_labels: dict[str, str] = Field(description="the state's label by language (en, fr, ar)")
+    state_label: str = Field(description=STATE_LABEL)
+    state_labels: dict[str, str] = Field(description=STATE_LABELS)
     outcome: str | None
     deadline: str | None
     created_at: str
     updated_at: str
 
 
-class InboxItem(RequestSummary):
-    allowed_triggers: list[str]
+class RequestSummary(_Summary):
+    your_triggers: list[str] = Field(
+        description="the triggers the caller may fire on the request now (empty: none)"
+    )
+
+
+class InboxItem(_Summary):
+    allowed_triggers: list[str] = Field(
+        description="the triggers the caller may fire on the request now (never empty)"
+    )
     overdue: bool
 
 
@@ -121,7 +133,8 @@ class RequestView(_Open):
     organisation_id: str
     created_by: str
     state: str
-    state_label: dict[str, str]
+    state_label: str = Field(description=STATE_LABEL)
+    state_labels: dict[str, str] = Field(description=STATE_LABELS)
     outcome: str | None
     version: int
     seq: int
