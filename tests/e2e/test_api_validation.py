@@ -100,3 +100,13 @@ def test_a_body_sent_as_another_type_than_json_is_415(api, tokens) -> None:
     body = assert_problem(refused, 415, "unsupported-media-type")
     assert body["detail"] == "the body is sent as text/plain; send it as application/json"
     assert body["allowed"] == ["application/json"]
+
+
+def test_a_statistics_date_is_yyyy_mm_dd_only_and_named_as_the_parameter(api, tokens) -> None:
+    refused = api.get("/api/v1/stats/placements?from=20261206&to=2026-W49-1",
+                      headers=auth(tokens, "eg_auditor"))  # fmt: skip
+
+    body = assert_problem(refused, 422, "invalid-data")
+    assert [(e["field"], e["code"], e["message"]) for e in body["errors"]] == [
+        ("from", "wrong-type", "'20261206' is not a date (YYYY-MM-DD)"),
+        ("to", "wrong-type", "'2026-W49-1' is not a date (YYYY-MM-DD)")]  # fmt: skip
