@@ -6,12 +6,13 @@ Pure: every error is collected, so that one refusal names everything to correct.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sopflow.errors import FieldError
 from sopflow.spec import values
 from states.machine import CompiledSop
-from states.model import Payload
+from states.model import DocumentRef, Payload
 
 # A comment is a note on one step, kept in the event for ever; a longer text is a document.
 MAX_COMMENT = 5000
@@ -29,8 +30,16 @@ def validated(
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """The payload's data normalised, and every error of its data and documents."""
     clean, errors = values.validate_data(sop.fields, payload.data, allowed=writable)
+    errors.extend(document_errors(sop, payload.documents))
+    return clean, errors
+
+
+def document_errors(sop: CompiledSop, documents: Sequence[DocumentRef]) -> list[FieldError]:
+    """Every document of a kind the SOP does not declare, larger than its kind allows or of
+    a media type its kind does not take."""
     kinds = {d.id: d for d in sop.spec.documents}
-    for doc in payload.documents:
+    errors: list[FieldError] = []
+    for doc in documents:
         kind = kinds.get(doc.kind)
         if kind is None:
             errors.append(
@@ -62,4 +71,4 @@ def validated(
                     },
                 )
             )
-    return clean, errors
+    return errors

@@ -202,7 +202,7 @@ def show(
         return
     out.print(
         f"[bold]{view['reference']}[/bold]  {view['sop_id']} v{view['sop_version']}  "
-        f"state [bold]{view['state']}[/bold] ({view['state_label'].get('en')})"
+        f"state [bold]{view['state']}[/bold] ({view['state_label']})"
         f"{'  OVERDUE' if view['overdue'] else ''}"
     )
     out.print(

@@ -19,7 +19,7 @@ from sopflow.errors import Conflict, FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
 from sopflow.services.recording import CommandResult, IdempotencyKey, Recorder, stored_replay
 from sopflow.store.blobs import Upload
-from states import engine
+from states import engine, payloads
 from states.machine import CompiledSop
 from states.model import Actor, DocumentRef, OrganisationFacts, Outcome, Payload
 from states.model import RequestState as CoreState
@@ -73,11 +73,18 @@ class Commands:
         with self.ctx.store.read() as r:
             return stored_replay(r, key, reference)
 
-    def documents(self, uploads: Sequence[Upload]) -> tuple[DocumentRef, ...]:
+    def documents(self, uploads: Sequence[Upload],
+                  sop: CompiledSop | None = None) -> tuple[DocumentRef, ...]:  # fmt: skip
         """What the core needs to know of each upload (checked, hashed; not yet written).
-        Every bad file is named in one refusal, not the first one only."""
+        With ``sop``, each is also checked against its kind as the core will check it (a
+        kind the SOP declares, the kind's size and media types). Every bad file is named in
+        one refusal, not the first one only."""
         refs, errors, limit = [], [], self.ctx.max_document_bytes
+        known = {d.id for d in sop.spec.documents} if sop is not None else set()
         for upload in uploads:
+            if sop is not None and upload.kind not in known:  # its content is checked too
+                ref = DocumentRef(upload.kind, "", upload.file_name, "", len(upload.content))
+                errors.extend(payloads.document_errors(sop, [ref]))
             if len(upload.content) > limit:
                 errors.append(FieldError(f"document:{upload.kind}", "document-too-large",
                                          f"{upload.file_name} exceeds {limit} bytes",
@@ -89,9 +96,20 @@ class Commands:
                 errors.extend(exc.errors)
                 continue
             refs.append(DocumentRef(d.kind, d.sha256, d.file_name, d.media_type, d.size))
+            if sop is not None and upload.kind in known:
+                errors.extend(payloads.document_errors(sop, refs[-1:]))
         if errors:
             raise InvalidData(errors, context="documents")
         return tuple(refs)
+
+    def sop_for(self, email: str, *, sop_id: str | None = None,
+                reference: str | None = None) -> CompiledSop:  # fmt: skip
+        """The SOP version a filing under ``sop_id`` (the version in effect) or a step on
+        ``reference`` (its pinned version) is checked against; a request ``email`` may not
+        see is not found, as the command would answer."""
+        if reference is not None:
+            return self._visible(reference, email)[1]
+        return self.ctx.sops.current(str(sop_id), self.ctx.clock())
 
     def _keep(self, uploads: Sequence[Upload]) -> None:
         for upload in uploads:

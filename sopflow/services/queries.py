@@ -87,7 +87,9 @@ class Queries:
             "organisation_id": row["organisation_id"],
             "created_by": row["created_by"],
             "state": row["state"],
-            "state_label": sop.states[row["state"]].label.model_dump(exclude_none=True),
+            # as the lists give it: in English, and in every language
+            "state_label": sop.states[row["state"]].label.en,
+            "state_labels": sop.states[row["state"]].label.model_dump(exclude_none=True),
             "outcome": row["outcome"],
             "version": row["version"],
             "seq": row["seq"],
@@ -103,6 +105,29 @@ class Queries:
             "next_steps_by_role": by_role,
             "your_roles": roles,
         }
+
+    def check_filter(self, flt: ListFilter) -> None:
+        """A filter naming an SOP or a state that does not exist is a mistake to point out
+        (both at once), not an empty list. (An organisation is not checked: an unknown one
+        and one whose requests the reader may not see both give an empty list, so that the
+        answer does not tell which organisations exist.)"""
+        catalogue, errors = self.ctx.sops.catalogue, []
+        known = catalogue.ids()
+        if flt.sop_id and flt.sop_id not in known:
+            why = f"no SOP '{flt.sop_id}'; SOPs: {', '.join(known)}"
+            params = {"value": flt.sop_id, "allowed": known}
+            errors.append(FieldError("sop", "not-in-enum", why, params))
+        if flt.state:
+            one = flt.sop_id in known
+            ids = [str(flt.sop_id)] if one else known
+            states = sorted({s for i in ids for v in catalogue.all_versions(i) for s in v.states})
+            if flt.state not in states:
+                where = f"SOP '{flt.sop_id}' has no state" if one else "no SOP has a state"
+                why = f"{where} '{flt.state}'; states: {', '.join(states)}"
+                params = {"value": flt.state, "allowed": states}
+                errors.append(FieldError("state", "not-in-enum", why, params))
+        if errors:
+            raise InvalidData(errors, context="filter")
 
     def search(self, email: str | None, flt: ListFilter) -> list[dict[str, Any]]:
         """Requests matching ``flt`` that ``email`` may see (None: the operator, all)."""
@@ -193,7 +218,7 @@ def _summary(row: dict[str, Any], sop: CompiledSop) -> dict[str, Any]:
         "reference": row["reference"], "sop_id": row["sop_id"], "sop_version": row["sop_version"],
         "organisation_id": row["organisation_id"], "state": row["state"],
         "state_label": sop.states[row["state"]].label.en,
-        # every language, as a request's own view gives it (state_label stays English)
+        # every language, as a request's own view gives it too (state_label is English)
         "state_labels": sop.states[row["state"]].label.model_dump(exclude_none=True),
         "outcome": row["outcome"],
         "deadline": row["deadline"].isoformat() if row["deadline"] else None,

@@ -10,6 +10,7 @@ none (``forbidden``); an operator at the command line (no ``--as``) sees every S
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
@@ -75,7 +76,9 @@ def build_query(start: str | None = None, end: str | None = None, by: Iterable[s
     def day(text: str | None, option: str) -> date | None:
         if not text:
             return None
-        try:
+        try:  # YYYY-MM-DD only: Python also reads 20261206 and 2026-W49-1
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+                raise ValueError(text)
             return date.fromisoformat(text.strip())
         except ValueError:
             errors.append(FieldError(option, "wrong-type", f"'{text}' is not a date (YYYY-MM-DD)"))

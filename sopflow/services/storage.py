@@ -1,14 +1,16 @@
 """Housekeeping of the document store: the files no request refers to.
 
-The pages and the API put an uploaded file in the store before the command that carries
-it is decided (a page keeps it for the next attempt when the command is refused), so a
-refused or abandoned command leaves a file that no document of any request names. Such
+The pages put an uploaded file in the store before the command that carries it is decided
+(a page keeps it for the next attempt when the command is refused), so a refused or
+abandoned command leaves a file that no document of any request names. (The API checks
+documents before storing them and takes back what a refused command wrote: ``discard``.) Such
 files are removed once nobody has written them for a grace period; a file written again
 (the same bytes uploaded anew) counts as young (``BlobStore.put`` touches it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -80,3 +82,23 @@ class Storage:
             return
         report.removed += 1
         report.removed_bytes += stat.st_size
+
+    def discard(self, written: Sequence[tuple[str, int]]) -> int:
+        """Take back the files a refused command wrote: ``written`` holds each file's
+        SHA-256 and its modification time (ns) just after this command created it. A file
+        some request's document refers to, or that was written again since (the same bytes
+        uploaded by someone else meanwhile), is kept. Returns how many were removed."""
+        if not written:
+            return 0
+        with self.ctx.store.read() as r:
+            referenced = r.referenced_documents([sha256 for sha256, _ in written])
+        removed = 0
+        for sha256, stamp in written:
+            path = self.ctx.blobs.path_of(sha256)
+            try:
+                if sha256 not in referenced and path.stat().st_mtime_ns == stamp:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed

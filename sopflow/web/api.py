@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from sopflow.domain.access import Member
-from sopflow.errors import CommandRejected, FieldError, InvalidData
-from sopflow.services import ListFilter, Services
+from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowError
+from sopflow.services import Command, ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.web import files
 from sopflow.web.api_schemas import (
@@ -31,6 +33,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
+from sopflow.web.validation import Moment
 from states.payloads import MAX_COMMENT
 from workflows.client import run_command
 
@@ -48,11 +51,19 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Member:
+# declared in OpenAPI as the bearer scheme (so /docs and generated clients send the token);
+# its refusal is ours (401 problem+json with WWW-Authenticate), not the framework's 403
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A token from `sopflow token create --as EMAIL`.")  # fmt: skip
+
+
+def caller(request: Request,
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+           ) -> Member:  # fmt: skip
     """The member a bearer token (``Authorization: Bearer sfp_...``) belongs to."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <token>' (sopflow token create)")
-    member = services_of(request).tokens.authenticate(authorization[7:].strip())
+    member = services_of(request).tokens.authenticate(credentials.credentials.strip())
     if member is None:
         raise Unauthorized("the token is unknown or revoked")
     return member
@@ -88,25 +99,72 @@ class ActIn(BaseModel):
     reason: str | None = None
 
 
-def _store(services: Services, documents: list[DocumentIn]) -> list[dict[str, str]]:
+def _uploads(services: Services, member: Member, documents: list[DocumentIn], *,
+             sop: str | None = None, reference: str | None = None,
+             check: Callable[[list[Upload]], object] | None = None) -> list[Upload]:  # fmt: skip
+    """The documents decoded and checked as the command will check them (its SOP's kinds,
+    their sizes and types; empty or mislabelled files), before anything is stored: every
+    bad document named in one refusal, with what ``check`` (the command, decided with the
+    good documents) finds wrong with the rest of its data."""
     limit = services.ctx.max_document_bytes
-    refs, errors = [], []
+    uploads, errors = [], []
     for doc in documents:
+        where = f"document:{doc.kind}"
         if len(doc.content_base64) > limit * 4 // 3 + 8:
-            errors.append(FieldError(f"document:{doc.kind}", "document-too-large",
-                                     f"{doc.file_name} exceeds {limit} bytes"))  # fmt: skip
+            errors.append(FieldError(where, "document-too-large",
+                                     f"{doc.file_name} exceeds {limit} bytes",
+                                     {"file": doc.file_name, "limit": limit}))  # fmt: skip
             continue
         try:
             content = base64.b64decode(doc.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            errors.append(FieldError(f"document:{doc.kind}", "wrong-type",
-                                     "content_base64 is not base64"))  # fmt: skip
+            errors.append(FieldError(where, "wrong-type",
+                                     f"{doc.file_name}: content_base64 is not base64",
+                                     {"file": doc.file_name, "expected": "base64"}))  # fmt: skip
             continue
-        stored = services.ctx.blobs.put(Upload(doc.kind, doc.file_name, content))
-        refs.append({"kind": doc.kind, "file_name": stored.file_name, "sha256": stored.sha256})
-    if errors:
-        raise InvalidData(errors, context="documents")
-    return refs
+        uploads.append(Upload(doc.kind, doc.file_name, content))
+    good = []
+    if uploads:
+        spec = services.commands.sop_for(member.email, sop_id=sop, reference=reference)
+        for upload in uploads:
+            try:
+                services.commands.documents([upload], spec)
+            except InvalidData as exc:
+                errors.extend(exc.errors)
+            else:
+                good.append(upload)
+    if not errors:
+        return uploads
+    if check is not None:
+        bad = {e.field for e in errors}
+        try:
+            check(good)
+        except InvalidData as exc:  # a document refused above is not also "missing"
+            errors.extend(e for e in exc.errors if e not in errors
+                          and not (e.code == "missing-document" and e.field in bad))  # fmt: skip
+        except SopflowError:
+            pass  # the documents are what to correct first
+    raise InvalidData(errors, context="documents")
+
+
+@contextmanager
+def _stored(services: Services, uploads: list[Upload]) -> Iterator[list[dict[str, str]]]:
+    """The uploads put in the document store, as the command's references (a flow run may
+    read them on another machine). If the command is refused, the files it wrote that no
+    request's document refers to are taken back: a refusal leaves nothing behind."""
+    refs, written = [], []
+    for upload in uploads:
+        target = services.ctx.blobs.path_of(services.ctx.blobs.describe(upload).sha256)
+        new = not target.exists()
+        stored = services.ctx.blobs.put(upload)
+        if new:
+            written.append((stored.sha256, target.stat().st_mtime_ns))
+        refs.append({"kind": upload.kind, "file_name": stored.file_name, "sha256": stored.sha256})
+    try:
+        yield refs
+    except CommandRejected:  # (not an adapter error: a run that timed out may still run)
+        services.storage.discard(written)
+        raise
 
 
 def _version(if_match: str | None) -> int | None:
@@ -124,7 +182,7 @@ def _version(if_match: str | None) -> int | None:
 # schemathesis in tests/reliability/test_api_schema.py)
 router = APIRouter(prefix="/api/v1", tags=["requests"],
                    responses=problems(401, 422, 500, 503, 507))  # fmt: skip
-COMMAND_REFUSALS = problems(400, 403, 404, 409, 413)
+COMMAND_REFUSALS = problems(400, 403, 404, 409, 413, 415)
 
 
 @router.get("/me", response_model=Me)
@@ -144,9 +202,11 @@ def list_requests(
     overdue: bool = False, q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Requests the caller may see, newest first (an employer: its own organisation's)."""
-    return services.queries.search(member.email, ListFilter(state, sop, organisation, overdue,
-                                                            q, limit, offset))  # fmt: skip
+    """Requests the caller may see, newest first (an employer: its own organisation's). A
+    filter naming no SOP or no state is refused (422), not an empty list."""
+    flt = ListFilter(state, sop, organisation, overdue, q, limit, offset)
+    services.queries.check_filter(flt)
+    return services.queries.search(member.email, flt)
 
 
 @router.post("/requests", status_code=201, response_model=RequestAfterCommand,
@@ -155,9 +215,14 @@ def submit(body: SubmitIn, member: Caller, services: Svc, response: Response,
            idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
     """File a request (the submission trigger fires at once); repeat-safe with Idempotency-Key."""
-    result = run_command({"command": "submit", "sop": body.sop, "as": member.email,
-                          "data": body.data, "documents": _store(services, body.documents),
-                          "comment": body.comment, "idempotency_key": idempotency_key})  # fmt: skip
+    uploads = _uploads(services, member, body.documents, sop=body.sop,
+                       check=lambda good: services.commands.check_filing(body.sop, member.email,
+                           Command(body.data, good, body.comment)))  # fmt: skip
+    with _stored(services, uploads) as documents:
+        result = run_command({"command": "submit", "sop": body.sop, "as": member.email,
+                              "data": body.data, "documents": documents,
+                              "comment": body.comment,
+                              "idempotency_key": idempotency_key})  # fmt: skip
     response.headers["Location"] = f"/api/v1/requests/{result.reference}"
     return {**services.queries.show(result.reference, member.email), "result": result.to_dict()}
 
@@ -176,11 +241,16 @@ def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
         ) -> dict[str, Any]:  # fmt: skip
     """Fire a trigger; ``If-Match: "<version>"`` refuses it if the request changed since."""
-    result = run_command({"command": "act", "reference": reference, "trigger": trigger,
-                          "as": member.email, "data": body.data,
-                          "documents": _store(services, body.documents), "comment": body.comment,
-                          "reason": body.reason, "idempotency_key": idempotency_key,
-                          "expected_version": _version(if_match)})  # fmt: skip
+    expected = _version(if_match)
+    uploads = _uploads(services, member, body.documents, reference=reference,
+                       check=lambda good: services.commands.check(reference, trigger, member.email,
+                           Command(body.data, good, body.comment, body.reason)))  # fmt: skip
+    with _stored(services, uploads) as documents:
+        result = run_command({"command": "act", "reference": reference, "trigger": trigger,
+                              "as": member.email, "data": body.data, "documents": documents,
+                              "comment": body.comment, "reason": body.reason,
+                              "idempotency_key": idempotency_key,
+                              "expected_version": expected})  # fmt: skip
     view = services.queries.show(reference, member.email)
     response.headers["ETag"] = f'"{view["version"]}"'
     return {**view, "result": result.to_dict()}
@@ -191,9 +261,10 @@ def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc
 def attach(reference: str, documents: list[DocumentIn], member: Caller, services: Svc,
            idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
-    result = run_command({"command": "attach", "reference": reference, "as": member.email,
-                          "documents": _store(services, documents),
-                          "idempotency_key": idempotency_key})  # fmt: skip
+    uploads = _uploads(services, member, documents, reference=reference)
+    with _stored(services, uploads) as refs:
+        result = run_command({"command": "attach", "reference": reference, "as": member.email,
+                              "documents": refs, "idempotency_key": idempotency_key})  # fmt: skip
     return {**services.queries.show(reference, member.email), "result": result.to_dict()}
 
 
@@ -214,7 +285,7 @@ def history(reference: str, member: Caller, services: Svc) -> dict[str, Any]:
 # 422: at_seq names no event of the request
 @router.get("/requests/{reference}/replay", response_model=Replay, responses=problems(404, 422))
 def replay(reference: str, member: Caller, services: Svc, at_seq: int | None = None,
-           as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+           as_of: Moment | None = None) -> dict[str, Any]:  # fmt: skip
     return services.audit.replay(reference, member.email, at_seq=at_seq, as_of=as_of)
 
 

@@ -32,6 +32,7 @@ _WHY = {
     404: "No such request, document, trigger or SOP, or not visible to the caller.",
     409: "Not allowed now: `trigger-not-allowed`, `requirement-not-met`, `conflict`.",
     413: "A document above the size limit (`invalid-data` with `document-too-large`).",
+    415: "A body sent as another type than application/json (`unsupported-media-type`).",
     422: "Invalid input: `invalid-data` (every error listed), `idempotency-key-reused`.",
     500: "An internal error (`internal-error`, its trace in the server log only), or a "
     "non-retryable adapter error.",
@@ -85,22 +86,34 @@ class Me(BaseModel):
     roles: list[str]
 
 
-class RequestSummary(_Open):
+STATE_LABEL = "the state's label in English; every language in state_labels"
+STATE_LABELS = "the state's label by language (en, fr, ar)"
+
+
+class _Summary(_Open):
     reference: str
     sop_id: str
     sop_version: int
     organisation_id: str
     state: str
-    state_label: str = Field(description="in English; every language in state_labels")
-    state_labels: dict[str, str] = Field(description="the state's label by language (en, fr, ar)")
+    state_label: str = Field(description=STATE_LABEL)
+    state_labels: dict[str, str] = Field(description=STATE_LABELS)
     outcome: str | None
     deadline: str | None
     created_at: str
     updated_at: str
 
 
-class InboxItem(RequestSummary):
-    allowed_triggers: list[str]
+class RequestSummary(_Summary):
+    your_triggers: list[str] = Field(
+        description="the triggers the caller may fire on the request now (empty: none)"
+    )
+
+
+class InboxItem(_Summary):
+    allowed_triggers: list[str] = Field(
+        description="the triggers the caller may fire on the request now (never empty)"
+    )
     overdue: bool
 
 
@@ -120,7 +133,8 @@ class RequestView(_Open):
     organisation_id: str
     created_by: str
     state: str
-    state_label: dict[str, str]
+    state_label: str = Field(description=STATE_LABEL)
+    state_labels: dict[str, str] = Field(description=STATE_LABELS)
     outcome: str | None
     version: int
     seq: int

@@ -22,7 +22,18 @@ from sopflow.errors import SopflowError
 from sopflow.services import Services
 from sopflow.services.sessions import LIFETIME
 from sopflow.store.db import pending_migrations
-from sopflow.web import api, api_schemas, bulk, catalogue, exports, filing, i18n, pages, stats
+from sopflow.web import (
+    api,
+    api_schemas,
+    bulk,
+    catalogue,
+    exports,
+    filing,
+    i18n,
+    pages,
+    stats,
+    validation,
+)
 from sopflow.web.limits import BodyLimit
 from sopflow.web.refusals import explain, status_of
 
@@ -38,12 +49,31 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
                         headers=headers)  # fmt: skip
 
 
-def _unreadable(error: Any) -> dict[str, str]:
-    """A body that is not JSON (FastAPI: 'json_invalid' at the character it stopped at)."""
-    where = error["loc"][1] if len(error["loc"]) > 1 else "?"
-    why = (error.get("ctx") or {}).get("error", error["msg"])
-    return {"field": "body", "code": "body-unreadable",
-            "message": f"the body is not valid JSON: {why} (at character {where})"}  # fmt: skip
+def _errors_of(request: Request, exc: RequestValidationError, body: bytes) -> list[dict[str, Any]]:
+    """FastAPI's validation errors as ours (``sopflow.web.validation``); a body that is not
+    UTF-8, or is missing or ``null`` where a JSON object is expected, said as such."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
+    body_type = field.field_info.annotation if field is not None else None
+    errors = []
+    for e in exc.errors():
+        if e["loc"][:1] == ("body",) and (bad := validation.not_utf8(body)):
+            errors.append(bad)
+        elif e["type"] == "json_invalid":
+            errors.append(validation.unreadable(e))
+        elif tuple(e["loc"]) == ("body",) and e["type"] == "missing":
+            said = ("the body is null: it must be a JSON object" if body.strip() == b"null"
+                    else "the request has no body: send a JSON object")  # fmt: skip
+            code = "wrong-type" if body.strip() else "missing-field"
+            errors.append({"field": "body", "code": code, "message": said,
+                           "params": {"expected": "object"}})  # fmt: skip
+        else:
+            errors.append(validation.field_error(e, body_type))
+    unique = []  # one not-UTF-8 body is one error, not one per member
+    for error in errors:
+        if error not in unique:
+            unique.append(error)
+    return unique
 
 
 def _methods_of(request: Request) -> list[str]:
@@ -93,15 +123,22 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [_unreadable(e) if e["type"] == "json_invalid" else
-                  {"field": ".".join(str(p) for p in e["loc"]), "code": e["type"],
-                   "message": e["msg"]} for e in exc.errors()]  # fmt: skip
         if for_people(request):
             names = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()}))
             lang = pages._lang(request)
             return pages._render(request, "error.html", 422,
                                  error=i18n.t("bad_value", lang).format(names=names))  # fmt: skip
-        return problem(422, "invalid-data", "the request is not valid", errors=errors)
+        body = await request.body()
+        errors = _errors_of(request, exc, body)
+        media = request.headers.get("content-type", "")
+        api_body = request.url.path.startswith("/api/") and body  # the pages take forms
+        if api_body and not validation.is_json(media) and any(e["field"].startswith("body")
+                                                               for e in errors):  # fmt: skip
+            said = f"the body is sent as {media}; send it as application/json"
+            return problem(415, code="unsupported-media-type", detail=said,
+                           allowed=["application/json"])  # fmt: skip
+        listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "invalid-data", f"invalid request: {listed}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -111,9 +148,13 @@ def create_app(services: Services) -> FastAPI:
         # the framework's own refusals are problems too: a body that is not JSON (400 from
         # FastAPI: a malformed body is invalid-data, 422), an unknown path or method
         if exc.status_code == 400:
-            return problem(422, "invalid-data", f"the request body cannot be read: {exc.detail}",
-                           errors=[{"field": "body", "code": "body-unreadable",
-                                    "message": str(exc.detail)}])  # fmt: skip
+            error = validation.not_utf8(await request.body()) or {
+                "field": "body",
+                "code": "body-unreadable",
+                "message": str(exc.detail),
+            }
+            return problem(422, "invalid-data", f"the request body cannot be read: "
+                           f"{error['message']}", errors=[error])  # fmt: skip
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         answer = problem(exc.status_code, code, str(exc.detail))
         answer.headers.update(exc.headers or {})

@@ -28,6 +28,7 @@ from sopflow.web.files import attachment
 from sopflow.web.i18n import t
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 from sopflow.web.refusals import explain
+from sopflow.web.validation import Day
 
 router = APIRouter()
 Format = Literal["jsonl", "csv"]
@@ -71,8 +72,8 @@ def api_export(
     member: Caller,
     services: Svc,
     fmt: Annotated[Format, Query(alias="format")] = "jsonl",
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
 ) -> FileResponse:
     """The event log (events of SOPs the caller does not audit are redacted to their hashes)
     and its manifest, zipped; check it offline with ``sopflow audit check-export``."""

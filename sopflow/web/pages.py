@@ -275,17 +275,23 @@ def request_page(request: Request, reference: str, email: str, error: str | None
     editable = {tr.trigger: [sop.fields[name] for name in sop.fields if name in tr.sets or (
                     correcting and not sop.is_final(tr.to) and name in sop.requester_fields)]
                 for tr in actions}  # fmt: skip
-    at_seq = request.query_params.get("at_seq", "")
-    # a step of this request's history (the links of its timeline); any other is ignored
-    as_of = services.audit.replay(reference, email, at_seq=int(at_seq)) \
-        if at_seq.isdigit() and 1 <= int(at_seq) <= view["seq"] else None  # fmt: skip
+    # a step of this request's history (the links of its timeline); any other is refused,
+    # on the page at its present state, rather than shown as if it were that step
+    at_seq, as_of, status_code = request.query_params.get("at_seq"), None, 200
+    if at_seq is not None and at_seq.isascii() and at_seq.isdigit() \
+            and 1 <= int(at_seq) <= view["seq"]:  # fmt: skip
+        as_of = services.audit.replay(reference, email, at_seq=int(at_seq))
+    elif at_seq is not None:
+        error = i18n.t("no_such_step", _lang(request)).format(value=at_seq[:20],
+                                                                last=view["seq"])  # fmt: skip
+        status_code = 422
     auditor = {r.id for r in sop.spec.roles if r.kind == "auditor"} & set(view["your_roles"])
     chain = services.audit.verify(reference) if auditor else None
     now, lang = services.ctx.clock(), _lang(request)
     present = {d["kind"] for d in view["documents"]}
     needed = [d for d in sop.spec.documents if d.id not in present and any(
         d.id in tr.requires.documents for tr in sop.by_state[view["state"]].values())]  # fmt: skip
-    return _render(request, "request.html", view=view, sop=sop, history=history,
+    return _render(request, "request.html", status_code, view=view, sop=sop, history=history,
                    needed=needed, can_attach=bool(actions) and not sop.is_final(view["state"]),
                    actions=actions, error=error, as_of=as_of, posted=posted or {},
                    form_key=secrets.token_urlsafe(12),

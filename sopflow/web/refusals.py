@@ -19,7 +19,7 @@ from typing import Any
 from babel.units import format_unit
 from ruamel.yaml import YAML
 
-from sopflow.errors import AdapterError, InvalidData, SopflowError
+from sopflow.errors import AdapterError, SopflowError
 from states.machine import CompiledSop
 
 SENTENCES: dict[str, dict[str, str]] = YAML(typ="safe").load(
@@ -217,7 +217,11 @@ STATUS = {
 
 
 def status_of(exc: SopflowError) -> int:
-    if isinstance(exc, InvalidData) and any(e.code == "document-too-large" for e in exc.errors):
+    """The HTTP status of ``exc``: also of a refusal a flow run reported, which comes back as
+    its code and details (``workflows.client.rejection``), not as its own class."""
+    if exc.code == "invalid-data" and any(
+        e.get("code") == "document-too-large" for e in exc.to_dict().get("errors", ())
+    ):
         return 413
     if isinstance(exc, AdapterError):
         storage = {"database-full": 507, "database-read-only": 503}

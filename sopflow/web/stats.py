@@ -7,6 +7,7 @@ redirect, or "not found".
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -80,8 +81,12 @@ def _checked(start: str | None, end: str | None, by: list[str], sops: list[str],
         raise InvalidData([FieldError("min_cell", "out-of-range",
                                       f"the threshold is at least {floor} here")],
                           context="statistics query")  # fmt: skip
-    return build_query(start, end, by, sops, period or "month", int(raw) if raw else floor,
-                       basis or "decision")  # fmt: skip
+    try:
+        return build_query(start, end, by, sops, period or "month",
+                           int(raw) if raw else floor, basis or "decision")  # fmt: skip
+    except InvalidData as exc:  # on the web, a parameter by its name: from, not --from
+        raise InvalidData([replace(e, field=e.field.removeprefix("--")) for e in exc.errors],
+                          context="statistics query") from None  # fmt: skip
 
 
 def _heading(kind: str, name: str, lang: str) -> str:

@@ -328,7 +328,8 @@ def test_an_empty_idempotency_key_is_refused_rather_than_ignored(api, tokens) ->
                      json={"sop": world.EG, "data": world.eg_data()})  # fmt: skip
 
     body = assert_problem(empty, 422, "invalid-data")
-    assert body["errors"][0]["field"] == "header.idempotency-key"
+    assert body["errors"][0]["field"] == "Idempotency-Key"  # a header by its name, as sent
+    assert body["errors"][0]["code"] == "too-short"
 
 
 def test_a_method_a_path_does_not_take_names_every_method_it_does(api, tokens) -> None:

@@ -247,6 +247,24 @@ def test_an_auditor_sees_the_chain_status_notices_and_a_past_state(site: TestCli
     assert as_of.status_code == 200 and "As it was after step 2" in as_of.text
 
 
+def test_a_step_the_history_does_not_have_is_refused_in_the_readers_language(site) -> None:
+    sign_in(site, "auditor@mom.demo")
+    last = len(re.findall(r"\?at_seq=\d+", site.get("/requests/EG-2026-000002").text))
+
+    answers = {value: site.get(f"/requests/EG-2026-000002?at_seq={value}&lang=fr")
+               for value in ("99", "0", "abc", "")}  # fmt: skip
+    arabic = site.get("/requests/EG-2026-000002?at_seq=99&lang=ar")
+
+    for value, page in answers.items():
+        assert page.status_code == 422, value
+        said = html.unescape(page.text)
+        assert f"L'historique de cette demande n'a pas d'étape « {value} » : ses étapes sont " \
+               f"numérotées de 1 à {last}." in said, value  # fmt: skip
+        assert "Tel qu'après l'étape" not in said  # not shown as if it were that step
+    assert arabic.status_code == 422 and "لا توجد في سجل هذا الطلب خطوة «99»" in arabic.text
+    assert site.get("/requests/EG-2026-000002?at_seq=1").status_code == 200
+
+
 def test_officials_set_fields_and_attach_documents_from_their_action_forms(site) -> None:
     sign_in(site, "attache@mom.demo")
     page = site.get("/requests/EG-2026-000001")

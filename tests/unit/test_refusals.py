@@ -168,3 +168,19 @@ def test_a_condition_that_cannot_be_computed_is_said_with_its_message_and_empty_
     fee = EG.fields["worker_fee"].label.fr
     assert f"Les frais sont vérifiés. (vérification impossible pour l'instant : aucune valeur " \
            f"pour « {fee} »)" in said.summary  # fmt: skip
+
+
+def test_a_document_too_large_is_413_also_when_a_flow_run_reported_it() -> None:
+    from sopflow.errors import FieldError
+    from sopflow.web.refusals import status_of
+    from workflows.client import rejection
+
+    too_large = InvalidData([FieldError("document:demand_letter", "document-too-large",
+                                        "big.pdf is larger than 10 MB")])  # fmt: skip
+    other = InvalidData([FieldError("workers_requested", "wrong-type", "a whole number")])
+
+    assert status_of(too_large) == 413 and status_of(other) == 422
+    # in the embedded and distributed modes the refusal comes back from a flow run as its
+    # dictionary: the same status, for the API and the pages alike
+    assert status_of(rejection(too_large.to_dict())) == 413  # type: ignore[arg-type]
+    assert status_of(rejection(other.to_dict())) == 422  # type: ignore[arg-type]
