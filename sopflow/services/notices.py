@@ -10,6 +10,7 @@ under the same message id once the lease ends.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from sopflow.domain.ports import Channel, DeliveryFailed, Message, Rendered, Renderer
 from sopflow.errors import CommandRejected, NotFound, UnknownTrigger
 from sopflow.services.context import Context
+from sopflow.spec.models import Recipient
 from states.machine import CompiledSop
 from states.model import EventRecord
 from states.replay import replay
@@ -208,9 +210,13 @@ class Notices:
         from notifications.render import SAMPLE_CONTEXT  # sample data for previews only
 
         spec = sop.spec
-        if all(t.trigger != trigger for t in spec.transitions):
-            raise UnknownTrigger(f"SOP '{spec.id}' v{spec.version} has no trigger '{trigger}'",
-                                 details={"trigger": trigger})  # fmt: skip
+        triggers = sorted({t.trigger for t in spec.transitions})
+        if trigger not in triggers:
+            close = difflib.get_close_matches(trigger, triggers, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UnknownTrigger(f"SOP '{spec.id}' v{spec.version} has no trigger '{trigger}'"
+                                 f"{hint}; its triggers: {', '.join(triggers)}",
+                                 details={"trigger": trigger, "allowed": triggers})  # fmt: skip
         rendered = []
         seen: set[tuple[str, str]] = set()
         reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
@@ -224,11 +230,13 @@ class Notices:
                 "sop": {"id": spec.id, "version": spec.version, "title": spec.title.get(locale)},
                 "authority": {"name": spec.authority.name.get(locale)},
                 "request": {**SAMPLE_CONTEXT["request"],
+                            "organisation": SAMPLE_ORGANISATION[locale],
                             "reference": f"{spec.reference_prefix}-2026-000123",
                             "state_label": sop.states[tr.to].label.get(locale),
                             "deadline": _when(sop.calendar.deadline(at, sla), sop)
                             if sla else None},
                 "step": {**SAMPLE_CONTEXT["step"], "trigger": trigger,
+                         "comment": SAMPLE_COMMENT[locale],
                          "trigger_label": tr.label.get(locale),
                          "from_state_label": sop.states[tr.source[0]].label.get(locale),
                          "to_state_label": sop.states[tr.to].label.get(locale),
@@ -243,6 +251,7 @@ class Notices:
                 key = (notice.template, notice.to.describe())
                 if key not in seen:  # the same notice on several transitions of one trigger
                     seen.add(key)
+                    context["recipient"] = _sample_recipient(sop, notice.to, locale)
                     rendered.append((key[1], self.renderer.render(key[0], locale, context)))
         return rendered
 
@@ -280,3 +289,24 @@ class Notices:
                                   "next_attempt_at = :now WHERE id = :id AND status = 'dead'",
                                   {"now": now, "id": notice_id})  # fmt: skip
             return done
+
+
+# Sample words of a preview in the reader's language (the templates' own words are theirs)
+SAMPLE_COMMENT = {"en": "Please attach the attested contract.",
+                  "fr": "Veuillez joindre le contrat visé.",
+                  "ar": "يُرجى إرفاق العقد المصدَّق."}  # fmt: skip
+SAMPLE_ORGANISATION = {"en": "Sample Employer", "fr": "Employeur exemple",
+                       "ar": "صاحب عمل نموذجي"}  # fmt: skip
+
+
+def _sample_recipient(sop: CompiledSop, to: Recipient, locale: str) -> dict[str, str]:
+    """Who a previewed notice goes to, as the real one would say it: an official of the
+    role (by the role's title), the requester, or an address given in a field."""
+    if to.role:
+        return {"name": sop.roles[to.role].title.get(locale), "email": "official@example.org",
+                "kind": "official"}  # fmt: skip
+    return {
+        "name": SAMPLE_ORGANISATION[locale],
+        "email": "contact@example.org",
+        "kind": "requester" if to.requester else "address",
+    }

@@ -65,7 +65,7 @@ def caller(request: Request,
         raise Unauthorized("send 'Authorization: Bearer <token>' (sopflow token create)")
     member = services_of(request).tokens.authenticate(credentials.credentials.strip())
     if member is None:
-        raise Unauthorized("the token is unknown or revoked")
+        raise Unauthorized("the token is unknown, revoked or expired (sopflow token list)")
     return member
 
 

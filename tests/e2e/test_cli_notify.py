@@ -24,9 +24,15 @@ def test_preview_renders_a_transitions_notices_in_the_chosen_language(sopflow: S
 
 def test_preview_of_a_trigger_the_sop_lacks_is_refused(sopflow: Sopflow) -> None:
     run = sopflow.fails(1, "notify", "preview", world.EG, "no_such_trigger")
-    assert run.err.strip() == (
-        f"error[unknown-trigger] SOP '{world.EG}' v1 has no trigger 'no_such_trigger'"
+    misspelt = sopflow.fails(1, "notify", "preview", world.EG, "aprove_demand")
+    assert (
+        run.err.startswith(
+            f"error[unknown-trigger] SOP '{world.EG}' v1 has no trigger 'no_such_trigger'; its "
+            "triggers: "
+        )
+        and "attest_demand" in run.err
     )
+    assert "(did you mean 'approve_demand'?)" in misspelt.err
 
 
 def test_options_outside_their_values_are_usage_errors(sopflow: Sopflow) -> None:

@@ -303,3 +303,16 @@ def test_a_preview_gives_the_deadline_of_the_steps_own_stage_in_the_sops_zone(se
     # a return for correction: the deadline of the stage the request goes back to
     returned = dict(notices.preview(sop, "return_for_correction", "en"))["requester"].text
     assert "Deadline to correct: 2027-01-13 23:59 (Africa/Tunis)" in returned
+
+
+def test_a_preview_speaks_to_each_recipient_as_the_real_notice_would(seeded):
+    notices = use_channel(seeded, FileChannel(Path("/nonexistent")))
+    sop = seeded.sops.catalogue.get(world.TN)
+    french = dict(notices.preview(sop, "submit", "fr"))
+    arabic = dict(notices.preview(sop, "return_for_correction", "ar"))
+
+    examiner = french["role:examiner"].text
+    assert sop.roles["examiner"].title.fr in examiner  # the official, by the role's title
+    assert "parce que vous avez déposé" not in examiner  # not the requester's footer
+    assert "Please attach" not in arabic["requester"].text  # the sample comment in Arabic
+    assert "Nile" not in examiner and "Cairo" not in examiner

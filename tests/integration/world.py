@@ -109,7 +109,7 @@ _counter = itertools.count(1)
 
 def pdf(label: str = "") -> bytes:
     """A small valid PDF; every call gives different bytes (a different document)."""
-    text = f"{label} #{next(_counter)}".encode()
+    text = f"{label} #{next(_counter):08d}".encode()  # fixed length: sizes stay the same
     return (
         b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
         b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% " + text + b"\n"
