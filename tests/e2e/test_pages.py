@@ -247,6 +247,27 @@ def test_an_auditor_sees_the_chain_status_notices_and_a_past_state(site: TestCli
     assert as_of.status_code == 200 and "As it was after step 2" in as_of.text
 
 
+def test_an_auditor_reads_a_broken_chain_in_their_language_with_the_step_marked(
+    site: TestClient, services: Services
+) -> None:
+    import sqlalchemy as sa
+
+    with services.ctx.store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE events SET comment = 'edited' WHERE seq = 2 AND request_id "
+                "= (SELECT id FROM requests WHERE reference = 'TN-2026-000001')"
+            )
+        )
+    sign_in(site, "auditor@dgpemoe.demo")
+
+    page = html.unescape(site.get("/requests/TN-2026-000001?lang=fr").text)
+
+    assert "Chaîne d'empreintes NON intacte" in page
+    assert "étape 2\xa0: son contenu a été modifié après son enregistrement" in page
+    assert page.count("⚠ ne concorde pas avec la chaîne") == 1
+
+
 def test_a_step_the_history_does_not_have_is_refused_in_the_readers_language(site) -> None:
     sign_in(site, "auditor@mom.demo")
     last = len(re.findall(r"\?at_seq=\d+", site.get("/requests/EG-2026-000002").text))
