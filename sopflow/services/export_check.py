@@ -16,7 +16,8 @@ from typing import Any
 
 from sopflow.domain.chain import Break, ChainVerifier, event_hash
 from sopflow.errors import FieldError, InvalidData
-from sopflow.services.audit import EXPORT_COLUMNS, REDACTED, VerifyReport
+from sopflow.services.audit import VerifyReport
+from sopflow.services.export_write import EXPORT_COLUMNS, REDACTED
 from sopflow.text_input import read_text
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sopflow.domain.chain import event_hash, link
 from sopflow.errors import InvalidData, NotFound
 from sopflow.services import Command, Services, VerifyReport, check_export
-from sopflow.services.audit import EXPORT_COLUMNS
+from sopflow.services.export_write import EXPORT_COLUMNS
 from tests.integration import world as w
 from tests.integration.conftest import Clock
 from tests.integration.world import email
