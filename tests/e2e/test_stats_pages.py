@@ -176,3 +176,37 @@ def test_the_api_explains_a_bad_query_as_a_problem(site: TestClient, services) -
     assert dimension.status_code == 422
     assert dimension.json()["errors"][0]["code"] == "unknown-dimension"
     assert lowered.status_code == 422 and "at least 5" in lowered.json()["detail"]
+
+
+def test_the_api_names_its_parameters_and_lists_every_mistake(site: TestClient, services) -> None:
+    auth = {"Authorization": f"Bearer {services.tokens.create(OFFICER, 'stats').token}"}
+
+    refused = site.get("/api/v1/stats/placements?from=2026-02-30&to=2026-13-01&by=sexx"
+                       "&period=week&basis=whim&min_cell=abc&lang=de", headers=auth)  # fmt: skip
+    reversed_window = site.get("/api/v1/stats/stages?from=2026-03-01&to=2026-02-01",
+                               headers=auth)  # fmt: skip
+
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid-data"
+    assert {(e["field"], e["code"]) for e in refused.json()["errors"]} == {
+        ("from", "wrong-type"), ("to", "wrong-type"), ("by", "unknown-dimension"),
+        ("period", "not-in-enum"), ("basis", "not-in-enum"), ("min_cell", "wrong-type"),
+        ("lang", "not-in-enum")}  # fmt: skip
+    by = next(e for e in refused.json()["errors"] if e["field"] == "by")
+    assert by["params"]["value"] == "sexx" and by["params"]["closest"] == "sex"
+    assert "sex" in by["params"]["allowed"]
+    period = next(e for e in refused.json()["errors"] if e["field"] == "period")
+    assert period["params"] == {"value": "week", "allowed": ["month", "quarter", "year"]}
+    assert "--" not in refused.text and "literal_error" not in refused.text
+    [backwards] = reversed_window.json()["errors"]
+    assert (backwards["field"], backwards["code"]) == ("to", "out-of-range")
+    assert backwards["params"] == {"bound": "not-before", "value": "2026-02-01",
+                                   "limit": "2026-03-01"}  # fmt: skip
+
+
+def test_the_api_schema_still_lists_the_words_a_parameter_takes(site: TestClient) -> None:
+    operation = site.get("/openapi.json").json()["paths"]["/api/v1/stats/{table}"]["get"]
+    schema = {p["name"]: p["schema"] for p in operation["parameters"]}
+
+    assert schema["period"]["enum"] == ["month", "quarter", "year"]
+    assert schema["basis"]["enum"] == ["decision", "filing"]
+    assert schema["lang"]["enum"] == ["en", "fr", "ar"]
