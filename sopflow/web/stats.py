@@ -31,9 +31,13 @@ from sopflow.web import i18n
 from sopflow.web.api import Caller, Svc
 from sopflow.web.files import attachment
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
+from sopflow.web.refusals import explain
 
 router = APIRouter()
 DIMENSIONS = TABLE_DIMENSIONS
+# a query's parameter -> the words of its label on the page's form (stats_words.yaml)
+FORM_LABELS = {"from": "st_from", "to": "st_to", "period": "st_period", "by": "st_by",
+               "sop": "st_d_sop", "min_cell": "st_min_cell", "basis": "st_basis"}  # fmt: skip
 LANGS = ("en", "fr", "ar")
 # table -> (the measure of its bar chart, the series of its line chart, the line's measure)
 CHARTS: dict[str, tuple[str, str | None, str]] = {
@@ -84,6 +88,22 @@ def _checked(table: str, start: str | None, end: str | None, by: list[str], sops
     if more:
         raise QueryInvalid(more)
     return query
+
+
+def _said(exc: SopflowError, lang: str) -> str:
+    """A refusal of a statistics page in the reader's language, naming the form's labels."""
+    if exc.code == "not-found" and isinstance(exc.to_dict().get("table"), str):
+        return i18n.t("no_such_page", lang)
+
+    def choice(name: str, value: str) -> str:
+        if name == "by" and value in {d for dims in TABLE_DIMENSIONS.values() for d in dims}:
+            return _heading("d", value, lang)
+        if (name, value) in {("period", p) for p in PERIODS} | {("basis", b) for b in BASES}:
+            return i18n.t(f"st_{value}", lang)
+        return value
+
+    names = {name: i18n.t(key, lang) for name, key in FORM_LABELS.items()}
+    return explain(exc.to_dict(), lang, names=names, choices=choice).summary
 
 
 def _heading(kind: str, name: str, lang: str) -> str:
@@ -177,11 +197,13 @@ def stats_csv(request: Request, table: str, email: Email) -> Response:
     if hidden is not None:
         return hidden
     services, lang = _services(request), _lang(request)
+    if table not in TABLES:
+        return _render(request, "error.html", 404, error=i18n.t("no_such_page", lang))
     try:
         result = services.statistics.table(table, _query(request, table), email)
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 422,
-                       error=exc.message)  # fmt: skip
+                       error=_said(exc, lang))  # fmt: skip
     body = "\ufeff" + result.csv(services.statistics.labels(email), lang)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": attachment(f"sopflow-{result.name}.csv")})  # fmt: skip
@@ -211,7 +233,7 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
                                _bar(result, labels, lang)) if c]  # fmt: skip
     except SopflowError as exc:
         return _render(request, "stats.html", 404 if exc.code == "not-found" else 422,
-                       error=exc.message, result=None, **context)  # fmt: skip
+                       error=_said(exc, lang), result=None, **context)  # fmt: skip
     return _render(request, "stats.html", result=result, labels=labels, charts=charted,
                    summary=_summary(result, labels, lang), cell=format_value,
                    csv_link=f"/stats/{table}.csv?{request.url.query}",
