@@ -9,7 +9,7 @@ field without a value is ``NOT_RECORDED``. Nothing is inferred from elsewhere.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -126,21 +126,40 @@ def missing_from(sop: CompiledSop, dimensions: Iterable[str]) -> list[str]:
     return missing
 
 
+class QueryInvalid(InvalidData):
+    """Mistakes in a statistics query, every one listed. Each error's ``field`` is the
+    query's parameter (``from``, ``to``, ``by``, ``sop``, ``period``, ``min_cell``,
+    ``basis``: the API's names), its ``params`` what it says (``value``, ``expected``,
+    ``allowed``, ``bound``, ``limit``...), so that the command line can name its options
+    and a page its form's labels, in the reader's language."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        super().__init__(errors, context="statistics query")
+
+
+def dimension_errors(by: Iterable[str], allowed: Mapping[str, str] | Sequence[str],
+                     table: str) -> list[FieldError]:  # fmt: skip
+    """An ``unknown-dimension`` error for each of ``by`` that ``table`` does not know."""
+    names = list(allowed)
+    errors = []
+    for name in by:
+        if name in names:
+            continue
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        errors.append(FieldError("by", "unknown-dimension",
+                                 f"'{name}' is not a dimension of {table}{hint}; allowed: "
+                                 f"{', '.join(names)}",
+                                 {"value": name, "table": table, "allowed": names,
+                                  "closest": close[0] if close else None}))  # fmt: skip
+    return errors
+
+
 def check_by(by: Iterable[str], allowed: Mapping[str, str], table: str) -> tuple[str, ...]:
     """The dimensions asked for, in order and once each; an unknown one is refused with the
     allowed ones listed (``unknown-dimension``)."""
-    chosen: list[str] = []
-    errors = []
-    for name in by:
-        if name in allowed:
-            if name not in chosen:
-                chosen.append(name)
-            continue
-        close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        errors.append(FieldError("--by", "unknown-dimension",
-                                 f"'{name}' is not a dimension of {table}{hint}; allowed: "
-                                 f"{', '.join(allowed)}"))  # fmt: skip
+    by = tuple(by)
+    errors = dimension_errors(by, allowed, table)
     if errors:
-        raise InvalidData(errors, context="statistics query")
-    return tuple(chosen)
+        raise QueryInvalid(errors)
+    return tuple(dict.fromkeys(by))

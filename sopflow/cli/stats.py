@@ -17,12 +17,13 @@ from rich.table import Table as RichTable
 
 from sopflow import bootstrap
 from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS
-from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS
+from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS, QueryInvalid
 from sopflow.analytics.model import Labeller, Table, cells, format_value
 from sopflow.analytics.returns import RETURN_DIMENSIONS
 from sopflow.analytics.stages import AGEING_DIMENSIONS, STAGE_DIMENSIONS
 from sopflow.analytics.workload import WORKLOAD_DIMENSIONS
 from sopflow.cli.common import err, out, print_json, print_text
+from sopflow.errors import FieldError
 from sopflow.services.statistics import build_query
 
 app = typer.Typer(help="Statistics and operations figures (docs/statistics.md).",
@@ -69,12 +70,32 @@ CODED = frozenset({"destination_country", "origin_country", "citizenship", "occu
                    "occupation_unit", "industry_section"})  # fmt: skip
 
 
+# a query's parameter -> the option that gives it here
+OPTIONS = {"from": "--from", "to": "--to", "by": "--by", "sop": "--sop", "period": "--period",
+           "min_cell": "--min-cell", "basis": "--basis"}  # fmt: skip
+
+
+def _in_options(exc: QueryInvalid) -> QueryInvalid:
+    """The query's mistakes named by this command's options (``--by``, not ``by``)."""
+    said = []
+    for e in exc.errors:
+        message, params = e.message, dict(e.params or {})
+        if e.field == "to" and e.code == "out-of-range" and "limit" in params:
+            message = f"--to {params['value']} is before --from {params['limit']}"
+        said.append(FieldError(OPTIONS.get(e.field, e.field), e.code, message, e.params))
+    return QueryInvalid(said)
+
+
 def _run(name: str, start: str | None, end: str | None, by: list[str] | None,
          sops: list[str] | None, period: Period, fmt: Format, actor: str | None,
          min_cell: int | None = None, basis: Basis = Basis.decision) -> None:  # fmt: skip
-    query = build_query(start, end, by or (), sops or (), period.value, min_cell, basis.value)
     services = bootstrap.services()
-    table = services.statistics.table(name, query, actor)
+    try:
+        query = build_query(start, end, by or (), sops or (), period.value, min_cell,
+                            basis.value, table=name)  # fmt: skip
+        table = services.statistics.table(name, query, actor)
+    except QueryInvalid as exc:
+        raise _in_options(exc) from None
     labels = services.statistics.labels(actor)
     if fmt is Format.json:
         print_json(table.to_json(labels))

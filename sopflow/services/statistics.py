@@ -19,14 +19,15 @@ from typing import Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sopflow.analytics.deadlines import Compliance
+from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS, Compliance
+from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS, QueryInvalid, dimension_errors
 from sopflow.analytics.grouping import Tally
 from sopflow.analytics.labels import Labels
 from sopflow.analytics.model import Query, Table, Window
 from sopflow.analytics.placements import Placements
-from sopflow.analytics.returns import Returns
-from sopflow.analytics.stages import Ageing, TimeInStage
-from sopflow.analytics.workload import Workload
+from sopflow.analytics.returns import RETURN_DIMENSIONS, Returns
+from sopflow.analytics.stages import AGEING_DIMENSIONS, STAGE_DIMENSIONS, Ageing, TimeInStage
+from sopflow.analytics.workload import WORKLOAD_DIMENSIONS, Workload
 from sopflow.domain.access import effective_roles
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
@@ -45,6 +46,12 @@ TALLIES: dict[str, tuple[type[Tally], frozenset[str], frozenset[str]]] = {
     "ageing": (Ageing, frozenset(), QUIET),
     "workload": (Workload, frozenset({"from_state", "actor_id", "role"}), QUIET - {ATTACH}),
 }
+# the dimensions each table may be broken down by (``--by``), in the order they are offered
+TABLE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "placements": tuple(PLACEMENT_DIMENSIONS), "stages": STAGE_DIMENSIONS,
+    "deadlines": DEADLINE_DIMENSIONS, "returns": RETURN_DIMENSIONS,
+    "ageing": AGEING_DIMENSIONS, "workload": WORKLOAD_DIMENSIONS,
+}  # fmt: skip
 READER_KINDS = frozenset({"official", "auditor"})
 PERIODS = ("month", "quarter", "year")
 BASES = ("decision", "filing")
@@ -67,40 +74,71 @@ def default_min_cell() -> int:
 
 
 def build_query(start: str | None = None, end: str | None = None, by: Iterable[str] = (),
-                sops: Iterable[str] = (), period: str = "month", min_cell: int | None = None,
-                basis: str = "decision") -> Query:  # fmt: skip
-    """A query from text input (command line, web form, API), every mistake listed.
-    ``by`` and ``sops`` items may also be comma-separated lists."""
+                sops: Iterable[str] = (), period: str = "month",
+                min_cell: int | str | None = None, basis: str = "decision", *,
+                table: str | None = None, min_floor: int = 0) -> Query:  # fmt: skip
+    """A query from text input (command line, web form, API), every mistake listed at once
+    (``QueryInvalid``: each error names the query's parameter, ``from``, ``to``, ``by``,
+    ``period``, ``min_cell`` or ``basis``, with its values in ``params``). ``by`` and
+    ``sops`` items may also be comma-separated lists; ``by`` is checked against ``table``'s
+    dimensions when it is given. ``min_cell`` may be text (the web's), at least
+    ``min_floor``."""
     errors: list[FieldError] = []
 
-    def day(text: str | None, option: str) -> date | None:
-        if not text:
+    def day(text: str | None, name: str) -> date | None:
+        if not text or not text.strip():
             return None
         try:  # YYYY-MM-DD only: Python also reads 20261206 and 2026-W49-1
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
                 raise ValueError(text)
             return date.fromisoformat(text.strip())
         except ValueError:
-            errors.append(FieldError(option, "wrong-type", f"'{text}' is not a date (YYYY-MM-DD)"))
+            errors.append(FieldError(name, "wrong-type", f"'{text}' is not a date (YYYY-MM-DD)",
+                                     {"expected": "date", "value": text}))  # fmt: skip
             return None
 
-    window = Window(day(start, "--from"), day(end, "--to"))
+    window = Window(day(start, "from"), day(end, "to"))
     if window.start and window.end and window.end < window.start:
-        errors.append(FieldError("--to", "out-of-range", f"--to {window.end} is before --from "
-                                 f"{window.start}"))  # fmt: skip
+        first, last = window.start.isoformat(), window.end.isoformat()
+        said = f"{last} is before the first day, {first}"
+        bound = {"bound": "not-before", "value": last, "limit": first}
+        errors.append(FieldError("to", "out-of-range", said, bound))
+    chosen = tuple(_split(by))
+    if table in TABLE_DIMENSIONS:
+        errors += dimension_errors(chosen, TABLE_DIMENSIONS[table], table)
     if period not in PERIODS:
-        errors.append(FieldError("--period", "not-in-enum", f"'{period}' is not a period; use "
-                                 f"{', '.join(PERIODS)}"))  # fmt: skip
+        errors.append(FieldError("period", "not-in-enum", f"'{period}' is not a period; use "
+                                 f"{', '.join(PERIODS)}",
+                                 {"value": period, "allowed": list(PERIODS)}))  # fmt: skip
     if basis not in BASES:
-        errors.append(FieldError("--basis", "not-in-enum", f"'{basis}' is not a basis; use "
-                                 f"{', '.join(BASES)}"))  # fmt: skip
-    if min_cell is not None and min_cell < 0:
-        errors.append(FieldError("--min-cell", "out-of-range", "must be 0 or more"))
+        errors.append(FieldError("basis", "not-in-enum", f"'{basis}' is not a basis; use "
+                                 f"{', '.join(BASES)}",
+                                 {"value": basis, "allowed": list(BASES)}))  # fmt: skip
+    threshold = _threshold(min_cell, min_floor, errors)
     if errors:
-        raise InvalidData(errors, context="statistics query")
-    return Query(window=window, sops=frozenset(_split(sops)) or None, by=tuple(_split(by)),
+        raise QueryInvalid(errors)
+    return Query(window=window, sops=frozenset(_split(sops)) or None, by=chosen,
                  period=period, basis=basis,  # type: ignore[arg-type]  # checked above
-                 min_cell=default_min_cell() if min_cell is None else min_cell)  # fmt: skip
+                 min_cell=default_min_cell() if threshold is None else threshold)  # fmt: skip
+
+
+def _threshold(min_cell: int | str | None, floor: int, errors: list[FieldError]) -> int | None:
+    """The suppression threshold asked for (None: the installation's), at least ``floor``."""
+    if isinstance(min_cell, str):
+        text = min_cell.strip()
+        if not text:
+            return None
+        if not (text.isascii() and text.lstrip("+-").isdigit()):
+            errors.append(FieldError("min_cell", "wrong-type",
+                                     f"'{min_cell}' is not a whole number",
+                                     {"expected": "integer", "value": min_cell}))  # fmt: skip
+            return None
+        min_cell = int(text)
+    if min_cell is not None and min_cell < floor:
+        said = f"the threshold is at least {floor} here" if floor else "must be 0 or more"
+        errors.append(FieldError("min_cell", "out-of-range", said,
+                                 {"bound": "min", "limit": floor, "value": min_cell}))  # fmt: skip
+    return min_cell
 
 
 def _split(items: Iterable[str]) -> list[str]:
@@ -135,7 +173,8 @@ class Statistics:
         for sop_id in sorted(query.sops or ()):
             if sop_id not in allowed:
                 raise NotFound(f"no statistics for SOP '{sop_id}' (known to you: "
-                               f"{', '.join(sorted(allowed)) or 'none'})")  # fmt: skip
+                               f"{', '.join(sorted(allowed)) or 'none'})",
+                               details={"sop": sop_id})  # fmt: skip
         return query.sops or frozenset(allowed)
 
     def labels(self, email: str | None = None) -> Labels:
@@ -148,7 +187,8 @@ class Statistics:
         """A statistics table (``TABLES``) for ``query``, as ``email`` may see it (None: the
         operator at the command line, who sees every SOP)."""
         if name not in TABLES:
-            raise NotFound(f"no statistics table '{name}' (use one of: {', '.join(TABLES)})")
+            raise NotFound(f"no statistics table '{name}' (use one of: {', '.join(TABLES)})",
+                           details={"table": name})  # fmt: skip
         scope = self._scope(query, email)
         now = self.ctx.clock()
         make: Callable[[], Any]

@@ -11,7 +11,7 @@ message: a refusal is never lost, at worst it is said in English.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,10 @@ class Refusal:
 class _Labels:
     """The SOP's own names of what an error mentions, in one language (ids if unknown)."""
 
-    def __init__(self, sop: CompiledSop | None, lang: str) -> None:
+    def __init__(self, sop: CompiledSop | None, lang: str, names: Mapping[str, str] | None = None,
+                 choices: Callable[[str, str], str] | None = None) -> None:  # fmt: skip
         self.lang, self.sop = lang, sop
+        self._names, self._choices = names or {}, choices
         spec = sop.spec if sop else None
         self._triggers = {t.trigger: t.label for t in reversed(spec.transitions)} if spec else {}
         self._documents = {d.id: d.label for d in spec.documents} if spec else {}
@@ -53,7 +55,10 @@ class _Labels:
 
     def field(self, name: str) -> str:
         """An SOP field by its label; a part of every command (comment, reason...) by its
-        own name; anything else as it is."""
+        own name; a field of a form that is not an SOP's by the label the page gave (the
+        statistics filters); anything else as it is."""
+        if name in self._names:
+            return self._names[name]
         spec = self.sop.fields.get(name) if self.sop else None
         return spec.label.get(self.lang) if spec else _say(f"part:{name}", self.lang) or name
 
@@ -77,6 +82,8 @@ class _Labels:
         return self._get(self._reasons, reason)
 
     def choice(self, name: str, value: Any) -> str:
+        if self._choices is not None:
+            return self._choices(name, str(value))
         spec = self.sop.fields.get(name) if self.sop else None
         labels = {v.id: v.label for v in getattr(spec, "values", ())}
         return self._get(labels, value)
@@ -113,7 +120,7 @@ def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
         params["allowed"] = labels.listed(params["allowed"])
     else:
         key = code
-    if code == "not-in-enum" and isinstance(params.get("allowed"), list):
+    if code in ("not-in-enum", "unknown-dimension") and isinstance(params.get("allowed"), list):
         choices = [labels.quoted(labels.choice(name, v)) for v in params["allowed"]]
         params["allowed"] = labels.listed(choices)
     if code == "unknown-reason" and isinstance(params.get("allowed"), list):
@@ -155,9 +162,13 @@ def _unmet(item: Mapping[str, Any], labels: _Labels) -> str:
     return said or str(item.get("message", ""))
 
 
-def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None) -> Refusal:
-    """``error`` (an error's ``to_dict()``) said in ``lang`` with ``sop``'s labels."""
-    labels, code = _Labels(sop, lang), str(error.get("code", ""))
+def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None, *,
+            names: Mapping[str, str] | None = None,
+            choices: Callable[[str, str], str] | None = None) -> Refusal:  # fmt: skip
+    """``error`` (an error's ``to_dict()``) said in ``lang`` with ``sop``'s labels. A page
+    whose form is not an SOP's gives its own: ``names`` (field -> its label) and
+    ``choices`` (field, value -> the label of that choice)."""
+    labels, code = _Labels(sop, lang, names, choices), str(error.get("code", ""))
     items = _ITEMS.get(lang, "; ")
     fields: dict[str, str] = {}
     summary: str | None = None
@@ -200,6 +211,8 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None)
                        earlier=labels.trigger(error.get("conflicts_with")))  # fmt: skip
     elif code == "conflict" and "state" in error:
         summary = _say(code, lang, state=labels.state(error["state"]))
+    elif code == "not-found" and isinstance(error.get("sop"), str):  # statistics of an SOP
+        summary = _say("not-found:sop", lang, sop=error["sop"])
     elif (code == "not-found" and "reference" in error) or code == "idempotency-key-reused":
         summary = _say(code, lang)  # a request's (not an SOP's, a user's...); a form sent again
     elif code == "unknown-trigger" and "trigger" in error:

@@ -7,35 +7,38 @@ redirect, or "not found".
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from sopflow.analytics import charts
-from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS
-from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS
+from sopflow.analytics.dimensions import QueryInvalid
 from sopflow.analytics.labels import Labels
 from sopflow.analytics.model import Query as StatsQuery
 from sopflow.analytics.model import Row, Table, format_value
-from sopflow.analytics.returns import RETURN_DIMENSIONS
-from sopflow.analytics.stages import AGEING_DIMENSIONS, STAGE_DIMENSIONS
-from sopflow.analytics.workload import WORKLOAD_DIMENSIONS
-from sopflow.errors import FieldError, InvalidData, SopflowError
+from sopflow.errors import FieldError, SopflowError
 from sopflow.services import Services
-from sopflow.services.statistics import TABLES, build_query, default_min_cell
+from sopflow.services.statistics import (
+    BASES,
+    PERIODS,
+    TABLE_DIMENSIONS,
+    TABLES,
+    build_query,
+    default_min_cell,
+)
 from sopflow.web import i18n
 from sopflow.web.api import Caller, Svc
 from sopflow.web.files import attachment
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
+from sopflow.web.refusals import explain
 
 router = APIRouter()
-DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "placements": tuple(PLACEMENT_DIMENSIONS), "stages": STAGE_DIMENSIONS,
-    "deadlines": DEADLINE_DIMENSIONS, "returns": RETURN_DIMENSIONS,
-    "ageing": AGEING_DIMENSIONS, "workload": WORKLOAD_DIMENSIONS,
-}  # fmt: skip
+DIMENSIONS = TABLE_DIMENSIONS
+# a query's parameter -> the words of its label on the page's form (stats_words.yaml)
+FORM_LABELS = {"from": "st_from", "to": "st_to", "period": "st_period", "by": "st_by",
+               "sop": "st_d_sop", "min_cell": "st_min_cell", "basis": "st_basis"}  # fmt: skip
+LANGS = ("en", "fr", "ar")
 # table -> (the measure of its bar chart, the series of its line chart, the line's measure)
 CHARTS: dict[str, tuple[str, str | None, str]] = {
     "placements": ("requests", "outcome", "requests"),
@@ -63,30 +66,44 @@ def stats_allowed(request: Request) -> bool:
 TEMPLATES.env.globals["stats_allowed"] = stats_allowed  # base.html: the navigation link
 
 
-def _query(request: Request) -> StatsQuery:
+def _query(request: Request, table: str) -> StatsQuery:
     """The query of the page's form."""
     params = request.query_params
-    return _checked(params.get("from"), params.get("to"), params.getlist("by"),
+    return _checked(table, params.get("from"), params.get("to"), params.getlist("by"),
                     params.getlist("sop"), params.get("period"), params.get("min_cell"),
                     params.get("basis"))  # fmt: skip
 
 
-def _checked(start: str | None, end: str | None, by: list[str], sops: list[str],
-             period: str | None, min_cell: str | None,
-             basis: str | None) -> StatsQuery:  # fmt: skip
-    """A query from the web's text input; here the threshold may be raised, not lowered."""
-    floor = default_min_cell()
-    raw = (min_cell or "").strip()
-    if raw and (not raw.isdigit() or int(raw) < floor):
-        raise InvalidData([FieldError("min_cell", "out-of-range",
-                                      f"the threshold is at least {floor} here")],
-                          context="statistics query")  # fmt: skip
+def _checked(table: str, start: str | None, end: str | None, by: list[str], sops: list[str],
+             period: str | None, min_cell: str | None, basis: str | None,
+             more: list[FieldError] | None = None) -> StatsQuery:  # fmt: skip
+    """A query from the web's text input, every mistake listed (with ``more`` found by the
+    caller); here the threshold may be raised, not lowered."""
     try:
-        return build_query(start, end, by, sops, period or "month",
-                           int(raw) if raw else floor, basis or "decision")  # fmt: skip
-    except InvalidData as exc:  # on the web, a parameter by its name: from, not --from
-        raise InvalidData([replace(e, field=e.field.removeprefix("--")) for e in exc.errors],
-                          context="statistics query") from None  # fmt: skip
+        query = build_query(start, end, by, sops, period or "month", min_cell,
+                            basis or "decision", table=table,
+                            min_floor=default_min_cell())  # fmt: skip
+    except QueryInvalid as exc:
+        raise QueryInvalid([*exc.errors, *(more or [])]) from None
+    if more:
+        raise QueryInvalid(more)
+    return query
+
+
+def _said(exc: SopflowError, lang: str) -> str:
+    """A refusal of a statistics page in the reader's language, naming the form's labels."""
+    if exc.code == "not-found" and isinstance(exc.to_dict().get("table"), str):
+        return i18n.t("no_such_page", lang)
+
+    def choice(name: str, value: str) -> str:
+        if name == "by" and value in {d for dims in TABLE_DIMENSIONS.values() for d in dims}:
+            return _heading("d", value, lang)
+        if (name, value) in {("period", p) for p in PERIODS} | {("basis", b) for b in BASES}:
+            return i18n.t(f"st_{value}", lang)
+        return value
+
+    names = {name: i18n.t(key, lang) for name, key in FORM_LABELS.items()}
+    return explain(exc.to_dict(), lang, names=names, choices=choice).summary
 
 
 def _heading(kind: str, name: str, lang: str) -> str:
@@ -180,11 +197,13 @@ def stats_csv(request: Request, table: str, email: Email) -> Response:
     if hidden is not None:
         return hidden
     services, lang = _services(request), _lang(request)
+    if table not in TABLES:
+        return _render(request, "error.html", 404, error=i18n.t("no_such_page", lang))
     try:
-        result = services.statistics.table(table, _query(request), email)
+        result = services.statistics.table(table, _query(request, table), email)
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 422,
-                       error=exc.message)  # fmt: skip
+                       error=_said(exc, lang))  # fmt: skip
     body = "\ufeff" + result.csv(services.statistics.labels(email), lang)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": attachment(f"sopflow-{result.name}.csv")})  # fmt: skip
@@ -208,13 +227,13 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
                                "params": request.query_params, "min_cell": default_min_cell(),
                                "sops": sorted(visible), "heading": _heading}  # fmt: skip
     try:
-        result = services.statistics.table(table, _query(request), email)
+        result = services.statistics.table(table, _query(request, table), email)
         labels = services.statistics.labels(email)
         charted = [c for c in (_line(services, result, email, labels, lang),
                                _bar(result, labels, lang)) if c]  # fmt: skip
     except SopflowError as exc:
         return _render(request, "stats.html", 404 if exc.code == "not-found" else 422,
-                       error=exc.message, result=None, **context)  # fmt: skip
+                       error=_said(exc, lang), result=None, **context)  # fmt: skip
     return _render(request, "stats.html", result=result, labels=labels, charts=charted,
                    summary=_summary(result, labels, lang), cell=format_value,
                    csv_link=f"/stats/{table}.csv?{request.url.query}",
@@ -226,22 +245,32 @@ Text = Annotated[str | None, Query(max_length=200)]
 Texts = Annotated[list[str], Query(max_length=200)]
 
 
+def _words(*words: str) -> Any:
+    """A text parameter that takes one of ``words``: checked by the query, so that a wrong
+    one is ``not-in-enum`` with the others of the query's mistakes; listed in the schema."""
+    return Query(max_length=200, json_schema_extra={"enum": list(words)})
+
+
 @router.get("/api/v1/stats/{table}", tags=["statistics"])
 def stats_api(
     table: str, member: Caller, services: Svc,
-    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=200)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=200)] = None,
     by: Texts = [],  # noqa: B006 - FastAPI copies the default
     sop: Texts = [],  # noqa: B006
-    period: Annotated[Literal["month", "quarter", "year"], Query()] = "month",
+    period: Annotated[str, _words(*PERIODS)] = "month",
     min_cell: Text = None,
-    basis: Annotated[Literal["decision", "filing"], Query()] = "decision",
-    lang: Annotated[Literal["en", "fr", "ar"], Query()] = "en",
+    basis: Annotated[str, _words(*BASES)] = "decision",
+    lang: Annotated[str, _words(*LANGS)] = "en",
 ) -> dict[str, Any]:  # fmt: skip
     """A statistics table as JSON (``table``: placements, stages, deadlines, returns, ageing
     or workload), for officials and auditors; ``from`` and ``to`` are local dates
     (YYYY-MM-DD, both included), ``by`` and ``sop`` repeatable; docs/statistics.md defines
-    every figure."""
-    query = _checked(start, end, by, sop, period, min_cell, basis)
+    every figure. A bad query is refused (``invalid-data``) with every mistake listed, each
+    naming its parameter."""
+    more = [] if lang in LANGS else [
+        FieldError("lang", "not-in-enum", f"'{lang}' is not a language; use {', '.join(LANGS)}",
+                   {"value": lang, "allowed": list(LANGS)})]  # fmt: skip
+    query = _checked(table, start, end, by, sop, period, min_cell, basis, more)
     result = services.statistics.table(table, query, member.email)
     return result.to_json(services.statistics.labels(member.email), lang)

@@ -125,6 +125,16 @@ def test_bad_input_exits_1_with_a_precise_message(sopflow, log, args, message) -
     assert message in sopflow.fails(1, "stats", "stages", *args).err
 
 
+def test_every_mistake_is_listed_by_its_option(sopflow: Sopflow, log) -> None:
+    refused = sopflow.fails(1, "stats", "stages", "--from", "2026-02-30", "--to", "2026-13-01",
+                            "--by", "stage,sexx")  # fmt: skip
+
+    assert refused.err.startswith("error[invalid-data] invalid statistics query: --from: "
+                                  "'2026-02-30' is not a date (YYYY-MM-DD); --to: '2026-13-01' "
+                                  "is not a date (YYYY-MM-DD); --by: 'sexx' is not a dimension "
+                                  "of stages")  # fmt: skip
+
+
 @pytest.mark.parametrize("args", [("--period", "week"), ("--format", "xml"),
                                   ("--min-cell", "-1"), ("--bogus",)])  # fmt: skip
 def test_usage_errors_exit_2(sopflow: Sopflow, log, args: tuple[str, ...]) -> None:

@@ -123,8 +123,9 @@ def test_the_pages_speak_arabic_right_to_left(site: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("by=stagee", "&#39;stagee&#39; is not a dimension of stages"),
-    ("from=yesterday", "&#39;yesterday&#39; is not a date"),
+    ("by=stagee", "Break down by: “stagee” is not a breakdown of this table; choose among: "
+                  "“Procedure”, “Stage”"),
+    ("from=yesterday", "From (date): must be a date"),
 ])  # fmt: skip
 def test_bad_filters_are_explained_on_the_page(site: TestClient, query, message) -> None:
     sign_in(site, OFFICER)
@@ -142,7 +143,58 @@ def test_the_threshold_may_be_raised_on_the_web_but_not_lowered(site: TestClient
     lowered = site.get("/stats/placements?min_cell=1")
 
     assert raised.status_code == 200
-    assert lowered.status_code == 422 and "the threshold is at least 5 here" in lowered.text
+    assert lowered.status_code == 422
+    assert "Suppress cells under (requests): must be at least 5" in lowered.text
+
+
+CLERK, EXAMINER = "clerk@mom.demo", "examiner@dgpemoe.demo"  # Arabic, French
+
+
+@pytest.mark.parametrize(("who", "path", "status", "said"), [
+    (EXAMINER, "/stats?by=sexx", 422,
+     "Ventiler par : « sexx » n&#39;est pas une ventilation de ce tableau ; choisissez parmi : "
+     "« Période », « Procédure »"),
+    (CLERK, "/stats?by=sexx", 422, "التصنيف حسب: «sexx» ليس تصنيفًا متاحًا لهذا الجدول"),
+    (EXAMINER, "/stats?min_cell=2", 422,
+     "Masquer les cellules sous (demandes) : doit être au moins 5"),
+    (CLERK, "/stats?min_cell=2", 422, "حجب الخلايا الأقل من (طلبات): يجب ألا يقل عن 5"),
+    (EXAMINER, "/stats?min_cell=abc", 422,
+     "Masquer les cellules sous (demandes) : doit être un nombre entier"),
+    (EXAMINER, "/stats?from=2026-02-30", 422, "Du (date) : doit être une date"),
+    (CLERK, "/stats?from=2026-02-30", 422, "من (تاريخ): يجب أن يكون تاريخًا"),
+    (EXAMINER, "/stats/stages?from=2026-03-01&to=2026-02-01", 422,
+     "Au (date, incluse) : ne peut pas précéder le 2026-03-01"),
+    (EXAMINER, "/stats?period=decade", 422,
+     "Période : choisissez parmi : « mois », « trimestre », « année »"),
+    (CLERK, "/stats?period=decade", 422, "الفترة: اختر واحدًا مما يلي: «شهر»، «ربع سنة»، «سنة»"),
+    (EXAMINER, "/stats?basis=whim", 422, "Compter à la date de : choisissez parmi : « "),
+    (EXAMINER, "/stats/nosuch.csv", 404, "Cette page n&#39;existe pas."),
+    (CLERK, "/stats/nosuch.csv", 404, "هذه الصفحة غير موجودة."),
+    (EXAMINER, "/stats?sop=nope", 404,
+     "Pas de statistiques pour la procédure « nope » : elle n&#39;existe pas"),
+    (EXAMINER, "/stats/stages.csv?by=sexx", 422, "Ventiler par : « sexx » n&#39;est pas"),
+])  # fmt: skip
+def test_refusals_are_in_the_readers_language_naming_the_forms_labels(
+    site: TestClient, who: str, path: str, status: int, said: str
+) -> None:
+    sign_in(site, who)
+
+    response = site.get(path)
+
+    assert response.status_code == status
+    assert said in response.text
+    english = ("invalid statistics query", "--by", "--from", "--period", "--min-cell",
+               "no statistics table", "no statistics for SOP", "is not a dimension")  # fmt: skip
+    assert not [words for words in english if words in response.text]
+
+
+def test_every_mistake_of_a_page_query_is_listed(site: TestClient) -> None:
+    sign_in(site, EXAMINER)
+
+    html = site.get("/stats/stages?from=2026-02-30&by=sexx&period=decade").text
+
+    assert "Du (date) : doit être une date" in html
+    assert "Ventiler par : « sexx »" in html and "Période : choisissez parmi" in html
 
 
 def test_programs_get_the_tables_as_json_with_a_token(site: TestClient, services) -> None:
@@ -176,3 +228,37 @@ def test_the_api_explains_a_bad_query_as_a_problem(site: TestClient, services) -
     assert dimension.status_code == 422
     assert dimension.json()["errors"][0]["code"] == "unknown-dimension"
     assert lowered.status_code == 422 and "at least 5" in lowered.json()["detail"]
+
+
+def test_the_api_names_its_parameters_and_lists_every_mistake(site: TestClient, services) -> None:
+    auth = {"Authorization": f"Bearer {services.tokens.create(OFFICER, 'stats').token}"}
+
+    refused = site.get("/api/v1/stats/placements?from=2026-02-30&to=2026-13-01&by=sexx"
+                       "&period=week&basis=whim&min_cell=abc&lang=de", headers=auth)  # fmt: skip
+    reversed_window = site.get("/api/v1/stats/stages?from=2026-03-01&to=2026-02-01",
+                               headers=auth)  # fmt: skip
+
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid-data"
+    assert {(e["field"], e["code"]) for e in refused.json()["errors"]} == {
+        ("from", "wrong-type"), ("to", "wrong-type"), ("by", "unknown-dimension"),
+        ("period", "not-in-enum"), ("basis", "not-in-enum"), ("min_cell", "wrong-type"),
+        ("lang", "not-in-enum")}  # fmt: skip
+    by = next(e for e in refused.json()["errors"] if e["field"] == "by")
+    assert by["params"]["value"] == "sexx" and by["params"]["closest"] == "sex"
+    assert "sex" in by["params"]["allowed"]
+    period = next(e for e in refused.json()["errors"] if e["field"] == "period")
+    assert period["params"] == {"value": "week", "allowed": ["month", "quarter", "year"]}
+    assert "--" not in refused.text and "literal_error" not in refused.text
+    [backwards] = reversed_window.json()["errors"]
+    assert (backwards["field"], backwards["code"]) == ("to", "out-of-range")
+    assert backwards["params"] == {"bound": "not-before", "value": "2026-02-01",
+                                   "limit": "2026-03-01"}  # fmt: skip
+
+
+def test_the_api_schema_still_lists_the_words_a_parameter_takes(site: TestClient) -> None:
+    operation = site.get("/openapi.json").json()["paths"]["/api/v1/stats/{table}"]["get"]
+    schema = {p["name"]: p["schema"] for p in operation["parameters"]}
+
+    assert schema["period"]["enum"] == ["month", "quarter", "year"]
+    assert schema["basis"]["enum"] == ["decision", "filing"]
+    assert schema["lang"]["enum"] == ["en", "fr", "ar"]

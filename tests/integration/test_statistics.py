@@ -20,8 +20,9 @@ import sqlalchemy as sa
 
 from sopflow import bootstrap
 from sopflow.analytics.model import NOT_IN_SOP, NOT_RECORDED, Query
-from sopflow.errors import CommandRejected, NotFound
+from sopflow.errors import CommandRejected, InvalidData, NotFound
 from sopflow.services import Command, Services
+from sopflow.services.statistics import build_query
 from sopflow.settings import Settings
 from sopflow.store.db import make_engine
 from tests.integration import world as w
@@ -337,6 +338,44 @@ def test_requesters_and_outsiders_see_no_statistics(data: Services, who: str) ->
 def test_an_official_asking_for_another_authoritys_sop_is_told_it_is_not_found(data) -> None:
     with pytest.raises(NotFound, match="no statistics for SOP 'eg-mom-international-placement'"):
         data.statistics.placements(Query(sops=frozenset({w.EG})), w.email("examiner"))
+
+
+def test_an_unknown_sop_is_named_in_the_refusals_details(data: Services) -> None:
+    with pytest.raises(NotFound) as refused:
+        data.statistics.stages(Query(sops=frozenset({"nope"})), w.email("examiner"))
+
+    assert refused.value.to_dict()["sop"] == "nope"
+
+
+# -- the query ---------------------------------------------------------------------------
+def test_a_query_lists_every_mistake_by_parameter_with_its_values() -> None:
+    with pytest.raises(InvalidData) as refused:
+        build_query("2026-02-30", "2026-13-01", ["stage", "sexx,period"], (), "decade", "abc",
+                    "whim", table="ageing")  # fmt: skip
+
+    errors = {e.field: e for e in refused.value.errors}
+    assert {f: e.code for f, e in errors.items()} == {
+        "from": "wrong-type", "to": "wrong-type", "by": "unknown-dimension",
+        "period": "not-in-enum", "basis": "not-in-enum", "min_cell": "wrong-type"}  # fmt: skip
+    # ageing has no period (it is as of now): 'sexx' and 'period', each said
+    by = [e.params["value"] for e in refused.value.errors if e.field == "by"]
+    assert by == ["sexx", "period"]
+    assert errors["from"].params == {"expected": "date", "value": "2026-02-30"}
+    assert errors["min_cell"].params == {"expected": "integer", "value": "abc"}
+    assert errors["period"].params == {"value": "decade", "allowed": ["month", "quarter", "year"]}
+    assert refused.value.message.startswith("invalid statistics query: from: '2026-02-30'")
+
+
+def test_a_query_refuses_a_window_backwards_and_a_threshold_below_the_floor() -> None:
+    with pytest.raises(InvalidData) as refused:
+        build_query("2026-03-01", "2026-02-01", min_cell="2", min_floor=5, table="placements")
+
+    to, min_cell = refused.value.errors
+    assert (to.field, to.code, to.params) == ("to", "out-of-range", {
+        "bound": "not-before", "value": "2026-02-01", "limit": "2026-03-01"})  # fmt: skip
+    assert (min_cell.field, min_cell.code) == ("min_cell", "out-of-range")
+    assert min_cell.params == {"bound": "min", "limit": 5, "value": 2}
+    assert build_query(min_cell=" 7 ", min_floor=5).min_cell == 7
 
 
 def test_statistics_change_nothing(data: Services) -> None:

@@ -109,6 +109,10 @@ def test_an_unknown_dimension_is_refused_with_the_allowed_ones_listed() -> None:
     assert "'agee_band' is not a dimension of placements (did you mean 'age_band'?)" in \
         errors[0].message  # fmt: skip
     assert "allowed: period, sop, outcome, organisation" in errors[1].message
+    # named by the query's parameter, with what a page needs to say it in its language
+    assert [e.field for e in errors] == ["by", "by"]
+    assert errors[0].params == {"value": "agee_band", "table": "placements", "closest": "age_band",
+                                "allowed": list(PLACEMENT_DIMENSIONS)}  # fmt: skip
     assert check_by(["sex", "sex", "period"], PLACEMENT_DIMENSIONS, "x") == ("sex", "period")
 
 
