@@ -82,12 +82,12 @@ class Tokens:
 
     def list(self, email: str | None = None) -> list[dict[str, Any]]:
         """Every token (or ``email``'s), newest first, with its state; never the token."""
-        sql = (
-            "SELECT id, user_email, name, prefix, created_at, last_used_at, expires_at, "
-            "revoked_at FROM api_tokens WHERE (:e IS NULL OR user_email = :e) ORDER BY id DESC"
-        )
+        sql = ("SELECT id, user_email, name, prefix, created_at, last_used_at, expires_at, "
+               "revoked_at FROM api_tokens")
         with self.ctx.store.read() as r:
-            rows = r.all(sql, {"e": email.strip().lower() if email else None})
+            rows = (r.all(sql + " WHERE user_email = :e ORDER BY id DESC",
+                          {"e": email.strip().lower()}) if email
+                    else r.all(sql + " ORDER BY id DESC"))  # fmt: skip
         now = self.ctx.clock()
         for row in rows:
             row["status"] = ("revoked" if row["revoked_at"] is not None else "expired"
