@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sopflow.domain.access import Member
-from sopflow.errors import FieldError, InvalidData, NotFound
+from sopflow.errors import AdapterError, FieldError, InvalidData, NotFound
 from sopflow.services.commands import member_of
 from sopflow.services.context import Context
 
@@ -75,15 +75,20 @@ class Tokens:
             return None
         used = row["last_used_at"]
         if used is None or now - used >= USE_RECORDED_EVERY:
-            with self.ctx.store.write() as w:
-                w.execute("UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
-                          {"now": now, "id": row["id"]})  # fmt: skip
+            try:
+                with self.ctx.store.write() as w:
+                    w.execute("UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
+                              {"now": now, "id": row["id"]})  # fmt: skip
+            except AdapterError:
+                pass  # a read-only or busy database still serves reads: last use is a courtesy
         return member_of(user, row["user_email"])
 
     def list(self, email: str | None = None) -> list[dict[str, Any]]:
         """Every token (or ``email``'s), newest first, with its state; never the token."""
-        sql = ("SELECT id, user_email, name, prefix, created_at, last_used_at, expires_at, "
-               "revoked_at FROM api_tokens")
+        sql = (
+            "SELECT id, user_email, name, prefix, created_at, last_used_at, expires_at, "
+            "revoked_at FROM api_tokens"
+        )
         with self.ctx.store.read() as r:
             rows = (r.all(sql + " WHERE user_email = :e ORDER BY id DESC",
                           {"e": email.strip().lower()}) if email

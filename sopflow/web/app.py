@@ -128,7 +128,10 @@ def create_app(services: Services) -> FastAPI:
             lang = pages._lang(request)
             return pages._render(request, "error.html", 422,
                                  error=i18n.t("bad_value", lang).format(names=names))  # fmt: skip
-        body = await request.body()
+        try:
+            body = await request.body()
+        except RuntimeError:  # a form's stream, already read by its parser (the pages)
+            body = b""
         errors = _errors_of(request, exc, body)
         media = request.headers.get("content-type", "")
         api_body = request.url.path.startswith("/api/") and body  # the pages take forms
