@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -87,10 +88,36 @@ def build(cfg: Settings | None = None, *, db: sa.Engine | None = None) -> Servic
     return services
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a browser on this machine or another reaches ``sopflow serve --host HOST
+    --port PORT`` at: a wildcard host (all addresses) is named by the machine's name."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a name for it, not a bind
+        host = socket.getfqdn()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
+
+
+def serve_links_at(host: str, port: int) -> str:
+    """Links in notices point at the served address, unless SOPFLOW_PUBLIC_URL says where
+    (a reverse proxy, another name); call before ``services()``. Returns the link base."""
+    cfg = settings()
+    if cfg.public_url is None:
+        cfg.public_url = served_url(host, port)
+    return public_url(cfg)
+
+
+def public_url(cfg: Settings) -> str:
+    return (cfg.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
 def _notices(ctx: Context, cfg: Settings) -> Notices:
     from notifications.render import TemplateRenderer
 
-    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, cfg.public_url)
+    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, public_url(cfg))
 
 
 _services: Services | None = None

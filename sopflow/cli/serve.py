@@ -31,6 +31,8 @@ def serve(
 
     _can_listen(host, port)  # before the seconds spent starting Prefect, not after
     cfg = bootstrap.settings()
+    links_set = cfg.public_url is not None
+    links = bootstrap.serve_links_at(host, port)  # before the notices service is built
     services = bootstrap.services()
     channel = services.notices.channel  # a misconfigured channel fails here, at startup
     if demo:
@@ -43,6 +45,8 @@ def serve(
     err.print(
         f"sopflow: notices by {channel.name}"
         + (f" into {cfg.outbox_dir}/" if channel.name == "file" else "")
+        + f"; their links point at {links}/"
+        + ("" if links_set else " (set SOPFLOW_PUBLIC_URL to change)")
     )
     catalogue = services.sops.catalogue
     for issue in catalogue.problems:
@@ -69,6 +73,14 @@ def serve(
         jobs.append(Every(sweep_every, lambda: sla_sweep(return_state=True), "sla-sweep").start())
         jobs.append(Every(deliver_every, lambda: deliver_notifications(return_state=True),
                           "deliver-notifications").start())  # fmt: skip
+    else:  # the services the flows call, called directly: the same sweep, the same delivery
+        jobs.append(Every(sweep_every, lambda: services.deadlines.sweep(), "sla-sweep",
+                          flows=False).start())  # fmt: skip
+        jobs.append(Every(deliver_every, lambda: services.notices.deliver(),
+                          "deliver-notifications", flows=False).start())  # fmt: skip
+    err.print(f"sopflow: SLA sweep every {sweep_every} s, outbox drained every {deliver_every} s"
+              + (" (services called directly: SOPFLOW_PREFECT_MODE=off)"
+                 if cfg.prefect_mode == "off" else " (as Prefect flow runs)"))  # fmt: skip
     err.print(f"sopflow: open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # uvicorn stops gracefully on SIGTERM, then raises the signal again under the handler
     # it found: Python's default one would end the process at once, skipping the clean-up

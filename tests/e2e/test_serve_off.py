@@ -1,0 +1,71 @@
+"""``sopflow serve`` with ``SOPFLOW_PREFECT_MODE=off`` runs the same periodic jobs as with
+Prefect (the services the flows call, called directly), and the links of the notices it
+delivers point at the address it serves."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Sopflow
+from tests.e2e.processes import SOPFLOW, clean_env, free_port, start, stop, wait_until
+from tests.e2e.test_cli_lifecycle import cli, submit  # noqa: F401  (fixture and helper)
+from tests.integration import world
+
+pytestmark = pytest.mark.slow
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _links(eml: Path) -> str:
+    parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+@pytest.mark.parametrize("public_url", [None, "https://sop.example.org/"])
+def test_off_mode_serve_drains_the_outbox_with_links_to_its_address(
+    cli: Sopflow, tmp_path: Path, public_url: str | None
+) -> None:
+    submit(cli, world.EG, "agent", world.eg_data())
+    pending = cli.ok("notify", "list", "--status", "pending", "--json").json()
+    assert pending
+    outbox = tmp_path / "outbox"
+    port, log = free_port(), tmp_path / "serve.log"
+    env = clean_env(**cli.env)
+    if public_url:
+        env["SOPFLOW_PUBLIC_URL"] = public_url
+    server = start([str(SOPFLOW), "serve", "--port", str(port), "--deliver-every", "1"],
+                   env, tmp_path, log)  # fmt: skip
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health")
+                   and len(list(outbox.glob("*.eml"))) == len(pending),
+                   120, "sopflow serve (off) to deliver the outbox", server, log)  # fmt: skip
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        assert server.returncode == 128 + signal.SIGTERM
+    finally:
+        stop(server)
+
+    said = log.read_text(encoding="utf-8")
+    assert "outbox drained every 1 s (services called directly" in said
+    base = (public_url or f"http://127.0.0.1:{port}/").rstrip("/")
+    assert f"links point at {base}/" in said
+    for eml in outbox.glob("*.eml"):
+        text = _links(eml)
+        assert f"{base}/requests/" in text, text
+        assert "127.0.0.1:8000" not in text
+    sent = cli.ok("notify", "list", "--status", "sent", "--json").json()
+    assert {n["message_id"] for n in sent} == {n["message_id"] for n in pending}
