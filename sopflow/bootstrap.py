@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from sopflow.domain.ports import Channel
-from sopflow.errors import FieldError, InvalidData
+from sopflow.errors import AdapterError, FieldError, InvalidData
 from sopflow.services import Context, Services, SopRegistry
 from sopflow.services.notices import Notices
 from sopflow.settings import Settings
 from sopflow.sop_files import SopCatalogue, shipped_sop_dir
 from sopflow.store.blobs import BlobStore
-from sopflow.store.db import make_engine, pending_migrations, upgrade
+from sopflow.store.db import in_memory, make_engine, pending_migrations, upgrade
 from sopflow.store.repository import Store
 
 # pydantic's error types, as the codes of field errors (docs/errors.md §2.3)
@@ -57,6 +57,14 @@ def utc_now() -> datetime:
 def engine(cfg: Settings | None = None, *, migrate: bool = True) -> sa.Engine:
     """The database engine; an embedded SQLite database is migrated on first use."""
     cfg = cfg or settings()
+    if in_memory(cfg.database_url):
+        raise AdapterError(
+            f"SOPFLOW_DATABASE_URL={cfg.database_url!r} names an in-memory SQLite database: "
+            "everything written would be lost when the command ends; name a file "
+            "(sqlite:///./sopflow.db, the default when the variable is unset) or a "
+            "PostgreSQL database",
+            code="database-url",
+        )
     db = make_engine(cfg.database_url)
     if migrate and db.dialect.name == "sqlite" and pending_migrations(db):
         upgrade(db)
