@@ -55,6 +55,22 @@ class FileChannel:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def not_a_folder(self) -> str | None:
+        """Why the outbox folder cannot hold files (it, or a folder above it, is a file), or
+        None: the folder exists or can be created."""
+        for part in (self.folder, *self.folder.parents):
+            if part.exists() and not part.is_dir():
+                what = "" if part == self.folder else f" (in the outbox path {self.folder})"
+                return (f"SOPFLOW_OUTBOX_DIR: {part} is a file, not a folder{what}: move it away "
+                        "or set SOPFLOW_OUTBOX_DIR to a folder")  # fmt: skip
+        return None
+
+    def check(self) -> None:
+        """Refuse at startup an outbox folder that cannot hold files."""
+        problem = self.not_a_folder()
+        if problem is not None:
+            raise AdapterError(problem, code="configuration-error")
+
     def path_of(self, message_id: str) -> Path:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in message_id)
         return self.folder / f"{safe}.eml"
@@ -80,6 +96,11 @@ class FileChannel:
                 handle.write(mail.as_bytes())
             os.replace(tmp, target)
         except OSError as exc:
+            problem = self.not_a_folder()
+            if problem is not None:  # no retry can help: the operator must act (as on a 401)
+                raise DeliveryFailed(f"cannot write {target}: {problem}; then "
+                                     "'sopflow notify retry --all-dead'",
+                                     retryable=False) from exc  # fmt: skip
             raise DeliveryFailed(f"cannot write {target}: {exc.strerror}", retryable=True) from exc
         return target.name
 

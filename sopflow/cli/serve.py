@@ -35,6 +35,9 @@ def serve(
     links = bootstrap.serve_links_at(host, port)  # before the notices service is built
     services = bootstrap.services()
     channel = services.notices.channel  # a misconfigured channel fails here, at startup
+    check = getattr(channel, "check", None)  # the file channel: an outbox that is a file
+    if check is not None:
+        check()
     if demo:
         from sopflow.demo import seed, users_table
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Sopflow
-from tests.e2e.processes import SOPFLOW, clean_env, free_port, start, stop, wait_until
+from tests.e2e.processes import SOPFLOW, clean_env, free_port, run, start, stop, wait_until
 from tests.e2e.test_cli_lifecycle import cli, submit  # noqa: F401  (fixture and helper)
 from tests.integration import world
 
@@ -69,3 +69,13 @@ def test_off_mode_serve_drains_the_outbox_with_links_to_its_address(
         assert "127.0.0.1:8000" not in text
     sent = cli.ok("notify", "list", "--status", "sent", "--json").json()
     assert {n["message_id"] for n in sent} == {n["message_id"] for n in pending}
+
+
+def test_serve_refuses_an_outbox_that_is_a_file_at_startup(tmp_path: Path) -> None:
+    (tmp_path / "outfile").write_text("", encoding="utf-8")
+    env = clean_env(SOPFLOW_PREFECT_MODE="off", SOPFLOW_OUTBOX_DIR="outfile",
+                    SOPFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/sopflow.db")  # fmt: skip
+    done = run([str(SOPFLOW), "serve", "--port", str(free_port())], env, tmp_path, timeout=120)
+    assert done.returncode == 1, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "error[configuration-error] SOPFLOW_OUTBOX_DIR: outfile is a file, not a folder" in said

@@ -306,3 +306,27 @@ def test_every_notice_subject_of_the_shipped_sops_reads_back_from_its_eml(seeded
                 )
                 parsed = _read_back(tmp_path / "outbox" / name)
                 assert parsed["Subject"] == rendered.subject, (trigger, locale)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["the-folder", "a-folder-above"])
+def test_an_outbox_folder_that_is_a_file_dead_letters_with_the_reason(seeded, tmp_path, inside):
+    """Retrying cannot help (as with a 401 from SendGrid): each notice is dead at once,
+    saying which path is a file and what to do, and nothing is lost."""
+    (tmp_path / "outfile").write_text("", encoding="utf-8")
+    folder = tmp_path / "outfile" / "sub" if inside else tmp_path / "outfile"
+    use_channel(seeded, FileChannel(folder))
+    world.submit_eg(seeded)
+    pending = outbox(seeded, "pending")
+
+    report = seeded.notices.deliver()
+
+    assert (report.sent, report.retrying, report.dead) == (0, 0, len(pending))
+    for row in outbox(seeded, "dead"):
+        assert row["attempts"] == 1
+        assert f"{tmp_path / 'outfile'} is a file, not a folder" in row["last_error"]
+        assert "SOPFLOW_OUTBOX_DIR" in row["last_error"]
+        assert "notify retry --all-dead" in row["last_error"]
+    with pytest.raises(AdapterError, match="is a file, not a folder") as refused:
+        FileChannel(folder).check()
+    assert refused.value.code == "configuration-error"
+    FileChannel(tmp_path / "outbox" / "new").check()  # a folder still to create is fine
