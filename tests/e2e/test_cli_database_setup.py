@@ -128,3 +128,27 @@ def test_a_postgresql_database_not_migrated(tmp_path: Path, empty_pg: str) -> No
         assert "run 'sopflow db upgrade'" in said
     sopflow_at(tmp_path, empty_pg).ok("db", "upgrade")
     sopflow_at(tmp_path, empty_pg).ok("request", "list")
+
+
+def test_a_folder_where_sqlite_cannot_create_its_wal_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite answers only 'unable to open database file'; the error names the file and the
+    folder it cannot write. (We run as root, so the folder's mode is simulated.)"""
+    import sqlite3
+
+    from sopflow.store import db
+
+    path = tmp_path / "ro" / "sopflow.db"
+    path.parent.mkdir()
+    sqlite3.connect(path).close()
+    folder = str(path.parent)
+    monkeypatch.setattr(db.os, "access", lambda p, mode: str(p) != folder)
+    failure = sqlite3.OperationalError("unable to open database file")
+    explained = db.explain(failure, sa.make_url(f"sqlite:///{path}"))
+    assert explained is not None and explained.code == "database-cannot-open"
+    assert not explained.retryable
+    assert str(path) in explained.message
+    assert (
+        f"-wal and -shm files beside it: the folder {folder} is not writable" in explained.message
+    )
