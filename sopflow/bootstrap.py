@@ -118,8 +118,20 @@ def serve_links_at(host: str, port: int) -> str:
     return public_url(cfg)
 
 
+SERVED_URL_FILE = "served.url"  # where `sopflow serve` says the address it serves
+
+
 def public_url(cfg: Settings) -> str:
-    return (cfg.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+    """Where links in notices point: SOPFLOW_PUBLIC_URL; else the address a ``sopflow serve``
+    with the same data folder serves (it writes it while it runs, so that the CLI's
+    ``notify deliver`` links there too); else http://127.0.0.1:8000."""
+    if cfg.public_url:
+        return cfg.public_url.rstrip("/")
+    try:
+        served = (cfg.data_dir / SERVED_URL_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        served = ""
+    return (served or DEFAULT_PUBLIC_URL).rstrip("/")
 
 
 def _notices(ctx: Context, cfg: Settings) -> Notices:

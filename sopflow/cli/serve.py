@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import signal
 import socket
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -89,6 +90,7 @@ def serve(
     # it found: Python's default one would end the process at once, skipping the clean-up
     # below, and leave the local Prefect API running and still advertised to the CLI.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    served = None if links_set else _advertise(cfg.data_dir / bootstrap.SERVED_URL_FILE, links)
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
     finally:
@@ -96,6 +98,21 @@ def serve(
             job.stop()
         if api is not None:
             api.stop()
+        if served is not None:
+            served.unlink(missing_ok=True)
+
+
+def _advertise(path: Path, url: str) -> Path | None:
+    """Tell the CLI's ``notify deliver`` where links point while this server runs (removed
+    when it stops); a data folder that cannot be written only loses that."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(url + "\n", encoding="utf-8")
+    except OSError as exc:
+        why = f"sopflow: cannot write {path} ({exc.strerror}): CLI commands link notices to "
+        err.print(why + bootstrap.DEFAULT_PUBLIC_URL, markup=False)
+        return None
+    return path
 
 
 def _can_listen(host: str, port: int) -> None:

@@ -79,3 +79,24 @@ def test_serve_refuses_an_outbox_that_is_a_file_at_startup(tmp_path: Path) -> No
     assert done.returncode == 1, done.stderr
     said = " ".join(done.stderr.split())
     assert "error[configuration-error] SOPFLOW_OUTBOX_DIR: outfile is a file, not a folder" in said
+
+
+def test_the_cli_links_notices_to_the_running_server(cli: Sopflow, tmp_path: Path) -> None:
+    """``notify deliver`` from the CLI while ``serve --port P`` runs (same data folder): its
+    links point at that server; once it stops, at the default again."""
+    port, log = free_port(), tmp_path / "serve.log"
+    advertised = tmp_path / "data" / "served.url"
+    server = start([str(SOPFLOW), "serve", "--port", str(port), "--deliver-every", "3600"],
+                   clean_env(**cli.env), tmp_path, log)  # fmt: skip
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health") and advertised.exists(),
+                   120, "sopflow serve (off)", server, log)  # fmt: skip
+        submit(cli, world.EG, "agent", world.eg_data())
+        cli.ok("notify", "deliver")
+    finally:
+        stop(server, grace=30)
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert files
+    for eml in files:
+        assert f"http://127.0.0.1:{port}/requests/" in _links(eml)
+    assert not advertised.exists()
