@@ -9,9 +9,11 @@ file channel never writes a second file for it.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import os
 import tempfile
 import urllib.error
+from email.header import Header as MimeHeader
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -24,6 +26,25 @@ from sopflow.domain.ports import DeliveryFailed, Message
 from sopflow.errors import AdapterError
 
 PERMANENT = {400, 401, 403, 404, 405, 413, 415}
+# RFC 5322 lines (CRLF, at most 78 characters): what a mail client or an SMTP relay expects
+EML = email.policy.SMTP.clone(max_line_length=78)
+
+
+def _subject(subject: str) -> str:
+    """The Subject header, folded so that any reader decodes exactly ``subject`` (its hash
+    is the outbox row's ``subject_hash``).
+
+    The email package's own folding loses text: the space between an encoded word and the
+    next word (``الموافقة على`` read back as ``الموافقةعلى``; ``étranger) — Direction``
+    as ``étranger)— Direction``), and it may fold right after ``Subject:`` so that a reader
+    sees a leading space. So the header is encoded here: a non-ASCII subject (or one with
+    spaces at its ends, which plain header text cannot keep, or one a reader would take
+    for encoded words) as UTF-8 encoded words, every
+    space inside a word; an ASCII one folded at spaces, after the header name."""
+    plain = subject.isascii() and subject == subject.strip() and "=?" not in subject
+    header = MimeHeader(subject, "us-ascii" if plain else "utf-8", maxlinelen=EML.max_line_length,
+                    header_name="Subject")  # fmt: skip
+    return header.encode(linesep=EML.linesep)
 
 
 class FileChannel:
@@ -34,6 +55,22 @@ class FileChannel:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def not_a_folder(self) -> str | None:
+        """Why the outbox folder cannot hold files (it, or a folder above it, is a file), or
+        None: the folder exists or can be created."""
+        for part in (self.folder, *self.folder.parents):
+            if part.exists() and not part.is_dir():
+                what = "" if part == self.folder else f" (in the outbox path {self.folder})"
+                return (f"SOPFLOW_OUTBOX_DIR: {part} is a file, not a folder{what}: move it away "
+                        "or set SOPFLOW_OUTBOX_DIR to a folder")  # fmt: skip
+        return None
+
+    def check(self) -> None:
+        """Refuse at startup an outbox folder that cannot hold files."""
+        problem = self.not_a_folder()
+        if problem is not None:
+            raise AdapterError(problem, code="configuration-error")
+
     def path_of(self, message_id: str) -> Path:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in message_id)
         return self.folder / f"{safe}.eml"
@@ -42,23 +79,28 @@ class FileChannel:
         target = self.path_of(message.message_id)
         if target.exists():
             return target.name  # already written by an earlier attempt: not a second message
-        email = EmailMessage()
-        email["From"] = message.sender
-        email["To"] = message.to
-        email["Subject"] = message.subject
-        email["Date"] = formatdate(localtime=False)
-        email["Message-ID"] = f"<{message.message_id}>"
+        mail = EmailMessage(policy=EML)
+        mail["From"] = message.sender
+        mail["To"] = message.to
+        mail.set_raw("Subject", _subject(message.subject))
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = f"<{message.message_id}>"
         for key, value in message.headers.items():
-            email[key] = value
-        email.set_content(message.text)
-        email.add_alternative(message.html, subtype="html")
+            mail[key] = value
+        mail.set_content(message.text)
+        mail.add_alternative(message.html, subtype="html")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
             with os.fdopen(fd, "wb") as handle:
-                handle.write(email.as_bytes())
+                handle.write(mail.as_bytes())
             os.replace(tmp, target)
         except OSError as exc:
+            problem = self.not_a_folder()
+            if problem is not None:  # no retry can help: the operator must act (as on a 401)
+                raise DeliveryFailed(f"cannot write {target}: {problem}; then "
+                                     "'sopflow notify retry --all-dead'",
+                                     retryable=False) from exc  # fmt: skip
             raise DeliveryFailed(f"cannot write {target}: {exc.strerror}", retryable=True) from exc
         return target.name
 

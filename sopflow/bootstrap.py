@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -9,13 +10,13 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from sopflow.domain.ports import Channel
-from sopflow.errors import FieldError, InvalidData
+from sopflow.errors import AdapterError, FieldError, InvalidData
 from sopflow.services import Context, Services, SopRegistry
 from sopflow.services.notices import Notices
 from sopflow.settings import Settings
 from sopflow.sop_files import SopCatalogue, shipped_sop_dir
 from sopflow.store.blobs import BlobStore
-from sopflow.store.db import make_engine, pending_migrations, upgrade
+from sopflow.store.db import in_memory, make_engine, pending_migrations, upgrade
 from sopflow.store.repository import Store
 
 # pydantic's error types, as the codes of field errors (docs/errors.md §2.3)
@@ -56,6 +57,14 @@ def utc_now() -> datetime:
 def engine(cfg: Settings | None = None, *, migrate: bool = True) -> sa.Engine:
     """The database engine; an embedded SQLite database is migrated on first use."""
     cfg = cfg or settings()
+    if in_memory(cfg.database_url):
+        raise AdapterError(
+            f"SOPFLOW_DATABASE_URL={cfg.database_url!r} names an in-memory SQLite database: "
+            "everything written would be lost when the command ends; name a file "
+            "(sqlite:///./sopflow.db, the default when the variable is unset) or a "
+            "PostgreSQL database",
+            code="database-url",
+        )
     db = make_engine(cfg.database_url)
     if migrate and db.dialect.name == "sqlite" and pending_migrations(db):
         upgrade(db)
@@ -87,10 +96,48 @@ def build(cfg: Settings | None = None, *, db: sa.Engine | None = None) -> Servic
     return services
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a browser on this machine or another reaches ``sopflow serve --host HOST
+    --port PORT`` at: a wildcard host (all addresses) is named by the machine's name."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a name for it, not a bind
+        host = socket.getfqdn()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
+
+
+def serve_links_at(host: str, port: int) -> str:
+    """Links in notices point at the served address, unless SOPFLOW_PUBLIC_URL says where
+    (a reverse proxy, another name); call before ``services()``. Returns the link base."""
+    cfg = settings()
+    if cfg.public_url is None:
+        cfg.public_url = served_url(host, port)
+    return public_url(cfg)
+
+
+SERVED_URL_FILE = "served.url"  # where `sopflow serve` says the address it serves
+
+
+def public_url(cfg: Settings) -> str:
+    """Where links in notices point: SOPFLOW_PUBLIC_URL; else the address a ``sopflow serve``
+    with the same data folder serves (it writes it while it runs, so that the CLI's
+    ``notify deliver`` links there too); else http://127.0.0.1:8000."""
+    if cfg.public_url:
+        return cfg.public_url.rstrip("/")
+    try:
+        served = (cfg.data_dir / SERVED_URL_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        served = ""
+    return (served or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
 def _notices(ctx: Context, cfg: Settings) -> Notices:
     from notifications.render import TemplateRenderer
 
-    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, cfg.public_url)
+    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, public_url(cfg))
 
 
 _services: Services | None = None

@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     sendgrid_api_key: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
     mail_from: str = "no-reply@sopflow.invalid"
-    public_url: str = "http://127.0.0.1:8000"  # links in notices point here
+    # links in notices point here; unset: the address `sopflow serve` listens on (while it
+    # runs), else http://127.0.0.1:8000 (bootstrap.public_url)
+    public_url: str | None = None
     prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
     embedded_runs: int = Field(default=3, ge=1)  # commands run at once by one process
     max_document_mb: int = Field(default=25, ge=1)

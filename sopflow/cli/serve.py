@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import signal
 import socket
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -31,8 +32,13 @@ def serve(
 
     _can_listen(host, port)  # before the seconds spent starting Prefect, not after
     cfg = bootstrap.settings()
+    links_set = cfg.public_url is not None
+    links = bootstrap.serve_links_at(host, port)  # before the notices service is built
     services = bootstrap.services()
     channel = services.notices.channel  # a misconfigured channel fails here, at startup
+    check = getattr(channel, "check", None)  # the file channel: an outbox that is a file
+    if check is not None:
+        check()
     if demo:
         from sopflow.demo import seed, users_table
 
@@ -43,6 +49,8 @@ def serve(
     err.print(
         f"sopflow: notices by {channel.name}"
         + (f" into {cfg.outbox_dir}/" if channel.name == "file" else "")
+        + f"; their links point at {links}/"
+        + ("" if links_set else " (set SOPFLOW_PUBLIC_URL to change)")
     )
     catalogue = services.sops.catalogue
     for issue in catalogue.problems:
@@ -69,11 +77,20 @@ def serve(
         jobs.append(Every(sweep_every, lambda: sla_sweep(return_state=True), "sla-sweep").start())
         jobs.append(Every(deliver_every, lambda: deliver_notifications(return_state=True),
                           "deliver-notifications").start())  # fmt: skip
+    else:  # the services the flows call, called directly: the same sweep, the same delivery
+        jobs.append(Every(sweep_every, lambda: services.deadlines.sweep(), "sla-sweep",
+                          flows=False).start())  # fmt: skip
+        jobs.append(Every(deliver_every, lambda: services.notices.deliver(),
+                          "deliver-notifications", flows=False).start())  # fmt: skip
+    err.print(f"sopflow: SLA sweep every {sweep_every} s, outbox drained every {deliver_every} s"
+              + (" (services called directly: SOPFLOW_PREFECT_MODE=off)"
+                 if cfg.prefect_mode == "off" else " (as Prefect flow runs)"))  # fmt: skip
     err.print(f"sopflow: open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # uvicorn stops gracefully on SIGTERM, then raises the signal again under the handler
     # it found: Python's default one would end the process at once, skipping the clean-up
     # below, and leave the local Prefect API running and still advertised to the CLI.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    served = None if links_set else _advertise(cfg.data_dir / bootstrap.SERVED_URL_FILE, links)
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
     finally:
@@ -81,6 +98,21 @@ def serve(
             job.stop()
         if api is not None:
             api.stop()
+        if served is not None:
+            served.unlink(missing_ok=True)
+
+
+def _advertise(path: Path, url: str) -> Path | None:
+    """Tell the CLI's ``notify deliver`` where links point while this server runs (removed
+    when it stops); a data folder that cannot be written only loses that."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(url + "\n", encoding="utf-8")
+    except OSError as exc:
+        why = f"sopflow: cannot write {path} ({exc.strerror}): CLI commands link notices to "
+        err.print(why + bootstrap.DEFAULT_PUBLIC_URL, markup=False)
+        return None
+    return path
 
 
 def _can_listen(host: str, port: int) -> None:

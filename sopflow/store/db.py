@@ -7,6 +7,10 @@ writers never deadlock on a lock upgrade (the SQLAlchemy recipe for pysqlite).
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +37,13 @@ def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername != "postgresql+psycopg":
+            shown = parsed.render_as_string(hide_password=True)
+            raise AdapterError(
+                f"SOPFLOW_DATABASE_URL {shown} names the driver '{parsed.get_driver_name()}', "
+                "which sopflow does not use: write postgresql+psycopg://… (or postgresql://…)",
+                code="database-url",
+            )
         return sa.create_engine(
             parsed,
             echo=echo,
@@ -50,7 +61,21 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
     database = url.database or ""
     # a URI filename ("file:...?mode=ro&uri=true") is SQLite's to open, not a path to create
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().absolute().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AdapterError(
+                f"cannot use the SQLite database {database}: {_folder_problem(folder, exc)}; "
+                "point SOPFLOW_DATABASE_URL at a file in a folder sopflow may create or write",
+                code="database-cannot-open",
+            ) from exc
+    if url.drivername not in ("sqlite", "sqlite+pysqlite"):
+        raise AdapterError(
+            f"SOPFLOW_DATABASE_URL names the SQLite driver '{url.get_driver_name()}', which "
+            "sopflow does not use: write sqlite:///PATH",
+            code="database-url",
+        )
     engine = sa.create_engine(
         url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
     )
@@ -82,6 +107,102 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> sa.Engine:
     return engine
 
 
+def _folder_problem(folder: Path, exc: OSError) -> str:
+    """Why ``folder`` cannot hold a database, in words (``exc``: what creating it raised)."""
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            return f"{part} is a file, not a folder"
+    return f"cannot create the folder {folder}: {exc.strerror or exc}"
+
+
+def in_memory(url: str | sa.URL) -> bool:
+    """Whether the URL names an in-memory SQLite database (gone when the process ends)."""
+    parsed = sa.make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or parsed.query.get("mode") == "memory" \
+        or "mode=memory" in database  # fmt: skip
+
+
+_PG_NO_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
+_NOT_MIGRATED = re.compile(r'relation "[^"]+" does not exist|no such table: \S+')
+
+
+def explain(exc: BaseException, url: sa.URL) -> AdapterError | None:
+    """A precise error for a database failure an operator causes and must fix (a database
+    that does not exist or cannot be opened, a schema not migrated), or None."""
+    orig = getattr(exc, "orig", None) or exc
+    detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    sqlite = url.get_backend_name() == "sqlite"
+    if not sqlite and (match := _PG_NO_DATABASE.search(str(orig))):
+        name, host, port = match["name"], url.host or "localhost", url.port or 5432
+        user = f" -U {url.username}" if url.username else ""
+        return AdapterError(
+            f"the PostgreSQL database '{name}' does not exist on {host}:{port}: create it "
+            f"(createdb -h {host} -p {port}{user} {name}), then run 'sopflow db upgrade'; "
+            "or correct SOPFLOW_DATABASE_URL",
+            code="database-not-found",
+        )
+    if _NOT_MIGRATED.search(str(orig)) or getattr(orig, "sqlstate", None) == "42P01":
+        where = url.database if sqlite else url.render_as_string(hide_password=True)
+        return AdapterError(
+            f"the database {where} is not migrated ({detail}): run 'sopflow db upgrade'",
+            code="database-not-migrated",
+        )
+    if sqlite and (getattr(orig, "sqlite_errorname", "") == "SQLITE_CANTOPEN"
+                   or "unable to open database file" in detail):  # fmt: skip
+        return _cannot_open(url, detail)
+    return None
+
+
+def _cannot_open(url: sa.URL, detail: str) -> AdapterError:
+    database = url.database or ""
+    readonly = url.query.get("mode") == "ro" or "mode=ro" in database
+    path = Path(database.removeprefix("file:").split("?", 1)[0]).expanduser().absolute()
+    folder = path.parent
+    if not path.exists() and readonly:
+        return AdapterError(
+            f"the SQLite database {path} does not exist, and a read-only URL (mode=ro) does "
+            "not create it: correct the path in SOPFLOW_DATABASE_URL",
+            code="database-not-found",
+        )
+    if path.is_dir():
+        why = f"{path} is a folder, not a database file"
+    elif not folder.is_dir():
+        why = f"the folder {folder} does not exist"
+    elif not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        why = f"the file does not exist and the folder {folder} does not let sopflow create it"
+    elif not os.access(path, os.R_OK):
+        why = f"sopflow may not read {path}"
+    elif not readonly and not os.access(folder, os.W_OK | os.X_OK):
+        why = (f"SQLite cannot create its -wal and -shm files beside it: the folder {folder} "
+               "is not writable")  # fmt: skip
+    else:
+        why = "SQLite cannot open it or create the -wal and -shm files beside it"
+    return AdapterError(
+        f"cannot open the SQLite database {path} ({detail}): {why}; check the path in "
+        "SOPFLOW_DATABASE_URL and the permissions of the file and its folder",
+        code="database-cannot-open",
+    )
+
+
+@contextmanager
+def _explained(engine: sa.Engine) -> Iterator[None]:
+    """Database failures outside a command (migrations, their state) as adapter errors."""
+    try:
+        yield
+    except (sa.exc.DBAPIError, sa.exc.OperationalError) as exc:
+        explained = explain(exc, engine.url)
+        if explained is not None:
+            raise explained from exc
+        orig = getattr(exc, "orig", None) or exc
+        detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        where = engine.url.render_as_string(hide_password=True)
+        raise AdapterError(f"database error ({where}): {detail}", code="database-error",
+                           retryable=isinstance(exc, sa.exc.OperationalError)) from exc  # fmt: skip
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
@@ -96,7 +217,7 @@ def upgrade(engine: sa.Engine) -> None:
     from alembic import command
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with _explained(engine), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -105,7 +226,7 @@ def current_revisions(engine: sa.Engine) -> tuple[str, ...]:
     """The migrations the database is at (none: an empty database)."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    with _explained(engine), engine.connect() as conn:
         return tuple(MigrationContext.configure(conn).get_current_heads())
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sopflow.errors import AdapterError, FieldError, InvalidData, SopflowError
+from sopflow.store.db import explain
 from sopflow.store.queries import DuplicateKey, Reader, Writer
 
 
@@ -40,6 +41,9 @@ class Store:
             why = "a text holds a NUL character (0x00), which cannot be stored"
             return InvalidData([FieldError("text", "nul-character", why)])
         url = self.engine.url
+        explained = explain(exc, url)  # an operator's mistake: say what to do
+        if explained is not None:
+            return explained
         where = url.database if self.dialect == "sqlite" else url.render_as_string(True)
         # SQLite's error name, or PostgreSQL's SQLSTATE: a full disk or a read-only database
         # needs someone to act; retrying the command will not help

@@ -5,6 +5,9 @@ SendGrid server and the file channel."""
 from __future__ import annotations
 
 import email
+import email.header
+import email.message
+import email.policy
 import hashlib
 import re
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ import pytest
 from notifications.channels import FileChannel, SendGridChannel
 from notifications.render import TemplateRenderer
 from sopflow import bootstrap
+from sopflow.domain.ports import Message
 from sopflow.errors import AdapterError, CommandRejected, NotFound, RoleForbidden
 from sopflow.services import Notices, Services
 from sopflow.settings import Settings
@@ -316,3 +320,108 @@ def test_a_preview_speaks_to_each_recipient_as_the_real_notice_would(seeded):
     assert "parce que vous avez déposé" not in examiner  # not the requester's footer
     assert "Please attach" not in arabic["requester"].text  # the sample comment in Arabic
     assert "Nile" not in examiner and "Cairo" not in examiner
+
+
+LONG_SUBJECTS = [
+    "إجراء مطلوب: EG-2026-000001 (الموافقة على نشر الإعلان) — وزارة العمل، جمهورية مصر "
+    "العربية، الإدارة العامة للتمثيل العمالي بالخارج",
+    "Action requise : TN-2026-000001 (Délivrer l'attestation d'autorisation de recrutement "
+    "d'un étranger) — Direction générale de la promotion de l'emploi",
+    "Action required: EG-2026-000001 (Approve the publication of the advertisement) — "
+    "Ministry of Labour of the Arab Republic of Egypt",
+    "Action required: EG-2026-000001 (Approve the publication of the advertisement) for the "
+    "Ministry of Labour of the Arab Republic of Egypt, General Administration",
+    "Subject-" + "x" * 120 + " end",
+    "two  spaces,   three, a tab\there and =?utf-8?q?not_encoded?=",
+    " spaces at both ends ",
+]
+
+
+def _read_back(path: Path) -> email.message.EmailMessage:
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
+
+
+@pytest.mark.parametrize("subject", LONG_SUBJECTS)
+def test_an_eml_subject_reads_back_exactly_as_rendered(tmp_path, subject):
+    """Folded long subjects lost the space between two encoded words (Arabic: الموافقة على
+    read as الموافقةعلى) or gained a leading one: every reader must get the rendered text."""
+    channel = FileChannel(tmp_path / "outbox")
+    name = channel.send(
+        Message(
+            message_id="m-1",
+            to="a@example.org",
+            subject=subject,
+            text="text",
+            html="<p>html</p>",
+            sender="s@example.org",
+        )
+    )
+    raw = (tmp_path / "outbox" / name).read_bytes()
+    assert _read_back(tmp_path / "outbox" / name)["Subject"] == subject
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n")), raw
+    legacy = re.sub(r"\r?\n(?=[ \t])", "", email.message_from_bytes(raw)["Subject"])  # unfolded
+    decoded = email.header.make_header(email.header.decode_header(legacy))
+    assert str(decoded).strip() == subject.strip()
+
+
+def test_the_subject_of_every_eml_hashes_to_its_outbox_row(seeded, tmp_path):
+    use_channel(seeded, FileChannel(tmp_path / "outbox"))
+    world.submit_eg(seeded)
+    seeded.notices.deliver()
+    sent = {r["message_id"]: r for r in outbox(seeded, "sent")}
+    assert sent
+    for path in sorted((tmp_path / "outbox").glob("*.eml")):
+        parsed = _read_back(path)
+        row = sent[parsed["Message-ID"].strip("<>")]
+        subject = parsed["Subject"]
+        assert hashlib.sha256(subject.encode("utf-8")).hexdigest() == row["subject_hash"], subject
+
+
+@pytest.mark.parametrize("sop_id", [world.EG, world.TN])
+def test_every_notice_subject_of_the_shipped_sops_reads_back_from_its_eml(seeded, sop_id, tmp_path):
+    channel = FileChannel(tmp_path / "outbox")
+    notices = use_channel(seeded, channel)
+    sop = seeded.sops.catalogue.get(sop_id)
+    n = 0
+    for trigger in sorted({t.trigger for t in sop.spec.transitions if t.notify}):
+        for locale in ("ar", "fr", "en"):
+            for _to, rendered in notices.preview(sop, trigger, locale):
+                n += 1
+                name = channel.send(
+                    Message(
+                        message_id=f"m-{n}",
+                        to="a@example.org",
+                        subject=rendered.subject,
+                        text=rendered.text,
+                        html=rendered.html,
+                        sender="s@example.org",
+                    )
+                )
+                parsed = _read_back(tmp_path / "outbox" / name)
+                assert parsed["Subject"] == rendered.subject, (trigger, locale)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["the-folder", "a-folder-above"])
+def test_an_outbox_folder_that_is_a_file_dead_letters_with_the_reason(seeded, tmp_path, inside):
+    """Retrying cannot help (as with a 401 from SendGrid): each notice is dead at once,
+    saying which path is a file and what to do, and nothing is lost."""
+    (tmp_path / "outfile").write_text("", encoding="utf-8")
+    folder = tmp_path / "outfile" / "sub" if inside else tmp_path / "outfile"
+    use_channel(seeded, FileChannel(folder))
+    world.submit_eg(seeded)
+    pending = outbox(seeded, "pending")
+
+    report = seeded.notices.deliver()
+
+    assert (report.sent, report.retrying, report.dead) == (0, 0, len(pending))
+    for row in outbox(seeded, "dead"):
+        assert row["attempts"] == 1
+        assert f"{tmp_path / 'outfile'} is a file, not a folder" in row["last_error"]
+        assert "SOPFLOW_OUTBOX_DIR" in row["last_error"]
+        assert "notify retry --all-dead" in row["last_error"]
+    with pytest.raises(AdapterError, match="is a file, not a folder") as refused:
+        FileChannel(folder).check()
+    assert refused.value.code == "configuration-error"
+    FileChannel(tmp_path / "outbox" / "new").check()  # a folder still to create is fine
