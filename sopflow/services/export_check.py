@@ -17,7 +17,7 @@ from typing import Any
 from sopflow.domain.chain import Break, ChainVerifier, event_hash
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services.audit import VerifyReport
-from sopflow.services.export_write import EXPORT_COLUMNS, REDACTED
+from sopflow.services.export_write import CSV_CELLS, EXPORT_COLUMNS, REDACTED, csv_value
 from sopflow.text_input import read_text
 
 
@@ -42,7 +42,8 @@ def check_export(path: Path) -> VerifyReport:
                                    f"the export's columns ({', '.join(EXPORT_COLUMNS)}), so no "
                                    "line of it can be read as an event"))  # fmt: skip
         return report
-    lines = _csv_lines(data) if manifest["format"] == "csv" else _jsonl_lines(data)
+    lines = (_csv_lines(data, quoted=manifest.get("csv_cells") == CSV_CELLS)
+             if manifest["format"] == "csv" else _jsonl_lines(data))  # fmt: skip
     redacted = lines_read = 0
     for number, read in lines:
         lines_read += 1
@@ -102,15 +103,19 @@ def _csv_header_ok(data: bytes) -> bool:
     return next(_csv_rows(data), None) == list(EXPORT_COLUMNS)
 
 
-def _csv_lines(data: bytes) -> Iterator[Line]:
-    """The rows of a CSV export after its header, as events."""
+def _csv_lines(data: bytes, quoted: bool) -> Iterator[Line]:
+    """The rows of a CSV export after its header, as events. ``quoted``: the export's cells
+    were neutralised for spreadsheets (``csv_cell``), which is undone first; an export
+    written before that convention (its manifest names none) is read as it is."""
     rows = _csv_rows(data)
     next(rows, None)
     for number, row in enumerate(rows, start=2):
-        yield number, functools.partial(_csv_event, row)
+        yield number, functools.partial(_csv_event, row, quoted)
 
 
-def _csv_event(row: list[str]) -> dict[str, Any]:
+def _csv_event(row: list[str], quoted: bool = False) -> dict[str, Any]:
+    if quoted:
+        row = [csv_value(cell) for cell in row]
     if len(row) != len(EXPORT_COLUMNS):
         raise ValueError(f"{len(row)} cells, not {len(EXPORT_COLUMNS)}")
     event: dict[str, Any] = dict(zip(EXPORT_COLUMNS, row, strict=True))
@@ -196,6 +201,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise InvalidData([FieldError(where, "wrong-type", "; ".join(wrong))], context="export")
     if manifest["format"] not in ("jsonl", "csv"):
         why = f"format is {json.dumps(manifest['format'])}: an export is jsonl or csv"
+        raise InvalidData([FieldError(where, "not-in-enum", why)], context="export")
+    if manifest.get("csv_cells") not in (None, CSV_CELLS):
+        why = (f"csv_cells is {json.dumps(manifest['csv_cells'])}: an export's cells are "
+               f"{CSV_CELLS} or (older exports) not named")  # fmt: skip
         raise InvalidData([FieldError(where, "not-in-enum", why)], context="export")
     return dict(manifest)
 

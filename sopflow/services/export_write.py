@@ -61,8 +61,8 @@ def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = 
                 ev = _redacted(ev, token_key)
                 redacted += 1
             line = _jsonl_line(ev) if fmt == "jsonl" else _csv_line(
-                [json.dumps(ev[c], ensure_ascii=False, sort_keys=True)
-                 if c == "payload" and ev[c] is not None else ev[c]
+                [csv_cell(json.dumps(ev[c], ensure_ascii=False, sort_keys=True)
+                          if c == "payload" and ev[c] is not None else ev[c])
                  for c in EXPORT_COLUMNS])  # fmt: skip
             out.write(line)
             digest.update(line.encode())
@@ -80,6 +80,7 @@ def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = 
         "database_chain_head": {"chain_seq": head["chain_seq"],
                                 "chain_hash": head["chain_hash"]},
         "scope": sorted(scope) if scope is not None else None, "redacted_events": redacted,
+        **({"csv_cells": CSV_CELLS} if fmt == "csv" else {}),
         "file": target.name, "file_sha256": digest.hexdigest(),
         "exported_at": canonical_time(ctx.clock()),
     }  # fmt: skip
@@ -108,6 +109,38 @@ def _stream(r: Reader, start: datetime | None = None,
             return
         yield from rows
         last = rows[-1]["id"]
+
+
+# A CSV cell a spreadsheet would run as a formula (a comment typed as '=HYPERLINK(…)')
+# starts with one of these; such a cell, and a cell that already starts with the quote, gets
+# a quote in front. The quote is undone exactly (``csv_value``) by the checker, which
+# re-hashes the events from their cells; the manifest names the convention (``csv_cells``).
+CSV_CELLS = "quote-prefixed"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as written in a CSV export: text that a spreadsheet would read as a formula
+    (or that starts with the quote itself) is prefixed with a quote; nothing else changes."""
+    if isinstance(value, str) and value[:1] in (*FORMULA_STARTS, QUOTE):
+        return QUOTE + value
+    return value
+
+
+def csv_value(cell: str) -> str:
+    """The value a CSV export's cell was written from: ``csv_cell`` undone. A cell that
+    starts like a formula was not written so (an export puts a quote before it): an edited
+    file that would run it in the auditor's spreadsheet is refused (``ValueError``)."""
+    if cell[:1] in FORMULA_STARTS:
+        raise ValueError(f"a cell starts with {cell[:1]!r} without the quote an export puts "
+                         "before it, so a spreadsheet would run it as a formula")  # fmt: skip
+    if cell.startswith(QUOTE):
+        if cell[1:2] not in (*FORMULA_STARTS, QUOTE):
+            raise ValueError("a cell starts with a quote that an export does not write (only "
+                             "before = + - @, a tab, a carriage return or a quote)")  # fmt: skip
+        return cell[1:]
+    return cell
 
 
 KEPT_WHEN_REDACTED = ("chain_seq", "seq", "prev_hash", "hash", "chain_prev", "chain_hash")

