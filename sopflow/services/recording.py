@@ -61,10 +61,12 @@ class IdempotencyKey:
 
 def stored_replay(r: Reader, key: IdempotencyKey | None,
                   reference: str | None) -> CommandResult | None:  # fmt: skip
-    """The first outcome of a command already applied under ``key``; refuse a reused key."""
+    """The first outcome of a command the same caller already applied under ``key``; refuse
+    a key they reused for another command. Keys are per caller: another user's use of the
+    same key is neither replayed nor refused (nor revealed)."""
     if key is None:
         return None
-    row = r.idempotent_result(key.key)
+    row = r.idempotent_result(key.actor, key.key)
     if row is None:
         return None
     same = (row["actor_id"] == key.actor and row["command"] == key.command

@@ -128,8 +128,10 @@ class Reader(Cursor):
             "SELECT * FROM outbox WHERE request_id = :id ORDER BY id", {"id": request_id}
         )
 
-    def idempotent_result(self, key: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM idempotency_keys WHERE key = :key", {"key": key})
+    def idempotent_result(self, actor_id: str, key: str) -> dict[str, Any] | None:
+        """The command ``actor_id`` applied under their ``key`` (keys are per caller)."""
+        return self.one("SELECT * FROM idempotency_keys WHERE actor_id = :actor AND key = :key",
+                        {"actor": actor_id, "key": key})  # fmt: skip
 
     def sop_version(self, sop_id: str, version: int) -> dict[str, Any] | None:
         return self.one(

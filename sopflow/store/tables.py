@@ -200,10 +200,14 @@ class OutboxRow(SQLModel, table=True):
 
 
 class IdempotencyKey(SQLModel, table=True):
+    """A command applied under a caller's key: each caller (``actor_id``) has keys of their
+    own, so no one can spend, or learn of, another's (migration 0006)."""
+
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.PrimaryKeyConstraint("actor_id", "key", name="idempotency_keys_pkey"),)
 
     key: str = Field(primary_key=True, max_length=200)
-    actor_id: str = Field(max_length=254)
+    actor_id: str = Field(primary_key=True, max_length=254)
     command: str = Field(max_length=64)
     fingerprint: str = Field(max_length=64)  # SHA-256 of what was asked (same key, same content)
     reference: str = Field(max_length=40)

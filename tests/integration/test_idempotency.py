@@ -1,5 +1,6 @@
 """A command given with an idempotency key applies once: the same key again returns the
-first outcome and changes nothing; the key cannot be spent on another command."""
+first outcome and changes nothing; the key cannot be spent on another command. Keys are
+each caller's own: another user's key of the same name is neither spent nor revealed."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_a_repeated_attach_adds_the_documents_once(seeded: Services) -> None:
 
 @pytest.mark.parametrize(
     "reuse",
-    ["another trigger", "another request", "another user", "a submit"],
+    ["another trigger", "another request", "a submit"],
 )
 def test_a_key_reused_for_another_command_is_refused(seeded: Services, reuse: str) -> None:
     ref = w.submit_eg(seeded).reference
@@ -83,18 +84,15 @@ def test_a_key_reused_for_another_command_is_refused(seeded: Services, reuse: st
         "another trigger": lambda: seeded.commands.act(
             ref,
             "register_demand",
-            email("registry_clerk"),
+            email("labour_attache"),
             Command(data={"demand_register_number": "DR-1"}, idempotency_key="k-1"),
         ),
         "another request": lambda: seeded.commands.act(
             other_ref, "attest_demand", email("labour_attache"), _attest("k-1")
         ),
-        "another user": lambda: seeded.commands.act(
-            ref, "attest_demand", email("registry_clerk"), _attest("k-1")
-        ),
         "a submit": lambda: seeded.commands.submit(
             w.EG,
-            email("agent"),
+            email("labour_attache"),
             Command(data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS), idempotency_key="k-1"),
         ),
     }
@@ -143,3 +141,68 @@ def test_twins_sent_at_the_same_moment_apply_once(
         (results[0].state, 3, results[0].event_hash)
     }
     assert w.event_count(seeded) == 3
+
+
+def test_another_tenants_key_of_the_same_name_is_their_own(seeded: Services) -> None:
+    """An employer of one country cannot burn, nor learn of, the key of an enterprise of
+    another: the same key names two commands, one of each, and each retry gets its own."""
+    egypt = seeded.commands.submit(w.EG, email("agent"), Command(
+        data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS), idempotency_key="k-1"))  # fmt: skip
+    tunisia_command = Command(data=w.tn_data(), documents=w.docs(*w.TN_SUBMIT_DOCS),
+                              idempotency_key="k-1")  # fmt: skip
+
+    tunisia = seeded.commands.submit(w.TN, email("enterprise"), tunisia_command)
+
+    assert not tunisia.replayed and tunisia.reference != egypt.reference
+    assert tunisia.reference.startswith("TN-")
+    after = w.footprint(seeded)
+    again = seeded.commands.submit(w.TN, email("enterprise"), tunisia_command)
+    assert again.replayed and again.reference == tunisia.reference
+    mine = seeded.commands.submit(w.EG, email("agent"), Command(
+        data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS), idempotency_key="k-1"))  # fmt: skip
+    assert mine.replayed and mine.reference == egypt.reference
+    assert w.footprint(seeded) == after
+
+
+def test_another_users_key_of_the_same_name_does_not_refuse_a_step(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    seeded.commands.submit(w.TN, email("enterprise"), Command(
+        data=w.tn_data(), documents=w.docs(*w.TN_SUBMIT_DOCS), idempotency_key="k-1"))  # fmt: skip
+
+    done = seeded.commands.act(ref, "attest_demand", email("labour_attache"), _attest("k-1"))
+
+    assert not done.replayed and done.state == "demand_intake"
+
+
+def test_twins_of_two_users_with_one_key_at_the_same_moment_both_apply(
+    seeded: Services, in_lockstep: Callable[[int], None]
+) -> None:
+    """The same key sent at the same moment by two callers: two commands, both applied
+    (neither waits for, replays or is refused for the other's)."""
+    sends = [
+        lambda: seeded.commands.submit(w.EG, email("agent"), Command(
+            data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS), idempotency_key="twin")),
+        lambda: seeded.commands.submit(w.TN, email("enterprise"), Command(
+            data=w.tn_data(), documents=w.docs(*w.TN_SUBMIT_DOCS), idempotency_key="twin")),
+    ]  # fmt: skip
+    in_lockstep(2)
+    results: list[Any] = []
+
+    def send(run: Callable[[], CommandResult]) -> None:
+        try:
+            results.append(run())
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=send, args=(run,)) for run in sends]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert all(isinstance(r, CommandResult) for r in results), results
+    assert [r.replayed for r in results] == [False, False]
+    assert sorted(r.reference[:2] for r in results) == ["EG", "TN"]
+    with seeded.ctx.store.read() as r:
+        keys = r.all("SELECT actor_id FROM idempotency_keys WHERE key = 'twin'")
+    assert sorted(k["actor_id"] for k in keys) == sorted([email("agent"), email("enterprise")])
