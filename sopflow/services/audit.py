@@ -122,10 +122,20 @@ class Audit:
         return queries.visible_row(reference, queries.reader(email))
 
     def history(self, reference: str, email: str | None) -> dict[str, Any]:
-        row, sop = self._visible(reference, email)
+        """Every event of the request, with the notices it caused (their proof: recipient,
+        template, delivery, provider's message id). The notices are for the officials and
+        auditors who may see the request, and the operator (``email`` None): a requester's
+        history carries none, neither of others (officials' addresses, the provider's ids
+        and errors) nor their own, as their request page shows none."""
+        queries = Queries(self.ctx)
+        member = queries.reader(email)
+        row, sop = queries.visible_row(reference, member)
+        requester = member is not None and bool(
+            sop.requester_roles & effective_roles(member, sop.spec, row["organisation_id"])
+        )
         with self.ctx.store.read() as r:
             evs = r.events_of(row["id"])
-            notices = r.outbox_of(row["id"])
+            notices = [] if requester else r.outbox_of(row["id"])
         by_event: dict[int, list[dict[str, Any]]] = {}
         for n in notices:
             by_event.setdefault(n["event_seq"], []).append({

@@ -167,6 +167,24 @@ class RequestAfterCommand(RequestView):
     result: CommandOutcome
 
 
+class HistoryNotice(_Open):
+    """The proof of a notice a step caused: for officials and auditors only."""
+
+    recipient: str | None
+    recipient_kind: str
+    template: str
+    template_version: str | None
+    locale: str
+    status: str
+    attempts: int
+    sent_at: str | None
+    provider_message_id: str | None
+    message_id: str
+    subject_hash: str | None
+    body_hash: str | None
+    last_error: str | None
+
+
 class HistoryEvent(_Open):
     seq: int
     at: str
@@ -184,7 +202,12 @@ class HistoryEvent(_Open):
     sop_version: int
     flow_run_id: str | None
     hash: str
-    notices: list[dict[str, Any]]
+    notices: list[HistoryNotice] = Field(
+        description="The notices the step caused, with their proof (recipient, template, "
+        "delivery, the provider's message id): for the officials and auditors who may see the "
+        "request. A requester's history lists none (their request page shows none either): "
+        "neither the addresses of others nor their own."
+    )
 
 
 class History(_Open):

@@ -346,3 +346,28 @@ def test_the_list_gives_each_state_in_every_language(api, tokens) -> None:
 
     assert listed[0]["state_label"] == listed[0]["state_labels"]["en"]
     assert set(listed[0]["state_labels"]) == {"en", "fr", "ar"}
+
+
+def test_a_requesters_api_history_carries_no_notices(api, tokens) -> None:
+    """Who was notified, at which address, and the provider's ids and errors are for
+    officials and auditors (as on the request page): the requester's history has none."""
+    ref = file_eg(api, tokens)["reference"]
+    url = f"/api/v1/requests/{ref}/history"
+
+    mine = api.get(url, headers=auth(tokens, "agent"))
+    audited = api.get(url, headers=auth(tokens, "eg_auditor")).json()
+
+    assert mine.status_code == 200
+    assert [e["notices"] for e in mine.json()["events"]] == [[], []]
+    notified = {n["recipient"] for e in audited["events"] for n in e["notices"]}
+    assert world.email("registry_clerk") in notified  # an official, notified of the filing
+    assert world.email("registry_clerk") not in mine.text
+    assert "provider_message_id" not in mine.text
+    assert [e["actor"] for e in mine.json()["events"]] == [
+        e["actor"] for e in audited["events"]
+    ]  # the steps as the page shows them: who did each
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    notices = schemas["HistoryEvent"]["properties"]["notices"]
+    assert notices["items"] == {"$ref": "#/components/schemas/HistoryNotice"}
+    assert "A requester's history lists none" in notices["description"]
+    assert "recipient" in schemas["HistoryNotice"]["properties"]

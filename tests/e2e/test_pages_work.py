@@ -120,6 +120,22 @@ def test_notices_addresses_are_shown_to_officials_not_to_the_requester(site: Tes
     assert "attache@mom.demo" in audited
 
 
+def test_the_requesters_history_json_carries_no_notices_as_their_page_shows_none(
+    site: TestClient,
+) -> None:
+    sign_in(site, "agent@nile.demo")
+    mine = site.get("/requests/EG-2026-000001/history.json")
+    site.post("/logout", data={"csrf": csrf_of(site.get("/requests").text)})
+    sign_in(site, "auditor@mom.demo")
+    audited = site.get("/requests/EG-2026-000001/history.json").json()
+
+    assert mine.status_code == 200
+    assert all(e["notices"] == [] for e in mine.json()["events"])
+    assert any(e["notices"] for e in audited["events"])
+    assert "attache@mom.demo" not in mine.text and "attache@mom.demo" in json.dumps(audited)
+    assert "provider_message_id" not in mine.text and "last_error" not in mine.text
+
+
 def _bulk_preview(site: TestClient, refs: list[str], trigger: str) -> str:
     inbox = site.get("/inbox?lang=en").text
     return site.post("/inbox/bulk", data={"csrf": csrf_of(inbox), "ref": refs,

@@ -58,6 +58,32 @@ def log(seeded: Services, clock: Clock) -> Log:
     return Log(seeded, a, b, start)
 
 
+def test_a_requesters_history_carries_no_notices_and_shows_steps_as_the_page_does(
+    log: Log,
+) -> None:
+    """The proof of notice (who was notified, at which address, the provider's ids and
+    errors) is for officials and auditors: the requester's request page shows none, and
+    neither does their history (web download, API, CLI alike), not even of their own
+    notices. The steps themselves, who did them included, are as the page shows them."""
+    svc = log.services
+    audited = svc.audit.history(log.a, AUDITOR)
+    official = svc.audit.history(log.a, email("labour_attache"))
+
+    mine = svc.audit.history(log.a, email("agent"))
+
+    assert [e["notices"] for e in mine["events"]] == [[] for _ in mine["events"]]
+    assert any(e["notices"] for e in audited["events"])
+    assert official["events"] == audited["events"]
+    assert svc.audit.history(log.a, None)["events"] == audited["events"]  # the operator
+    strip = [{k: v for k, v in e.items() if k != "notices"} for e in audited["events"]]
+    assert [{k: v for k, v in e.items() if k != "notices"} for e in mine["events"]] == strip
+    text = json.dumps(mine)
+    notified = {n["recipient"] for e in audited["events"] for n in e["notices"]}
+    assert email("advertisement_reviewer") in notified  # an official who did no step
+    assert email("advertisement_reviewer") not in text
+    assert "provider_message_id" not in text and "last_error" not in text
+
+
 def sql(services: Services, statement: str, **params: Any) -> None:
     """A hand edit of the database, as someone with a SQL console would make it."""
     with services.ctx.store.engine.begin() as conn:
