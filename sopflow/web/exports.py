@@ -29,6 +29,7 @@ from sopflow.web.i18n import t
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 from sopflow.web.refusals import explain
 from sopflow.web.validation import Day
+from states.machine import CompiledSop
 
 router = APIRouter()
 Format = Literal["jsonl", "csv"]
@@ -121,9 +122,81 @@ def _day(text: str) -> date | None:
     return date.fromisoformat(text)
 
 
+# The history CSV for people: the columns of the codes (stable, in this order), then the
+# SOP's labels of those codes in the reader's language. The header row is in the reader's
+# language too; a program reads the columns by position (docs/audit.md) or takes the JSON.
 HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "role",
                    "acting_for", "reason", "comment", "legal_clause", "legal_citation",
                    "sop_version", "hash")  # fmt: skip
+HISTORY_LABEL_COLUMNS = ("step", "from_state_label", "to_state_label", "role_label",
+                         "reason_label")  # fmt: skip
+HISTORY_HEADERS: dict[str, dict[str, str]] = {
+    "seq": {"en": "No.", "fr": "N°", "ar": "الرقم"},
+    "at": {"en": "Date and time (UTC)", "fr": "Date et heure (UTC)",
+           "ar": "التاريخ والوقت (UTC)"},
+    "trigger": {"en": "Step (code)", "fr": "Action (code)", "ar": "الخطوة (الرمز)"},
+    "from_state": {"en": "From stage (code)", "fr": "Étape de départ (code)",
+                   "ar": "من المرحلة (الرمز)"},
+    "to_state": {"en": "To stage (code)", "fr": "Étape d'arrivée (code)",
+                 "ar": "إلى المرحلة (الرمز)"},
+    "actor": {"en": "By", "fr": "Par", "ar": "بواسطة"},
+    "role": {"en": "Role (code)", "fr": "Rôle (code)", "ar": "الدور (الرمز)"},
+    "acting_for": {"en": "On behalf of", "fr": "Pour le compte de", "ar": "نيابةً عن"},
+    "reason": {"en": "Reason (code)", "fr": "Motif (code)", "ar": "السبب (الرمز)"},
+    "comment": {"en": "Comment", "fr": "Commentaire", "ar": "تعليق"},
+    "legal_clause": {"en": "Legal basis (code)", "fr": "Base légale (code)",
+                     "ar": "الأساس القانوني (الرمز)"},
+    "legal_citation": {"en": "Legal basis", "fr": "Base légale", "ar": "الأساس القانوني"},
+    "sop_version": {"en": "Procedure version", "fr": "Version de la procédure",
+                    "ar": "إصدار الإجراء"},
+    "hash": {"en": "Hash (SHA-256)", "fr": "Empreinte (SHA-256)", "ar": "البصمة (SHA-256)"},
+    "step": {"en": "Step", "fr": "Action", "ar": "الخطوة"},
+    "from_state_label": {"en": "From stage", "fr": "Étape de départ", "ar": "من المرحلة"},
+    "to_state_label": {"en": "To stage", "fr": "Étape d'arrivée", "ar": "إلى المرحلة"},
+    "role_label": {"en": "Role", "fr": "Rôle", "ar": "الدور"},
+    "reason_label": {"en": "Reason", "fr": "Motif", "ar": "السبب"},
+}  # fmt: skip
+# sopflow's own steps, which no SOP labels
+OWN_STEPS: dict[str, dict[str, str]] = {
+    "create": {"en": "Request created", "fr": "Demande créée", "ar": "إنشاء الطلب"},
+    "attach": {"en": "Documents attached", "fr": "Pièces ajoutées", "ar": "إرفاق مستندات"},
+    "breach": {"en": "Deadline passed", "fr": "Délai dépassé", "ar": "تجاوز الموعد النهائي"},
+}  # fmt: skip
+BOM = "\ufeff"  # spreadsheet programs read the file as UTF-8 (Arabic, accents) only with it
+
+
+def history_csv(history: dict[str, Any], sop: CompiledSop, lang: str) -> str:
+    """The history as a spreadsheet file for people: a byte-order mark, the header in
+    ``lang``, one row per step with its codes and then their labels; no cell runs as a
+    formula."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([HISTORY_HEADERS[c].get(lang) or HISTORY_HEADERS[c]["en"]
+                     for c in (*HISTORY_COLUMNS, *HISTORY_LABEL_COLUMNS)])  # fmt: skip
+    reasons = {r.id: r.label.get(lang) for r in sop.spec.reason_codes}
+    for event in history["events"]:
+        labels = _labels(event, sop, lang, reasons)
+        writer.writerow([_cell(v) for v in (*(event[c] for c in HISTORY_COLUMNS), *labels)])
+    return BOM + out.getvalue()
+
+
+def _labels(event: dict[str, Any], sop: CompiledSop, lang: str,
+            reasons: dict[str, str]) -> tuple[str, ...]:  # fmt: skip
+    """The SOP's words for the step, its stages, role and reason (as the request page
+    names them; a code the SOP does not label stays a code)."""
+    trigger, source, target = event["trigger"], event["from_state"], event["to_state"]
+    transition = sop.by_state.get(source or "", {}).get(trigger)
+    if transition is not None:
+        step = transition.label.get(lang)
+    elif trigger in OWN_STEPS:
+        step = OWN_STEPS[trigger].get(lang) or OWN_STEPS[trigger]["en"]
+    else:
+        step = trigger
+    role = sop.roles[event["role"]].title.get(lang) if event["role"] in sop.roles else ""
+    reason = event["reason"] or ""
+    return (step, sop.states[source].label.get(lang) if source in sop.states else "",
+            sop.states[target].label.get(lang) if target in sop.states else target,
+            role or event["role"] or "", reasons.get(reason, reason))  # fmt: skip
 
 
 def _refused(request: Request, exc: SopflowError) -> Response:
@@ -159,12 +232,13 @@ def history_download(request: Request, reference: str, fmt: str, email: Email) -
     if fmt == "json":
         body = json.dumps(history, ensure_ascii=False, indent=2, default=str)
         return Response(body, media_type="application/json", headers=headers)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HISTORY_COLUMNS)
-    for event in history["events"]:
-        writer.writerow([_cell(event[c]) for c in HISTORY_COLUMNS])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    try:
+        sop = _services(request).sops.pinned(history["sop_id"], history["sop_version"],
+                                             history["sop_hash"])  # fmt: skip
+    except SopflowError as exc:
+        return _refused(request, exc)
+    body = history_csv(history, sop, _lang(request))
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _cell(value: Any) -> Any:

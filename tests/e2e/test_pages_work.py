@@ -3,6 +3,7 @@ and plain-language status, the history download, the bulk action with preview.""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html
 import io
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from sopflow import demo
 from sopflow.services import Command, Services
+from sopflow.web.exports import HISTORY_COLUMNS, HISTORY_LABEL_COLUMNS
 from tests.e2e.test_pages import csrf_of, sign_in, site  # noqa: F401  (fixture)
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
     _template,
@@ -88,6 +90,16 @@ def test_the_search_finds_by_reference_or_employer_name_and_filters_by_state(
     assert "TN-" not in nothing  # a quote is text to look for, not SQL
 
 
+def history_rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
+    """A history CSV's header (in the reader's language) and its rows, each by the columns'
+    stable names (their positions)."""
+    assert content.startswith(codecs.BOM_UTF8)  # Excel reads it as UTF-8 only with it
+    header, *rows = list(csv.reader(io.StringIO(content[3:].decode("utf-8"), newline="")))
+    names = (*HISTORY_COLUMNS, *HISTORY_LABEL_COLUMNS)
+    assert len(header) == len(names)
+    return header, [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def test_the_requester_downloads_the_full_history_as_csv_and_json(site: TestClient) -> None:
     sign_in(site, "agent@nile.demo")
     listing = site.get("/requests").text
@@ -95,7 +107,7 @@ def test_the_requester_downloads_the_full_history_as_csv_and_json(site: TestClie
 
     as_csv = site.get(f"/requests/{ref}/history.csv")
     as_json = site.get(f"/requests/{ref}/history.json")
-    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    _, rows = history_rows(as_csv.content)
 
     assert as_csv.status_code == 200 and "attachment" in as_csv.headers["content-disposition"]
     assert [int(r["seq"]) for r in rows] == list(range(1, len(rows) + 1))
@@ -226,7 +238,40 @@ def test_a_comment_typed_as_a_formula_stays_text_in_the_history_csv(
                           Command(comment='=HYPERLINK("http://evil.example","x")',
                                   reason="incomplete_file"))  # fmt: skip
     sign_in(site, "rh@carthage.demo")
-    rows = list(csv.DictReader(io.StringIO(site.get(
-        "/requests/TN-2026-000001/history.csv").text)))  # fmt: skip
+    _, rows = history_rows(site.get("/requests/TN-2026-000001/history.csv").content)
 
     assert rows[-1]["comment"] == '\'=HYPERLINK("http://evil.example","x")'
+
+
+def test_the_history_csv_speaks_the_readers_language_with_a_bom_and_the_sops_labels(
+    site: TestClient, services: Services
+) -> None:
+    """Excel opens it as UTF-8 (the byte-order mark), the header is in the reader's
+    language, and each step's code is followed, at the end of the row, by the SOP's words
+    for it; the columns of the codes keep their place."""
+    services.commands.act("TN-2026-000001", "return_for_correction", "examiner@dgpemoe.demo",
+                          Command(comment="Pièce manquante", reason="incomplete_file"))  # fmt: skip
+    sop = services.sops.catalogue.get(TN)
+    transition = next(tr for tr in sop.by_state["filing_check"].values()
+                      if tr.trigger == "return_for_correction")  # fmt: skip
+    sign_in(site, "rh@carthage.demo")
+
+    arabic = site.get("/requests/TN-2026-000001/history.csv?lang=ar")
+    header, rows = history_rows(arabic.content)
+
+    assert arabic.headers["content-type"] == "text/csv; charset=utf-8"
+    assert header[:3] == ["الرقم", "التاريخ والوقت (UTC)", "الخطوة (الرمز)"]
+    last = rows[-1]
+    assert (last["trigger"], last["to_state"], last["reason"]) == (
+        "return_for_correction", transition.to, "incomplete_file")  # fmt: skip
+    assert last["step"] == transition.label.get("ar")
+    assert last["to_state_label"] == sop.states[transition.to].label.get("ar")
+    assert last["from_state_label"] == sop.states["filing_check"].label.get("ar")
+    assert last["role_label"] == sop.roles[last["role"]].title.get("ar")
+    reason = next(r for r in sop.spec.reason_codes if r.id == "incomplete_file")
+    assert last["reason_label"] == reason.label.get("ar")
+    assert rows[0]["trigger"] == "create" and rows[0]["step"] == "إنشاء الطلب"
+    french, _ = history_rows(site.get("/requests/TN-2026-000001/history.csv?lang=fr").content)
+    english, same = history_rows(site.get("/requests/TN-2026-000001/history.csv?lang=en").content)
+    assert french[-1] == "Motif" and english[-1] == "Reason" and english[0] == "No."
+    assert [r["hash"] for r in same] == [r["hash"] for r in rows]
