@@ -136,3 +136,39 @@ def test_the_first_filings_of_a_year_made_at_once_all_succeed(
         filed = list(pool.map(lambda n: w.submit_eg(seeded, workers_requested=n + 1), range(4)))
     assert sorted(r.reference for r in filed) == [f"EG-2027-{n:06d}" for n in range(1, 5)]
     assert seeded.audit.verify().intact
+
+
+def test_one_key_sent_at_once_by_two_tenants_many_times_files_one_request_each(
+    seeded: Services, in_lockstep: Callable[[int], None]
+) -> None:
+    """Idempotency keys are each caller's own: an employer and an enterprise of another
+    country both retrying, at once, under the same key file exactly one request each; every
+    other attempt replays its own caller's first outcome, none is refused."""
+    from sopflow.services import Command
+
+    def egypt() -> Command:
+        return Command(data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS),
+                       idempotency_key="retry-1")  # fmt: skip
+
+    def tunisia() -> Command:
+        return Command(data=w.tn_data(), documents=w.docs(*w.TN_SUBMIT_DOCS),
+                       idempotency_key="retry-1")  # fmt: skip
+
+    sends = [lambda: seeded.commands.submit(w.EG, w.email("agent"), egypt()),
+             lambda: seeded.commands.submit(w.TN, w.email("enterprise"), tunisia())]  # fmt: skip
+    sends *= 3
+    in_lockstep(len(sends))
+    with ThreadPoolExecutor(len(sends)) as pool:
+        results = list(pool.map(lambda send: send(), sends))
+
+    by_prefix: dict[str, set[str]] = {}
+    for result in results:
+        by_prefix.setdefault(result.reference[:2], set()).add(result.reference)
+    assert {k: len(v) for k, v in by_prefix.items()} == {"EG": 1, "TN": 1}
+    assert sorted(r.replayed for r in results) == [False, False, True, True, True, True]
+    with seeded.ctx.store.read() as r:
+        keys = r.all("SELECT actor_id FROM idempotency_keys WHERE key = 'retry-1'")
+        filed = r.one("SELECT count(*) AS n FROM requests")
+    assert sorted(k["actor_id"] for k in keys) == sorted([w.email("agent"), w.email("enterprise")])
+    assert filed is not None and filed["n"] == 2
+    assert seeded.audit.verify().intact
