@@ -124,18 +124,18 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
 
 
 def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
-    """Egypt: fee at most cap% of the first-year wage; any fee is flagged. Only the channels
-    in ``fee_channels`` (a licensed agency) may take a fee at all; the first-year wage is
+    """Egypt: fee at most cap% of the first-year wage; any fee is flagged. Only the channel
+    ``fee_channel`` (a licensed agency) may take a fee at all; the first-year wage is
     the monthly wage times the months of the first year of the contract (at most 12)."""
     p = ctx.params
     fee = _money(ctx, str(p["fee_field"]))
     wage = _money(ctx, str(p["wage_field"]))
     if fee is None or fee[0] == 0:
         return RuleResult(True)
-    channel_field, allowed = p.get("channel_field"), p.get("fee_channels")
+    channel_field, allowed = p.get("channel_field"), p.get("fee_channel")
     if channel_field and allowed is not None:
         channel = ctx.state.data.get(str(channel_field))
-        if channel not in [str(c) for c in allowed]:
+        if channel != str(allowed):
             return RuleResult(
                 False,
                 f"no fee may be taken from the worker when the placement channel is "
@@ -308,7 +308,7 @@ RULES: dict[str, Rule] = {
                 "legacy_value",
                 "legacy_cap_percent",
                 "channel_field",
-                "fee_channels",
+                "fee_channel",
                 "months_field",
             }
         ),
