@@ -259,6 +259,9 @@ def test_the_contract_attester_may_not_issue_the_permit(seeded: Services) -> Non
 PASSPORT = "A1234567"
 
 
+EXEMPT = {"approved_project_exemption": True, "project_approval_reference": "APII-2026-118"}
+
+
 def renewal(**changes: Any) -> dict[str, Any]:
     return {
         "application_type": "renewal",
@@ -363,7 +366,7 @@ def test_a_renewal_must_quote_a_visa_granted_to_that_worker(
 def test_an_approved_project_may_renew_again_and_is_flagged(
     seeded: Services, renewed_once: str
 ) -> None:
-    filed = w.submit_tn(seeded, **renewal(approved_project_exemption=True))
+    filed = w.submit_tn(seeded, **renewal(**EXEMPT))
 
     assert filed.flags == ("renewal under the approved-project exemption",)
     assert w.run(seeded, filed.reference, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
@@ -387,7 +390,7 @@ def test_a_tunisian_contract_lasts_twelve_months_unless_for_an_approved_project(
         ),
     ]
 
-    assert w.submit_tn(seeded, approved_project_exemption=True, **long).state == "filing_check"
+    assert w.submit_tn(seeded, **EXEMPT, **long).state == "filing_check"
 
 
 # -- Tunisia: dates, attestation age ------------------------------------------------------
@@ -424,7 +427,7 @@ def test_tunisian_dates_must_hold_together(
 
 def test_an_exempt_long_contract_still_has_dates_that_match_its_months(seeded: Services) -> None:
     long = {
-        "approved_project_exemption": True,
+        **EXEMPT,
         "contract_months": 36,
         "contract_start": "2027-01-01",
         "contract_end": "2029-12-31",
@@ -579,3 +582,14 @@ def test_a_register_number_is_used_once(seeded: Services) -> None:
 
     assert unmet(error) == [("rule-failed", "unique_value")]
     assert first in str(error)
+
+
+def test_the_approved_project_exemption_needs_the_approval(seeded: Services) -> None:
+    error = refused(seeded, lambda: w.submit_tn(seeded, approved_project_exemption=True))
+
+    assert unmet(error) == [
+        (
+            "condition-failed",
+            "not approved_project_exemption or present(project_approval_reference)",
+        )
+    ]
