@@ -276,7 +276,7 @@ def _data_field(dialect: str, field_name: str) -> str:
     if not _FIELD_ID.match(field_name):
         raise ValueError(f"not a field id: {field_name!r}")
     if dialect == "sqlite":
-        return f"json_extract(snapshot, '$.data.{field_name}')"
+        return f"CAST(json_extract(snapshot, '$.data.{field_name}') AS TEXT)"
     return f"(snapshot -> 'data' ->> '{field_name}')"
 
 
