@@ -81,11 +81,11 @@ EG_DATA = {
 EG_DOCS = ("demand_letter", "power_of_attorney")
 
 
-def eg_path(day: date) -> tuple[Step, ...]:
+def eg_path(day: date, register_number: str = "DR-2026-0042") -> tuple[Step, ...]:
     """The Egyptian request from attestation to placement (orientation on ``day``)."""
     return (
         Step("labour_attache", "attest_demand", ("attestation",)),
-        Step("registry_clerk", "register_demand", data={"demand_register_number": "DR-2026-0042"}),
+        Step("registry_clerk", "register_demand", data={"demand_register_number": register_number}),
         Step("employment_officer", "approve_demand"),
         Step("employer_agent", "submit_advertisement", ("job_advertisement",)),
         Step("advertisement_reviewer", "approve_advertisement"),
@@ -191,7 +191,7 @@ def seed(services: Services) -> list[str]:
                                comment="Please attach the demand letter attested by the "
                                        "consulate.", reason="attestation_invalid")])  # fmt: skip
     made.append(ref := _file(services, EG, "employer_agent", EG_DATA, EG_DOCS))
-    _walk(services, ref, eg_steps)
+    _walk(services, ref, eg_path(day, "DR-2026-0043"))  # a register number is used once
     # Tunisia: three just filed (a bulk acceptance to try); under examination; visa granted
     for passport in ("A1234567", "D4445556", "E7778889"):
         made.append(_file(services, TN, "enterprise", {**tn_filing, "passport_number": passport},

@@ -3,7 +3,8 @@
 A deadline of N working days ends at the end of the N-th working day after the day the
 request entered the state (local time of the SOP's time zone), skipping the SOP's weekend
 (Egypt: Friday-Saturday, Tunisia: Saturday-Sunday), the public holidays of its country
-(from the ``holidays`` package) and any extra days off the SOP lists. A deadline in hours
+(from the ``holidays`` package, less the days the SOP says are no longer observed) and
+any extra days off the SOP lists. A deadline in hours
 is elapsed time. Times in and out are timezone-aware; they are compared in UTC.
 """
 
@@ -28,11 +29,12 @@ class WorkingCalendar:
         self.country = calendar.holidays
         self.extra = frozenset(calendar.extra_holidays)
         self.working_days_off = frozenset(calendar.working_days_off)
+        self.not_holidays = frozenset(calendar.not_holidays)
 
     def holiday_name(self, day: date) -> str | None:
         if day in self.extra:
             return "holiday (SOP calendar)"
-        if self.country:
+        if self.country and day not in self.not_holidays:
             names = _holidays(self.country, day.year)
             return names.get(day)
         return None

@@ -63,6 +63,23 @@ def _money(ctx: RuleContext, name: str) -> tuple[Decimal, str] | None:
 
 def agency_licence_valid(ctx: RuleContext) -> RuleResult:
     org = ctx.organisation
+    channel_field = ctx.params.get("channel_field")
+    agency_value = str(ctx.params.get("agency_value", "licensed_agency"))
+    if (
+        channel_field
+        and ctx.state.data.get(str(channel_field)) == agency_value
+        and (org is None or org.kind != "agency")
+    ):
+        # the file says a licensed agency places the workers (and may take a fee): then the
+        # filer must be that agency, whose licence is checked below
+        who = org.id if org is not None else "the filer"
+        return RuleResult(
+            False,
+            f"the placement channel '{agency_value}' needs a licensed recruitment agency to "
+            f"file; '{who}' is not a recruitment agency with a licence on record",
+            why="licence-missing",
+            params={"agency": who},
+        )
     if org is None or org.kind != "agency":
         return RuleResult(True)  # filed by the employer itself or through a labour attaché
     if not org.licence_number:
@@ -107,12 +124,26 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
 
 
 def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
-    """Egypt: fee at most cap% of the first-year wage (12 x monthly); any fee is flagged."""
+    """Egypt: fee at most cap% of the first-year wage; any fee is flagged. Only the channel
+    ``fee_channel`` (a licensed agency) may take a fee at all; the first-year wage is
+    the monthly wage times the months of the first year of the contract (at most 12)."""
     p = ctx.params
     fee = _money(ctx, str(p["fee_field"]))
     wage = _money(ctx, str(p["wage_field"]))
     if fee is None or fee[0] == 0:
         return RuleResult(True)
+    channel_field, allowed = p.get("channel_field"), p.get("fee_channel")
+    if channel_field and allowed is not None:
+        channel = ctx.state.data.get(str(channel_field))
+        if channel != str(allowed):
+            return RuleResult(
+                False,
+                f"no fee may be taken from the worker when the placement channel is "
+                f"'{channel}' ({fee[0]} {fee[1]} declared); only a licensed agency may "
+                "take a fee",
+                why="fee-charged",
+                params={"fee": f"{fee[0]} {fee[1]}"},
+            )
     cap_percent = Decimal(str(p["cap_percent"]))
     regime_field = p.get("regime_field")
     if regime_field and ctx.state.data.get(str(regime_field)) == p.get("legacy_value"):
@@ -132,7 +163,15 @@ def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
             why="fee-currency",
             params={"fee_currency": fee[1], "wage_currency": wage[1]},
         )
-    cap = wage[0] * 12 * cap_percent / 100
+    # Law 12/2003 art. 21 and Law 14/2025 art. 43 cap the fee at a share of the wage of
+    # the first year: a contract shorter than a year earns less than 12 months' wage in it
+    months = Decimal(12)
+    months_field = p.get("months_field")
+    if months_field:
+        raw = ctx.state.data.get(str(months_field))
+        if isinstance(raw, int | Decimal) and not isinstance(raw, bool) and 0 < raw < 12:
+            months = Decimal(raw)
+    cap = wage[0] * months * cap_percent / 100
     if fee[0] > cap:
         return RuleResult(
             False,
@@ -194,11 +233,37 @@ def document_unchanged_since(ctx: RuleContext) -> RuleResult:
 
 
 def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
+    """Art. 258-2 (Tunisia): one contract of at most a year, renewable once. The services
+    count, for the worker named by ``worker_field`` (all enterprises), the contracts already
+    granted (``prior_contracts``) and the renewals among them (``prior_renewals``), and say
+    whether ``previous_field`` names a contract granted to that worker (``previous_found``)."""
     p = ctx.params
+    exempt = (
+        bool(p.get("exemption_field")) and ctx.state.data.get(str(p["exemption_field"])) is True
+    )
     if ctx.state.data.get(str(p["type_field"])) != p.get("renewal_value", "renewal"):
-        return RuleResult(True)
-    exemption = p.get("exemption_field")
-    if exemption and ctx.state.data.get(str(exemption)) is True:
+        prior = int(ctx.facts.get("prior_contracts", 0))
+        if prior >= 1 and not exempt:
+            # a second "initial" contract for a worker who already had one would restart
+            # the count: it is a renewal (or an approved-project exemption)
+            return RuleResult(
+                False,
+                f"this worker already holds {prior} granted contract(s); a further contract "
+                "is a renewal",
+                why="earlier-contract",
+                params={"count": prior},
+            )
+        return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,) if prior and exempt else ())
+    previous_field = p.get("previous_field")
+    if previous_field and "previous_found" in ctx.facts and not ctx.facts["previous_found"]:
+        previous = ctx.state.data.get(str(previous_field))
+        return RuleResult(
+            False,
+            f"'{previous}' is not the reference of a contract granted to this worker",
+            why="previous-visa-unknown",
+            params={"reference": str(previous)},
+        )
+    if exempt:
         return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,))
     prior = int(ctx.facts.get("prior_renewals", 0))
     if prior >= 1:
@@ -211,13 +276,42 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
     return RuleResult(True)
 
 
+def unique_value(ctx: RuleContext) -> RuleResult:
+    """The value of ``field`` is used by no other request of the same SOP: the services look
+    it up (``taken_by``: the reference of another request holding it, or none)."""
+    field_name = str(ctx.params["field"])
+    value = ctx.state.data.get(field_name)
+    other = ctx.facts.get("taken_by")
+    if value in (None, "") or not other:
+        return RuleResult(True)
+    return RuleResult(
+        False,
+        f"'{value}' is already used by request {other} ({field_name})",
+        why="value-taken",
+        params={"field": field_name, "value": str(value), "reference": str(other)},
+    )
+
+
 RULES: dict[str, Rule] = {
-    "agency_licence_valid": Rule(agency_licence_valid, "the filing agency's licence is valid"),
+    "agency_licence_valid": Rule(
+        agency_licence_valid,
+        "the filing agency's licence is valid (and the channel says an agency only if one files)",
+        optional=frozenset({"channel_field", "agency_value"}),
+    ),
     "worker_fee_within_cap": Rule(
         worker_fee_within_cap,
         "the fee charged to the worker is within cap_percent of the first-year wage",
         required=frozenset({"fee_field", "wage_field", "cap_percent"}),
-        optional=frozenset({"regime_field", "legacy_value", "legacy_cap_percent"}),
+        optional=frozenset(
+            {
+                "regime_field",
+                "legacy_value",
+                "legacy_cap_percent",
+                "channel_field",
+                "fee_channel",
+                "months_field",
+            }
+        ),
     ),
     "no_fee_to_worker": Rule(
         no_fee_to_worker, "no fee is charged to the worker", required=frozenset({"fee_field"})
@@ -233,8 +327,17 @@ RULES: dict[str, Rule] = {
         "a contract is renewed at most once unless exempt",
         required=frozenset({"type_field"}),
         # worker_field: the field identifying the worker (e.g. passport_number); the services
-        # count that worker's earlier approved renewals with the same employer
-        optional=frozenset({"exemption_field", "worker_field", "renewal_value"}),
+        # count that worker's granted contracts and renewals with every employer, and look
+        # up previous_field (the previous contract's reference) among that worker's
+        # granted contracts' visa_field
+        optional=frozenset(
+            {"exemption_field", "worker_field", "renewal_value", "previous_field", "visa_field"}
+        ),
+    ),
+    "unique_value": Rule(
+        unique_value,
+        "no other request of the same SOP holds the same value in a field",
+        required=frozenset({"field"}),
     ),
 }
 

@@ -446,12 +446,15 @@ def sample_data(
 
 def satisfying_overrides(sop: CompiledSop) -> dict[str, Any]:
     """Values, where the generic sample is not enough, that meet the shipped SOPs' rules and
-    conditions: no fee charged to the worker, a contract that ends after it starts."""
+    conditions: no fee charged to the worker, a contract of twelve months that starts after
+    the day of filing and ends a year later."""
     overrides: dict[str, Any] = {}
     if "worker_fee" in sop.fields:
         overrides["worker_fee"] = {**sample_value(sop.fields["worker_fee"]), "amount": "0"}
-    if "contract_end" in sop.fields:
-        overrides["contract_end"] = "2027-01-14"
+    if "contract_end" in sop.fields:  # twelve months, starting after the tests' Monday
+        overrides["contract_start"] = "2026-04-01"
+        overrides["contract_end"] = "2027-03-31"
+        overrides["contract_months"] = 12
     return overrides
 
 

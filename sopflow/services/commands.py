@@ -8,6 +8,7 @@ stored (content-addressed) only once the core has accepted the step.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,7 +211,8 @@ class Commands:
         _check_version(row, cmd)
         state = CoreState.from_json(row["snapshot"])
         payload = Payload(cmd.data, self.documents(cmd.documents), cmd.comment, cmd.reason)
-        facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger)
+        facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger,
+                                 cmd.data)  # fmt: skip
         return engine.fire(sop, state, trigger, actor, payload, now,
                            organisation=organisation_facts(org), facts=facts)  # fmt: skip
 
@@ -243,26 +245,90 @@ class Commands:
         return row, sop, org, actor
 
     def _rule_facts(self, sop: CompiledSop, organisation_id: str, reference: str | None,
-                    state: CoreState, trigger: str) -> dict[str, Any]:  # fmt: skip
-        """Facts a rule of this step needs from other requests (earlier renewals of the same
-        worker with this employer); nothing to read for the many steps that need none."""
+                    state: CoreState, trigger: str,
+                    data: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Facts a rule of this step needs from other requests of the same SOP: a worker's
+        granted contracts (``renewal_allowed_once``), another request holding a value
+        (``unique_value``); nothing to read for the many steps that need none. ``data`` is
+        what the step brings, over the request's data. One indexed query per such rule."""
         tr = sop.by_state.get(state.state, {}).get(trigger)
-        refs = [r for r in (tr.requires.rules if tr else ())
-                if r.rule == "renewal_allowed_once" and "worker_field" in r.params]  # fmt: skip
+        refs = [r for r in (tr.requires.rules if tr else ()) if r.rule in _FACT_RULES]
         if not refs:
             return {}
-        params = refs[0].params
-        worker_field, type_field = str(params["worker_field"]), str(params["type_field"])
-        renewal = params.get("renewal_value", "renewal")
-        worker = state.data.get(worker_field)
+        values = {**state.data, **(data or {})}
+        facts: dict[str, Any] = {}
         with self.ctx.store.read() as r:
-            rows = r.all("SELECT snapshot, reference FROM requests WHERE sop_id = :sop AND "
-                         "outcome = 'approved' AND organisation_id = :org",
-                         {"sop": sop.spec.id, "org": organisation_id})  # fmt: skip
-        prior = sum(1 for other in rows if other["reference"] != reference
-                    and other["snapshot"]["data"].get(worker_field) == worker
-                    and other["snapshot"]["data"].get(type_field) == renewal)  # fmt: skip
-        return {"prior_renewals": prior}
+            for ref in refs:
+                if ref.rule == "unique_value":
+                    facts.update(_taken_by(r, sop, reference, ref.params, values))
+                elif "worker_field" in ref.params:
+                    facts.update(_worker_history(r, sop, reference, ref.params, values))
+        return facts
+
+
+_FACT_RULES = frozenset({"renewal_allowed_once", "unique_value"})
+_FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _data_field(dialect: str, field_name: str) -> str:
+    """SQL for the text of a field of a request's data (a field id of the SOP: checked to
+    be an identifier before it is written into the statement)."""
+    if not _FIELD_ID.match(field_name):
+        raise ValueError(f"not a field id: {field_name!r}")
+    if dialect == "sqlite":
+        return f"CAST(json_extract(snapshot, '$.data.{field_name}') AS TEXT)"
+    return f"(snapshot -> 'data' ->> '{field_name}')"
+
+
+def _taken_by(r: Any, sop: CompiledSop, reference: str | None, params: Mapping[str, Any],
+              values: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """``taken_by``: another request of this SOP whose ``field`` holds the same value."""
+    value = values.get(str(params["field"]))
+    if value in (None, ""):
+        return {}
+    # the only text written into the statement is a field id checked by _data_field
+    sql = (f"SELECT reference FROM requests WHERE sop_id = :sop AND "  # noqa: S608
+           f"{_data_field(r.dialect, str(params['field']))} = :value")  # fmt: skip
+    args: dict[str, Any] = {"sop": sop.spec.id, "value": str(value).strip()}
+    if reference is not None:
+        sql += " AND reference <> :ref"
+        args["ref"] = reference
+    row = r.one(sql + " ORDER BY id LIMIT 1", args)
+    return {"taken_by": row["reference"] if row else None}
+
+
+def _worker_history(r: Any, sop: CompiledSop, reference: str | None,
+                    params: Mapping[str, Any],
+                    values: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """The contracts granted to the worker (``worker_field``) under this SOP, with every
+    employer: how many (``prior_contracts``), how many renewals (``prior_renewals``), and
+    whether ``previous_field`` names one of them (``previous_found``), by its
+    ``visa_field`` or its request reference."""
+    worker_field, type_field = str(params["worker_field"]), str(params["type_field"])
+    worker = values.get(worker_field)
+    if worker in (None, ""):
+        return {"prior_contracts": 0, "prior_renewals": 0, "previous_found": False}
+    granted = sorted(s.id for s in sop.spec.states if s.final == "approved")
+    marks = ", ".join(f":s{n}" for n in range(len(granted))) or "NULL"
+    rows = r.all(f"SELECT reference, snapshot FROM requests WHERE sop_id = :sop AND "  # noqa: S608
+                 f"state IN ({marks}) AND {_data_field(r.dialect, worker_field)} = :worker",
+                 {"sop": sop.spec.id, "worker": str(worker).strip(),
+                  **{f"s{n}": s for n, s in enumerate(granted)}})  # fmt: skip
+    others = [row for row in rows if row["reference"] != reference]
+    renewal = params.get("renewal_value", "renewal")
+    facts: dict[str, Any] = {
+        "prior_contracts": len(others),
+        "prior_renewals": sum(
+            1 for o in others if o["snapshot"]["data"].get(type_field) == renewal
+        ),
+    }
+    if params.get("previous_field"):
+        previous = str(values.get(str(params["previous_field"])) or "").strip()
+        visa_field = str(params.get("visa_field", ""))
+        facts["previous_found"] = bool(previous) and any(
+            previous in (o["reference"], o["snapshot"]["data"].get(visa_field)) for o in others
+        )
+    return facts
 
 
 def _check_version(row: Mapping[str, Any], cmd: Command) -> None:

@@ -84,6 +84,14 @@ def _years_between(start: Any, end: Any) -> int:
     return years - 1 if (end.month, end.day) < (start.month, start.day) else years
 
 
+def _months_between(start: Any, end: Any) -> int:
+    """Whole months from ``start`` to ``end`` (2027-01-01 to 2027-12-31: 11; to 2028-01-01: 12)."""
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise EvaluationError("months_between() needs two dates")
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - 1 if end.day < start.day else months
+
+
 FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "present": (1, _present),
     "len": (1, _len),
@@ -92,6 +100,7 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "max": (2, max),
     "date": (1, _date),
     "years_between": (2, _years_between),
+    "months_between": (2, _months_between),
 }
 
 

@@ -93,6 +93,9 @@ class Calendar(Model):
     holidays: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     extra_holidays: list[SopDate] = Field(default_factory=list)
     working_days_off: list[SopDate] = Field(default_factory=list)
+    # days the holiday package lists that the country no longer observes (a holiday moved
+    # or abolished): working days unless the weekend or the lists above say otherwise
+    not_holidays: list[SopDate] = Field(default_factory=list)
 
 
 class LegalBasis(Model):

@@ -29,8 +29,10 @@ def test_a_near_deadline_is_warned_once_then_breached_once(seeded: Services, clo
     assert breach.breached == [reference]
     assert events_of(seeded, reference).count("deadline_warning") == 1
     notices = [n for n in seeded.notices.listing() if n["template"] == "deadline_approaching"]
-    # the officials who may move it on now (not the requester, who may only withdraw)
-    assert {n["recipient_kind"] for n in notices} == {"role:labour_attache", "role:registry_clerk"}
+    # the officials who may move it on now (not the requester, who may only withdraw): the
+    # director too, who may close the file of an agency whose licence was withdrawn
+    assert {n["recipient_kind"] for n in notices} == {
+        "role:labour_attache", "role:registry_clerk", "role:director"}  # fmt: skip
     replay = seeded.audit.replay(reference, world.email("eg_auditor"))
     assert replay["consistent"], replay["differences"]
 
@@ -50,4 +52,5 @@ def test_a_person_holding_two_of_the_roles_told_gets_one_notice(seeded: Services
     assert sorted(mine) == [(2, "action_required"), (3, "deadline_approaching")]
     # the others who hold one of the roles are still told
     told = {n["recipient"] for n in seeded.notices.listing() if n["event_seq"] == 3}
-    assert told == {both, world.email("labour_attache"), world.email("registry_clerk")}
+    assert told == {both, world.email("labour_attache"), world.email("registry_clerk"),
+                    world.email("director")}  # fmt: skip

@@ -46,13 +46,8 @@ def test_an_agency_without_a_valid_licence_cannot_file(
     assert said in error.details["unmet"][0]["message"]
 
 
-LICENCE_STEPS = [
-    "register_demand",
-    "approve_demand",
-    "submit_advertisement",
-    "approve_advertisement",
-    "attest_contract",
-]
+# every step that advances the file: a suspended licence blocks every later stage
+LICENCE_STEPS = [s.trigger for s in w.EG_PATH if s.trigger != "attach"]
 
 
 def test_a_suspended_agency_s_demand_is_held_at_every_step_that_needs_the_licence(
@@ -92,8 +87,9 @@ def test_a_foreign_employer_filing_itself_needs_no_licence(seeded: Services) -> 
     seeded.directory.add_org(OrgInput("Red Sea Construction", "employer", "SA", id="red-sea"))
     seeded.directory.add_user("hr@redsea.example", "HR", "red-sea", ["employer_agent"])
 
+    data = w.eg_data(placement_channel="employer_direct")
     filed = seeded.commands.submit(
-        w.EG, "hr@redsea.example", Command(data=w.eg_data(), documents=w.docs(*w.EG_SUBMIT_DOCS))
+        w.EG, "hr@redsea.example", Command(data=data, documents=w.docs(*w.EG_SUBMIT_DOCS))
     )
     assert filed.state == "attestation_review"
 
@@ -132,7 +128,7 @@ def test_no_fee_raises_no_flag(seeded: Services) -> None:
 
 
 def test_files_under_the_old_law_keep_the_two_percent_cap(seeded: Services) -> None:
-    old_law: dict[str, Any] = {"legal_regime": "law_12_2003"}
+    old_law: dict[str, Any] = {"legal_regime": "law_12_2003", "file_opened_date": "2025-06-10"}
     assert w.submit_eg(seeded, worker_fee=w.money("360", "USD"), **old_law).flags
     error = refused(
         seeded, lambda: w.submit_eg(seeded, worker_fee=w.money("360.01", "USD"), **old_law)
@@ -188,21 +184,14 @@ def test_a_contract_swapped_after_attestation_blocks_the_work_permit(
     assert "contract substitution" in str(error)
 
 
-def test_a_contract_swapped_with_the_visas_blocks_the_work_permit(seeded: Services) -> None:
+def test_a_contract_swapped_with_the_visas_is_refused_with_them(seeded: Services) -> None:
     ref = w.submit_eg(seeded).reference
     w.run(seeded, ref, w.eg_path_to("submit_visas"))
-    seeded.commands.act(
-        ref,
-        "submit_visas",
-        email("agent"),
-        Command(
-            documents=w.docs(
-                "medical_certificates", "visas", "worker_clearances", "employment_contract"
-            )
-        ),
-    )
 
-    error = refused(seeded, lambda: w.run(seeded, ref, [w.eg_step("issue_work_permit")]))
+    error = refused(seeded, lambda: seeded.commands.act(
+        ref, "submit_visas", email("agent"), Command(documents=w.docs(
+            "medical_certificates", "visas", "worker_clearances", "employment_contract")),
+    ))  # fmt: skip
     assert unmet(error) == [("rule-failed", "document_unchanged_since")]
 
 
@@ -270,17 +259,28 @@ def test_the_contract_attester_may_not_issue_the_permit(seeded: Services) -> Non
 PASSPORT = "A1234567"
 
 
+EXEMPT = {"approved_project_exemption": True, "project_approval_reference": "APII-2026-118"}
+
+
 def renewal(**changes: Any) -> dict[str, Any]:
     return {
         "application_type": "renewal",
-        "previous_visa_reference": "V-2025-0001",
+        "previous_visa_reference": w.tn_step("grant_visa").data["visa_number"],
         "passport_number": PASSPORT,
         **changes,
     }
 
 
 @pytest.fixture
-def renewed_once(seeded: Services) -> str:
+def granted(seeded: Services) -> str:
+    """A first contract visa'd for the worker with passport ``PASSPORT``."""
+    ref = w.submit_tn(seeded, passport_number=PASSPORT).reference
+    assert w.run(seeded, ref, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
+    return ref
+
+
+@pytest.fixture
+def renewed_once(seeded: Services, granted: str) -> str:
     """An approved renewal for the worker with passport ``PASSPORT``."""
     ref = w.submit_tn(seeded, **renewal()).reference
     w.run(seeded, ref, w.TN_PATH)
@@ -298,7 +298,7 @@ def test_a_second_renewal_for_the_same_passport_is_refused_at_filing(
 
 
 def test_a_second_renewal_filed_meanwhile_is_stopped_at_the_examination(
-    seeded: Services,
+    seeded: Services, granted: str
 ) -> None:
     first = w.submit_tn(seeded, **renewal()).reference
     second = w.submit_tn(seeded, **renewal()).reference  # filed before the first is decided
@@ -309,7 +309,7 @@ def test_a_second_renewal_filed_meanwhile_is_stopped_at_the_examination(
     assert unmet(error) == [("rule-failed", "renewal_allowed_once")]
 
 
-def test_a_second_renewal_already_endorsed_cannot_be_visaed(seeded: Services) -> None:
+def test_a_second_renewal_already_endorsed_cannot_be_visaed(seeded: Services, granted: str) -> None:
     first = w.submit_tn(seeded, **renewal()).reference
     second = w.submit_tn(seeded, **renewal()).reference
     w.run(seeded, second, w.tn_path_to("grant_visa"))
@@ -319,20 +319,54 @@ def test_a_second_renewal_already_endorsed_cannot_be_visaed(seeded: Services) ->
     assert unmet(error) == [("rule-failed", "renewal_allowed_once")]
 
 
-def test_renewals_of_other_workers_and_initial_contracts_are_not_limited(
+def test_another_worker_gets_a_first_contract_and_one_renewal(
     seeded: Services, renewed_once: str
 ) -> None:
-    other = w.submit_tn(seeded, **renewal(passport_number="B7654321")).reference
-    initial = w.submit_tn(seeded, passport_number=PASSPORT).reference
+    other = "B7654321"
+    first = w.submit_tn(seeded, passport_number=other).reference
+    assert w.run(seeded, first, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
+    again = w.submit_tn(seeded, **renewal(passport_number=other, previous_visa_reference=first))
 
-    for ref in (other, initial):
-        assert w.run(seeded, ref, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
+    assert w.run(seeded, again.reference, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
+
+
+def test_the_four_visas_of_one_worker(seeded: Services, renewed_once: str) -> None:
+    """The tester's case: an initial and a renewal granted, then a second 'initial' by the
+    same enterprise, a renewal by another enterprise and one quoting no real visa."""
+    again = refused(seeded, lambda: w.submit_tn(seeded, passport_number=PASSPORT))
+    assert unmet(again) == [("rule-failed", "renewal_allowed_once")]
+    assert "a further contract is a renewal" in str(again)
+
+    elsewhere = refused(seeded, lambda: w.submit_tn(seeded, "other_enterprise", **renewal()))
+    assert "renewed 1 time(s)" in str(elsewhere)
+    elsewhere_initial = refused(
+        seeded, lambda: w.submit_tn(seeded, "other_enterprise", passport_number=PASSPORT)
+    )
+    assert unmet(elsewhere_initial) == [("rule-failed", "renewal_allowed_once")]
+
+
+@pytest.mark.parametrize("previous", ["V-2025-0001", None])
+def test_a_renewal_must_quote_a_visa_granted_to_that_worker(
+    seeded: Services, granted: str, previous: str | None
+) -> None:
+    # V-2025-0001 does not exist; a visa of another worker is no proof either
+    other = w.submit_tn(seeded, passport_number="B7654321").reference
+    w.run(seeded, other, w.TN_PATH)
+    quoted = previous or other
+
+    error = refused(
+        seeded,
+        lambda: w.submit_tn(seeded, **renewal(passport_number="C1112223",
+                                              previous_visa_reference=quoted)),
+    )  # fmt: skip
+    assert unmet(error) == [("rule-failed", "renewal_allowed_once")]
+    assert "is not the reference of a contract granted to this worker" in str(error)
 
 
 def test_an_approved_project_may_renew_again_and_is_flagged(
     seeded: Services, renewed_once: str
 ) -> None:
-    filed = w.submit_tn(seeded, **renewal(approved_project_exemption=True))
+    filed = w.submit_tn(seeded, **renewal(**EXEMPT))
 
     assert filed.flags == ("renewal under the approved-project exemption",)
     assert w.run(seeded, filed.reference, w.TN_PATH).state == "visa_granted"  # type: ignore[union-attr]
@@ -349,7 +383,213 @@ def test_a_tunisian_contract_lasts_twelve_months_unless_for_an_approved_project(
     long = {"contract_months": 18, "contract_end": "2028-06-30"}
     error = refused(seeded, lambda: w.submit_tn(seeded, **long))
     assert unmet(error) == [
-        ("condition-failed", "contract_months <= 12 or approved_project_exemption")
+        ("condition-failed", "contract_months <= 12 or approved_project_exemption"),
+        (
+            "condition-failed",
+            "years_between(contract_start, contract_end) < 1 or approved_project_exemption",
+        ),
     ]
 
-    assert w.submit_tn(seeded, approved_project_exemption=True, **long).state == "filing_check"
+    assert w.submit_tn(seeded, **EXEMPT, **long).state == "filing_check"
+
+
+# -- Tunisia: dates, attestation age ------------------------------------------------------
+DATES_AGREE = (
+    "contract_months - 1 <= months_between(contract_start, contract_end) <= contract_months"
+)
+ONE_YEAR = "years_between(contract_start, contract_end) < 1 or approved_project_exemption"
+
+
+@pytest.mark.parametrize(
+    ("changes", "failed"),
+    [
+        # the tester's case: 12 months declared, three years by the dates
+        ({"contract_start": "2027-01-04", "contract_end": "2029-12-31"}, [DATES_AGREE, ONE_YEAR]),
+        ({"contract_start": "2027-01-01", "contract_end": "2027-06-30"}, [DATES_AGREE]),
+        # an attestation of 2019 and a contract that ended in 2020
+        (
+            {"aneti_attestation_date": "2019-05-02"},
+            ["months_between(aneti_attestation_date, today) < 6"],
+        ),
+        (
+            {"contract_start": "2020-01-01", "contract_end": "2020-12-31"},
+            ["contract_start >= today"],
+        ),
+    ],
+)
+def test_tunisian_dates_must_hold_together(
+    seeded: Services, changes: dict[str, Any], failed: list[str]
+) -> None:
+    error = refused(seeded, lambda: w.submit_tn(seeded, **changes))
+
+    assert unmet(error) == [("condition-failed", expr) for expr in failed]
+
+
+def test_an_exempt_long_contract_still_has_dates_that_match_its_months(seeded: Services) -> None:
+    long = {
+        **EXEMPT,
+        "contract_months": 36,
+        "contract_start": "2027-01-01",
+        "contract_end": "2029-12-31",
+    }
+    assert w.submit_tn(seeded, **long).state == "filing_check"
+
+    error = refused(seeded, lambda: w.submit_tn(seeded, **{**long, "contract_months": 12}))
+    assert [u[1] for u in unmet(error)] == [DATES_AGREE]
+
+
+# -- Egypt: the licence at every stage, the channel, the fee, the register -----------------
+def test_the_director_closes_a_suspended_agency_s_file_waiting_for_correction(
+    seeded: Services,
+) -> None:
+    ref = w.submit_eg(seeded).reference
+    seeded.commands.act(
+        ref,
+        "return_for_correction",
+        email("registry_clerk"),
+        Command(comment="Letter?", reason="incomplete_documents"),
+    )
+    seeded.directory.set_licence(w.AGENCY, "cancelled")
+
+    done = seeded.commands.act(
+        ref,
+        "reject",
+        email("director"),
+        Command(comment="Licence cancelled", reason="agency_licence_invalid"),
+    )
+    assert done.state == "rejected"
+
+
+def test_the_director_closes_a_suspended_agency_s_file_at_attestation(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    done = seeded.commands.act(
+        ref,
+        "reject",
+        email("director"),
+        Command(comment="Licence suspended", reason="agency_licence_invalid"),
+    )
+    assert done.state == "rejected"
+
+
+def test_a_contract_swapped_after_the_work_permit_blocks_the_orientation(
+    seeded: Services,
+) -> None:
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("record_pdo_attendance"))
+    seeded.commands.attach(
+        ref,
+        email("agent"),
+        Command(documents=[w.doc("employment_contract", w.pdf("a lower wage"))]),
+    )
+
+    error = refused(seeded, lambda: w.run(seeded, ref, [w.eg_step("record_pdo_attendance")]))
+    assert unmet(error) == [("rule-failed", "document_unchanged_since")]
+
+
+def test_an_advertisement_replaced_after_approval_blocks_the_selection(seeded: Services) -> None:
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("record_selection"))
+    seeded.commands.attach(
+        ref, email("agent"), Command(documents=[w.doc("job_advertisement", w.pdf("other terms"))])
+    )
+
+    error = refused(seeded, lambda: w.run(seeded, ref, [w.eg_step("record_selection")]))
+    assert unmet(error) == [("rule-failed", "document_unchanged_since")]
+    assert "job_advertisement" in str(error)
+
+
+def test_no_fee_when_no_licensed_agency_places_the_workers(seeded: Services) -> None:
+    seeded.directory.add_org(OrgInput("Red Sea Construction", "employer", "SA", id="red-sea"))
+    seeded.directory.add_user("hr@redsea.example", "HR", "red-sea", ["employer_agent"])
+    fee = w.eg_data(placement_channel="employer_direct", worker_fee=w.money("10", "USD"))
+
+    error = refused(
+        seeded,
+        lambda: seeded.commands.submit(
+            w.EG, "hr@redsea.example", Command(data=fee, documents=w.docs(*w.EG_SUBMIT_DOCS))
+        ),
+    )
+
+    assert unmet(error) == [("rule-failed", "worker_fee_within_cap")]
+    assert "only a licensed agency may take a fee" in str(error)
+
+
+def test_an_agency_filing_under_another_channel_may_take_no_fee(seeded: Services) -> None:
+    error = refused(
+        seeded,
+        lambda: w.submit_eg(
+            seeded, placement_channel="public_office", worker_fee=w.money("10", "USD")
+        ),
+    )
+    assert unmet(error) == [("rule-failed", "worker_fee_within_cap")]
+
+
+def test_the_licensed_agency_channel_needs_a_licensed_agency_filing(seeded: Services) -> None:
+    seeded.directory.add_org(OrgInput("Red Sea Construction", "employer", "SA", id="red-sea"))
+    seeded.directory.add_user("hr@redsea.example", "HR", "red-sea", ["employer_agent"])
+
+    error = refused(
+        seeded,
+        lambda: seeded.commands.submit(
+            w.EG,
+            "hr@redsea.example",
+            Command(
+                data=w.eg_data(
+                    placement_channel="licensed_agency", worker_fee=w.money("100", "USD")
+                ),
+                documents=w.docs(*w.EG_SUBMIT_DOCS),
+            ),
+        ),
+    )
+
+    assert ("rule-failed", "agency_licence_valid") in unmet(error)
+
+
+@pytest.mark.parametrize("opened", [None, "2025-09-01", "2026-02-01"])
+def test_the_old_law_is_only_for_files_opened_before_the_new_one(
+    seeded: Services, opened: str | None
+) -> None:
+    old_law: dict[str, Any] = {"legal_regime": "law_12_2003", "worker_fee": w.money("300", "USD")}
+    if opened:
+        old_law["file_opened_date"] = opened
+
+    error = refused(seeded, lambda: w.submit_eg(seeded, **old_law))
+
+    regime = 'legal_regime == "law_14_2025" or file_opened_date < date("2025-09-01")'
+    assert ("condition-failed", regime) in unmet(error)
+
+
+def test_a_short_contract_caps_the_fee_on_its_months(seeded: Services) -> None:
+    # 6 months at 1,500 USD: 1 % of 9,000 USD = 90 USD
+    error = refused(
+        seeded, lambda: w.submit_eg(seeded, contract_months=6, worker_fee=w.money("90.01", "USD"))
+    )
+    assert "(90.00 USD)" in str(error)
+    assert w.submit_eg(seeded, contract_months=6, worker_fee=w.money("90", "USD")).flags
+
+
+def test_a_register_number_is_used_once(seeded: Services) -> None:
+    first, second = (w.submit_eg(seeded).reference for _ in range(2))
+    for ref in (first, second):
+        w.run(seeded, ref, w.eg_path_to("register_demand"))
+    number = Command(data={"demand_register_number": "DR-2026-0042"})
+    seeded.commands.act(first, "register_demand", email("registry_clerk"), number)
+
+    error = refused(
+        seeded,
+        lambda: seeded.commands.act(second, "register_demand", email("registry_clerk"), number),
+    )
+
+    assert unmet(error) == [("rule-failed", "unique_value")]
+    assert first in str(error)
+
+
+def test_the_approved_project_exemption_needs_the_approval(seeded: Services) -> None:
+    error = refused(seeded, lambda: w.submit_tn(seeded, approved_project_exemption=True))
+
+    assert unmet(error) == [
+        (
+            "condition-failed",
+            "not approved_project_exemption or present(project_approval_reference)",
+        )
+    ]

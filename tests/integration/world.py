@@ -12,7 +12,7 @@ import json
 import struct
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -300,6 +300,12 @@ TN_PATH = (
 )
 
 
+def register_number(reference: str) -> str:
+    """The register number ``run`` gives a request at ``register_demand`` (the first
+    request of a test keeps the one of ``EG_PATH``)."""
+    return "DR-2026-0042" if reference == "EG-2026-000001" else f"DR-{reference}"
+
+
 def eg_path_to(trigger: str) -> tuple[Step, ...]:
     """The steps of ``EG_PATH`` before the step firing ``trigger``."""
     return _until(EG_PATH, trigger)
@@ -336,6 +342,9 @@ def run(services: Services, reference: str, steps: Iterable[Step]) -> CommandRes
     """Apply ``steps`` to ``reference``; the last result."""
     result = None
     for s in steps:
+        if s.trigger == "register_demand" and s.data == eg_step("register_demand").data:
+            # a register number is used once: each request of a test gets its own
+            s = replace(s, data={"demand_register_number": register_number(reference)})
         if s.trigger == "attach":
             result = services.commands.attach(reference, email(s.who), s.command())
         else:

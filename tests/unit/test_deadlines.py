@@ -152,3 +152,26 @@ def test_a_calendar_with_no_working_day_does_not_loop_forever():
 
     with pytest.raises(ValueError, match="no 1 working days"):
         calendar.deadline(utc(2026, 1, 1, 9), days(1))
+
+
+def test_a_holiday_the_country_no_longer_observes_can_be_dropped():
+    """Tunisia observes Revolution Day on 17 December since 2021; the package still gives
+    14 January."""
+    moved = WorkingCalendar(Calendar(timezone="Africa/Tunis", weekend=["saturday", "sunday"],
+                                     holidays="TN", not_holidays=[date(2027, 1, 14)],
+                                     extra_holidays=[date(2027, 12, 17)]))  # fmt: skip
+
+    assert not TUNISIA.is_working_day(date(2027, 1, 14))
+    assert moved.is_working_day(date(2027, 1, 14))
+    assert not moved.is_working_day(date(2027, 12, 17))
+    assert not moved.is_working_day(date(2027, 1, 1))  # the other holidays stay
+
+
+def test_the_tunisian_sop_counts_revolution_day_on_17_december():
+    from tests.factories import SHIPPED, compiled
+
+    path = next(p for p in SHIPPED if p.name.startswith("tn-"))
+    calendar = WorkingCalendar(compiled(path).spec.calendar)
+    for year in range(2026, 2031):
+        assert calendar.is_working_day(date(year, 1, 14)) == (date(year, 1, 14).weekday() < 5)
+        assert not calendar.is_working_day(date(year, 12, 17))

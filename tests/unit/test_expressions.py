@@ -106,6 +106,8 @@ def test_dividing_two_whole_numbers_mixes_with_money_amounts():
         ("start < date('2026-06-01')", True),
         ("years_between(start, end) == 1", True),
         ("years_between(start, today) == 0", True),
+        ("months_between(start, end) == 12", True),
+        ("months_between(start, today) < 12", True),
         ("end > today", True),
     ],
 )
@@ -293,3 +295,14 @@ def test_refusal_offset_counts_characters_not_bytes_and_lines():
 
     assert source[error.offset :].startswith("cout")
     assert (error.line, error.column) == (2, 6)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months"),
+    [("2027-01-01", "2027-12-31", 11), ("2027-01-01", "2028-01-01", 12),
+     ("2027-01-04", "2029-12-31", 35), ("2027-01-31", "2027-02-28", 0),
+     ("2027-03-15", "2027-03-15", 0)],
+)  # fmt: skip
+def test_months_between_counts_whole_months(start, end, months):
+    counted = f"months_between(date('{start}'), date('{end}'))"
+    assert compile_expression(f"{counted} == {months}", set()).evaluate({}) is True

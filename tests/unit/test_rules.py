@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -64,6 +65,7 @@ def test_registry_names():
         "step_done",
         "document_unchanged_since",
         "renewal_allowed_once",
+        "unique_value",
     } == RULE_NAMES
 
 
@@ -276,3 +278,130 @@ def test_a_second_renewal_is_refused_without_exemption():
 
     assert not result.ok
     assert result.message == "the contract was already renewed 1 time(s); it may be renewed once"
+
+
+# ---------------------------------------------------------------- the placement channel (E3, E4)
+
+CHANNEL = {"channel_field": "channel", "agency_value": "licensed_agency"}
+
+
+@pytest.mark.parametrize(
+    "organisation",
+    [None, OrganisationFacts(id="emp-1", kind="employer"), agency(licence_number=None)],
+)
+def test_the_licensed_agency_channel_needs_a_licensed_agency_to_file(organisation):
+    result = check(
+        "agency_licence_valid",
+        CHANNEL,
+        data={"channel": "licensed_agency"},
+        organisation=organisation,
+    )
+
+    assert not result.ok
+    assert (
+        "recruitment licence" in result.message or "licensed recruitment agency" in result.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("organisation", "channel"),
+    [
+        (agency(), "licensed_agency"),
+        (OrganisationFacts(id="emp-1", kind="employer"), "employer_direct"),
+        (OrganisationFacts(id="mom", kind="authority"), "public_office"),
+    ],
+)
+def test_a_channel_matching_its_filer_passes(organisation, channel):
+    assert check(
+        "agency_licence_valid", CHANNEL, data={"channel": channel}, organisation=organisation
+    ).ok
+
+
+FEE_BY_CHANNEL = {**FEE_CAP, "channel_field": "channel", "fee_channel": "licensed_agency"}
+
+
+@pytest.mark.parametrize("channel", ["public_office", "employer_direct", "labour_attache", None])
+def test_no_fee_may_be_taken_outside_a_licensed_agency(channel):
+    data = {"wage": money("1000"), "fee": money("10"), "channel": channel}
+
+    result = check("worker_fee_within_cap", FEE_BY_CHANNEL, data=data)
+
+    assert not result.ok
+    assert "only a licensed agency may take a fee" in result.message
+
+
+def test_any_channel_may_declare_no_fee_and_an_agency_a_capped_one():
+    zero = {"wage": money("1000"), "fee": money("0"), "channel": "public_office"}
+    assert check("worker_fee_within_cap", FEE_BY_CHANNEL, data=zero).ok
+    capped = {"wage": money("1000"), "fee": money("120"), "channel": "licensed_agency"}
+    assert check("worker_fee_within_cap", FEE_BY_CHANNEL, data=capped).ok
+
+
+@pytest.mark.parametrize(
+    ("months", "cap_ok", "cap_over"),
+    [(6, "60", "60.01"), (12, "120", "120.01"), (24, "120", "120.01")],
+)
+def test_the_first_year_wage_counts_the_months_of_the_first_year(months, cap_ok, cap_over):
+    params = {**FEE_CAP, "months_field": "months"}
+    base = {"wage": money("1000"), "months": months}
+
+    assert check("worker_fee_within_cap", params, data={**base, "fee": money(cap_ok)}).ok
+    over = check("worker_fee_within_cap", params, data={**base, "fee": money(cap_over)})
+    assert not over.ok
+    assert f"({Decimal(cap_ok):.2f} USD)" in over.message
+
+
+# ---------------------------------------------------------------- renewals per worker (T2)
+# (the reasons below are new codes: their sentences in French and Arabic belong to
+# sopflow/web/refusals.yaml, so they are called without the translation check)
+
+WORKER = {**RENEWAL, "worker_field": "passport", "previous_field": "previous", "visa_field": "visa"}
+
+
+def raw(
+    rule: str, params: dict[str, Any], data: dict[str, Any], facts: dict[str, Any]
+) -> RuleResult:
+    state = RequestState(state="review", data=data)
+    return RULES[rule].check(RuleContext(state, {}, None, facts, TODAY, params))
+
+
+def test_a_second_initial_contract_for_the_same_worker_is_refused():
+    result = raw("renewal_allowed_once", WORKER, {"application": "initial"}, {"prior_contracts": 1})
+
+    assert not result.ok
+    assert result.why == "earlier-contract"
+    exempt = raw("renewal_allowed_once", WORKER, {"application": "initial", "exempt": True},
+                 {"prior_contracts": 1})  # fmt: skip
+    assert exempt.ok and exempt.flags == ("renewal under the approved-project exemption",)
+    assert raw(
+        "renewal_allowed_once", WORKER, {"application": "initial"}, {"prior_contracts": 0}
+    ).ok
+
+
+@pytest.mark.parametrize("exempt", [False, True])
+def test_a_renewal_must_name_a_granted_contract_of_the_worker(exempt):
+    data = {"application": "renewal", "previous": "V-404", "exempt": exempt}
+
+    result = raw(
+        "renewal_allowed_once", WORKER, data, {"previous_found": False, "prior_renewals": 0}
+    )
+
+    assert not result.ok
+    assert result.why == "previous-visa-unknown"
+    assert raw(
+        "renewal_allowed_once", WORKER, data, {"previous_found": True, "prior_renewals": 0}
+    ).ok
+
+
+# ---------------------------------------------------------------- unique_value (E5)
+
+
+def test_unique_value_refuses_a_value_another_request_holds():
+    params = {"field": "number"}
+
+    taken = raw("unique_value", params, {"number": "DR-1"}, {"taken_by": "EG-2026-000001"})
+
+    assert not taken.ok
+    assert taken.message == "'DR-1' is already used by request EG-2026-000001 (number)"
+    assert raw("unique_value", params, {"number": "DR-1"}, {"taken_by": None}).ok
+    assert raw("unique_value", params, {}, {"taken_by": "EG-2026-000001"}).ok

@@ -170,3 +170,50 @@ def test_contract_substitution_blocks_the_egyptian_work_permit():
         ("rule-failed", "document_unchanged_since")
     ]
     assert "contract substitution" in caught.value.message
+
+
+# ---------------------------------------------------------------- what the domain review asked
+
+
+def _transition(sop: CompiledSop, source: str, trigger: str):  # type: ignore[no-untyped-def]
+    return sop.by_state[source][trigger]
+
+
+def test_each_refusal_cites_the_text_that_governs_it():
+    sop = SOPS[EG]
+    # the registry clerk also returns at attestation: not the labour offices' text alone
+    assert _transition(sop, "attestation_review", "return_for_correction").legal_clause == (
+        "eg-mol-external-employment-sops-2023"
+    )
+    # refusing to document a contract is not the fee cap, whatever the reason
+    assert _transition(sop, "contract_documentation", "reject").legal_clause == (
+        "eg-mol-contract-documentation"
+    )
+
+
+def test_every_egyptian_stage_that_advances_checks_the_agency_s_licence():
+    sop = SOPS[EG]
+    advancing = [tr for tr in sop.spec.transitions
+                 if tr.roles != ["system"] and not sop.is_final(tr.to)
+                 and tr.trigger not in ("return_for_correction", "escalate")]  # fmt: skip
+    advancing += [tr for tr in sop.spec.transitions if tr.to == "placed"]
+    missing = {tr.trigger for tr in advancing
+               if "agency_licence_valid" not in {r.rule for r in tr.requires.rules}}  # fmt: skip
+    assert missing == set()
+
+
+def test_no_state_waiting_on_the_requester_is_without_a_deadline():
+    sop = SOPS[EG]
+    drafting = sop.states["advertisement_drafting"]
+    assert drafting.sla is not None and drafting.on_breach is not None
+    assert drafting.on_breach.trigger == "expire"
+    assert _transition(sop, "advertisement_drafting", "expire").to == "expired"
+
+
+def test_tunisian_duration_is_checked_on_the_dates_wherever_the_months_are():
+    sop = SOPS[next(p for p in SOPS if p.name.startswith("tn-"))]
+    for tr in sop.spec.transitions:
+        exprs = [c.expr for c in tr.requires.conditions]
+        if any("contract_months <= 12" in e for e in exprs):
+            assert any("months_between(contract_start, contract_end)" in e for e in exprs), tr
+            assert any("years_between(contract_start, contract_end) < 1" in e for e in exprs), tr
