@@ -23,7 +23,7 @@ from sopflow.services import ListFilter, Services
 from sopflow.web import i18n, uploads
 from sopflow.web.display import display
 from sopflow.web.refusals import explain, status_of
-from sopflow.web.status import status
+from sopflow.web.status import duties, status
 from states.machine import CompiledSop
 from workflows.client import run_command
 from workflows.commands import check as check_command
@@ -304,9 +304,12 @@ def inbox_page(request: Request, email: str, status: int = 200, error: str | Non
                posted: dict[str, Any] | None = None) -> Response:  # fmt: skip
     """The inbox; after a refused bulk step, ``posted`` is what its form held."""
     services = _services(request)
-    rows = services.queries.inbox(email)
-    soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
+    # what waits on the reader: not the requests where they only have an option (a
+    # requester may withdraw a request the authority holds: that is no work of theirs)
+    rows = [row for row in services.queries.inbox(email) if duties(
+        titles[(row["sop_id"], row["sop_version"])], row["state"], row["allowed_triggers"])]
+    soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
     lang = _lang(request)
     steps: dict[str, str] = {}  # offered for bulk action: the steps needing only a comment
     for row in rows:
@@ -378,6 +381,7 @@ def request_page(request: Request, reference: str, email: str, error: str | None
                    documents={d.id: d.label.get(lang) for d in sop.spec.documents},
                    reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
                    progress=status(sop, view, view["allowed_triggers"], now, lang),
+                   sent_back=_sent_back(sop, view, history),
                    # who was notified, at which address: for officials and auditors only
                    proof_of_notice=not requester)  # fmt: skip
 
@@ -452,6 +456,18 @@ def _refused(request: Request, reference: str, email: str, exc: SopflowError,
     if page.status_code == 200:  # the page, with the refusal's own status (as the API's)
         page.status_code = status_of(exc)
     return page
+
+
+def _sent_back(sop: CompiledSop, view: dict[str, Any],
+               history: dict[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+    """The step that sent the request back to its requester (the stage waits on them): its
+    reason and comment, shown at the top, beside the date to respond by; None otherwise."""
+    if sop.states[view["state"]].waiting_on != "requester":
+        return None
+    for event in reversed(history["events"]):
+        if event["to_state"] == view["state"] and event["from_state"] != view["state"]:
+            return event if (event.get("reason") or event.get("comment")) else None
+    return None
 
 
 def _form_value(spec: Any, form: Any) -> Any:
