@@ -45,14 +45,15 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(scope, receive, send)
             return
-        received, over, started = 0, False, False
+        received, over, started, ended = 0, False, False, False
 
         async def counted() -> Message:
-            nonlocal received, over
+            nonlocal received, over, ended
             if over:  # the app reads on: tell it the client is gone
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
+                ended = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     over = True
@@ -65,7 +66,7 @@ class BodyLimit:
             if over:
                 if not started:
                     started = True
-                    await self._refuse(scope, receive, send)
+                    await self._refuse(scope, receive, send, drain=not ended)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -76,12 +77,14 @@ class BodyLimit:
             if not over:
                 raise
             if not started:  # the app gave up on the body by raising: the 413 still goes out
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, drain=not ended)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send,
+                      drain: bool = True) -> None:  # fmt: skip
         page = await run_in_threadpool(self.page, scope, self.limit) if self.page else None
         if page is not None:
-            await _drain(receive, DRAIN_FACTOR * self.limit)
+            if drain:  # (a body already read to its end: another read would wait forever)
+                await _drain(receive, DRAIN_FACTOR * self.limit)
             page.headers["connection"] = "close"
             await page(scope, receive, send)
             return

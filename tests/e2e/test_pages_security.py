@@ -212,3 +212,55 @@ def test_a_returned_request_says_why_at_the_top(site) -> None:
 
     assert "Renvoyée pour le motif" in top and "Please attach the demand letter" in top
     assert "À faire avant le" in top
+
+
+# -- P1: a form too large ----------------------------------------------------------------
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_form_too_large_for_the_server_is_a_page_saying_how_to_go_on(
+        site, chunked: bool) -> None:  # fmt: skip
+    site.app.state.services.ctx.max_request_bytes = 50_000
+    with TestClient(create_app(site.app.state.services)) as small:
+        sign_in(small, "agent@nile.demo")
+        path = "/requests/new/eg-mom-international-placement"
+        token = csrf_of(small.get(path + "?lang=fr").text)
+        files = {"document__demand_letter": ("big.pdf", b"%PDF-1.4\n" + b"0" * 200_000)}
+        if chunked:
+            body = b"--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + \
+                token.encode() + b"\r\n--x\r\n" + b"0" * 200_000 + b"\r\n--x--\r\n"
+            refused = small.post(path, content=iter([body[i:i + 8192] for i in range(
+                0, len(body), 8192)]), headers={**BROWSER,
+                "Content-Type": "multipart/form-data; boundary=x"})  # fmt: skip
+        else:
+            refused = small.post(path, data={"csrf": token}, files=files, headers=BROWSER)
+        program = small.post("/api/v1/requests", content=b"0" * 200_000,
+                             headers={"Content-Type": "application/json"})  # fmt: skip
+
+    assert refused.status_code == 413
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Ajouter des pièces" in refused.text and "un par un" in refused.text
+    assert f'href="{path}"' in refused.text  # the way back to the form
+    assert program.headers["content-type"] == "application/problem+json"
+
+
+# -- P2: a session ending in the middle of a form ----------------------------------------
+def test_a_session_ended_mid_form_leads_back_to_the_page_in_the_readers_language(
+        site) -> None:  # fmt: skip
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001?lang=fr")
+    site.app.state.services.sessions.close_all("attache@mom.demo")  # ended elsewhere
+    sent = site.post("/requests/EG-2026-000001/act", data={
+        "trigger": "attest_demand", "csrf": csrf_of(page.text)}, follow_redirects=False)
+    where = sent.headers["location"]
+    login = site.get(where)
+
+    assert sent.status_code == 303 and where.startswith("/login?")
+    assert "next=%2Frequests%2FEG-2026-000001" in where
+    assert 'lang="fr"' in login.text and "Votre session a pris fin" in login.text
+    back = post_login(site, csrf_of(login.text), "attache@mom.demo", demo.PASSWORD,
+                      next=re.search(r'name="next" value="([^"]+)"', login.text)[1])  # type: ignore[index]  # fmt: skip
+    assert back.headers["location"] == "/requests/EG-2026-000001"
+
+
+def test_a_signed_out_visitor_is_asked_in_their_browsers_language(site) -> None:
+    asked = site.get("/inbox", headers={"Accept-Language": "ar-EG,ar;q=0.9,en;q=0.5"})
+    assert 'lang="ar"' in asked.text and 'name="next" value="/inbox"' in asked.text
