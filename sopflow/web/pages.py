@@ -288,7 +288,10 @@ def my_requests(request: Request, email: Email, q: str = "", state: str = "", so
     now, lang = services.ctx.clock(), _lang(request)
     statuses = [status(titles[(r["sop_id"], r["sop_version"])], r, r["your_triggers"], now, lang)
                 for r in rows]  # fmt: skip
+    organisations = {org: _organisation_name(services, org)
+                     for org in {r["organisation_id"] for r in rows}}  # fmt: skip
     return _render(request, "requests.html", rows=list(zip(rows, statuses, strict=True)),
+                   organisations=organisations,
                    sops=titles, latest=latest, filing=filing, authority=member.organisation_kind
                    == "authority", search={"q": q, "state": state, "sop": sop,
                                            "overdue": overdue})  # fmt: skip
@@ -382,6 +385,11 @@ def request_page(request: Request, reference: str, email: str, error: str | None
                    reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
                    progress=status(sop, view, view["allowed_triggers"], now, lang),
                    sent_back=_sent_back(sop, view, history),
+                   # the data in the SOP's order of its fields, then any it no longer declares
+                   data=[(name, view["data"][name]) for name in [f.id for f in sop.spec.fields]
+                         + sorted(set(view["data"]) - {f.id for f in sop.spec.fields})
+                         if name in view["data"]],
+                   organisation=_organisation_name(services, view["organisation_id"]),
                    # who was notified, at which address: for officials and auditors only
                    proof_of_notice=not requester)  # fmt: skip
 
@@ -456,6 +464,12 @@ def _refused(request: Request, reference: str, email: str, exc: SopflowError,
     if page.status_code == 200:  # the page, with the refusal's own status (as the API's)
         page.status_code = status_of(exc)
     return page
+
+
+def _organisation_name(services: Services, org_id: str) -> str:
+    """An organisation's name (its id when it is not in the directory)."""
+    org = services.directory.organisation(org_id)
+    return str(org["name"]) if org and org.get("name") else org_id
 
 
 def _sent_back(sop: CompiledSop, view: dict[str, Any],

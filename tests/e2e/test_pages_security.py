@@ -183,7 +183,7 @@ def test_the_session_cookie_is_secure_when_the_public_address_is_https(
 
 # -- P3, P4: what is expected of an employer, and why a request came back ----------------
 def expected_cells(listing: str) -> dict[str, str]:
-    rows = re.findall(r'<tr>\s*<td><a class="ltr[^"]*" href="/requests/([^"]+)">.*?</tr>',
+    rows = re.findall(r'<tr>\s*<td><a class="[^"]*" href="/requests/([^"]+)">.*?</tr>',
                       listing, re.S)  # fmt: skip
     cells = {}
     for ref in rows:
@@ -264,3 +264,33 @@ def test_a_session_ended_mid_form_leads_back_to_the_page_in_the_readers_language
 def test_a_signed_out_visitor_is_asked_in_their_browsers_language(site) -> None:
     asked = site.get("/inbox", headers={"Accept-Language": "ar-EG,ar;q=0.9,en;q=0.5"})
     assert 'lang="ar"' in asked.text and 'name="next" value="/inbox"' in asked.text
+
+
+# -- P5, P6: the data table and Arabic ---------------------------------------------------
+def test_the_data_table_follows_the_sop_with_names_and_amounts_as_read(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get("/requests/EG-2026-000001?lang=fr").text
+    table = page[page.index("<h2>Données de la demande</h2>"):]
+    table = table[:table.index("</table>")]
+    labels = re.findall(r'<th scope="row">(.*?)</th>', table)
+
+    assert labels.index("Salaire mensuel proposé") < labels.index(
+        "Frais à la charge du travailleur")  # fmt: skip
+    assert "employer_name" not in labels
+    assert "1\u202f500,00\xa0$US" in table or "1\u00a0500,00\xa0$US" in table
+    assert 'td dir="auto"' in table
+    org = site.app.state.services.directory.organisation(
+        site.app.state.services.queries.show("EG-2026-000001", "attache@mom.demo")[
+            "organisation_id"])["name"]  # fmt: skip
+    assert f"<bdi>{org}</bdi>" in page
+
+
+def test_arabic_lists_keep_dates_and_references_whole(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    inbox = site.get("/inbox?lang=ar").text
+    listing = site.get("/requests?lang=ar").text
+
+    assert '<span class="ltr">' not in inbox.split("<tbody>")[1].split("</tbody>")[0]
+    assert '<a class="ref" href="/requests/EG-2026-000001">' in inbox
+    assert ".ref { direction: ltr; unicode-bidi: isolate; white-space: nowrap; }" in inbox
+    assert "; " not in "".join(re.findall(r"<td>([^<]*)</td>", listing))
