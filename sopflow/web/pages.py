@@ -409,6 +409,8 @@ async def act(request: Request, reference: str, email: Email) -> Response:
                               "reason": str(form.get("reason", "")), "data": {}}  # fmt: skip
     try:
         view, sop = _view_and_sop(services, reference, email)
+        if _ends_by_choice(sop, view["state"], trigger) and form.get("confirmed") != "yes":
+            return _confirm(request, view, sop, trigger, form)
         data = {f.id: _form_value(f, form) for f in sop.spec.fields
                 if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
         posted["data"] = data = {k: v for k, v in data.items()
@@ -464,6 +466,25 @@ def _refused(request: Request, reference: str, email: str, exc: SopflowError,
     if page.status_code == 200:  # the page, with the refusal's own status (as the API's)
         page.status_code = status_of(exc)
     return page
+
+
+def _ends_by_choice(sop: CompiledSop, state: str, trigger: str) -> bool:
+    """Whether ``trigger`` ends the request by its requester's choice (a withdrawal): it
+    cannot be undone, so the page asks to confirm it first."""
+    step = sop.by_state.get(state, {}).get(trigger)
+    return step is not None and sop.states[step.to].final == "withdrawn"
+
+
+def _confirm(request: Request, view: dict[str, Any], sop: CompiledSop, trigger: str,
+             form: Any) -> Response:  # fmt: skip
+    """The page that asks to confirm a withdrawal: what it does, the same form again with
+    ``confirmed``, and the way back to the request unchanged (no script needed)."""
+    lang = _lang(request)
+    step = sop.by_state[view["state"]][trigger]
+    kept = {name: str(form.get(name, "")) for name in ("trigger", "version", "form_key",
+                                                        "comment", "reason")}  # fmt: skip
+    return _render(request, "confirm.html", view=view, step=step.label.get(lang), kept=kept,
+                   question=i18n.t("confirm_withdraw", lang).format(reference=view["reference"]))
 
 
 def _organisation_name(services: Services, org_id: str) -> str:

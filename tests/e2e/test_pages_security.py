@@ -294,3 +294,23 @@ def test_arabic_lists_keep_dates_and_references_whole(site) -> None:
     assert '<a class="ref" href="/requests/EG-2026-000001">' in inbox
     assert ".ref { direction: ltr; unicode-bidi: isolate; white-space: nowrap; }" in inbox
     assert "; " not in "".join(re.findall(r"<td>([^<]*)</td>", listing))
+
+
+# -- P7: a withdrawal is confirmed first -------------------------------------------------
+def test_a_withdrawal_asks_for_confirmation_before_it_applies(site) -> None:
+    sign_in(site, "agent@nile.demo")
+    page = site.get("/requests/EG-2026-000001?lang=fr").text
+    form = {"trigger": "withdraw", "csrf": csrf_of(page), "version": re.search(
+        r'name="version" value="(\d+)"', page)[1], "comment": "plus besoin"}  # type: ignore[index]  # fmt: skip
+    asked = site.post("/requests/EG-2026-000001/act", data=form, follow_redirects=False)
+    still = site.app.state.services.queries.show("EG-2026-000001", "agent@nile.demo")
+
+    assert asked.status_code == 200 and "Voulez-vous la retirer" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text and 'value="plus besoin"' in asked.text
+    assert 'href="/requests/EG-2026-000001"' in asked.text and still["state"] != "withdrawn"
+
+    done = site.post("/requests/EG-2026-000001/act", data={**form, "confirmed": "yes"},
+                     follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    assert site.app.state.services.queries.show(
+        "EG-2026-000001", "agent@nile.demo")["state"] == "withdrawn"  # fmt: skip
