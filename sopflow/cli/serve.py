@@ -8,7 +8,7 @@ import signal
 import socket
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -106,7 +106,7 @@ def serve(
             served.unlink(missing_ok=True)
 
 
-def proxy_options(allowed: str) -> dict[str, object]:
+def proxy_options(allowed: str) -> dict[str, Any]:
     """uvicorn's handling of X-Forwarded-For/-Proto: believed only from the proxies the
     operator names (SOPFLOW_FORWARDED_ALLOW_IPS). uvicorn's default believes them from
     127.0.0.1, so that any local client, or a proxy passing the header on unchecked, could

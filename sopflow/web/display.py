@@ -10,7 +10,6 @@ from functools import cache
 from typing import Any
 
 import pycountry
-
 from babel.numbers import format_currency
 
 from sopflow.spec.classifications import isco08_title, isic4_title

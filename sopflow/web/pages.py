@@ -310,8 +310,13 @@ def inbox_page(request: Request, email: str, status: int = 200, error: str | Non
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
     # what waits on the reader: not the requests where they only have an option (a
     # requester may withdraw a request the authority holds: that is no work of theirs)
-    rows = [row for row in services.queries.inbox(email) if duties(
-        titles[(row["sop_id"], row["sop_version"])], row["state"], row["allowed_triggers"])]
+    rows = [
+        row
+        for row in services.queries.inbox(email)
+        if duties(
+            titles[(row["sop_id"], row["sop_version"])], row["state"], row["allowed_triggers"]
+        )
+    ]
     soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
     lang = _lang(request)
     steps: dict[str, str] = {}  # offered for bulk action: the steps needing only a comment
@@ -483,8 +488,14 @@ def _confirm(request: Request, view: dict[str, Any], sop: CompiledSop, trigger: 
     step = sop.by_state[view["state"]][trigger]
     kept = {name: str(form.get(name, "")) for name in ("trigger", "version", "form_key",
                                                         "comment", "reason")}  # fmt: skip
-    return _render(request, "confirm.html", view=view, step=step.label.get(lang), kept=kept,
-                   question=i18n.t("confirm_withdraw", lang).format(reference=view["reference"]))
+    return _render(
+        request,
+        "confirm.html",
+        view=view,
+        step=step.label.get(lang),
+        kept=kept,
+        question=i18n.t("confirm_withdraw", lang).format(reference=view["reference"]),
+    )
 
 
 def _organisation_name(services: Services, org_id: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -107,12 +106,19 @@ def test_sign_ins_beyond_the_checks_at_once_are_told_to_come_back_quickly(site, 
 
 # -- S4: links and redirects to other sites ----------------------------------------------
 def language_links(text: str) -> dict[str, str]:
-    return dict((lang, href.replace("&amp;", "&")) for href, lang in
-                re.findall(r'<a href="([^"]*)" lang="(\w\w)"', text))  # fmt: skip
+    return {lang: href.replace("&amp;", "&") for href, lang in
+                re.findall(r'<a href="([^"]*)" lang="(\w\w)"', text)}  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ["//evil.example/login", "/\\evil.example/login",
-                                  "/%2F%2Fevil.example/login", "///evil.example/login"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "//evil.example/login",
+        "/\\evil.example/login",
+        "/%2F%2Fevil.example/login",
+        "///evil.example/login",
+    ],
+)
 def test_language_links_stay_on_this_site(site, path: str) -> None:
     page = site.get(f"http://testserver{path}", headers=BROWSER)
     links = language_links(page.text)
@@ -122,9 +128,18 @@ def test_language_links_stay_on_this_site(site, path: str) -> None:
         assert href.startswith("/") and not href.startswith(("//", "/\\")), href
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/x",
-                                    "/\\evil.example", "\\\\evil.example", "/\t/evil.example",
-                                    "evil.example", "/logout"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/x",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "evil.example",
+        "/logout",
+    ],
+)
 def test_signing_in_never_leads_to_another_site(site, target: str) -> None:
     token = csrf_of(site.get("/login").text)
     answer = post_login(site, token, "agent@nile.demo", demo.PASSWORD, next=target)
@@ -148,8 +163,15 @@ def test_every_answer_has_the_security_headers(site) -> None:
 
 def test_the_pages_inline_only_what_their_policy_allows(site) -> None:
     sign_in(site, "attache@mom.demo")
-    for path in ("/", "/requests", "/inbox", "/requests/EG-2026-000001",
-                 "/sops/eg-mom-international-placement", "/stats", "/login"):
+    for path in (
+        "/",
+        "/requests",
+        "/inbox",
+        "/requests/EG-2026-000001",
+        "/sops/eg-mom-international-placement",
+        "/stats",
+        "/login",
+    ):
         answer = site.get(path)
         nonce = re.search(r"'nonce-([^']+)'", answer.headers["content-security-policy"])
         assert nonce, path
@@ -174,7 +196,7 @@ def test_the_session_cookie_is_secure_over_https(site) -> None:
 
 
 def test_the_session_cookie_is_secure_when_the_public_address_is_https(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811  # fmt: skip
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "test-secret")
     monkeypatch.setenv("SOPFLOW_PUBLIC_URL", "https://sopflow.example")
     with TestClient(create_app(services)) as client:
@@ -187,8 +209,8 @@ def expected_cells(listing: str) -> dict[str, str]:
                       listing, re.S)  # fmt: skip
     cells = {}
     for ref in rows:
-        row = listing[listing.index(f'href="/requests/{ref}"'):]
-        row = row[:row.index("</tr>")]
+        row = listing[listing.index(f'href="/requests/{ref}"') :]
+        row = row[: row.index("</tr>")]
         cells[ref] = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[2].strip()  # after the reference
     return cells
 
@@ -208,7 +230,7 @@ def test_an_employer_is_expected_to_act_only_on_what_waits_on_them(site) -> None
 def test_a_returned_request_says_why_at_the_top(site) -> None:
     sign_in(site, "agent@nile.demo")
     page = site.get("/requests/EG-2026-000003?lang=fr").text
-    top = page[page.index('<section class="status"'):page.index("</section>")]
+    top = page[page.index('<section class="status"') : page.index("</section>")]
 
     assert "Renvoyée pour le motif" in top and "Please attach the demand letter" in top
     assert "À faire avant le" in top
@@ -225,8 +247,13 @@ def test_a_form_too_large_for_the_server_is_a_page_saying_how_to_go_on(
         token = csrf_of(small.get(path + "?lang=fr").text)
         files = {"document__demand_letter": ("big.pdf", b"%PDF-1.4\n" + b"0" * 200_000)}
         if chunked:
-            body = b"--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + \
-                token.encode() + b"\r\n--x\r\n" + b"0" * 200_000 + b"\r\n--x--\r\n"
+            body = (
+                b'--x\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
+                + token.encode()
+                + b"\r\n--x\r\n"
+                + b"0" * 200_000
+                + b"\r\n--x--\r\n"
+            )
             refused = small.post(path, content=iter([body[i:i + 8192] for i in range(
                 0, len(body), 8192)]), headers={**BROWSER,
                 "Content-Type": "multipart/form-data; boundary=x"})  # fmt: skip
@@ -248,8 +275,11 @@ def test_a_session_ended_mid_form_leads_back_to_the_page_in_the_readers_language
     sign_in(site, "attache@mom.demo")
     page = site.get("/requests/EG-2026-000001?lang=fr")
     site.app.state.services.sessions.close_all("attache@mom.demo")  # ended elsewhere
-    sent = site.post("/requests/EG-2026-000001/act", data={
-        "trigger": "attest_demand", "csrf": csrf_of(page.text)}, follow_redirects=False)
+    sent = site.post(
+        "/requests/EG-2026-000001/act",
+        data={"trigger": "attest_demand", "csrf": csrf_of(page.text)},
+        follow_redirects=False,
+    )
     where = sent.headers["location"]
     login = site.get(where)
 
@@ -270,8 +300,8 @@ def test_a_signed_out_visitor_is_asked_in_their_browsers_language(site) -> None:
 def test_the_data_table_follows_the_sop_with_names_and_amounts_as_read(site) -> None:
     sign_in(site, "attache@mom.demo")
     page = site.get("/requests/EG-2026-000001?lang=fr").text
-    table = page[page.index("<h2>Données de la demande</h2>"):]
-    table = table[:table.index("</table>")]
+    table = page[page.index("<h2>Données de la demande</h2>") :]
+    table = table[: table.index("</table>")]
     labels = re.findall(r'<th scope="row">(.*?)</th>', table)
 
     assert labels.index("Salaire mensuel proposé") < labels.index(

@@ -21,7 +21,9 @@ from sopflow.cli.serve import proxy_options
 
 
 def _client_address(request: Request) -> PlainTextResponse:
-    return PlainTextResponse(f"{request.client.host if request.client else '?'} {request.url.scheme}")
+    return PlainTextResponse(
+        f"{request.client.host if request.client else '?'} {request.url.scheme}"
+    )
 
 
 @contextmanager
