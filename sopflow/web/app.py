@@ -207,10 +207,10 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(stats.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    # the cookie lives as long as the session the server keeps for it (services.sessions)
     # the body's cap inside the session: a browser's refusal is a page in its language
     app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes, problem=problem,
                        page=pages.too_large_page)  # fmt: skip
+    # the cookie lives as long as the session the server keeps for it (services.sessions)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
                        session_cookie="sopflow_session", max_age=int(LIFETIME.total_seconds()),
                        same_site="lax", https_only=secure_cookies())  # fmt: skip

@@ -83,8 +83,12 @@ class BodyLimit:
                       drain: bool = True) -> None:  # fmt: skip
         page = await run_in_threadpool(self.page, scope, self.limit) if self.page else None
         if page is not None:
-            if drain:  # (a body already read to its end: another read would wait forever)
-                await _drain(receive, DRAIN_FACTOR * self.limit)
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            budget = DRAIN_FACTOR * self.limit
+            # (a body already read to its end: another read would wait forever; one
+            # announced larger than the budget would be cut short anyway)
+            if drain and not (length.isdigit() and int(length) > budget):
+                await _drain(receive, budget)
             page.headers["connection"] = "close"
             await page(scope, receive, send)
             return
