@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # links in notices point here; unset: the address `sopflow serve` listens on (while it
     # runs), else http://127.0.0.1:8000 (bootstrap.public_url)
     public_url: str | None = None
+    # the addresses of the reverse proxies whose X-Forwarded-For / -Proto headers are
+    # believed (comma-separated IPs or networks, "*" for any); unset: none, the client's
+    # address is the connection's own (docs/deploy.md)
+    forwarded_allow_ips: str = ""
     prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
     embedded_runs: int = Field(default=3, ge=1)  # commands run at once by one process
     max_document_mb: int = Field(default=25, ge=1)

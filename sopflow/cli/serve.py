@@ -8,7 +8,7 @@ import signal
 import socket
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -85,6 +85,9 @@ def serve(
     err.print(f"sopflow: SLA sweep every {sweep_every} s, outbox drained every {deliver_every} s"
               + (" (services called directly: SOPFLOW_PREFECT_MODE=off)"
                  if cfg.prefect_mode == "off" else " (as Prefect flow runs)"))  # fmt: skip
+    if cfg.forwarded_allow_ips.strip():
+        err.print(f"sopflow: X-Forwarded-For/-Proto believed from {cfg.forwarded_allow_ips} "
+                  "(SOPFLOW_FORWARDED_ALLOW_IPS)", markup=False)  # fmt: skip
     err.print(f"sopflow: open http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     # uvicorn stops gracefully on SIGTERM, then raises the signal again under the handler
     # it found: Python's default one would end the process at once, skipping the clean-up
@@ -92,7 +95,8 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     served = None if links_set else _advertise(cfg.data_dir / bootstrap.SERVED_URL_FILE, links)
     try:
-        uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(services), host=host, port=port, log_level="warning",
+                    **proxy_options(cfg.forwarded_allow_ips))  # fmt: skip
     finally:
         for job in jobs:
             job.stop()
@@ -100,6 +104,17 @@ def serve(
             api.stop()
         if served is not None:
             served.unlink(missing_ok=True)
+
+
+def proxy_options(allowed: str) -> dict[str, Any]:
+    """uvicorn's handling of X-Forwarded-For/-Proto: believed only from the proxies the
+    operator names (SOPFLOW_FORWARDED_ALLOW_IPS). uvicorn's default believes them from
+    127.0.0.1, so that any local client, or a proxy passing the header on unchecked, could
+    choose the address the sign-in throttle counts."""
+    allowed = allowed.strip()
+    if not allowed:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": allowed}
 
 
 def _advertise(path: Path, url: str) -> Path | None:

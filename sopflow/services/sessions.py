@@ -7,12 +7,15 @@ taken before is refused from then on, and so is every session of a user who is
 deactivated, whose sessions an administrator ended, or whose session has expired.
 
 Failed sign-ins are counted here too, in the database, so that every server process (and
-a restarted one) sees the same count: at most ``MAX_FAILURES`` per address and user in
-``FAILURE_WINDOW``, whatever the spelling of the e-mail.
+a restarted one) sees the same count: at most ``MAX_FAILURES`` per address and user and
+``MAX_ADDRESS_FAILURES`` per address in ``FAILURE_WINDOW``, whatever the spelling of the
+e-mail. An attempt is counted before its password is checked (``reserve``), so that
+attempts sent all at once cannot each be checked before any is counted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import timedelta
 
@@ -24,6 +27,7 @@ from sopflow.services.tokens import token_digest
 LIFETIME = timedelta(hours=8)  # the cookie's own max_age (sopflow.web.app)
 FORGOTTEN_AFTER = timedelta(days=30)
 MAX_FAILURES, FAILURE_WINDOW = 5, timedelta(minutes=15)  # failed sign-ins per address and user
+MAX_ADDRESS_FAILURES = 20  # failed sign-ins per address, whatever the e-mails tried
 
 
 class Sessions:
@@ -84,28 +88,48 @@ class Sessions:
             )
 
     # -- failed sign-ins -------------------------------------------------------------------
-    def throttled(self, email: str, address: str) -> bool:
-        """Whether this address has failed to sign in as this user too often lately."""
-        with self.ctx.store.read() as r:
-            row = r.one(
-                "SELECT count(*) AS n FROM sign_in_failures WHERE email = :email AND "
-                "address = :address AND at > :since",
-                {**_key(email, address), "since": self.ctx.clock() - FAILURE_WINDOW},
-            )
-        return row is not None and int(row["n"]) >= MAX_FAILURES
+    def reserve(self, email: str, address: str) -> int | None:
+        """Count a sign-in attempt *before* its password is checked, or refuse it (None).
 
-    def failed(self, email: str, address: str) -> None:
-        now = self.ctx.clock()
+        The attempt is written as a failure and the recent ones counted in the same
+        transaction, under a lock on the address (SQLite's BEGIN IMMEDIATE; a transaction
+        advisory lock on PostgreSQL): of any number of attempts sent at once, at most
+        ``MAX_FAILURES`` per user and ``MAX_ADDRESS_FAILURES`` per address across e-mails
+        get their password checked in a window. The id returned is the attempt's row: the
+        sign-in that succeeds removes it (``succeeded``); one that fails leaves it counted.
+        """
+        key, now = _key(email, address), self.ctx.clock()
+        since = now - FAILURE_WINDOW
         with self.ctx.store.write() as w:
-            w.execute("DELETE FROM sign_in_failures WHERE at < :old",
-                      {"old": now - FAILURE_WINDOW})  # fmt: skip
-            w.insert("sign_in_failures", {**_key(email, address), "at": now})
+            if w.dialect == "postgresql":
+                w.execute("SELECT pg_advisory_xact_lock(:lock)", {"lock": _lock_of(key)})
+            w.execute("DELETE FROM sign_in_failures WHERE at < :old", {"old": since})
+            row = w.one(
+                "SELECT count(*) AS n, sum(CASE WHEN email = :email THEN 1 ELSE 0 END) AS mine "
+                "FROM sign_in_failures WHERE address = :address AND at > :since",
+                {**key, "since": since},
+            )
+            total, mine = (int(row["n"] or 0), int(row["mine"] or 0)) if row else (0, 0)
+            if mine >= MAX_FAILURES or total >= MAX_ADDRESS_FAILURES:
+                return None
+            return int(w.insert("sign_in_failures", {**key, "at": now}, returning=True))
 
-    def forget_failures(self, email: str, address: str) -> None:
-        """A successful sign-in starts the count again."""
+    def release(self, attempt: int) -> None:
+        """An attempt whose password was never checked (the server too busy): not counted."""
+        with self.ctx.store.write() as w:
+            w.execute("DELETE FROM sign_in_failures WHERE id = :id", {"id": attempt})
+
+    def succeeded(self, email: str, address: str) -> None:
+        """A successful sign-in starts the count again (its own attempt included)."""
         with self.ctx.store.write() as w:
             w.execute("DELETE FROM sign_in_failures WHERE email = :email AND "
                       "address = :address", _key(email, address))  # fmt: skip
+
+
+def _lock_of(key: dict[str, str]) -> int:
+    """A signed 64-bit number naming the address, for PostgreSQL's advisory lock."""
+    digest = hashlib.sha256(("sign-in:" + key["address"]).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _key(email: str, address: str) -> dict[str, str]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,6 +36,7 @@ from sopflow.web import (
     stats,
     validation,
 )
+from sopflow.web.headers import SecurityHeaders
 from sopflow.web.limits import BodyLimit
 from sopflow.web.refusals import explain, status_of
 
@@ -104,6 +107,15 @@ def session_secret(services: Services) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def secure_cookies() -> bool:
+    """Whether the session cookie is always ``Secure``: the site's public address
+    (SOPFLOW_PUBLIC_URL) is https, or SOPFLOW_SECURE_COOKIES says so. Otherwise it is
+    ``Secure`` on the requests that come over https (``SecurityHeaders``)."""
+    public = os.environ.get("SOPFLOW_PUBLIC_URL", "").strip().lower()
+    forced = os.environ.get("SOPFLOW_SECURE_COOKIES", "").strip().lower()
+    return public.startswith("https://") or forced in ("1", "true", "yes", "on")
+
+
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="sopflow",
@@ -112,6 +124,10 @@ def create_app(services: Services) -> FastAPI:
     )
 
     app.state.services = services
+    # passwords checked at once (argon2: a thread and ~0.4 s each); more sign-ins are told
+    # to come back (pages.login), so that a flood of them cannot take every thread
+    checks = int(os.environ.get("SOPFLOW_MAX_PASSWORD_CHECKS") or max(2, (os.cpu_count() or 2)))
+    app.state.password_checks = threading.BoundedSemaphore(checks)
 
     @app.exception_handler(SopflowError)
     async def _refused(request: Request, exc: SopflowError) -> Response:
@@ -166,8 +182,16 @@ def create_app(services: Services) -> FastAPI:
         return answer
 
     @app.exception_handler(pages.SignInRequired)
-    async def _sign_in(_: Request, exc: pages.SignInRequired) -> RedirectResponse:
-        return RedirectResponse("/login", status_code=303)
+    async def _sign_in(request: Request, exc: pages.SignInRequired) -> RedirectResponse:
+        """To the sign-in form, in the reader's language, back to this page afterwards;
+        told that their session ended when it did (or when they were sending a form)."""
+        path, query = pages.page_of(request)
+        back = f"{path}?{urlencode(query)}" if query else path
+        ended = getattr(request.state, "session_ended", False) or request.method != "GET"
+        where = [("next", back)] if back not in ("/", "/requests") else []
+        where += [("ended", "1")] if ended else []
+        # the language: kept in the session (pages.session_user), else the browser's
+        return RedirectResponse(f"/login?{urlencode(where)}" if where else "/login", 303)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
@@ -183,13 +207,16 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(stats.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    # the body's cap inside the session: a browser's refusal is a page in its language
+    app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes, problem=problem,
+                       page=pages.too_large_page)  # fmt: skip
     # the cookie lives as long as the session the server keeps for it (services.sessions)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
                        session_cookie="sopflow_session", max_age=int(LIFETIME.total_seconds()),
-                       same_site="lax",
-                       https_only=bool(os.environ.get("SOPFLOW_SECURE_COOKIES")))  # fmt: skip
-    app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes,
-                       problem=problem)  # outermost: the first to see a request  # fmt: skip
+                       same_site="lax", https_only=secure_cookies())  # fmt: skip
+    # outermost: the first to see a request, the last to touch every answer; the cookie
+    # Secure too for a request that came over https (directly, or through a trusted proxy)
+    app.add_middleware(SecurityHeaders, secure_always=secure_cookies())
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -5,10 +5,12 @@ reader's language writes it."""
 from __future__ import annotations
 
 import gettext
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
 import pycountry
+from babel.numbers import format_currency
 
 from sopflow.spec.classifications import isco08_title, isic4_title
 from sopflow.web.i18n import day, t
@@ -25,13 +27,26 @@ def country_name(code: str, lang: str) -> str:
     return _countries(lang).gettext(country.name) if country else code
 
 
+def money(value: dict[str, Any], lang: str) -> str:
+    """An amount as the reader's language writes it (1 234,50 €, US$1,234.50, ١٬٢٣٤٫٥٠ US$),
+    with its currency's own decimals; as stored when it is not a number or no currency."""
+    currency = str(value.get("currency") or "").strip().upper()
+    try:
+        amount = Decimal(str(value["amount"]))
+    except (InvalidOperation, ValueError):
+        amount = None
+    if amount is None or not amount.is_finite() or len(currency) != 3:
+        return f"{value['amount']} {currency}".strip()
+    return str(format_currency(amount, currency, locale=lang))
+
+
 def display(value: Any, spec: Any, lang: str) -> str:
     """``spec`` is the SOP's field (None for data the SOP no longer declares)."""
     if value is None or value == "":
         return ""
     kind = getattr(spec, "type", None)
     if isinstance(value, dict) and "amount" in value:
-        return f"{value['amount']} {value.get('currency', '')}".strip()
+        return money(value, lang)
     if kind == "boolean" or isinstance(value, bool):
         return t("yes" if value else "no", lang)
     if kind == "enum":

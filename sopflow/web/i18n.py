@@ -66,6 +66,24 @@ def pick(lang: str | None) -> str:
     return lang if lang in LANGS else "en"
 
 
+def accepted(header: str) -> str:
+    """The first of our languages a browser's Accept-Language names (by weight), else en."""
+    ranked = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        ranked.append((-weight, position, tag.strip().lower()[:2]))
+    for weight, _, lang in sorted(ranked):
+        if lang in LANGS and weight < 0:
+            return lang
+    return "en"
+
+
 def t(key: str, lang: str) -> str:
     return WORDS[key].get(lang) or WORDS[key]["en"]
 
@@ -95,6 +113,12 @@ def moment(value: datetime | str | None, lang: str, tz: str = "UTC") -> str:
     local = when.astimezone(zone)
     clock = format_time(local, "short", locale=lang)
     return f"{format_date(local, 'medium', locale=lang)} {clock} ({local.tzname()})"
+
+
+def megabytes(size: int, lang: str) -> str:
+    """A size in megabytes, in the reader's units (24 MB, 24 Mo, 24 م.ب)."""
+    return str(format_unit(round(size / 1_000_000, 1), "digital-megabyte", length="short",
+                           locale=lang))  # fmt: skip
 
 
 def file_size(size: int, lang: str) -> str:

@@ -7,10 +7,11 @@ with exactly the actions the user may take now, in Arabic (right to left), Frenc
 from __future__ import annotations
 
 import secrets
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,7 +23,7 @@ from sopflow.services import ListFilter, Services
 from sopflow.web import i18n, uploads
 from sopflow.web.display import display
 from sopflow.web.refusals import explain, status_of
-from sopflow.web.status import status
+from sopflow.web.status import duties, status
 from states.machine import CompiledSop
 from workflows.client import run_command
 from workflows.commands import check as check_command
@@ -40,10 +41,10 @@ TEMPLATES.env.globals.update(colon=i18n.colon, words=i18n.WORDS)
 router = APIRouter(include_in_schema=False)
 
 
-def in_language(request: Request, lang: str) -> str:
-    """This page in another language (base.html's links). A page shown after a form was
-    posted has no address of its own to show again: the link leads to the page the form
-    is on (a request's page for its steps, the inbox for its bulk steps)."""
+def page_of(request: Request) -> tuple[str, list[tuple[str, str]]]:
+    """The address of the page shown (its path, always same-site, and its query). A page
+    shown after a form was posted has no address of its own to show again: it is the page
+    the form is on (a request's page for its steps, the inbox for its bulk steps)."""
     path, query = request.url.path, [(k, v) for k, v in request.query_params.multi_items()
                                      if k != "lang"]  # fmt: skip
     if request.method != "GET":
@@ -54,10 +55,57 @@ def in_language(request: Request, lang: str) -> str:
             path = "/login"
         elif path.startswith("/requests/") and path.endswith(("/act", "/attach")):
             path = path.rsplit("/", 1)[0]
+    # one slash at the start, whatever was asked: "//host/x" or "/\\host/x" would be read
+    # by browsers as another site's address (an open redirect through these links)
+    path = "/" + quote(path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~%")
+    return path, query
+
+
+def in_language(request: Request, lang: str) -> str:
+    """This page in another language (base.html's links), a same-site path."""
+    path, query = page_of(request)
     return f"{path}?{urlencode([*query, ('lang', lang)])}"
 
 
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a same-site path of this server's pages, else the
+    requests (never another site: ``//host``, ``/\\host``, ``https://host``, control
+    characters are all refused)."""
+    value = (value or "").strip()
+    if not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
+        return "/requests"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value) or len(value) > 2000:
+        return "/requests"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
+        return "/requests"
+    return value
+
+
 TEMPLATES.env.globals["in_language"] = in_language
+
+
+def csp_nonce(request: Request) -> str:
+    """The nonce of this response's Content-Security-Policy (``sopflow.web.headers``)."""
+    return str(getattr(request.state, "csp_nonce", ""))
+
+
+TEMPLATES.env.globals["csp_nonce"] = csp_nonce
+
+
+def too_large_page(scope: Any, limit: int) -> Response | None:
+    """The page for a browser whose form was larger than the server takes (``limits``):
+    what happened, how to go on, and the way back to the form; None for a program."""
+    request = Request(scope)
+    programs = ("/api/", "/health", "/ready", "/docs", "/openapi.json", "/static/")
+    if "text/html" not in request.headers.get("accept", "") or request.url.path.startswith(
+            programs):  # fmt: skip
+        return None
+    lang = _lang(request)
+    path, _ = page_of(request)
+    said = i18n.t("too_large", lang).format(size=i18n.megabytes(limit, lang))
+    return _render(request, "error.html", 413, error=said, back=path,
+                   back_label=i18n.t("back_to_form", lang))  # fmt: skip
 
 
 class SignInRequired(Exception):
@@ -75,7 +123,11 @@ def session_user(request: Request) -> str | None:
         return cast(str | None, known)
     email = request.session.get("email")
     if email and _services(request).sessions.holder(request.session.get("sid")) != email:
+        lang = request.session.get("lang")
         request.session.clear()  # ended elsewhere: this browser is signed out too
+        if lang:  # the reader's language outlives the session
+            request.session["lang"] = lang
+        request.state.session_ended = True
         email = None
     user = str(email) if email else None
     request.state.signed_in_as = user
@@ -99,10 +151,14 @@ def _services(request: Request) -> Services:
 
 
 def _lang(request: Request) -> str:
+    """The reader's language: chosen on a link (and kept in the session), else the one the
+    session has, else the browser's (Accept-Language), else English."""
     wanted = request.query_params.get("lang")
     if wanted in i18n.LANGS:
         request.session["lang"] = wanted
-    return i18n.pick(request.session.get("lang"))
+    if request.session.get("lang") in i18n.LANGS:
+        return str(request.session["lang"])
+    return i18n.accepted(request.headers.get("accept-language", ""))
 
 
 def _csrf(request: Request) -> str:
@@ -140,8 +196,19 @@ def _forbidden_without_csrf(request: Request, token: str) -> Response | None:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> HTMLResponse:
-    return _render(request, "login.html")
+def login_form(request: Request, next: str = "", ended: str = "") -> HTMLResponse:
+    """The sign-in form; ``next`` is the page to return to (a same-site path only), and
+    ``ended`` says that the reader's session ended (they were signed in, or sent a form)."""
+    said = i18n.t("session_ended", _lang(request)) if ended else None
+    return _render(request, "login.html", message=said,
+                   next=safe_next(next) if next else "")  # fmt: skip
+
+
+def password_checks(request: Request) -> threading.BoundedSemaphore:
+    """The passwords the server checks at once (argon2, ~0.4 s of a thread each): beyond
+    them a sign-in is told to come back at once, the server's threads left to the rest."""
+    checks: threading.BoundedSemaphore = request.app.state.password_checks
+    return checks
 
 
 @router.post("/login", response_model=None)
@@ -150,28 +217,40 @@ def login(
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
 ) -> Response:
-    """An empty field is a failed sign-in like any other; the e-mail typed is kept."""
+    """An empty field is a failed sign-in like any other; the e-mail typed is kept. The
+    attempt is counted before its password is checked (``Sessions.reserve``)."""
     refused = _forbidden_without_csrf(request, csrf)
     if refused:
         return refused
     address, user = request.client.host if request.client else "?", email.strip().lower()
-    sessions = _services(request).sessions
-    if sessions.throttled(user, address):
-        return _render(request, "login.html", 429, error=i18n.t("too_many", _lang(request)),
-                       email=email)  # fmt: skip
-    if not (user and password and _services(request).directory.check_password(email, password)):
-        sessions.failed(user, address)
-        return _render(request, "login.html", 401, error=i18n.t("bad_login", _lang(request)),
-                       email=email)  # fmt: skip
-    sessions.forget_failures(user, address)
-    lang = request.session.get("lang")
+    sessions, lang = _services(request).sessions, _lang(request)
+    again = {"email": email, "next": safe_next(next) if next else ""}
+    attempt = sessions.reserve(user, address)
+    if attempt is None:
+        return _render(request, "login.html", 429, error=i18n.t("too_many", lang), **again)
+    checks = password_checks(request)
+    if not checks.acquire(blocking=False):
+        sessions.release(attempt)  # not checked: not counted
+        page = _render(request, "login.html", 503, error=i18n.t("busy", lang), **again)
+        page.headers["Retry-After"] = "2"
+        return page
+    try:  # an unknown user costs a hash too (Directory.check_password): same timing
+        right = bool(user and password and _services(request).directory.check_password(
+            email, password))  # fmt: skip
+    finally:
+        checks.release()
+    if not right:  # the attempt stays counted
+        return _render(request, "login.html", 401, error=i18n.t("bad_login", lang), **again)
+    sessions.succeeded(user, address)
+    lang_chosen = request.session.get("lang")
     sessions.close(request.session.get("sid"))  # one signed in before in this browser
     request.session.clear()  # a fresh session on sign-in: nothing carried over
     request.session.update({"email": user, "sid": sessions.open(user),
                             "csrf": secrets.token_urlsafe(32),
-                            "lang": lang or _user_locale(request, user)})  # fmt: skip
-    return RedirectResponse("/requests", status_code=303)
+                            "lang": lang_chosen or _user_locale(request, user)})  # fmt: skip
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 def _user_locale(request: Request, email: str) -> str:
@@ -209,7 +288,10 @@ def my_requests(request: Request, email: Email, q: str = "", state: str = "", so
     now, lang = services.ctx.clock(), _lang(request)
     statuses = [status(titles[(r["sop_id"], r["sop_version"])], r, r["your_triggers"], now, lang)
                 for r in rows]  # fmt: skip
+    organisations = {org: _organisation_name(services, org)
+                     for org in {r["organisation_id"] for r in rows}}  # fmt: skip
     return _render(request, "requests.html", rows=list(zip(rows, statuses, strict=True)),
+                   organisations=organisations,
                    sops=titles, latest=latest, filing=filing, authority=member.organisation_kind
                    == "authority", search={"q": q, "state": state, "sop": sop,
                                            "overdue": overdue})  # fmt: skip
@@ -225,9 +307,17 @@ def inbox_page(request: Request, email: str, status: int = 200, error: str | Non
                posted: dict[str, Any] | None = None) -> Response:  # fmt: skip
     """The inbox; after a refused bulk step, ``posted`` is what its form held."""
     services = _services(request)
-    rows = services.queries.inbox(email)
-    soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
     titles = {(s.spec.id, s.spec.version): s for s in services.sops.catalogue.versions.values()}
+    # what waits on the reader: not the requests where they only have an option (a
+    # requester may withdraw a request the authority holds: that is no work of theirs)
+    rows = [
+        row
+        for row in services.queries.inbox(email)
+        if duties(
+            titles[(row["sop_id"], row["sop_version"])], row["state"], row["allowed_triggers"]
+        )
+    ]
+    soon = (services.ctx.clock() + timedelta(days=2)).isoformat()
     lang = _lang(request)
     steps: dict[str, str] = {}  # offered for bulk action: the steps needing only a comment
     for row in rows:
@@ -299,6 +389,12 @@ def request_page(request: Request, reference: str, email: str, error: str | None
                    documents={d.id: d.label.get(lang) for d in sop.spec.documents},
                    reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
                    progress=status(sop, view, view["allowed_triggers"], now, lang),
+                   sent_back=_sent_back(sop, view, history),
+                   # the data in the SOP's order of its fields, then any it no longer declares
+                   data=[(name, view["data"][name]) for name in [f.id for f in sop.spec.fields]
+                         + sorted(set(view["data"]) - {f.id for f in sop.spec.fields})
+                         if name in view["data"]],
+                   organisation=_organisation_name(services, view["organisation_id"]),
                    # who was notified, at which address: for officials and auditors only
                    proof_of_notice=not requester)  # fmt: skip
 
@@ -318,6 +414,8 @@ async def act(request: Request, reference: str, email: Email) -> Response:
                               "reason": str(form.get("reason", "")), "data": {}}  # fmt: skip
     try:
         view, sop = _view_and_sop(services, reference, email)
+        if _ends_by_choice(sop, view["state"], trigger) and form.get("confirmed") != "yes":
+            return _confirm(request, view, sop, trigger, form)
         data = {f.id: _form_value(f, form) for f in sop.spec.fields
                 if f.id in form or f"{f.id}__amount" in form}  # fmt: skip
         posted["data"] = data = {k: v for k, v in data.items()
@@ -373,6 +471,49 @@ def _refused(request: Request, reference: str, email: str, exc: SopflowError,
     if page.status_code == 200:  # the page, with the refusal's own status (as the API's)
         page.status_code = status_of(exc)
     return page
+
+
+def _ends_by_choice(sop: CompiledSop, state: str, trigger: str) -> bool:
+    """Whether ``trigger`` ends the request by its requester's choice (a withdrawal): it
+    cannot be undone, so the page asks to confirm it first."""
+    step = sop.by_state.get(state, {}).get(trigger)
+    return step is not None and sop.states[step.to].final == "withdrawn"
+
+
+def _confirm(request: Request, view: dict[str, Any], sop: CompiledSop, trigger: str,
+             form: Any) -> Response:  # fmt: skip
+    """The page that asks to confirm a withdrawal: what it does, the same form again with
+    ``confirmed``, and the way back to the request unchanged (no script needed)."""
+    lang = _lang(request)
+    step = sop.by_state[view["state"]][trigger]
+    kept = {name: str(form.get(name, "")) for name in ("trigger", "version", "form_key",
+                                                        "comment", "reason")}  # fmt: skip
+    return _render(
+        request,
+        "confirm.html",
+        view=view,
+        step=step.label.get(lang),
+        kept=kept,
+        question=i18n.t("confirm_withdraw", lang).format(reference=view["reference"]),
+    )
+
+
+def _organisation_name(services: Services, org_id: str) -> str:
+    """An organisation's name (its id when it is not in the directory)."""
+    org = services.directory.organisation(org_id)
+    return str(org["name"]) if org and org.get("name") else org_id
+
+
+def _sent_back(sop: CompiledSop, view: dict[str, Any],
+               history: dict[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+    """The step that sent the request back to its requester (the stage waits on them): its
+    reason and comment, shown at the top, beside the date to respond by; None otherwise."""
+    if sop.states[view["state"]].waiting_on != "requester":
+        return None
+    for event in reversed(history["events"]):
+        if event["to_state"] == view["state"] and event["from_state"] != view["state"]:
+            return event if (event.get("reason") or event.get("comment")) else None
+    return None
 
 
 def _form_value(spec: Any, form: Any) -> Any:

@@ -14,12 +14,30 @@ from states.machine import CompiledSop
 @dataclass(frozen=True)
 class Status:
     text: str  # who has the request, at which stage
-    expected: list[str]  # what the reader may do now (step labels)
+    expected: list[str]  # what the request waits on the reader for (step labels; ``duties``)
     due_label: str  # "respond by" or "decision on this stage expected by"
     due: str  # the stage's deadline, local time of the authority
     decision_by: str  # the latest date of the final decision ("" if none can be given)
     plus_your_time: bool  # the final date excludes steps waiting on the requester
     overdue: bool
+
+
+def duties(sop: CompiledSop, state_id: str, your_triggers: list[str]) -> list[str]:
+    """Of the steps the reader may take now, those the request waits on them for: the
+    requester's when the stage waits on the requester, the officials' when it waits on the
+    authority (or on a third party, whose answer officials record). A step that ends the
+    request by its requester's choice (to a ``withdrawn`` outcome) is an option, never a
+    duty; so is a requester's step at a stage the authority holds."""
+    state, steps = sop.states[state_id], sop.by_state.get(state_id, {})
+    mine = []
+    for trigger in your_triggers:
+        step = steps.get(trigger)
+        if step is None or getattr(sop.states.get(step.to), "final", None) == "withdrawn":
+            continue
+        requesters_step = bool(set(step.roles) & sop.requester_roles)
+        if requesters_step == (state.waiting_on == "requester"):
+            mine.append(trigger)
+    return mine
 
 
 def status(sop: CompiledSop, row: dict[str, object], your_triggers: list[str], now: datetime,
@@ -29,8 +47,8 @@ def status(sop: CompiledSop, row: dict[str, object], your_triggers: list[str], n
     label = state.label.get(lang)
     tz = sop.spec.calendar.timezone
     deadline = datetime.fromisoformat(str(row["deadline"])) if row.get("deadline") else None
-    expected = [sop.by_state[state.id][tr].label.get(lang) for tr in your_triggers
-                if tr in sop.by_state[state.id]]  # fmt: skip
+    expected = [sop.by_state[state.id][tr].label.get(lang)
+                for tr in duties(sop, state.id, your_triggers)]  # fmt: skip
     if state.final:
         closed = t("status_closed", lang).format(outcome=t(f"outcome_{state.final}", lang))
         return Status(f"{closed} ({label})", [], "", "", "", False, False)

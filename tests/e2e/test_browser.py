@@ -241,6 +241,26 @@ def test_the_catalogue_draws_each_diagram_in_the_browser(base_url: str, browser)
     shot(page, "catalogue-sop-ar")
 
 
+def test_the_pages_work_under_their_content_security_policy(base_url: str, browser) -> None:
+    page = browser.new_context().new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    sign_in(page, base_url, "attache@mom.demo")
+    for path in ("/", "/requests", "/inbox", "/requests/EG-2026-000001", "/stats"):
+        page.goto(f"{base_url}{path}")
+        # the page's own stylesheet applies (its nonce), the header drawn in its colours
+        assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor"
+                             ) == "rgb(11, 61, 92)"  # fmt: skip
+    page.goto(f"{base_url}/sops/{demo.EG}")
+    page.wait_for_selector("#diagram[data-rendered='true'] svg", timeout=20_000)
+    assert not refused, refused  # nothing of the pages' own was refused
+    blocked = page.evaluate("""() => new Promise(done => {
+        document.addEventListener('securitypolicyviolation', () => done(true));
+        const s = document.createElement('script'); s.textContent = 'window.injected = 1';
+        document.body.append(s); setTimeout(() => done(false), 500); })""")
+    assert blocked and page.evaluate("window.injected") is None  # an injected script: refused
+
+
 def test_without_javascript_the_catalogue_says_where_the_diagram_s_content_is(
     base_url: str, browser
 ) -> None:
