@@ -12,8 +12,6 @@ from sopflow.errors import FieldError
 from sopflow.spec.models import Transition
 from states.machine import CompiledSop
 
-FROZEN = "field-frozen"
-
 
 def correctable(sop: CompiledSop, state: str) -> frozenset[str]:
     """The requester's fields they may correct while the request waits on them in
@@ -49,7 +47,7 @@ def explained(sop: CompiledSop, state: str, role: str,
             allowed = sorted(open_)
             e = FieldError(
                 e.field,
-                FROZEN,
+                "field-frozen",
                 f"may not be changed while the request is in '{state}' (correctable there: "
                 f"{', '.join(allowed) or 'none'})",
                 {"field": e.field, "state": state, "editable": allowed},

@@ -14,8 +14,6 @@ from sopflow.spec.models import DocumentKind, Transition
 from states.machine import CompiledSop
 from states.model import DocumentRef
 
-NOT_PROVIDABLE = "document-not-providable"
-
 
 def filing_roles(sop: CompiledSop, roles: Iterable[str]) -> frozenset[str]:
     """The roles of ``roles`` with which one files a request under ``sop``."""
@@ -60,7 +58,7 @@ def errors(sop: CompiledSop, documents: Sequence[DocumentRef],
         found.append(
             FieldError(
                 f"document:{doc.kind}",
-                NOT_PROVIDABLE,
+                "document-not-providable",
                 f"{doc.file_name}: a '{doc.kind}' document may be provided only by "
                 f"{', '.join(providers)}; you act here as {', '.join(sorted(roles)) or 'none'}",
                 {"file": doc.file_name, "document": doc.kind, "providers": providers,
