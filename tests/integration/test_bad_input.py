@@ -312,7 +312,8 @@ def test_a_mislabelled_document_is_refused(desk: Desk) -> None:
 
 
 def test_a_document_of_a_type_its_kind_does_not_take_is_refused(desk: Desk) -> None:
-    # selection results are PDF, CSV or spreadsheets, not pictures
+    # selection results are PDF, CSV or spreadsheets, not pictures (and the selection
+    # committee's own: every error of the file is listed)
     error = desk.refused(
         InvalidData,
         lambda: desk.services.commands.attach(
@@ -322,7 +323,8 @@ def test_a_document_of_a_type_its_kind_does_not_take_is_refused(desk: Desk) -> N
         ),
     )
     assert [(e.field, e.code) for e in error.errors] == [
-        ("document:selection_results", "document-type")
+        ("document:selection_results", "document-type"),
+        ("document:selection_results", "document-not-providable"),
     ]
 
 
