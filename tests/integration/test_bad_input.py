@@ -342,8 +342,8 @@ def test_an_unknown_document_kind_is_refused(desk: Desk) -> None:
 
 def test_a_png_named_png_is_accepted(desk: Desk) -> None:
     done = desk.services.commands.attach(
-        desk.ref, email("agent"), Command(documents=[w.doc("attestation", w.png(), "scan.png")])
+        desk.ref, email("agent"), Command(documents=[w.doc("demand_letter", w.png(), "scan.png")])
     )
     documents = desk.services.queries.show(desk.ref, email("agent"))["documents"]
     assert done.trigger == "attach"
-    assert (documents[-1]["kind"], documents[-1]["media_type"]) == ("attestation", "image/png")
+    assert (documents[-1]["kind"], documents[-1]["media_type"]) == ("demand_letter", "image/png")
