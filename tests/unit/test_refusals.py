@@ -208,6 +208,5 @@ def test_a_frozen_field_names_the_stage_in_arabic() -> None:
 
     said = explain(error, "ar", EG)
 
-    assert said.fields == {
-        "workers_requested": "لم يعد تعديله ممكنًا في مرحلة «تم اعتماد الطلب، في انتظار تقديم الإعلان»"
-    }
+    stage = "تم اعتماد الطلب، في انتظار تقديم الإعلان"
+    assert said.fields == {"workers_requested": f"لم يعد تعديله ممكنًا في مرحلة «{stage}»"}
