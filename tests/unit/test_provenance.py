@@ -21,6 +21,7 @@ from tests.factories import (
     actor,
     agency,
     codes,
+    compile_text,
     compiled,
     documents_for,
     issues_of,
@@ -298,3 +299,36 @@ def test_editable_is_checked():
     )
     assert "officials-field-editable" in found
     assert found["editable-not-waiting"].severity == "warning"
+
+
+# ---------------------------------------------------------------- replay of older histories
+
+
+def test_a_history_recorded_before_provenance_still_replays_under_its_own_text():
+    """A request pinned to the text without ``provided_by`` (the employer attached the
+    attestation itself) replays as recorded; the new text refuses the same upload."""
+
+    def before(d: dict[str, Any]) -> None:
+        for doc in d["documents"]:
+            doc.pop("provided_by", None)
+        for st in d["states"]:
+            st.pop("editable", None)
+
+    old = compile_text(eg_variant(before))
+    walk = walk_to(old, "attestation_review")
+    upload = Payload(documents=documents_for(old, ["attestation"]))
+    added = attach(old, walk.state, actor("employer_agent"), upload, walk.now)
+    walk.state, walk.events = added.state, [*walk.events, added.event]
+    walk.follow(shortest_path(old, "attestation_review", lambda s: s == "advertisement_drafting"))
+    changed = fire(old, walk.state, "submit_advertisement", actor("employer_agent"),
+                   Payload(data={"workers_requested": 99},
+                           documents=documents_for(old, ["job_advertisement"])),
+                   walk.now, organisation=agency())  # fmt: skip
+    walk.events.append(changed.event)
+
+    replayed = replay(walk.events, old)
+    assert replayed.consistent, replayed.anomalies
+    assert replayed.state == changed.state
+    with pytest.raises(InvalidData):  # the same upload under the new text
+        attach(EG_SOP, walk_to(EG_SOP, "attestation_review").state, actor("employer_agent"),
+               upload, walk.now)  # fmt: skip
