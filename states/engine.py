@@ -26,6 +26,7 @@ from sopflow.errors import (
 from sopflow.spec import values
 from sopflow.spec.expressions import EvaluationError
 from sopflow.spec.models import Condition, Transition
+from states import corrections, provenance
 from states.machine import Carrier, CompiledSop
 from states.model import (
     ATTACH,
@@ -188,20 +189,19 @@ def _role_for(sop: CompiledSop, tr: Transition, actor: Actor) -> str:
     )
 
 
-def _merge_payload(
-    sop: CompiledSop,
-    state: RequestState,
-    payload: Payload,
-    writable: frozenset[str] | None,
-    trigger: str,
-) -> tuple[RequestState, dict[str, Any]]:
+def _merge_payload(sop: CompiledSop, state: RequestState, payload: Payload,
+                   writable: frozenset[str] | None, trigger: str, roles: frozenset[str],
+                   role: str | None = None) -> tuple[RequestState, dict[str, Any]]:  # fmt: skip
+    """``payload`` merged into ``state``, written with ``roles`` (``role`` firing a step)."""
     errors = comment_errors(payload)
     if not payload.data and not payload.documents:
         if errors:
             raise InvalidData(errors, context=f"data for '{trigger}'")
         return state, {}
     clean, data_errors = validated(sop, payload, writable)
-    errors = data_errors + errors
+    if role is not None:
+        data_errors = corrections.explained(sop, state.state, role, data_errors)
+    errors = data_errors + provenance.errors(sop, payload.documents, roles) + errors
     if errors:
         raise InvalidData(errors, context=f"data for '{trigger}'")
     data = {k: v for k, v in {**state.data, **clean}.items() if v is not None}
@@ -234,13 +234,6 @@ def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -
             gaps.append(FieldError(f"document:{unmet.subject}", "missing-document",
                                    "must be attached", {"document": unmet.subject}))  # fmt: skip
     return gaps
-
-
-def _writable(sop: CompiledSop, state: str, tr: Transition, role: str) -> frozenset[str] | None:
-    if role in sop.requester_roles and sop.states[state].waiting_on == "requester":
-        # the requester may correct any of their fields while the file is with them
-        return sop.requester_fields | frozenset(tr.sets)
-    return frozenset(tr.sets)
 
 
 def enter(sop: CompiledSop, state: RequestState, target: str, now: datetime) -> RequestState:
@@ -299,7 +292,8 @@ def create(sop: CompiledSop, actor: Actor, payload: Payload, now: datetime) -> O
     role = next(r for r in sop.spec.submission.roles if r in actor.roles)
     blank = RequestState(state=sop.initial, data={})
     try:
-        merged, change = _merge_payload(sop, blank, payload, sop.requester_fields, CREATE)
+        merged, change = _merge_payload(sop, blank, payload, sop.requester_fields, CREATE,
+                                        provenance.filing_roles(sop, actor.roles))  # fmt: skip
     except InvalidData as exc:
         errors = [*exc.errors, *_filing_gaps(sop, payload, exc.errors)]
         raise InvalidData(errors, context=f"data for '{CREATE}'") from None
@@ -333,6 +327,7 @@ def attach(
         Payload(documents=payload.documents, comment=payload.comment),
         frozenset(),
         ATTACH,
+        provenance.attach_roles(sop, state.state, actor.roles),
     )
     merged = replace(merged, seq=state.seq + 1)
     return Outcome(merged, _event(merged.seq, ATTACH, state.state, state.state, actor, role,
@@ -382,9 +377,9 @@ def fire(
                 )
             ]
         )
-    after, change = _merge_payload(
-        sop, state, payload, _writable(sop, state.state, tr, role), trigger
-    )
+    after, change = _merge_payload(sop, state, payload,
+                                   corrections.writable(sop, state.state, tr, role), trigger,
+                                   provenance.step_roles(tr, actor.roles), role)  # fmt: skip
     check = _Check(sop, state, after, actor, payload, organisation, facts or {}, now)
     carrier = Carrier(state.state, check)
     try:

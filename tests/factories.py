@@ -36,6 +36,7 @@ from sopflow.spec.values import normalise_value
 from sopflow.spec.yamlsource import parse_yaml
 from states import Actor, CompiledSop, DocumentRef, OrganisationFacts, Payload, compile_sop
 from states.machine import check_sop
+from states.provenance import attach_roles, may_provide
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -466,13 +467,35 @@ def official_fields(sop: CompiledSop) -> set[str]:
 def step_payload(
     sop: CompiledSop, tr: Transition, overrides: Mapping[str, Any] | None = None
 ) -> Payload:
-    """Everything a step could ask for: its fields, its documents, a comment, a reason."""
+    """Everything a step could ask for: its fields, the documents it needs that its first
+    role may provide (the others come from their providers), a comment, a reason."""
+    kinds = {d.id: d for d in sop.spec.documents}
+    mine = [k for k in tr.requires.documents if may_provide(kinds[k], tr.roles[:1])]
     return Payload(
         data=sample_data(sop, tr.sets, overrides),
-        documents=documents_for(sop, tr.requires.documents),
+        documents=documents_for(sop, mine),
         comment="Checked against the file.",
         reason=tr.reasons[0] if tr.reasons else None,
     )
+
+
+def provider_uploads(sop: CompiledSop, state: str, tr: Transition,
+                     on_file: Iterable[str]) -> list[tuple[Actor, Payload]]:  # fmt: skip
+    """Who adds, before ``tr`` fires from ``state``, the documents it needs that are not
+    ``on_file`` and that its first role may not provide: an actor holding a provider role
+    that may add documents in ``state``, with those files."""
+    kinds = {d.id: d for d in sop.spec.documents}
+    present = set(on_file)
+    uploads: dict[str, list[str]] = {}
+    for name in tr.requires.documents:
+        kind = kinds[name]
+        if name in present or may_provide(kind, tr.roles[:1]):
+            continue
+        role = next(iter(sorted(attach_roles(sop, state, kind.provided_by or ()))), None)
+        assert role is not None, f"nobody may provide '{name}' in '{state}'"
+        uploads.setdefault(role, []).append(name)
+    return [(actor(role), Payload(documents=documents_for(sop, names)))
+            for role, names in uploads.items()]  # fmt: skip
 
 
 # ---------------------------------------------------------------- paths through an SOP

@@ -20,6 +20,7 @@ from sopflow.spec.expressions import (
 )
 from sopflow.spec.lint_data import check_data
 from sopflow.spec.lint_data import hint as _hint
+from sopflow.spec.lint_provenance import check_provenance
 from sopflow.spec.lint_steps import check_steps
 from sopflow.spec.models import Notice, SopSpec
 from sopflow.spec.yamlsource import Path, SourceMap
@@ -65,6 +66,7 @@ class _Linter:
         self.idle_roles()
         check_data(self.spec, self.add)
         check_steps(self.spec, self.add)
+        check_provenance(self.spec, self.add)
         return self.issues
 
     def unique_ids(self) -> None:

@@ -187,12 +187,16 @@ FieldSpec = Annotated[
 
 
 class DocumentKind(Model):
+    """A kind of document. ``provided_by``: the roles whose holders may upload it (an
+    official's attestation, permit or visa); none given, anyone acting on the request."""
+
     id: Identifier
     label: Localized
     media_types: list[str] = Field(
         default_factory=lambda: ["application/pdf", "image/jpeg", "image/png"]
     )
     max_size_mb: Annotated[StrictInt, Field(ge=1, le=100)] = 10
+    provided_by: Annotated[list[Identifier], Field(min_length=1)] | None = None
 
 
 class Sla(Model):
@@ -252,12 +256,16 @@ class BreachAction(Model):
 
 
 class State(Model):
+    """A stage of a request. ``editable``: in a state waiting on the requester, the fields
+    the requester may still correct there; none given, all of theirs; ``[]``, none."""
+
     id: Identifier
     label: Localized
     description: Localized | None = None
     initial: StrictBool = False
     final: Literal["approved", "rejected", "withdrawn", "expired"] | None = None
     waiting_on: Literal["requester", "authority", "third_party"] = "authority"
+    editable: list[Identifier] | None = None
     sla: Sla | None = None
     on_breach: BreachAction | None = None
     legal_clause: Identifier | None = None

@@ -7,8 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from sopflow.domain.access import effective_roles
 from sopflow.errors import SopflowError
-from sopflow.web import uploads
+from sopflow.services import Services
+from sopflow.web import offers, uploads
 from sopflow.web.pages import (
     Email,
     _checked_form,
@@ -20,6 +22,7 @@ from sopflow.web.pages import (
     _services,
 )
 from sopflow.web.refusals import explain, status_of
+from states.machine import CompiledSop
 from workflows.client import run_command
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +39,8 @@ def new_request_form(request: Request, sop_id: str, email: Email) -> Response:
         return _render(request, "error.html", 403,
                        error=explain(refusal, _lang(request), sop).summary)  # fmt: skip
     uploads.forget(request, uploads.filing_form(sop_id))  # a fresh form: nothing kept
-    return _render(request, "new_request.html", sop=sop, values={}, errors={}, kept={})
+    return _render(request, "new_request.html", sop=sop, values={}, errors={}, kept={},
+                   offer=_offer(services, email, sop))  # fmt: skip
 
 
 @router.post("/requests/new/{sop_id}", response_model=None)
@@ -61,6 +65,12 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
         # files refused for what they are are not offered again; the others are kept
         kept = uploads.drop(request, filing, set(said.fields))
         return _render(request, "new_request.html", status_of(exc), sop=sop, values=data,
-                       errors=said.fields, error=said.summary, kept=kept)  # fmt: skip
+                       errors=said.fields, error=said.summary, kept=kept,
+                       offer=_offer(services, email, sop))  # fmt: skip
     uploads.forget(request, filing)
     return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)
+
+
+def _offer(services: Services, email: str, sop: CompiledSop) -> offers.Offer:
+    """The filing form for this user: only the documents their filing roles may provide."""
+    return offers.filing(sop, effective_roles(services.directory.member(email), sop.spec, None))

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sopflow.domain.access import Member, effective_roles
 from sopflow.errors import SopflowError
 from sopflow.services import ListFilter, Services
-from sopflow.web import i18n, uploads
+from sopflow.web import i18n, offers, uploads
 from sopflow.web.display import display
 from sopflow.web.refusals import explain, status_of
 from sopflow.web.status import duties, status
@@ -360,11 +360,11 @@ def request_page(request: Request, reference: str, email: str, error: str | None
     actions = [tr for tr in sop.by_state[view["state"]].values()
                if tr.trigger in view["allowed_triggers"]]  # fmt: skip
     requester = bool(sop.requester_roles & set(view["your_roles"]))
-    correcting = requester and sop.states[view["state"]].waiting_on == "requester"
-    # correcting a returned request: every field of theirs, on the steps that send it back
-    editable = {tr.trigger: [sop.fields[name] for name in sop.fields if name in tr.sets or (
-                    correcting and not sop.is_final(tr.to) and name in sop.requester_fields)]
-                for tr in actions}  # fmt: skip
+    present = {d["kind"] for d in view["documents"]}
+    # each step's form: the fields this user may write with it (correcting a returned
+    # request, what of theirs the state leaves open), the documents they may provide
+    forms = {tr.trigger: offers.step(sop, view["state"], tr, view["your_roles"], view["data"],
+                                     present) for tr in actions}  # fmt: skip
     # a step of this request's history (the links of its timeline); any other is refused,
     # on the page at its present state, rather than shown as if it were that step
     at_seq, as_of, status_code = request.query_params.get("at_seq"), None, 200
@@ -378,14 +378,16 @@ def request_page(request: Request, reference: str, email: str, error: str | None
     auditor = {r.id for r in sop.spec.roles if r.kind == "auditor"} & set(view["your_roles"])
     chain = services.audit.verify(reference) if auditor else None
     now, lang = services.ctx.clock(), _lang(request)
-    present = {d["kind"] for d in view["documents"]}
-    needed = [d for d in sop.spec.documents if d.id not in present and any(
+    attachable = offers.attaching(sop, view["state"], view["your_roles"])
+    needed = [d for d in attachable if d.id not in present and any(
         d.id in tr.requires.documents for tr in sop.by_state[view["state"]].values())]  # fmt: skip
     return _render(request, "request.html", status_code, view=view, sop=sop, history=history,
-                   needed=needed, can_attach=bool(actions) and not sop.is_final(view["state"]),
+                   needed=needed, can_attach=bool(actions and attachable)
+                   and not sop.is_final(view["state"]),
                    actions=actions, error=error, as_of=as_of, posted=posted or {},
                    form_key=secrets.token_urlsafe(12),
-                   chain=chain, editable=editable, tz=sop.spec.calendar.timezone,
+                   chain=chain, forms=forms, attachable=attachable,
+                   tz=sop.spec.calendar.timezone,
                    documents={d.id: d.label.get(lang) for d in sop.spec.documents},
                    reasons={r.id: r.label.get(lang) for r in sop.spec.reason_codes},
                    progress=status(sop, view, view["allowed_triggers"], now, lang),

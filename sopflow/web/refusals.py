@@ -126,6 +126,10 @@ def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
     if code == "unknown-reason" and isinstance(params.get("allowed"), list):
         params["allowed"] = labels.listed([labels.quoted(labels.reason(r))
                                            for r in params["allowed"]])  # fmt: skip
+    if code == "document-not-providable" and isinstance(params.get("providers"), list):
+        params["providers"] = labels.listed([labels.role(r) for r in params["providers"]])
+    if code == "field-frozen" and "state" in params:
+        params["state"] = labels.state(params["state"])
     if code == "document-too-large" and isinstance(params.get("limit"), int):
         params["size"] = format_unit(params["limit"] / 1_000_000, "digital-megabyte",
                                      length="short", locale=lang)  # fmt: skip

@@ -77,7 +77,7 @@ def test_a_refused_step_takes_back_the_files_it_stored_but_no_others(api, tokens
     kept = api.get(f"{base}/documents/{created['documents'][0]['sha256']}",
                    headers=auth(tokens, "agent")).content  # fmt: skip
     docs = [
-        {"kind": "attestation", "file_name": "new.pdf", "content_base64": b64(world.pdf())},
+        {"kind": "power_of_attorney", "file_name": "new.pdf", "content_base64": b64(world.pdf())},
         {"kind": "demand_letter", "file_name": "same.pdf", "content_base64": b64(kept)},
     ]
 

@@ -31,7 +31,7 @@ def refusal(page: str) -> str:
 
 
 def field_errors(page: str) -> list[str]:
-    return [html.unescape(e) for e in re.findall(r'<span class="error">([^<]*)</span>', page)]
+    return [html.unescape(e) for e in re.findall(r'<span class="error"[^>]*>([^<]*)</span>', page)]
 
 
 def filing_form(site: TestClient, lang: str) -> dict[str, str]:

@@ -90,7 +90,7 @@ def test_a_bad_file_is_refused_with_every_other_mistake_and_the_good_files_kept(
 
 
 def test_a_file_added_without_its_kind_is_refused_not_dropped(site: TestClient) -> None:
-    sign_in(site, "examiner@dgpemoe.demo")
+    sign_in(site, "rh@carthage.demo")  # the enterprise provides the file's papers
     page = site.get("/requests/TN-2026-000001?lang=fr").text
     form = {"csrf": csrf_of(page), "other_kind": "", "comment": "Pièce complémentaire"}
     files = {"document__other": ("note.pdf", PDF, "application/pdf")}

@@ -312,7 +312,8 @@ def test_a_mislabelled_document_is_refused(desk: Desk) -> None:
 
 
 def test_a_document_of_a_type_its_kind_does_not_take_is_refused(desk: Desk) -> None:
-    # selection results are PDF, CSV or spreadsheets, not pictures
+    # selection results are PDF, CSV or spreadsheets, not pictures (and the selection
+    # committee's own: every error of the file is listed)
     error = desk.refused(
         InvalidData,
         lambda: desk.services.commands.attach(
@@ -322,7 +323,8 @@ def test_a_document_of_a_type_its_kind_does_not_take_is_refused(desk: Desk) -> N
         ),
     )
     assert [(e.field, e.code) for e in error.errors] == [
-        ("document:selection_results", "document-type")
+        ("document:selection_results", "document-type"),
+        ("document:selection_results", "document-not-providable"),
     ]
 
 
@@ -340,8 +342,8 @@ def test_an_unknown_document_kind_is_refused(desk: Desk) -> None:
 
 def test_a_png_named_png_is_accepted(desk: Desk) -> None:
     done = desk.services.commands.attach(
-        desk.ref, email("agent"), Command(documents=[w.doc("attestation", w.png(), "scan.png")])
+        desk.ref, email("agent"), Command(documents=[w.doc("demand_letter", w.png(), "scan.png")])
     )
     documents = desk.services.queries.show(desk.ref, email("agent"))["documents"]
     assert done.trigger == "attach"
-    assert (documents[-1]["kind"], documents[-1]["media_type"]) == ("attestation", "image/png")
+    assert (documents[-1]["kind"], documents[-1]["media_type"]) == ("demand_letter", "image/png")

@@ -61,7 +61,7 @@ def test_a_repeated_step_returns_the_first_outcome_and_changes_nothing(seeded: S
 
 def test_a_repeated_attach_adds_the_documents_once(seeded: Services) -> None:
     ref = w.submit_eg(seeded).reference
-    command = Command(documents=w.docs("attestation"), idempotency_key="attach-1")
+    command = Command(documents=w.docs("demand_letter"), idempotency_key="attach-1")
     seeded.commands.attach(ref, email("agent"), command)
     after_first = w.footprint(seeded)
 

@@ -184,3 +184,29 @@ def test_a_document_too_large_is_413_also_when_a_flow_run_reported_it() -> None:
     # dictionary: the same status, for the API and the pages alike
     assert status_of(rejection(too_large.to_dict())) == 413  # type: ignore[arg-type]
     assert status_of(rejection(other.to_dict())) == 422  # type: ignore[arg-type]
+
+
+def test_a_document_from_the_wrong_role_names_who_provides_it_in_the_readers_language() -> None:
+    error = {"code": "invalid-data", "errors": [
+        {"field": "document:attestation", "code": "document-not-providable",
+         "message": "att.pdf: a 'attestation' document may be provided only by labour_attache",
+         "params": {"file": "att.pdf", "document": "attestation",
+                    "providers": ["labour_attache"], "roles": ["employer_agent"]}}]}  # fmt: skip
+
+    said = explain(error, "fr", EG)
+
+    assert said.fields == {"attestation": "att.pdf : ce document est fourni uniquement par "
+                           "Attaché du travail (bureau de représentation du travail)"}  # fmt: skip
+    assert "Légalisation par le consulat" in said.summary
+
+
+def test_a_frozen_field_names_the_stage_in_arabic() -> None:
+    error = {"code": "invalid-data", "errors": [
+        {"field": "workers_requested", "code": "field-frozen", "message": "may not be changed",
+         "params": {"field": "workers_requested", "state": "advertisement_drafting",
+                    "editable": []}}]}  # fmt: skip
+
+    said = explain(error, "ar", EG)
+
+    stage = "تم اعتماد الطلب، في انتظار تقديم الإعلان"
+    assert said.fields == {"workers_requested": f"لم يعد تعديله ممكنًا في مرحلة «{stage}»"}
