@@ -37,6 +37,16 @@ def test_every_sentence_is_in_three_languages_with_the_same_values(key: str) -> 
     assert placeholders(sentence["ar"]) == placeholders(sentence["en"])
 
 
+RULES_SOURCE = Path(__file__).resolve().parents[2] / "states" / "rules.py"
+
+
+@pytest.mark.parametrize("why", sorted(set(re.findall(r'why="([a-z-]+)"',
+                                                       RULES_SOURCE.read_text()))))  # fmt: skip
+def test_every_reason_a_rule_gives_is_said_in_the_readers_language(why: str) -> None:
+    # a reason with no sentence would reach a French or Arabic page in English
+    assert f"rule:{why}" in SENTENCES
+
+
 BAD_VALUES: dict[str, Any] = {
     "workers_requested": 0,  # out of range
     "contract_months": "twelve",  # not a number
