@@ -117,7 +117,10 @@ def _folder_problem(folder: Path, exc: OSError) -> str:
 
 def in_memory(url: str | sa.URL) -> bool:
     """Whether the URL names an in-memory SQLite database (gone when the process ends)."""
-    parsed = sa.make_url(url) if isinstance(url, str) else url
+    try:
+        parsed = sa.make_url(url) if isinstance(url, str) else url
+    except sa.exc.ArgumentError:
+        return False  # not a URL at all: make_engine says so (adapter-error)
     if parsed.get_backend_name() != "sqlite":
         return False
     database = parsed.database or ""
