@@ -147,7 +147,9 @@ def public_url(cfg: Settings) -> str:
 def _notices(ctx: Context, cfg: Settings) -> Notices:
     from notifications.render import TemplateRenderer
 
-    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, public_url(cfg))
+    # the channel is built when delivery first needs it: listing and re-queueing notices
+    # must not need its credentials
+    return Notices(ctx, TemplateRenderer(), lambda: channel(cfg), cfg.mail_from, public_url(cfg))
 
 
 _services: Services | None = None

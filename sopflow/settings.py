@@ -39,8 +39,10 @@ def absolute_database_url(url: str) -> str:
     return parsed.set(database=str(absolute)).render_as_string(hide_password=False)
 
 
-_EXAMPLES = {"SOPFLOW_SENDGRID_HOST": "https://api.sendgrid.com",
-             "SOPFLOW_PUBLIC_URL": "https://sop.ministry.example"}
+_EXAMPLES = {
+    "SOPFLOW_SENDGRID_HOST": "https://api.sendgrid.com",
+    "SOPFLOW_PUBLIC_URL": "https://sop.ministry.example",
+}
 
 
 def web_address(value: str, variable: str) -> str:
