@@ -3,8 +3,9 @@
 Each flow run's outcome travels in its final state's message as JSON (``{"result": ...}``
 or ``{"error": ...}``), so a caller (in-process or through a deployment on a worker) gets
 the outcome or the precise rejection without Prefect result persistence. A rejected command
-is a Failed run that is not retried; a database that is briefly unavailable (a retryable
-``AdapterError``) is retried.
+is a normal outcome: a Completed run named ``Rejected`` carrying the refusal (never retried,
+never logged by a worker as a crash); a failure (an ``AdapterError``) is a Failed run, and a
+database that is briefly unavailable (a retryable one) is tried again first.
 """
 
 from __future__ import annotations
