@@ -134,6 +134,8 @@ class SendGridChannel:
             raise _failure(exc) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
             misconfigured = _misconfigured(exc)
+            if misconfigured is None and isinstance(exc, ValueError):
+                raise  # not about reaching SendGrid: dead-lettered with its own words
             if misconfigured is not None:  # no retry can help: the operator must act
                 raise DeliveryFailed(misconfigured, retryable=False,
                                      channel_fault=True) from exc  # fmt: skip
@@ -147,7 +149,7 @@ def _misconfigured(exc: BaseException) -> str | None:
     without a scheme, TLS spoken to a plain HTTP server or the reverse), or None."""
     reason = getattr(exc, "reason", exc)
     text = str(reason)
-    if isinstance(exc, ValueError) or "unknown url type" in text:
+    if "unknown url type" in text or (isinstance(exc, ValueError) and "url" in text.lower()):
         why = f"the URL is not usable ({text})"
     elif isinstance(reason, ssl.SSLError):
         why = f"TLS failed ({getattr(reason, 'reason', None) or text}): an https:// host that " \

@@ -248,6 +248,10 @@ def test_requests_move_through_deployment_runs_executed_by_a_worker(cluster: Clu
     assert "error[trigger-not-allowed] the request is closed (state 'visa_granted')" in (
         too_late.stderr
     )
+    # a refusal is a normal outcome of its run: no crash report with a traceback on the worker
+    worker_log = (cluster.files.parent / "worker.log").read_text(encoding="utf-8")
+    assert "Engine execution exited with unexpected exception" not in worker_log
+    assert "Traceback" not in worker_log
     assert "2 command(s): 2 applied, 0 already applied, 0 failed" in imported.stdout
     for reference, final in ((granted, "visa_granted"), (withdrawn, "withdrawn")):
         view = cluster.sopflow("request", "show", reference, "--as", email("examiner"), "--json")
