@@ -71,9 +71,8 @@ def test_deploy_and_worker_without_a_prefect_server_are_precise_errors(
 def test_serve_in_deployments_mode_without_prefect_api_url_refuses_at_start(
     sopflow: Sopflow,
 ) -> None:
-    run = variant(sopflow, SOPFLOW_PREFECT_MODE="deployments", PREFECT_API_URL=None)(
-        "serve", "--port", "8791"
-    )
+    run = installed(sopflow, "serve", "--port", "8791", SOPFLOW_PREFECT_MODE="deployments",
+                    PREFECT_API_URL=None)  # fmt: skip
     assert "SOPFLOW_PREFECT_MODE=deployments needs PREFECT_API_URL" in refused(
         run, "orchestrator-error"
     )
