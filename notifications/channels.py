@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import email.policy
 import os
+import ssl
 import tempfile
 import urllib.error
 from email.header import Header as MimeHeader
@@ -131,10 +132,34 @@ class SendGridChannel:
             response = self.client.send(mail)
         except http_errors.HTTPError as exc:
             raise _failure(exc) from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
+            misconfigured = _misconfigured(exc)
+            if misconfigured is None and isinstance(exc, ValueError):
+                raise  # not about reaching SendGrid: dead-lettered with its own words
+            if misconfigured is not None:  # no retry can help: the operator must act
+                raise DeliveryFailed(misconfigured, retryable=False,
+                                     channel_fault=True) from exc  # fmt: skip
             raise DeliveryFailed(f"SendGrid unreachable: {exc}", retryable=True) from exc
         headers = {k.lower(): v for k, v in dict(getattr(response, "headers", {}) or {}).items()}
         return str(headers.get("x-message-id") or "")
+
+
+def _misconfigured(exc: BaseException) -> str | None:
+    """Why a failure to reach SendGrid is its configuration's, not the network's (a host
+    without a scheme, TLS spoken to a plain HTTP server or the reverse), or None."""
+    reason = getattr(exc, "reason", exc)
+    text = str(reason)
+    if "unknown url type" in text or (isinstance(exc, ValueError) and "url" in text.lower()):
+        why = f"the URL is not usable ({text})"
+    elif isinstance(reason, ssl.SSLError):
+        why = f"TLS failed ({getattr(reason, 'reason', None) or text}): an https:// host that " \
+              "speaks plain HTTP, or the reverse"  # fmt: skip
+    else:
+        return None
+    return (
+        f"SendGrid cannot be reached as configured: {why}; correct SOPFLOW_SENDGRID_HOST "
+        "(like https://api.sendgrid.com), then 'sopflow notify retry --all-dead'"
+    )
 
 
 def _failure(exc: http_errors.HTTPError) -> DeliveryFailed:
@@ -144,5 +169,10 @@ def _failure(exc: http_errors.HTTPError) -> DeliveryFailed:
     retry_after = None
     with contextlib.suppress(TypeError, ValueError, AttributeError):
         retry_after = float(exc.headers.get("Retry-After"))
+    if status in (401, 403):  # the key, not the notice: every other one would fail alike
+        return DeliveryFailed(f"SendGrid refused the API key ({status}: {text}): check "
+                              "SOPFLOW_SENDGRID_API_KEY (and its mail send permission); the "
+                              "notices stay pending", status=status, retryable=False,
+                              channel_fault=True)  # fmt: skip
     return DeliveryFailed(f"SendGrid answered {status}: {text}", status=status,
                           retryable=status not in PERMANENT, retry_after=retry_after)  # fmt: skip

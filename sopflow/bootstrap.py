@@ -26,6 +26,9 @@ _SETTING_CODES = {"int_parsing": "wrong-type", "int_from_float": "wrong-type",
                   "path_not_directory": "not-a-folder"}  # fmt: skip
 
 
+CONFIGURATION_ERROR = "configuration-error"
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """The settings from the environment; a bad value is refused naming its variable."""
@@ -35,9 +38,16 @@ def settings() -> Settings:
         errors = []
         for e in exc.errors():
             name = "SOPFLOW_" + "_".join(str(part) for part in e["loc"]).upper()
+            if e["type"] == CONFIGURATION_ERROR:  # the message names the variable and value
+                errors.append(FieldError(name, CONFIGURATION_ERROR, e["msg"]))
+                continue
             message = f"{e['msg']} (given: {e['input']!r})"
             errors.append(FieldError(name, _SETTING_CODES.get(e["type"], "invalid-setting"),
                                      message))  # fmt: skip
+        if all(e.code == CONFIGURATION_ERROR for e in errors):
+            # a channel, an address or a URL that cannot work: as a misconfigured channel is
+            raise AdapterError("; ".join(e.message for e in errors),
+                               code="configuration-error") from None  # fmt: skip
         raise InvalidData(errors, context="settings") from None
 
 
@@ -137,7 +147,9 @@ def public_url(cfg: Settings) -> str:
 def _notices(ctx: Context, cfg: Settings) -> Notices:
     from notifications.render import TemplateRenderer
 
-    return Notices(ctx, TemplateRenderer(), channel(cfg), cfg.mail_from, public_url(cfg))
+    # the channel is built when delivery first needs it: listing and re-queueing notices
+    # must not need its credentials
+    return Notices(ctx, TemplateRenderer(), lambda: channel(cfg), cfg.mail_from, public_url(cfg))
 
 
 _services: Services | None = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -81,12 +80,19 @@ def run_command(raw: dict[str, Any]) -> CommandResult:
     _fits_a_flow_run(services, parameters)
     try:
         outcome = _submit_run(parameters)
+        if "error" in outcome:
+            raise rejection(outcome["error"])
     except AdapterError as exc:
+        if exc.code == "flow-failed":  # the run crashed: it may or may not have applied it
+            raise AdapterError(f"the flow run ended without an outcome ({exc.message}): the "
+                               "command may or may not have been applied. To find out and "
+                               "finish safely, repeat the command with --idempotency-key "
+                               f"{command['idempotency_key']} (applied already: nothing "
+                               "changes and its outcome is shown)", retryable=True,
+                               code="flow-failed") from exc  # fmt: skip
         raise AdapterError(f"{exc.message}. To try again safely, repeat the command with "
                            f"--idempotency-key {command['idempotency_key']}",
                            retryable=exc.retryable, code=exc.code) from exc  # fmt: skip
-    if "error" in outcome:
-        raise rejection(outcome["error"])
     return CommandResult(**{**outcome["result"], "flags": tuple(outcome["result"]["flags"])})
 
 
@@ -151,21 +157,35 @@ def _embedded_slot() -> threading.BoundedSemaphore:
         return _slots[0]
 
 
-def _through_deployment(name: str, parameters: dict[str, Any]) -> Any:
-    from prefect.deployments import run_deployment
+def prefect_server(needed_by: str = "SOPFLOW_PREFECT_MODE=deployments") -> str:
+    """The Prefect server's API URL (PREFECT_API_URL), once it answers; else an
+    orchestrator error saying what to set or start (``needed_by``: who needs it)."""
     from prefect.settings import PREFECT_API_URL
 
     url = PREFECT_API_URL.value()
     if not url:
-        raise AdapterError("SOPFLOW_PREFECT_MODE=deployments needs PREFECT_API_URL (the "
-                           "Prefect server's API)", code="orchestrator-error")  # fmt: skip
+        raise AdapterError(f"{needed_by} needs PREFECT_API_URL: set it to the Prefect server's "
+                           "API (e.g. http://prefect-host:4200/api)",
+                           code="orchestrator-error")  # fmt: skip
+    url = str(url).rstrip("/")
     try:
         httpx.get(f"{url}/health", timeout=3.0).raise_for_status()
     except httpx.HTTPError as exc:
-        raise AdapterError(f"the Prefect server at {url} is not answering ({exc}); start it, "
-                           "or set SOPFLOW_PREFECT_MODE=embedded", retryable=True,
-                           code="orchestrator-error") from exc  # fmt: skip
-    timeout = float(os.environ.get("SOPFLOW_RUN_TIMEOUT", "300"))
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise AdapterError(
+            f"the Prefect server at {url} is not answering ({detail}); start it"
+            + (", or set SOPFLOW_PREFECT_MODE=embedded" if "MODE" in needed_by else ""),
+            retryable=True,
+            code="orchestrator-error",
+        ) from exc
+    return url
+
+
+def _through_deployment(name: str, parameters: dict[str, Any]) -> Any:
+    from prefect.deployments import run_deployment
+
+    prefect_server()
+    timeout = bootstrap.settings().run_timeout
     flow_run: Any = run_deployment(name, parameters=parameters, timeout=timeout,
                                    poll_interval=0.5, as_subflow=False)  # fmt: skip
     if flow_run.state is None or not flow_run.state.is_final():
@@ -218,7 +238,17 @@ def run_batch(path: Path, progress: Callable[[int], None] | None = None) -> dict
         return summarise(sorted(early + apply_chunk.fn(prepared, None), key=lambda r: r["line"]))
     if mode() == "deployments":
         state = _through_deployment(BATCH_DEPLOYMENT, {"path": str(path.resolve())})
-        return dict(outcome_of(state)["result"])
+        outcome = outcome_of(state)
+        if "error" in outcome:
+            error = rejection(outcome["error"])
+            if isinstance(error, AdapterError) and error.code == "flow-failed":
+                raise AdapterError(f"the batch's flow run ended without an outcome "
+                                   f"({error.message}): some of its commands may have been "
+                                   "applied. Run the same import again: each line is applied "
+                                   "once, those already applied are reported as such",
+                                   retryable=True, code="flow-failed") from None  # fmt: skip
+            raise error
+        return dict(outcome["result"])
     prefix = f"import:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}:"
     outcome = _in_thread(lambda: outcome_of(process_commands(path=str(path), return_state=True)),
                          services, prefix, progress)  # fmt: skip

@@ -3,8 +3,9 @@
 Each flow run's outcome travels in its final state's message as JSON (``{"result": ...}``
 or ``{"error": ...}``), so a caller (in-process or through a deployment on a worker) gets
 the outcome or the precise rejection without Prefect result persistence. A rejected command
-is a Failed run that is not retried; a database that is briefly unavailable (a retryable
-``AdapterError``) is retried.
+is a normal outcome: a Completed run named ``Rejected`` carrying the refusal (never retried,
+never logged by a worker as a crash); a failure (an ``AdapterError``) is a Failed run, and a
+database that is briefly unavailable (a retryable one) is tried again first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prefect.states import Completed, Failed
 
 from sopflow import bootstrap
 from sopflow.errors import AdapterError, FieldError, InvalidData, SopflowError
+from sopflow.services import Services
 from sopflow.text_input import strict_json
 from workflows import commands
 
@@ -39,7 +41,92 @@ def _done(result: dict[str, Any]) -> State[Any]:
 
 
 def _rejected(error: SopflowError) -> State[Any]:
-    return Failed(message=json.dumps({"error": error.to_dict()}, default=str))
+    """The run's final state for an error. A refusal (a command that may not be applied,
+    invalid data, an unknown request) is a normal outcome: a Completed state named
+    ``Rejected`` carrying it, so that a worker does not log it as a crash with a traceback
+    and Prefect never retries it. A failure (the database, the document store, the
+    configuration) is a Failed run."""
+    message = json.dumps({"error": error.to_dict()}, default=str)
+    if isinstance(error, AdapterError):
+        return Failed(message=message)
+    return Completed(name=REJECTED, message=message)
+
+
+REJECTED = "Rejected"  # the name of a Completed state that carries a refusal
+
+# where a flow run of a deployment finds the database and folders: the worker runs it in a
+# temporary folder it deletes afterwards, so a relative path there would be another file
+_PATH_VARIABLES = ("SOPFLOW_DATABASE_URL", "SOPFLOW_DATA_DIR", "SOPFLOW_DOCUMENTS_DIR",
+                   "SOPFLOW_OUTBOX_DIR", "SOPFLOW_SOP_DIR")  # fmt: skip
+
+
+def worker_paths_problem(env: dict[str, str]) -> str | None:
+    """Why a flow run on a worker cannot trust its paths (a relative or missing one, a SQLite
+    database that does not exist), or None. ``sopflow worker`` exports absolute paths."""
+    import sqlalchemy as sa
+
+    problems = []
+    url = env.get("SOPFLOW_DATABASE_URL")
+    if not url:
+        problems.append("SOPFLOW_DATABASE_URL is not set (the default ./sopflow.db would be "
+                        "a new, empty database in the run's temporary folder)")  # fmt: skip
+    else:
+        try:
+            parsed: sa.URL | None = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            parsed = None  # refused precisely where the engine is made
+        database = (parsed.database or "") if parsed is not None else ""
+        if parsed is not None and parsed.get_backend_name() == "sqlite" and database \
+                and not database.startswith("file:") and database != ":memory:":  # fmt: skip
+            if not Path(database).is_absolute():
+                problems.append(f"SOPFLOW_DATABASE_URL names the relative path {database}")
+            elif not Path(database).exists():
+                problems.append(f"the SQLite database {database} does not exist on this "
+                                "machine (a worker never creates one: run 'sopflow db "
+                                "upgrade' where it belongs, or point at the web processes' "
+                                "database)")  # fmt: skip
+    if not env.get("SOPFLOW_DATA_DIR") and not env.get("SOPFLOW_DOCUMENTS_DIR"):
+        problems.append("neither SOPFLOW_DOCUMENTS_DIR nor SOPFLOW_DATA_DIR is set")
+    channel = env.get("SOPFLOW_NOTIFY_CHANNEL", "file")
+    if channel == "file" and not env.get("SOPFLOW_OUTBOX_DIR"):
+        problems.append(
+            "SOPFLOW_NOTIFY_CHANNEL is file and SOPFLOW_OUTBOX_DIR is not set "
+            "(notices would be written into ./outbox of the temporary folder)"
+        )
+    for name in _PATH_VARIABLES[1:]:
+        value = env.get(name)
+        if value and not Path(value).expanduser().is_absolute():
+            problems.append(f"{name}={value} is a relative path")
+    if not problems:
+        return None
+    return (
+        "this flow run runs on a worker, in a temporary folder it deletes afterwards: "
+        + "; ".join(problems)
+        + ". Start workers with 'sopflow worker' (it exports "
+        "absolute paths to its runs), with the settings of docs/deploy.md step 4"
+    )
+
+
+def _of_a_deployment() -> bool:
+    """Whether this flow run belongs to a deployment (so a worker runs it); read from the
+    run's context, not asked of the API."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    run = getattr(ctx, "flow_run", None)
+    return getattr(run, "deployment_id", None) is not None
+
+
+def _services() -> Services:
+    """The services, after checking that a run of a deployment (on a worker) uses the same
+    database and folders as everyone else, not files of its temporary folder."""
+    if _of_a_deployment():
+        import os
+
+        problem = worker_paths_problem(dict(os.environ))
+        if problem is not None:
+            raise AdapterError(problem, code="configuration-error")
+    return bootstrap.services()
 
 
 ATTEMPTS = 3  # for a database that is briefly unavailable
@@ -53,9 +140,9 @@ def advance_request(command: dict[str, Any]) -> State[Any]:
     command's idempotency key making that safe; a rejection is final. (Flow-level retries
     would retry every Failed final state, rejections included: Prefect 3 has no retry
     condition for flows.)"""
-    services = bootstrap.services()
     for attempt in range(1, ATTEMPTS + 1):
         try:
+            services = _services()
             spec = commands.parse(command)
             result = commands.apply(services, spec, _run_id())
         except AdapterError as exc:
@@ -74,7 +161,7 @@ def apply_chunk(
     lines: list[tuple[int, dict[str, Any]]], run_id: str | None
 ) -> list[dict[str, Any]]:
     """Each command in its own transaction; a failure is reported and the rest go on."""
-    services = bootstrap.services()
+    services = _services()
     report = []
     for number, raw in lines:
         try:
@@ -90,7 +177,7 @@ def prepare_batch(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[di
     """The commands of a JSONL file, ready to apply: each line without a key gets one derived
     from the file and its number (a re-run applies nothing twice), documents named by
     ``path`` go to the document store. Lines that cannot be commands are reported."""
-    services = bootstrap.services()
+    services = _services()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     prepared: list[tuple[int, dict[str, Any]]] = []
     early: list[dict[str, Any]] = []
@@ -125,6 +212,10 @@ def process_commands(lines: list[tuple[int, dict[str, Any]]] | None = None,
     parameters are limited to 512 KB); ``lines``: a small batch given inline."""
     run_id = _run_id()
     report: list[dict[str, Any]] = []
+    try:
+        _services()
+    except AdapterError as exc:
+        return _rejected(exc)
     if path is not None:
         lines, report = prepare_batch(Path(path))
     lines = lines or []
@@ -136,14 +227,23 @@ def process_commands(lines: list[tuple[int, dict[str, Any]]] | None = None,
 @flow(name="sla-sweep", persist_result=False)
 def sla_sweep(limit: int = 500) -> State[Any]:
     """Record every passed deadline once and apply the SOP's breach action."""
-    report = bootstrap.services().deadlines.sweep(flow_run_id=_run_id(), limit=limit)
+    try:
+        services = _services()
+    except AdapterError as exc:
+        return _rejected(exc)
+    report = services.deadlines.sweep(flow_run_id=_run_id(), limit=limit)
     return _done(report.to_dict())
 
 
 @flow(name="deliver-notifications", persist_result=False)
 def deliver_notifications(limit: int = 200) -> State[Any]:
     """Drain the outbox: send what is due, retry with backoff, dead-letter the rest."""
-    report = bootstrap.services().notices.deliver(limit)
+    try:
+        notices = _services().notices
+        notices.channel  # noqa: B018 - a misconfigured channel refuses the run, sends nothing
+    except AdapterError as exc:
+        return _rejected(exc)
+    report = notices.deliver(limit)
     return _done(report.to_dict())
 
 
@@ -151,7 +251,7 @@ def deliver_notifications(limit: int = 200) -> State[Any]:
 def audit_verify(reference: str | None = None) -> State[Any]:
     """Verify the hash chains (all, or one request's); a summary artifact for the UI."""
     try:
-        report = bootstrap.services().audit.verify(reference)
+        report = _services().audit.verify(reference)
     except SopflowError as exc:
         return _rejected(exc)
     lines = [f"**{'intact' if report.intact else 'NOT INTACT'}**: {report.events} event(s) in "
@@ -167,7 +267,7 @@ def audit_verify(reference: str | None = None) -> State[Any]:
 @flow(name="audit-replay", persist_result=False)
 def audit_replay(references: list[str], auditor: str) -> State[Any]:
     """Replay requests from their events; list every difference from the stored state."""
-    services = bootstrap.services()
+    services = _services()
     rows = []
     for reference in references:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ import typer
 from sopflow import bootstrap
 from sopflow.cli.common import Locale, LocaleOption, err, out
 from sopflow.services import OrgInput
-from sopflow.store.db import current_revisions, upgrade
+from sopflow.store.db import backup, current_revisions, upgrade
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations: employers, agencies, authorities.", no_args_is_help=True)
@@ -32,6 +33,17 @@ def db_upgrade() -> None:
     else:
         since = f"migration {', '.join(before)}" if before else "an empty database"
         err.print(f"database at {where} upgraded from {since} to {now}")
+
+
+@db_app.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(metavar="PATH", help="the backup file to write (new)")],
+) -> None:
+    """Write a consistent copy of the database while it serves (SQLite: the online backup
+    API, the -wal file's transactions included; PostgreSQL: pg_dump). The documents folder
+    is backed up apart: docs/deploy.md, "Backup and restore"."""
+    engine = bootstrap.engine(migrate=False)
+    err.print(backup(engine, target.expanduser().absolute()), markup=False)
 
 
 @db_app.command("prune-documents")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from sopflow import bootstrap
 from sopflow.cli.common import Locale, LocaleOption, err, out, print_json, print_text
+from sopflow.domain.ports import DeliveryFailed
 from sopflow.errors import FieldError, InvalidData
 
 app = typer.Typer(help="Notices: the outbox and its delivery.", no_args_is_help=True)
@@ -59,7 +60,11 @@ def list_notices(
 
 @app.command()
 def deliver(limit: Annotated[int, typer.Option(min=1)] = 200) -> None:
-    """Deliver the notices that are due now (one deliver-notifications flow run)."""
+    """Deliver the notices that are due now (one deliver-notifications flow run).
+
+    Exit status 1 (``error[delivery-failed]`` on stderr) when a notice failed (to retry) or
+    died, or the batch stopped (the channel refused its key, asked to slow down): cron can
+    alert on it. 0 when everything due was sent."""
     from workflows.client import run_flow
     from workflows.flows import deliver_notifications
 
@@ -68,6 +73,14 @@ def deliver(limit: Annotated[int, typer.Option(min=1)] = 200) -> None:
               markup=False)  # fmt: skip
     for item in result["errors"]:
         err.print(f"  notice {item['id']}: {item['error']}", markup=False)
+    stopped = result.get("stopped")
+    if stopped:
+        err.print(f"  stopped before the end of the batch: {stopped}", markup=False)
+    if result["retrying"] or result["dead"] or stopped:
+        raise DeliveryFailed(f"{result['retrying']} notice(s) to retry, {result['dead']} dead"
+                             + ("; the rest of the batch stays pending" if stopped else "")
+                             + ": 'sopflow notify list --status dead' (or pending) for their "
+                             "errors", retryable=bool(result["retrying"] or stopped))  # fmt: skip
 
 
 @app.command()

@@ -32,6 +32,10 @@ def serve(
 
     _can_listen(host, port)  # before the seconds spent starting Prefect, not after
     cfg = bootstrap.settings()
+    if cfg.prefect_mode == "deployments":  # refused now, not at the first command
+        from workflows.client import prefect_server
+
+        prefect_server()
     links_set = cfg.public_url is not None
     links = bootstrap.serve_links_at(host, port)  # before the notices service is built
     services = bootstrap.services()

@@ -36,10 +36,18 @@ class DeliveryFailed(AdapterError):
     code = "delivery-failed"
 
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
-                 status: int | None = None) -> None:  # fmt: skip
+                 status: int | None = None, channel_fault: bool = False) -> None:  # fmt: skip
         super().__init__(message, retryable=retryable)
         self.retry_after = retry_after
         self.status = status
+        # the channel's fault, not the notice's (bad credentials, a host that cannot work):
+        # every other notice would fail alike
+        self.channel_fault = channel_fault
+
+    @property
+    def stops_batch(self) -> bool:
+        """Whether delivery stops the batch here: the channel's fault, or a 429."""
+        return self.channel_fault or self.status == 429
 
 
 class Renderer(Protocol):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,10 +37,13 @@ class DeliveryReport:
     retrying: int = 0
     dead: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # why the batch stopped before its end (the channel refused its credentials, asked us
+    # to slow down, or cannot work as configured); the rest stay pending, untouched
+    stopped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead,
-                "errors": self.errors}  # fmt: skip
+                "errors": self.errors, "stopped": self.stopped}  # fmt: skip
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -60,13 +64,29 @@ def _when(moment: datetime | None, sop: CompiledSop) -> str | None:
 
 
 class Notices:
-    def __init__(self, ctx: Context, renderer: Renderer, channel: Channel, sender: str,
-                 public_url: str) -> None:  # fmt: skip
+    """``channel``: the channel, or a function that builds it: built when first needed, by
+    delivery, so that listing and re-queueing notices never need the channel's credentials
+    (a SendGrid key); a misconfigured channel refuses delivery then, not them."""
+
+    def __init__(self, ctx: Context, renderer: Renderer, channel: Channel | Callable[[], Channel],
+                 sender: str, public_url: str) -> None:  # fmt: skip
         self.ctx = ctx
         self.renderer = renderer
-        self.channel = channel
+        self._channel: Channel | None = None
+        self._make_channel: Callable[[], Channel] | None = None
+        if callable(channel) and not hasattr(channel, "send"):
+            self._make_channel = channel
+        else:
+            self._channel = channel  # type: ignore[assignment]
         self.sender = sender
         self.public_url = public_url.rstrip("/")
+
+    @property
+    def channel(self) -> Channel:
+        if self._channel is None:
+            assert self._make_channel is not None
+            self._channel = self._make_channel()
+        return self._channel
 
     # -- context ------------------------------------------------------------------------
     def context(self, sop: CompiledSop, request: dict[str, Any], event: dict[str, Any],
@@ -123,11 +143,29 @@ class Notices:
                          {"now": self.ctx.clock(), "limit": limit})  # fmt: skip
 
     def deliver(self, limit: int = 200) -> DeliveryReport:
+        """Send what is due. The batch stops at a failure that is the channel's, not the
+        notice's: an authentication failure (401/403: every other notice would fail alike and
+        be dead-lettered for nothing), a channel that cannot work as configured, or a 429
+        (the provider asked us to wait: the other due notices wait as long)."""
         report = DeliveryReport()
+        channel = self.channel  # a misconfigured channel refuses here, before any claim
         for row in self.due(limit):
-            if self._claim(row):
-                self._deliver_one(row, report)
+            if not self._claim(row):
+                continue
+            failure = self._deliver_one(row, report, channel)
+            if failure is not None and failure.stops_batch:
+                report.stopped = failure.message
+                if failure.status == 429:
+                    self._hold_due(backoff(1, failure.retry_after))
+                break
         return report
+
+    def _hold_due(self, seconds: float) -> None:
+        """Push back every pending notice due sooner than ``seconds`` from now (Retry-After)."""
+        until = self.ctx.clock() + timedelta(seconds=seconds)
+        with self.ctx.store.write() as w:
+            w.execute("UPDATE outbox SET next_attempt_at = :until WHERE status = 'pending' AND "
+                      "next_attempt_at < :until", {"until": until})  # fmt: skip
 
     def _claim(self, row: dict[str, Any]) -> bool:
         lease = self.ctx.clock() + timedelta(seconds=LEASE)
@@ -167,7 +205,10 @@ class Notices:
         state = replay(events, sop, until_seq=seq).state
         return state.deadline if state else None
 
-    def _deliver_one(self, row: dict[str, Any], report: DeliveryReport) -> None:
+    def _deliver_one(self, row: dict[str, Any], report: DeliveryReport,
+                     channel: Channel) -> DeliveryFailed | None:  # fmt: skip
+        """Deliver one claimed row and record the attempt; the channel's failure, if any."""
+        failure: DeliveryFailed | None = None
         now = self.ctx.clock()
         attempts = int(row["attempts"]) + 1
         log = list(row["attempt_log"] or [])
@@ -177,11 +218,14 @@ class Notices:
             values.update(template_version=version, locale=locale,
                           subject_hash=_digest(message.subject),
                           body_hash=_digest(message.text + "\0" + message.html))  # fmt: skip
-            provider_id = self.channel.send(message)
+            provider_id = channel.send(message)
         except DeliveryFailed as exc:
-            dead = not exc.retryable or attempts >= MAX_ATTEMPTS
+            failure = exc
+            # a failure of the channel (its key, its configuration) is not this notice's: it
+            # stays pending, as the rest of the batch does, until the operator mends it
+            dead = (not exc.retryable and not exc.stops_batch) or attempts >= MAX_ATTEMPTS
             log.append({"at": now.isoformat(), "ok": False, "error": exc.message,
-                        "status": exc.status, "channel": self.channel.name})  # fmt: skip
+                        "status": exc.status, "channel": channel.name})  # fmt: skip
             values.update(status="dead" if dead else "pending", last_error=exc.message,
                           next_attempt_at=None if dead else
                           now + timedelta(seconds=backoff(attempts, exc.retry_after)))  # fmt: skip
@@ -196,13 +240,14 @@ class Notices:
             report.errors.append({"id": row["id"], "error": str(exc), "dead": True})
         else:
             log.append({"at": now.isoformat(), "ok": True, "provider_message_id": provider_id,
-                        "channel": self.channel.name})  # fmt: skip
+                        "channel": channel.name})  # fmt: skip
             values.update(status="sent", sent_at=now, provider_message_id=provider_id,
                           last_error=None, next_attempt_at=None)  # fmt: skip
             report.sent += 1
         values["attempt_log"] = log
         with self.ctx.store.write() as w:
             w.update_by_id("outbox", row["id"], values)
+        return failure
 
     def preview(self, sop: CompiledSop, trigger: str,
                 locale: str) -> list[tuple[str, Rendered]]:  # fmt: skip

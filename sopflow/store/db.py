@@ -7,6 +7,7 @@ writers never deadlock on a lock upgrade (the SQLAlchemy recipe for pysqlite).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -117,7 +118,10 @@ def _folder_problem(folder: Path, exc: OSError) -> str:
 
 def in_memory(url: str | sa.URL) -> bool:
     """Whether the URL names an in-memory SQLite database (gone when the process ends)."""
-    parsed = sa.make_url(url) if isinstance(url, str) else url
+    try:
+        parsed = sa.make_url(url) if isinstance(url, str) else url
+    except sa.exc.ArgumentError:
+        return False  # not a URL at all: make_engine says so (adapter-error)
     if parsed.get_backend_name() != "sqlite":
         return False
     database = parsed.database or ""
@@ -235,3 +239,80 @@ def pending_migrations(engine: sa.Engine) -> bool:
 
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     return set(current_revisions(engine)) != set(script.get_heads())
+
+
+def backup(engine: sa.Engine, target: Path) -> str:
+    """A consistent copy of the database at ``target`` while it serves; what was done.
+
+    SQLite: SQLite's online backup API, page by page from one read snapshot, so the copy
+    holds every committed transaction, those still in the ``-wal`` file included (a plain
+    ``cp`` of the database file misses them until a checkpoint). PostgreSQL: ``pg_dump``
+    (custom format, for ``pg_restore``) when it is installed; else the command to run."""
+    if target.exists():
+        raise AdapterError(f"{target} exists: name a new file (a backup never overwrites one)",
+                           code="backup-failed")  # fmt: skip
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_backup(url, target)
+    return _pg_dump(url, target)
+
+
+def _sqlite_backup(url: sa.URL, target: Path) -> str:
+    import sqlite3
+
+    database = url.database or ""
+    source_path = Path(database.removeprefix("file:").split("?", 1)[0]).expanduser()
+    if not source_path.is_file():
+        raise AdapterError(f"the SQLite database {source_path} does not exist: nothing to "
+                           "back up (check SOPFLOW_DATABASE_URL)",
+                           code="database-not-found")  # fmt: skip
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                source.backup(copy)  # one consistent snapshot, WAL content included
+                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                check = copy.execute("PRAGMA quick_check").fetchone()[0]
+                head = copy.execute("SELECT chain_seq FROM chain_head WHERE id = 1").fetchone()
+            finally:
+                copy.close()
+        finally:
+            source.close()
+        if check != "ok":
+            raise AdapterError(f"the copy of {source_path} fails SQLite's check ({check})",
+                               code="backup-failed")  # fmt: skip
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
+        raise AdapterError(f"cannot back up {source_path} to {target}: {exc}",
+                           code="backup-failed") from exc  # fmt: skip
+    events = f"; the log's head is event #{head[0]}" if head else ""
+    size = target.stat().st_size
+    return f"wrote {target}: a consistent copy of {source_path} ({size:,} bytes){events}"
+
+
+def _pg_dump(url: sa.URL, target: Path) -> str:
+    import shutil
+    import subprocess
+
+    host, port, user = url.host or "localhost", url.port or 5432, url.username or ""
+    args = ["pg_dump", "--format=custom", f"--file={target}", "-h", host, "-p", str(port)]
+    args += (["-U", user] if user else []) + [url.database or ""]
+    shown = " ".join(args)
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise AdapterError(f"pg_dump is not installed here: run '{shown}' where it is (restore "
+                           "with pg_restore, docs/deploy.md)", code="backup-failed")  # fmt: skip
+    env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+    done = subprocess.run([pg_dump, *args[1:]], env=env, capture_output=True, text=True,  # noqa: S603
+                          check=False)  # fmt: skip
+    if done.returncode != 0:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise AdapterError(f"{shown} failed: {why}", code="backup-failed")
+    return f"wrote {target} with {shown} (restore with pg_restore, docs/deploy.md)"

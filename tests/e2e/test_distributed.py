@@ -7,6 +7,8 @@ SOPFLOW_TEST_DATABASE_URL is set). And a server that is down: a clear error, not
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +72,17 @@ def healthy(url: str) -> bool:
 
 
 @pytest.fixture
-def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    """A Prefect server, the deployments and one worker; all stopped at the end."""
-    port = free_port()
+def cluster(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A Prefect server, the deployments and one worker; all stopped at the end.
+
+    Parametrized ``"relative-worker"``: the worker is started in a folder of its own with
+    relative paths (``sqlite:///./sopflow.db``, ``outbox``, ``.sopflow``), as an operator
+    following docs/deploy.md did; the CLI names the same files by absolute paths."""
+    relative = getattr(request, "param", None) == "relative-worker"
+    site = tmp_path / "site"
+    site.mkdir()
+    # SOPFLOW_TEST_PREFECT_PORT: a port reserved for this run's server (else any free one)
+    port = int(os.environ.get("SOPFLOW_TEST_PREFECT_PORT") or free_port())
     api = f"http://127.0.0.1:{port}/api"
     data, files = tmp_path / "data", tmp_path / "files"
     files.mkdir()
@@ -102,6 +112,15 @@ def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
             "SOPFLOW_OUTBOX_DIR": str(tmp_path / "outbox"),
             "PREFECT_API_URL": api,
         }
+        worker_env = dict(sopflow_env)
+        if relative:
+            worker_env.update(SOPFLOW_DATA_DIR=".sopflow", SOPFLOW_OUTBOX_DIR="outbox")
+            sopflow_env.update(SOPFLOW_DATA_DIR=str(site / ".sopflow"),
+                               SOPFLOW_OUTBOX_DIR=str(site / "outbox"))  # fmt: skip
+            if database_url.startswith("sqlite:///"):
+                shutil.copy(database_url.removeprefix("sqlite:///"), site / "sopflow.db")
+                worker_env["SOPFLOW_DATABASE_URL"] = "sqlite:///./sopflow.db"
+                sopflow_env["SOPFLOW_DATABASE_URL"] = f"sqlite:///{site / 'sopflow.db'}"
         deployed = run(
             [str(SOPFLOW), "deploy"],
             clean_env(**sopflow_env, PREFECT_HOME=str(tmp_path / "deploy-home")),
@@ -113,11 +132,11 @@ def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         worker = start(
             [str(SOPFLOW), "worker"],
             clean_env(
-                **sopflow_env,
+                **worker_env,
                 PREFECT_HOME=str(tmp_path / "worker-home"),
                 PREFECT_WORKER_QUERY_SECONDS="1",
             ),
-            tmp_path,
+            site if relative else tmp_path,
             worker_log,
         )
         wait_until(
@@ -229,6 +248,10 @@ def test_requests_move_through_deployment_runs_executed_by_a_worker(cluster: Clu
     assert "error[trigger-not-allowed] the request is closed (state 'visa_granted')" in (
         too_late.stderr
     )
+    # a refusal is a normal outcome of its run: no crash report with a traceback on the worker
+    worker_log = (cluster.files.parent / "worker.log").read_text(encoding="utf-8")
+    assert "Engine execution exited with unexpected exception" not in worker_log
+    assert "Traceback" not in worker_log
     assert "2 command(s): 2 applied, 0 already applied, 0 failed" in imported.stdout
     for reference, final in ((granted, "visa_granted"), (withdrawn, "withdrawn")):
         view = cluster.sopflow("request", "show", reference, "--as", email("examiner"), "--json")
@@ -245,6 +268,29 @@ def test_requests_move_through_deployment_runs_executed_by_a_worker(cluster: Clu
     ]
     assert runs[withdrawn][-1][1] == runs[withdrawn][-2][1] != runs[withdrawn][0][1]
     cluster.sopflow("audit", "verify")
+
+
+@pytest.mark.distributed
+@pytest.mark.parametrize("cluster", ["relative-worker"], indirect=True)
+def test_a_worker_started_with_relative_paths_uses_the_files_of_its_folder(
+    cluster: Cluster,
+) -> None:
+    """Its flow runs run in temporary folders: they must still use the database, documents
+    and outbox of the folder the worker was started in, not new, empty ones that Prefect
+    deletes with the run (a request filed, its notices delivered where they belong)."""
+    site = cluster.files.parent / "site"
+    create_tunisian_directory(cluster)
+
+    reference = file_tunisian_request(cluster)
+    delivered = cluster.sopflow("notify", "deliver")
+
+    sent = json.loads(cluster.sopflow("notify", "list", "--status", "sent", "--json").stdout)
+    assert reference.startswith("TN-")
+    assert sent and f"{len(sent)} sent" in delivered.stdout
+    assert {f.name for f in (site / "outbox").glob("*.eml")} == {
+        "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in n["message_id"]) + ".eml"
+        for n in sent
+    }
 
 
 @pytest.mark.parametrize("api", ["closed-port", "unset"])

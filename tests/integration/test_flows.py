@@ -202,7 +202,7 @@ REJECTIONS: dict[str, tuple[Callable[[Services, str], dict[str, Any]], dict[str,
 
 
 @pytest.mark.parametrize("rejection", list(REJECTIONS))
-def test_a_rejected_command_is_a_failed_run_with_the_precise_error(
+def test_a_rejected_command_is_a_rejected_run_with_the_precise_error(
     flows: Services, in_intake: str, rejection: str
 ) -> None:
     from workflows.flows import advance_request
@@ -212,7 +212,7 @@ def test_a_rejected_command_is_a_failed_run_with_the_precise_error(
 
     state = advance_request(command(flows, in_intake), return_state=True)
 
-    assert state.is_failed()
+    assert state.is_completed() and state.name == "Rejected"
     error = outcome(state)["error"]
     assert {k: error[k] for k in expected} == expected, error
     assert w.footprint(flows) == before
@@ -227,12 +227,12 @@ def test_a_rejected_command_is_not_retried(flows: Services, in_intake: str) -> N
         act(flows, in_intake, w.step("director", "approve_demand")), return_state=True
     )
 
-    assert state.is_failed()
+    assert state.is_completed() and state.name == "Rejected"
     with prefect_client() as api:
         assert api.read_flow_run(state.state_details.flow_run_id).run_count == 1
 
 
-def test_invalid_request_data_fails_the_run_listing_every_field(flows: Services) -> None:
+def test_invalid_request_data_is_refused_by_the_run_listing_every_field(flows: Services) -> None:
     from workflows.flows import advance_request
 
     before = w.footprint(flows)
@@ -246,7 +246,7 @@ def test_invalid_request_data_fails_the_run_listing_every_field(flows: Services)
 
     state = advance_request(bad, return_state=True)
 
-    assert state.is_failed()
+    assert state.is_completed() and state.name == "Rejected"
     error = outcome(state)["error"]
     assert error["code"] == "invalid-data"
     assert sorted((e["field"], e["code"]) for e in error["errors"]) == [
@@ -258,7 +258,7 @@ def test_invalid_request_data_fails_the_run_listing_every_field(flows: Services)
     assert w.footprint(flows) == before
 
 
-def test_a_malformed_command_fails_the_run_listing_every_problem(flows: Services) -> None:
+def test_a_malformed_command_is_refused_by_the_run_listing_every_problem(flows: Services) -> None:
     from workflows.flows import advance_request
 
     malformed = {
@@ -271,7 +271,7 @@ def test_a_malformed_command_fails_the_run_listing_every_problem(flows: Services
 
     state = advance_request(malformed, return_state=True)
 
-    assert state.is_failed()
+    assert state.is_completed() and state.name == "Rejected"
     error = outcome(state)["error"]
     assert error["code"] == "invalid-data"
     assert sorted(e["field"] for e in error["errors"]) == [
@@ -565,7 +565,7 @@ def test_audit_verify_of_an_unknown_request_is_refused(flows: Services) -> None:
 
     state = audit_verify("EG-2026-999999", return_state=True)
 
-    assert state.is_failed()
+    assert state.is_completed() and state.name == "Rejected"
     assert outcome(state)["error"]["code"] == "not-found"
 
 
