@@ -59,7 +59,7 @@ def errors(sop: CompiledSop, documents: Sequence[DocumentRef],
             FieldError(
                 f"document:{doc.kind}",
                 "document-not-providable",
-                f"{doc.file_name}: a '{doc.kind}' document may be provided only by "
+                f"{doc.file_name}: a document of kind '{doc.kind}' may be provided only by "
                 f"{', '.join(providers)}; you act here as {', '.join(sorted(roles)) or 'none'}",
                 {"file": doc.file_name, "document": doc.kind, "providers": providers,
                  "roles": sorted(roles)},
