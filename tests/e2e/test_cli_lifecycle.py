@@ -55,6 +55,12 @@ def _documents(sopflow: Sopflow, kinds: tuple[str, ...]) -> list[str]:
     return args
 
 
+def tn_today() -> dict[str, Any]:
+    """A Tunisian filing dated as of today (the CLI runs on the real clock, and the SOP
+    refuses a stale attestation or a contract that has already started)."""
+    return w.tn_data(**w.tn_dates(datetime.now(UTC)))
+
+
 def submit(sopflow: Sopflow, sop: str, who: str, data: dict[str, Any]) -> str:
     kinds = w.EG_SUBMIT_DOCS if sop == w.EG else w.TN_SUBMIT_DOCS
     done = sopflow.ok(
@@ -148,7 +154,7 @@ TN_ENDINGS = {
 def test_a_request_reaches_its_final_state_through_the_cli(
     cli: Sopflow, sop: str, who: str, auditor: str, ending: str, steps: tuple[Step, ...]
 ) -> None:
-    data = w.eg_data() if sop == w.EG else w.tn_data()
+    data = w.eg_data() if sop == w.EG else tn_today()
     ref = submit(cli, sop, who, data)
 
     walk(cli, ref, steps)
@@ -171,7 +177,7 @@ def test_a_request_reaches_its_final_state_through_the_cli(
 # -- reading -----------------------------------------------------------------------------
 def test_show_list_and_inbox(cli: Sopflow) -> None:
     eg = submit(cli, w.EG, "agent", w.eg_data())
-    tn = submit(cli, w.TN, "enterprise", w.tn_data())
+    tn = submit(cli, w.TN, "enterprise", tn_today())
 
     view = show(cli, eg, "agent")
     assert view["state"] == "attestation_review"
@@ -246,7 +252,7 @@ def test_the_sla_sweep_says_the_deadline_warnings_it_recorded(cli: Sopflow) -> N
 
 
 def test_list_and_inbox_give_deadlines_in_the_sops_time_zone(cli: Sopflow) -> None:
-    ref = submit(cli, w.TN, "enterprise", w.tn_data())
+    ref = submit(cli, w.TN, "enterprise", tn_today())
     item = cli.ok("inbox", "--as", email("examiner"), "--json").json()[0]
     deadline = datetime.fromisoformat(item["deadline"])
     assert deadline.utcoffset() is not None  # the JSON keeps the instant, with its offset
@@ -265,7 +271,7 @@ def test_the_operator_reads_without_as(cli: Sopflow) -> None:
     """The contract's reads (issue 3) work without --as: the operator at the command line
     holds the database, so they see every request and who may do what next."""
     eg = submit(cli, w.EG, "agent", w.eg_data())
-    tn = submit(cli, w.TN, "enterprise", w.tn_data())
+    tn = submit(cli, w.TN, "enterprise", tn_today())
 
     view = cli.ok("request", "show", eg, "--json").json()
     assert (view["reference"], view["state"], view["your_roles"]) == (
@@ -392,7 +398,7 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
 
 def test_an_export_scoped_to_one_sop_redacts_the_others_and_still_checks(cli: Sopflow) -> None:
     eg = submit(cli, w.EG, "agent", w.eg_data())
-    tn = submit(cli, w.TN, "enterprise", w.tn_data())
+    tn = submit(cli, w.TN, "enterprise", tn_today())
     export = cli.folder / "tn-events.jsonl"
 
     done = cli.ok("audit", "export", "--sop", w.TN, "--output", str(export))
@@ -407,7 +413,7 @@ def test_an_export_scoped_to_one_sop_redacts_the_others_and_still_checks(cli: So
 
 
 def test_a_deleted_event_is_caught_by_the_installed_command(cli: Sopflow) -> None:
-    ref = submit(cli, w.TN, "enterprise", w.tn_data())
+    ref = submit(cli, w.TN, "enterprise", tn_today())
     walk(cli, ref, w.tn_path_to("endorse_opinion"))
 
     assert cli.installed("audit", "verify").code == 0

@@ -30,9 +30,9 @@ def log(seeded: Services, clock) -> Services:
         for step in w.EG_PATH:
             clock.advance(hours=20)
             w.run(seeded, ref, [step])
-    granted = w.submit_tn(seeded, passport_number="G1234567").reference
+    granted = w.submit_tn(seeded, passport_number="G1234567", **w.tn_dates(clock.now)).reference
     w.run(seeded, granted, w.TN_PATH)
-    returned = w.submit_tn(seeded, passport_number="R1234567").reference
+    returned = w.submit_tn(seeded, passport_number="R1234567", **w.tn_dates(clock.now)).reference
     seeded.commands.act(
         returned,
         "return_for_correction",

@@ -6,11 +6,13 @@ SOPFLOW_TEST_DATABASE_URL is set). And a server that is down: a clear error, not
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +185,15 @@ def create_tunisian_directory(cluster: Cluster) -> None:
         cluster.sopflow("user", "add", person.email, *where, *roles)
 
 
+_WORKERS = itertools.count(1)
+
+
 def file_tunisian_request(cluster: Cluster) -> str:
-    data = cluster.file("data.json", w.tn_data())
+    # each request is another worker's first contract (one passport may hold one initial
+    # contract), dated as of today: the CLI runs on the real clock
+    passport = f"D{next(_WORKERS):07d}"
+    fresh = w.tn_dates(datetime.now(UTC))
+    data = cluster.file("data.json", w.tn_data(passport_number=passport, **fresh))
     filing = ["--sop", w.TN, "--as", email("enterprise"), "--data", data]
     done = cluster.sopflow("request", "submit", *filing, *cluster.documents(w.TN_SUBMIT_DOCS))
     return str(done.stdout.strip().splitlines()[-1])

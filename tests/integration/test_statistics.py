@@ -76,19 +76,10 @@ def _eg(services: Services, clock: Clock, rng: random.Random, n: int) -> None:
         _step(services, clock, rng, ref, s)
 
 
-def _fresh(now: datetime) -> dict[str, str]:
-    """A fresh ANETI attestation and a contract of a year starting soon, as of ``now``."""
-    today = now.date()
-    start = today + timedelta(days=30)
-    end = start + timedelta(days=364)
-    return {"aneti_attestation_date": (today - timedelta(days=10)).isoformat(),
-            "contract_start": start.isoformat(), "contract_end": end.isoformat()}  # fmt: skip
-
-
 def _tn(services: Services, clock: Clock, rng: random.Random, n: int) -> None:
     scenarios = ["granted", "returned", "refused", "expired", "open"]
     scenario = scenarios[n // 2 % len(scenarios)]
-    dates = _fresh(clock.now)
+    dates = w.tn_dates(clock.now)
     ref = w.submit_tn(services, passport_number=f"P{n:07d}", sex=rng.choice(["female", "male"]),
                       birth_date=rng.choice(["1960-05-01", "1990-04-12", "2001-12-31"]),
                       citizenship=rng.choice(["SN", "CI", "FR"]), **dates).reference  # fmt: skip
@@ -416,7 +407,7 @@ def w_window(first: Any, last: Any) -> Any:
 
 
 def test_the_sweep_and_a_command_still_work_after_reading(data: Services) -> None:
-    ref = w.submit_tn(data, passport_number="Z9999999", **_fresh(data.ctx.clock())).reference
+    ref = w.submit_tn(data, passport_number="Z9999999", **w.tn_dates(data.ctx.clock())).reference
     data.statistics.stages(Query())
     result = data.commands.act(ref, "accept_filing", w.email("examiner"), Command())
     assert result.state == "examination"

@@ -13,7 +13,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +212,17 @@ def tn_data(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
+
+
+def tn_dates(now: datetime) -> dict[str, str]:
+    """The dates of a Tunisian filing made at ``now``: a fresh ANETI attestation and a
+    contract of a year starting soon (the SOP refuses a stale attestation and a contract
+    that has already started)."""
+    today = now.date()
+    start = today + timedelta(days=30)
+    return {"aneti_attestation_date": (today - timedelta(days=10)).isoformat(),
+            "contract_start": start.isoformat(),
+            "contract_end": (start + timedelta(days=364)).isoformat()}  # fmt: skip
 
 
 # -- walking requests --------------------------------------------------------------------
