@@ -199,7 +199,8 @@ def test_a_document_too_large_is_413_also_when_a_flow_run_reported_it() -> None:
 def test_a_document_from_the_wrong_role_names_who_provides_it_in_the_readers_language() -> None:
     error = {"code": "invalid-data", "errors": [
         {"field": "document:attestation", "code": "document-not-providable",
-         "message": "att.pdf: a document of kind 'attestation' may be provided only by labour_attache",
+         "message": "att.pdf: a document of kind 'attestation' may be provided only by "
+                    "labour_attache",
          "params": {"file": "att.pdf", "document": "attestation",
                     "providers": ["labour_attache"], "roles": ["employer_agent"]}}]}  # fmt: skip
 
