@@ -21,13 +21,15 @@ from sopflow.services import Command, Services
 from sopflow.settings import Settings
 from tests.integration import world as w
 
-# trigger -> the command that makes it valid whenever the SOP allows it for the person
-COMMANDS: dict[str, Callable[[], Command]] = {
-    "attest_demand": lambda: Command(documents=w.docs("attestation")),
-    "register_demand": lambda: Command(data={"demand_register_number": "DR-2026-7"}),
-    "return_for_correction": lambda: Command(comment="Unsigned", reason="incomplete_documents"),
-    "resubmit": lambda: Command(),
-    "withdraw": lambda: Command(),
+# trigger -> the command on a request (by reference) that makes it valid whenever the SOP
+# allows it for the person (a register number is a request's own: the SOP refuses one that
+# another request holds)
+COMMANDS: dict[str, Callable[[str], Command]] = {
+    "attest_demand": lambda ref: Command(documents=w.docs("attestation")),
+    "register_demand": lambda ref: Command(data={"demand_register_number": f"DR-{ref}"}),
+    "return_for_correction": lambda ref: Command(comment="Unsigned", reason="incomplete_documents"),
+    "resubmit": lambda ref: Command(),
+    "withdraw": lambda ref: Command(),
 }
 # who contends: everyone who may fire one of the commands above on an Egyptian demand (the
 # demand goes round: attested, registered, returned, resubmitted; rarely withdrawn)
@@ -64,7 +66,7 @@ def contend(
             continue
         trigger = rng.choice(choices)
         time.sleep(rng.uniform(0, 0.004))  # a person reads the page, then acts
-        command = replace(COMMANDS[trigger](), expected_version=view["version"])
+        command = replace(COMMANDS[trigger](reference), expected_version=view["version"])
         try:
             result = services.commands.act(reference, trigger, email, command)
         except CommandRejected as exc:
