@@ -45,11 +45,12 @@ def _upstream(spec: SopSpec) -> dict[str, set[str]]:
             edges[src].add(tr.to)
             back[tr.to].add(src)
     initial = next((s.id for s in spec.states if s.initial), None)
-    reachable = _closure({initial} if initial else set(), edges)
-    return {s: _closure({s}, back) & reachable for s in reachable}
+    reachable = closure({initial} if initial else set(), edges)
+    return {s: closure({s}, back) & reachable for s in reachable}
 
 
-def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+def closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    """The states reachable from ``start`` along ``edges`` (``start`` included)."""
     seen, queue = set(start), deque(start)
     while queue:
         for nxt in edges.get(queue.popleft(), ()):

@@ -6,7 +6,7 @@ the SOP language does not depend on the rule registry or the notification templa
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -20,7 +20,7 @@ from sopflow.spec.expressions import (
 )
 from sopflow.spec.lint_data import check_data
 from sopflow.spec.lint_data import hint as _hint
-from sopflow.spec.lint_provenance import check_provenance
+from sopflow.spec.lint_provenance import check_provenance, closure
 from sopflow.spec.lint_steps import check_steps
 from sopflow.spec.models import Notice, SopSpec
 from sopflow.spec.yamlsource import Path, SourceMap
@@ -302,8 +302,8 @@ class _Linter:
                 back[tr.to].add(src)
         initial = next((s.id for s in self.spec.states if s.initial), None)
         finals = {s.id for s in self.spec.states if s.final}
-        reachable = _closure({initial} if initial else set(), edges)
-        can_finish = _closure(finals, back)
+        reachable = closure({initial} if initial else set(), edges)
+        can_finish = closure(finals, back)
         for i, state in enumerate(self.spec.states):
             if initial and state.id not in reachable:
                 self.add(
@@ -341,17 +341,6 @@ class _Linter:
             if not isinstance(exc.__cause__, ArithmeticError | ValueError):
                 why = f"values of kinds that do not go together ({exc.__cause__ or exc})"
                 self.add(path, "condition-type", f"condition '{expr.source}' combines {why}")
-
-
-def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
-    seen = set(start)
-    queue = deque(start)
-    while queue:
-        for nxt in edges.get(queue.popleft(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
 
 
 def lint(
