@@ -130,38 +130,9 @@ HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "r
                    "sop_version", "hash")  # fmt: skip
 HISTORY_LABEL_COLUMNS = ("step", "from_state_label", "to_state_label", "role_label",
                          "reason_label")  # fmt: skip
-HISTORY_HEADERS: dict[str, dict[str, str]] = {
-    "seq": {"en": "No.", "fr": "N°", "ar": "الرقم"},
-    "at": {"en": "Date and time (UTC)", "fr": "Date et heure (UTC)",
-           "ar": "التاريخ والوقت (UTC)"},
-    "trigger": {"en": "Step (code)", "fr": "Action (code)", "ar": "الخطوة (الرمز)"},
-    "from_state": {"en": "From stage (code)", "fr": "Étape de départ (code)",
-                   "ar": "من المرحلة (الرمز)"},
-    "to_state": {"en": "To stage (code)", "fr": "Étape d'arrivée (code)",
-                 "ar": "إلى المرحلة (الرمز)"},
-    "actor": {"en": "By", "fr": "Par", "ar": "بواسطة"},
-    "role": {"en": "Role (code)", "fr": "Rôle (code)", "ar": "الدور (الرمز)"},
-    "acting_for": {"en": "On behalf of", "fr": "Pour le compte de", "ar": "نيابةً عن"},
-    "reason": {"en": "Reason (code)", "fr": "Motif (code)", "ar": "السبب (الرمز)"},
-    "comment": {"en": "Comment", "fr": "Commentaire", "ar": "تعليق"},
-    "legal_clause": {"en": "Legal basis (code)", "fr": "Base légale (code)",
-                     "ar": "الأساس القانوني (الرمز)"},
-    "legal_citation": {"en": "Legal basis", "fr": "Base légale", "ar": "الأساس القانوني"},
-    "sop_version": {"en": "Procedure version", "fr": "Version de la procédure",
-                    "ar": "إصدار الإجراء"},
-    "hash": {"en": "Hash (SHA-256)", "fr": "Empreinte (SHA-256)", "ar": "البصمة (SHA-256)"},
-    "step": {"en": "Step", "fr": "Action", "ar": "الخطوة"},
-    "from_state_label": {"en": "From stage", "fr": "Étape de départ", "ar": "من المرحلة"},
-    "to_state_label": {"en": "To stage", "fr": "Étape d'arrivée", "ar": "إلى المرحلة"},
-    "role_label": {"en": "Role", "fr": "Rôle", "ar": "الدور"},
-    "reason_label": {"en": "Reason", "fr": "Motif", "ar": "السبب"},
-}  # fmt: skip
-# sopflow's own steps, which no SOP labels
-OWN_STEPS: dict[str, dict[str, str]] = {
-    "create": {"en": "Request created", "fr": "Demande créée", "ar": "إنشاء الطلب"},
-    "attach": {"en": "Documents attached", "fr": "Pièces ajoutées", "ar": "إرفاق مستندات"},
-    "breach": {"en": "Deadline passed", "fr": "Délai dépassé", "ar": "تجاوز الموعد النهائي"},
-}  # fmt: skip
+# sopflow's own steps, which no SOP labels, are said as words.yaml's step_<trigger>; the
+# header row's words are its csv_<column>
+OWN_STEPS = ("create", "attach", "breach")
 BOM = "\ufeff"  # spreadsheet programs read the file as UTF-8 (Arabic, accents) only with it
 
 
@@ -171,8 +142,7 @@ def history_csv(history: dict[str, Any], sop: CompiledSop, lang: str) -> str:
     formula."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([HISTORY_HEADERS[c].get(lang) or HISTORY_HEADERS[c]["en"]
-                     for c in (*HISTORY_COLUMNS, *HISTORY_LABEL_COLUMNS)])  # fmt: skip
+    writer.writerow([t(f"csv_{c}", lang) for c in (*HISTORY_COLUMNS, *HISTORY_LABEL_COLUMNS)])
     reasons = {r.id: r.label.get(lang) for r in sop.spec.reason_codes}
     for event in history["events"]:
         labels = _labels(event, sop, lang, reasons)
@@ -189,7 +159,7 @@ def _labels(event: dict[str, Any], sop: CompiledSop, lang: str,
     if transition is not None:
         step = transition.label.get(lang)
     elif trigger in OWN_STEPS:
-        step = OWN_STEPS[trigger].get(lang) or OWN_STEPS[trigger]["en"]
+        step = t(f"step_{trigger}", lang)
     else:
         step = trigger
     role = sop.roles[event["role"]].title.get(lang) if event["role"] in sop.roles else ""
