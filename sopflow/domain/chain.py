@@ -31,9 +31,15 @@ HEADER_FIELDS = (
 )  # fmt: skip
 
 
+# one encoder for every call: json.dumps with options builds a new JSONEncoder each time,
+# which showed in the profile of every command (the output is the same)
+_encode_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=False).encode  # fmt: skip
+
+
 def canonical_json(value: Any) -> str:
     """The one JSON text of a value: sorted keys, no spaces, UTF-8 characters kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _encode_canonical(value)
 
 
 def canonical_time(moment: datetime) -> str:

@@ -188,7 +188,7 @@ class Commands:
             now = self.ctx.clock()
             row, sop, _, actor = self._visible(reference, email)
             _check_version(row, cmd)
-            state = CoreState.from_json(row["snapshot"])
+            state = self._state(row)
             payload = Payload(documents=self.documents(cmd.documents), comment=cmd.comment)
             outcome = engine.attach(sop, state, actor, payload, now)
             self._keep(cmd.documents)
@@ -209,7 +209,7 @@ class Commands:
     def _decide(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
                 actor: Actor, trigger: str, cmd: Command, now: datetime) -> Outcome:  # fmt: skip
         _check_version(row, cmd)
-        state = CoreState.from_json(row["snapshot"])
+        state = self._state(row)
         payload = Payload(cmd.data, self.documents(cmd.documents), cmd.comment, cmd.reason)
         facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger,
                                  cmd.data)  # fmt: skip
@@ -229,6 +229,11 @@ class Commands:
             row, sop, [outcome], key, cmd.flow_run_id, now))  # fmt: skip
 
     # -- reading -----------------------------------------------------------------------
+    def _state(self, row: Mapping[str, Any]) -> CoreState:
+        """The request's state: from the snapshot text read on the hot path
+        (``raw_snapshot``, decoded once) or from the decoded snapshot of a full row."""
+        return self.ctx.snapshots.state(row.get("raw_snapshot") or row["snapshot"])
+
     def _visible(self, reference: str, email: str) -> tuple[
             dict[str, Any], CompiledSop, dict[str, Any] | None, Actor]:  # fmt: skip
         """The request as this user may see it (in one round trip) and the user acting on it

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sopflow.services.snapshots import Snapshots
 from sopflow.services.sops import SopRegistry
 from sopflow.store.blobs import BlobStore
 from sopflow.store.repository import Store
@@ -21,3 +22,4 @@ class Context:
     clock: Clock
     max_document_bytes: int = 25 * 1_000_000
     max_request_bytes: int = 101 * 1_000_000  # one HTTP request's body (sopflow.web.limits)
+    snapshots: Snapshots = field(default_factory=Snapshots)  # decoded once, by their text

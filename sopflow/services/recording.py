@@ -88,9 +88,9 @@ def event_fields(sop: CompiledSop, outcome: Outcome, flow_run_id: str | None) ->
             "flow_run_id": flow_run_id}  # fmt: skip
 
 
-def row_values(sop: CompiledSop, state: CoreState) -> dict[str, Any]:
+def row_values(sop: CompiledSop, state: CoreState, snapshot: str) -> dict[str, Any]:
     return {"state": state.state, "outcome": sop.states[state.state].final,
-            "snapshot": state.to_json(), "seq": state.seq, "deadline": state.deadline,
+            "snapshot": snapshot, "seq": state.seq, "deadline": state.deadline,
             "breached": state.breached}  # fmt: skip
 
 
@@ -142,6 +142,7 @@ class Recorder:
                        key: IdempotencyKey | None, flow_run_id: str | None,
                        now: datetime) -> CommandResult:  # fmt: skip
         final = outcomes[-1]
+        snapshot = self.ctx.snapshots.text(final.state)
         with self.ctx.store.write() as w:
             self.ctx.sops.ensure_saved(w, sop, now)
             reference = w.next_reference(sop.spec.reference_prefix, now.year)
@@ -149,7 +150,7 @@ class Recorder:
             request_id = w.insert("requests", {
                 "reference": reference, "sop_id": sop.spec.id, "sop_version": sop.spec.version,
                 "sop_hash": sop.content_hash, "organisation_id": member.organisation_id,
-                "created_by": member.email, **row_values(sop, final.state),
+                "created_by": member.email, **row_values(sop, final.state, snapshot),
                 "last_hash": events[-1][2], "created_at": now, "updated_at": now,
                 "version": 1}, returning=True)  # fmt: skip
             notices = self._events(w, request_id, member.email, member.organisation_id, sop,
@@ -166,7 +167,9 @@ class Recorder:
         """Append the outcomes' events to an existing request (``row`` as it was read)."""
         final = outcomes[-1]
         events = _chained(row["reference"], row["last_hash"], sop, outcomes, flow_run_id)
-        values = {**row_values(sop, final.state), "last_hash": events[-1][2], "updated_at": now}
+        snapshot = self.ctx.snapshots.text(final.state)
+        values = {**row_values(sop, final.state, snapshot), "last_hash": events[-1][2],
+                  "updated_at": now}  # fmt: skip
         with self.ctx.store.write() as w:
             w.update_request(row["id"], row["version"], _changed(row, values))
             notices = self._events(w, row["id"], row["created_by"], row["organisation_id"], sop,

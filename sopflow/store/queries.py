@@ -53,11 +53,13 @@ class Reader(Cursor):
     def acting_on(self, email: str, reference: str) -> tuple[dict[str, Any] | None,
                                                              dict[str, Any] | None,
                                                              dict[str, Any] | None]:  # fmt: skip
-        """The acting user, the request and its organisation in one round trip (hot path)."""
+        """The acting user, the request and its organisation in one round trip (hot path).
+        The request's snapshot comes as ``raw_snapshot``: its stored text on SQLite, for the
+        services to decode once (``services.snapshots``)."""
         row = self.one(
             "SELECT r.id, r.reference, r.sop_id, r.sop_version, r.sop_hash, r.organisation_id, "
-            "r.created_by, r.state, r.snapshot, r.version, r.last_hash, r.deadline, r.outcome, "
-            "r.breached, u.email AS m_email, "
+            "r.created_by, r.state, r.snapshot AS raw_snapshot, r.version, r.last_hash, "
+            "r.deadline, r.outcome, r.breached, u.email AS m_email, "
             "u.organisation_id AS m_org, u.roles AS m_roles, "
             "u.active AS m_active, uo.kind AS m_org_kind, o.kind AS o_kind, "
             "o.licence_number AS o_licence_number, o.licence_status AS o_licence_status, "
@@ -223,7 +225,16 @@ class Reader(Cursor):
 class Writer(Reader):
     """The statements of one write transaction."""
 
+    # the head of the global chain as this process last committed it, or None: a hint that
+    # saves reading the head row (see append_event); the store keeps it between commands
+    head: tuple[int, str] | None = None
+
     def insert(self, table: str, values: Mapping[str, Any], *, returning: bool = False) -> Any:
+        """Insert one row; with ``returning``, its new id (SQLite's last row id: a RETURNING
+        clause costs a statement step and a fetch more)."""
+        if self.dialect == "sqlite":
+            self.execute(_insert_sql(table, tuple(values), False), values)
+            return self.cur.lastrowid if returning else None
         self.execute(_insert_sql(table, tuple(values), returning), values)
         return self.cur.fetchone()[0] if returning else None
 
@@ -266,20 +277,36 @@ class Writer(Reader):
     def append_event(self, request_id: int, prev_hash: str, fields: dict[str, Any],
                      own_hash: str) -> StoredEvent:  # fmt: skip
         """Insert one event (its own hash computed by the caller from its content and
-        ``prev_hash``) and link it to the global chain under the head's lock."""
-        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
-        head = self.one("SELECT chain_seq, chain_hash FROM chain_head WHERE id = 1" + lock)
-        if head is None:
-            raise AdapterError("the chain head row is missing: run 'sopflow db upgrade'")
-        chain_seq, chain_prev = head["chain_seq"] + 1, head["chain_hash"]
-        chained = link(chain_prev, own_hash)
+        ``prev_hash``) and link it to the global chain under the head's lock.
+
+        The head is moved first, on the condition that it is still the head this process
+        last committed (``self.head``): one statement where reading it first took two. If
+        anyone else moved it since, nothing matches, and the head row is read (locked on
+        PostgreSQL) and moved as it stands. Either way the row's lock orders the links."""
+        head, moved = self.head, 0
+        if head is not None:
+            chain_seq, chain_prev = head[0] + 1, head[1]
+            chained = link(chain_prev, own_hash)
+            moved = self.execute(_MOVE_HEAD + " AND chain_seq = :ps AND chain_hash = :ph",
+                                 {"s": chain_seq, "h": chained, "ps": head[0],
+                                  "ph": chain_prev})  # fmt: skip
+        if moved != 1:
+            lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+            row = self.one("SELECT chain_seq, chain_hash FROM chain_head WHERE id = 1" + lock)
+            if row is None:
+                raise AdapterError("the chain head row is missing: run 'sopflow db upgrade'")
+            chain_seq, chain_prev = row["chain_seq"] + 1, row["chain_hash"]
+            chained = link(chain_prev, own_hash)
+            self.execute(_MOVE_HEAD, {"s": chain_seq, "h": chained})
+        self.head = (chain_seq, chained)
         event_id = self.insert("events", {
             **fields, "request_id": request_id, "prev_hash": prev_hash, "hash": own_hash,
             "chain_seq": chain_seq, "chain_prev": chain_prev, "chain_hash": chained},
             returning=True)  # fmt: skip
-        self.execute("UPDATE chain_head SET chain_seq = :s, chain_hash = :h WHERE id = 1",
-                     {"s": chain_seq, "h": chained})  # fmt: skip
         return StoredEvent(int(event_id), int(fields["seq"]), own_hash)
+
+
+_MOVE_HEAD = "UPDATE chain_head SET chain_seq = :s, chain_hash = :h WHERE id = 1"
 
 
 # Table and column names come from this code base, never from input; values are always

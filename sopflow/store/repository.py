@@ -32,6 +32,9 @@ class Store:
         self._db_error = dbapi.Error if dbapi else Exception
         self._operational = (dbapi.OperationalError, dbapi.InterfaceError) if dbapi else ()
         self._bound: ContextVar[Any] = ContextVar(f"sopflow-connection-{id(self)}", default=None)
+        # the global chain's head as of this process's last commit: a hint for the next
+        # write (Writer.append_event checks it in the statement that moves the head)
+        self.chain_head: tuple[int, str] | None = None
 
     def _failure(self, exc: Exception) -> SopflowError:
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -150,7 +153,7 @@ class _Read(_Scope):
 
 
 class _Write(_Scope):
-    __slots__ = ()
+    __slots__ = ("writer",)
 
     def __enter__(self) -> Writer:
         conn = self._conn()
@@ -160,7 +163,9 @@ class _Write(_Scope):
         except BaseException as exc:
             self.__exit__(type(exc), exc, None)
             raise
-        return Writer(conn, self.store.dialect)
+        self.writer = Writer(conn, self.store.dialect)
+        self.writer.head = self.store.chain_head
+        return self.writer
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> None:  # fmt: skip
@@ -169,6 +174,7 @@ class _Write(_Scope):
             if kind is None:
                 try:
                     conn.commit() if store.dialect != "sqlite" else conn.execute("COMMIT")
+                    store.chain_head = self.writer.head
                     return
                 except BaseException as failure:
                     exc = failure

@@ -3,12 +3,14 @@ rows commit together or not at all; of two conflicting commands, exactly one win
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from sopflow import bootstrap
 from sopflow.errors import Conflict
 from sopflow.services import Command, CommandResult, Services
 from sopflow.store import queries
@@ -165,3 +167,28 @@ def test_concurrent_commands_on_different_requests_all_commit(
     report = seeded.audit.verify()
     assert report.intact, report.breaks
     assert report.events == 3 * 3
+
+
+def test_two_processes_writing_in_turn_keep_one_global_chain(
+    seeded: Services, settings: Any, clock: Any
+) -> None:
+    """Each store remembers the chain's head as it last committed it, to move it without
+    reading it first; once the other process has moved it, that memory is stale and the
+    head is read instead: no link is lost or forked (docs/audit.md)."""
+    other = bootstrap.build(settings)
+    other.ctx.clock = clock
+    try:
+        for _turn in range(3):  # each files after the other moved the head
+            w.submit_eg(seeded)
+            w.submit_eg(other)
+        for svc in (seeded, other):
+            assert svc.audit.verify().intact
+        with seeded.ctx.store.read() as r:
+            links = r.all("SELECT chain_seq, chain_prev, chain_hash FROM events ORDER BY id")
+            head = r.chain_head()
+        assert [e["chain_seq"] for e in links] == list(range(1, len(links) + 1))
+        assert all(a["chain_hash"] == b["chain_prev"] for a, b in itertools.pairwise(links))
+        assert (head["chain_seq"], head["chain_hash"]) == (
+            links[-1]["chain_seq"], links[-1]["chain_hash"])  # fmt: skip
+    finally:
+        other.ctx.store.engine.dispose()

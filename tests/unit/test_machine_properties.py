@@ -21,6 +21,7 @@ from hypothesis.stateful import (
 )
 
 from sopflow.errors import CommandRejected, TriggerNotAllowed
+from sopflow.services.snapshots import Snapshots
 from states import (
     Actor,
     CompiledSop,
@@ -209,6 +210,21 @@ class SopRequest(RuleBasedStateMachine):
         except TriggerNotAllowed:
             return
         raise AssertionError(f"a document was added to a request in '{self.request.state}'")
+
+    @invariant()
+    def snapshot_text_decodes_to_the_same_state(self) -> None:
+        """What ``services.snapshots`` relies on: the state it remembers with the text it
+        wrote is the state that text decodes to."""
+        if self.request is None:
+            return
+        memo = Snapshots()
+        text = memo.text(self.request)
+        fresh = Snapshots().state(text)
+        assert fresh == self.request
+        if memo.state(text) is self.request:  # remembered when written
+            for mine, decoded in ((self.request.entered_at, fresh.entered_at),
+                                  (self.request.deadline, fresh.deadline)):  # fmt: skip
+                assert (mine and mine.tzinfo) is (decoded and decoded.tzinfo)
 
     def teardown(self) -> None:
         if not self.events:
