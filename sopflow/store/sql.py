@@ -34,6 +34,16 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def utc_time(value: datetime | str | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: SQLite keeps UTC text without a zone,
+    PostgreSQL returns an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 @functools.lru_cache(maxsize=4096)
 def _psycopg_text(sql: str) -> str:
     """``:name`` parameters as psycopg's ``%(name)s`` (once per statement text)."""
@@ -87,11 +97,7 @@ class Cursor:
                 if isinstance(value, str):
                     item[name] = json.loads(value)
             elif name in TIME_COLUMNS:
-                if isinstance(value, str):
-                    value = datetime.fromisoformat(value)
-                item[name] = (
-                    value.replace(tzinfo=UTC) if value.tzinfo is None else (value.astimezone(UTC))
-                )
+                item[name] = utc_time(value)
             elif name == "licence_expires":
                 if isinstance(value, str):
                     item[name] = date.fromisoformat(value)
