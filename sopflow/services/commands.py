@@ -8,9 +8,8 @@ stored (content-addressed) only once the core has accepted the step.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,14 @@ from typing import Any
 from sopflow.domain.access import Member, actor_for, system_actor
 from sopflow.errors import Conflict, FieldError, InvalidData, NotFound
 from sopflow.services.context import Context
-from sopflow.services.recording import CommandResult, IdempotencyKey, Recorder, stored_replay
+from sopflow.services.facts import FactQuery, FactsChanged, fact_query
+from sopflow.services.recording import (
+    CommandResult,
+    IdempotencyKey,
+    Recheck,
+    Recorder,
+    stored_replay,
+)
 from sopflow.store.blobs import Upload
 from states import engine, payloads
 from states.machine import CompiledSop
@@ -124,11 +130,15 @@ class Commands:
             replayed = self._replayed(key, None)
             if replayed:
                 return replayed
-            now = self.ctx.clock()
-            sop, member, outcomes = self._filing(sop_id, email, cmd, now)
-            self._keep(cmd.documents)
-            return self.recorder.guarded(key, lambda: self.recorder.insert_request(
-                sop, member, outcomes, key, cmd.flow_run_id, now))  # fmt: skip
+            return _decided_again(lambda: self._file(sop_id, email, cmd, key))
+
+    def _file(self, sop_id: str, email: str, cmd: Command,
+              key: IdempotencyKey | None) -> CommandResult:  # fmt: skip
+        now = self.ctx.clock()
+        sop, member, outcomes, recheck = self._filing(sop_id, email, cmd, now)
+        self._keep(cmd.documents)
+        return self.recorder.guarded(key, lambda: self.recorder.insert_request(
+            sop, member, outcomes, key, cmd.flow_run_id, now, recheck))  # fmt: skip
 
     def check_filing(self, sop_id: str, email: str, cmd: Command) -> None:
         """Raise what filing would refuse, recording nothing: the same checks as ``submit``
@@ -136,8 +146,8 @@ class Commands:
         with self.ctx.store.bound():
             self._filing(sop_id, email, cmd, self.ctx.clock())
 
-    def _filing(self, sop_id: str, email: str, cmd: Command,
-                now: datetime) -> tuple[CompiledSop, Member, list[Outcome]]:  # fmt: skip
+    def _filing(self, sop_id: str, email: str, cmd: Command, now: datetime
+                ) -> tuple[CompiledSop, Member, list[Outcome], Recheck]:  # fmt: skip
         with self.ctx.store.read() as r:
             member = member_of(r.member(email), email)
             org = organisation_facts(r.organisation(member.organisation_id))
@@ -145,13 +155,14 @@ class Commands:
         actor = actor_for(member, sop.spec, member.organisation_id)
         payload = Payload(cmd.data, self.documents(cmd.documents), cmd.comment)
         outcomes = [engine.create(sop, actor, payload, now)]
-        trigger = sop.spec.submission.trigger
+        trigger, recheck = sop.spec.submission.trigger, None
         if trigger:
-            facts = self._rule_facts(sop, member.organisation_id, None, outcomes[0].state,
-                                     trigger)  # fmt: skip
+            query = fact_query(sop, None, outcomes[0].state, trigger)
+            facts = self._facts(query)
             outcomes.append(engine.fire(sop, outcomes[0].state, trigger, actor, Payload(),
                                         now, organisation=org, facts=facts))  # fmt: skip
-        return sop, member, outcomes
+            recheck = query.recheck(facts) if query else None
+        return sop, member, outcomes, recheck
 
     def act(self, reference: str, trigger: str, email: str, cmd: Command,
             marks: list[int] | None = None) -> CommandResult:  # fmt: skip
@@ -162,21 +173,28 @@ class Commands:
             replayed = self._replayed(key, reference)
             if replayed:
                 return replayed
-            now = self.ctx.clock()
-            row, sop, org, actor = self._visible(reference, email)
-            return self._apply(row, sop, org, actor, trigger, cmd, key, now, marks)
+
+            def once() -> CommandResult:
+                row, sop, org, actor = self._visible(reference, email)
+                return self._apply(row, sop, org, actor, trigger, cmd, key, self.ctx.clock(),
+                                   marks)  # fmt: skip
+
+            return _decided_again(once)
 
     def fire_as_system(self, reference: str, trigger: str, cmd: Command) -> CommandResult:
         """A timer transition (expiry, escalation) fired by the system."""
         with self.ctx.store.bound():
-            now = self.ctx.clock()
-            with self.ctx.store.read() as r:
-                row = r.request(reference)
-                if row is None:
-                    raise NotFound.request(reference)
-                org = r.organisation(row["organisation_id"])
-            sop = self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
-            return self._apply(row, sop, org, system_actor(sop.spec), trigger, cmd, None, now)
+            return _decided_again(lambda: self._fire_once(reference, trigger, cmd))
+
+    def _fire_once(self, reference: str, trigger: str, cmd: Command) -> CommandResult:
+        now = self.ctx.clock()
+        with self.ctx.store.read() as r:
+            row = r.request(reference)
+            if row is None:
+                raise NotFound.request(reference)
+            org = r.organisation(row["organisation_id"])
+        sop = self.ctx.sops.pinned(row["sop_id"], row["sop_version"], row["sop_hash"])
+        return self._apply(row, sop, org, system_actor(sop.spec), trigger, cmd, None, now)
 
     def attach(self, reference: str, email: str, cmd: Command) -> CommandResult:
         """Add documents without changing the state."""
@@ -204,29 +222,33 @@ class Commands:
         """What firing ``trigger`` now would do, recording nothing (a preview): the same
         checks as ``act``, so the same refusal (raised) or the outcome it would record."""
         row, sop, org, actor = self._visible(reference, email)
-        return self._decide(row, sop, org, actor, trigger, cmd, self.ctx.clock())
+        return self._decide(row, sop, org, actor, trigger, cmd, self.ctx.clock())[0]
 
     def _decide(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
-                actor: Actor, trigger: str, cmd: Command, now: datetime) -> Outcome:  # fmt: skip
+                actor: Actor, trigger: str, cmd: Command,
+                now: datetime) -> tuple[Outcome, Recheck]:  # fmt: skip
+        """The outcome, and the check its write must pass first if its rules read other
+        requests (``services.facts``)."""
         _check_version(row, cmd)
         state = self._state(row)
         payload = Payload(cmd.data, self.documents(cmd.documents), cmd.comment, cmd.reason)
-        facts = self._rule_facts(sop, row["organisation_id"], row["reference"], state, trigger,
-                                 cmd.data)  # fmt: skip
-        return engine.fire(sop, state, trigger, actor, payload, now,
-                           organisation=organisation_facts(org), facts=facts)  # fmt: skip
+        query = fact_query(sop, row["reference"], state, trigger, cmd.data)
+        facts = self._facts(query)
+        outcome = engine.fire(sop, state, trigger, actor, payload, now,
+                              organisation=organisation_facts(org), facts=facts)  # fmt: skip
+        return outcome, query.recheck(facts) if query else None
 
     def _apply(self, row: dict[str, Any], sop: CompiledSop, org: Mapping[str, Any] | None,
                actor: Actor, trigger: str, cmd: Command, key: IdempotencyKey | None,
                now: datetime, marks: list[int] | None = None) -> CommandResult:  # fmt: skip
         if marks is not None:
             marks.append(time.perf_counter_ns())
-        outcome = self._decide(row, sop, org, actor, trigger, cmd, now)
+        outcome, recheck = self._decide(row, sop, org, actor, trigger, cmd, now)
         if marks is not None:
             marks.append(time.perf_counter_ns())
         self._keep(cmd.documents)
         return self.recorder.guarded(key, lambda: self.recorder.append(
-            row, sop, [outcome], key, cmd.flow_run_id, now))  # fmt: skip
+            row, sop, [outcome], key, cmd.flow_run_id, now, recheck))  # fmt: skip
 
     # -- reading -----------------------------------------------------------------------
     def _state(self, row: Mapping[str, Any]) -> CoreState:
@@ -249,91 +271,32 @@ class Commands:
             raise NotFound.request(reference)
         return row, sop, org, actor
 
-    def _rule_facts(self, sop: CompiledSop, organisation_id: str, reference: str | None,
-                    state: CoreState, trigger: str,
-                    data: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-        """Facts a rule of this step needs from other requests of the same SOP: a worker's
-        granted contracts (``renewal_allowed_once``), another request holding a value
-        (``unique_value``); nothing to read for the many steps that need none. ``data`` is
-        what the step brings, over the request's data. One indexed query per such rule."""
-        tr = sop.by_state.get(state.state, {}).get(trigger)
-        refs = [r for r in (tr.requires.rules if tr else ()) if r.rule in _FACT_RULES]
-        if not refs:
+    def _facts(self, query: FactQuery | None) -> dict[str, Any]:
+        if query is None:
             return {}
-        values = {**state.data, **(data or {})}
-        facts: dict[str, Any] = {}
         with self.ctx.store.read() as r:
-            for ref in refs:
-                if ref.rule == "unique_value":
-                    facts.update(_taken_by(r, sop, reference, ref.params, values))
-                elif "worker_field" in ref.params:
-                    facts.update(_worker_history(r, sop, reference, ref.params, values))
-        return facts
+            return query.read(r)
 
 
-_FACT_RULES = frozenset({"renewal_allowed_once", "unique_value"})
-_FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+def _decided_again(run: Callable[[], CommandResult]) -> CommandResult:
+    """Run a command; decide it again when what its rules read of other requests changed
+    before it could be written (``services.facts``), at most ``_ATTEMPTS`` times."""
+    for _ in range(_ATTEMPTS - 1):
+        try:
+            return run()
+        except FactsChanged:
+            continue
+    try:
+        return run()
+    except FactsChanged as exc:
+        raise Conflict(
+            f"other requests under '{exc}' kept changing what this step's rules check (a "
+            "number used once, a worker's contracts) while it was decided: try again",
+            details={"sop_id": str(exc)},
+        ) from exc
 
 
-def _data_field(dialect: str, field_name: str) -> str:
-    """SQL for the text of a field of a request's data (a field id of the SOP: checked to
-    be an identifier before it is written into the statement)."""
-    if not _FIELD_ID.match(field_name):
-        raise ValueError(f"not a field id: {field_name!r}")
-    if dialect == "sqlite":
-        return f"CAST(json_extract(snapshot, '$.data.{field_name}') AS TEXT)"
-    return f"(snapshot -> 'data' ->> '{field_name}')"
-
-
-def _taken_by(r: Any, sop: CompiledSop, reference: str | None, params: Mapping[str, Any],
-              values: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """``taken_by``: another request of this SOP whose ``field`` holds the same value."""
-    value = values.get(str(params["field"]))
-    if value in (None, ""):
-        return {}
-    # the only text written into the statement is a field id checked by _data_field
-    sql = (f"SELECT reference FROM requests WHERE sop_id = :sop AND "  # noqa: S608
-           f"{_data_field(r.dialect, str(params['field']))} = :value")  # fmt: skip
-    args: dict[str, Any] = {"sop": sop.spec.id, "value": str(value).strip()}
-    if reference is not None:
-        sql += " AND reference <> :ref"
-        args["ref"] = reference
-    row = r.one(sql + " ORDER BY id LIMIT 1", args)
-    return {"taken_by": row["reference"] if row else None}
-
-
-def _worker_history(r: Any, sop: CompiledSop, reference: str | None,
-                    params: Mapping[str, Any],
-                    values: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """The contracts granted to the worker (``worker_field``) under this SOP, with every
-    employer: how many (``prior_contracts``), how many renewals (``prior_renewals``), and
-    whether ``previous_field`` names one of them (``previous_found``), by its
-    ``visa_field`` or its request reference."""
-    worker_field, type_field = str(params["worker_field"]), str(params["type_field"])
-    worker = values.get(worker_field)
-    if worker in (None, ""):
-        return {"prior_contracts": 0, "prior_renewals": 0, "previous_found": False}
-    granted = sorted(s.id for s in sop.spec.states if s.final == "approved")
-    marks = ", ".join(f":s{n}" for n in range(len(granted))) or "NULL"
-    rows = r.all(f"SELECT reference, snapshot FROM requests WHERE sop_id = :sop AND "  # noqa: S608
-                 f"state IN ({marks}) AND {_data_field(r.dialect, worker_field)} = :worker",
-                 {"sop": sop.spec.id, "worker": str(worker).strip(),
-                  **{f"s{n}": s for n, s in enumerate(granted)}})  # fmt: skip
-    others = [row for row in rows if row["reference"] != reference]
-    renewal = params.get("renewal_value", "renewal")
-    facts: dict[str, Any] = {
-        "prior_contracts": len(others),
-        "prior_renewals": sum(
-            1 for o in others if o["snapshot"]["data"].get(type_field) == renewal
-        ),
-    }
-    if params.get("previous_field"):
-        previous = str(values.get(str(params["previous_field"])) or "").strip()
-        visa_field = str(params.get("visa_field", ""))
-        facts["previous_found"] = bool(previous) and any(
-            previous in (o["reference"], o["snapshot"]["data"].get(visa_field)) for o in others
-        )
-    return facts
+_ATTEMPTS = 3
 
 
 def _check_version(row: Mapping[str, Any], cmd: Command) -> None:

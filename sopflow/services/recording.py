@@ -9,6 +9,7 @@ the idempotency key. All of it commits together or not at all.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,9 @@ from sopflow.store.sql import JsonText
 from states.machine import CompiledSop
 from states.model import NoticeIntent, Outcome
 from states.model import RequestState as CoreState
+
+# what a write transaction checks first, or raises (services.facts)
+Recheck = Callable[[Writer], None] | None
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,12 @@ class Recorder:
 
     def insert_request(self, sop: CompiledSop, member: Member, outcomes: list[Outcome],
                        key: IdempotencyKey | None, flow_run_id: str | None,
-                       now: datetime) -> CommandResult:  # fmt: skip
+                       now: datetime, recheck: Recheck = None) -> CommandResult:  # fmt: skip
         final = outcomes[-1]
         snapshot = self.ctx.snapshots.text(final.state)
         with self.ctx.store.write() as w:
+            if recheck is not None:
+                recheck(w)
             self.ctx.sops.ensure_saved(w, sop, now)
             reference = w.next_reference(sop.spec.reference_prefix, now.year)
             events = _chained(reference, GENESIS, sop, outcomes, flow_run_id)
@@ -163,14 +169,17 @@ class Recorder:
 
     def append(self, row: dict[str, Any], sop: CompiledSop, outcomes: list[Outcome],
                key: IdempotencyKey | None, flow_run_id: str | None,
-               now: datetime) -> CommandResult:  # fmt: skip
-        """Append the outcomes' events to an existing request (``row`` as it was read)."""
+               now: datetime, recheck: Recheck = None) -> CommandResult:  # fmt: skip
+        """Append the outcomes' events to an existing request (``row`` as it was read).
+        ``recheck`` runs first in the transaction (``services.facts``)."""
         final = outcomes[-1]
         events = _chained(row["reference"], row["last_hash"], sop, outcomes, flow_run_id)
         snapshot = self.ctx.snapshots.text(final.state)
         values = {**row_values(sop, final.state, snapshot), "last_hash": events[-1][2],
                   "updated_at": now}  # fmt: skip
         with self.ctx.store.write() as w:
+            if recheck is not None:
+                recheck(w)
             w.update_request(row["id"], row["version"], _changed(row, values))
             notices = self._events(w, row["id"], row["created_by"], row["organisation_id"], sop,
                                    outcomes, events, now)  # fmt: skip

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sopflow import bootstrap
-from sopflow.errors import Conflict
-from sopflow.services import Command, CommandResult, Services
+from sopflow.errors import Conflict, RequirementNotMet
+from sopflow.services import Command, CommandResult, Services, facts
 from sopflow.store import queries
 from tests.integration import world as w
 from tests.integration.world import email
@@ -167,6 +167,63 @@ def test_concurrent_commands_on_different_requests_all_commit(
     report = seeded.audit.verify()
     assert report.intact, report.breaks
     assert report.events == 3 * 3
+
+
+def test_two_steps_racing_for_one_register_number_record_it_once(
+    seeded: Services, in_lockstep: Callable[[int], None]
+) -> None:
+    """Both steps read "nobody holds DR-2026-0777" before either writes: the second to
+    write finds it taken when it checks again under the lock, is decided again and refused
+    with the rule's own reason, naming the request that holds the number."""
+    refs = [w.submit_eg(seeded).reference for _ in range(2)]
+    for ref in refs:
+        w.run(seeded, ref, w.eg_path_to("register_demand"))
+    waiting = seeded.queries.show(refs[0], email("director"))["state"]
+    number = Command(data={"demand_register_number": "DR-2026-0777"})
+    in_lockstep(2)
+    outcome = _all_at_once({
+        ref: lambda ref=ref: seeded.commands.act(  # type: ignore[misc]
+            ref, "register_demand", email("registry_clerk"), number)
+        for ref in refs
+    })  # fmt: skip
+
+    winners = [ref for ref, r in outcome.items() if isinstance(r, CommandResult)]
+    assert len(winners) == 1, outcome
+    ((loser, error),) = [(ref, e) for ref, e in outcome.items() if ref not in winners]
+    assert isinstance(error, RequirementNotMet), repr(error)
+    assert [u["subject"] for u in error.details["unmet"]] == ["unique_value"]
+    assert winners[0] in str(error)
+    holders = [ref for ref in refs
+               if seeded.queries.show(ref, email("director"))["data"].get(
+                   "demand_register_number") == "DR-2026-0777"]  # fmt: skip
+    assert holders == winners
+    assert seeded.queries.show(loser, email("director"))["state"] == waiting
+
+
+def test_a_step_whose_checked_facts_keep_changing_is_refused_as_a_conflict(
+    seeded: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.eg_path_to("register_demand"))
+    before = w.footprint(seeded)
+    decided = []
+
+    def always_changed(self: facts.FactQuery, used: Any) -> Callable[[Any], None]:
+        decided.append(used)
+
+        def run(_w: Any) -> None:
+            raise facts.FactsChanged(self.sop.spec.id)
+
+        return run
+
+    monkeypatch.setattr(facts.FactQuery, "recheck", always_changed)
+    number = Command(data={"demand_register_number": "DR-2026-0778"})
+    with pytest.raises(Conflict) as caught:
+        seeded.commands.act(ref, "register_demand", email("registry_clerk"), number)
+
+    assert len(decided) == 3  # decided three times, then given up
+    assert "try again" in str(caught.value)
+    assert w.footprint(seeded) == before
 
 
 def test_two_processes_writing_in_turn_keep_one_global_chain(
