@@ -31,7 +31,14 @@ CONFIGURATION_ERROR = "configuration-error"
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    """The settings from the environment; a bad value is refused naming its variable."""
+    """The settings from the environment (read once per process); a bad value is refused
+    naming its variable."""
+    return read_settings()
+
+
+def read_settings() -> Settings:
+    """The settings as the environment says now; a bad value is refused naming its
+    variable."""
     try:
         return Settings()
     except ValidationError as exc:

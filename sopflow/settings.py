@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # believed (comma-separated IPs or networks, "*" for any); unset: none, the client's
     # address is the connection's own (docs/deploy.md)
     forwarded_allow_ips: str = ""
+    # the key that signs session cookies; unset: one made once and kept in the data folder
+    session_secret: str | None = None
+    # the session cookie always Secure (it is anyway when public_url is https, and on
+    # requests that come over https)
+    secure_cookies: bool = False
+    # passwords checked at once by the web server (argon2: ~0.4 s of a CPU each); unset:
+    # the number of CPUs, at least 2
+    max_password_checks: int | None = Field(default=None, ge=1)
     prefect_mode: Literal["embedded", "deployments", "off"] = "embedded"
     embedded_runs: int = Field(default=3, ge=1)  # commands run at once by one process
     # deployments mode: seconds a command waits for its flow run on a worker
@@ -114,6 +122,11 @@ class Settings(BaseSettings):
     @classmethod
     def _sendgrid_host(cls, value: str) -> str:
         return web_address(value, "SOPFLOW_SENDGRID_HOST").rstrip("/")
+
+    @field_validator("session_secret", mode="after")
+    @classmethod
+    def _session_secret(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("public_url", mode="after")
     @classmethod

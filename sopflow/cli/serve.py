@@ -99,7 +99,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     served = None if links_set else _advertise(cfg.data_dir / bootstrap.SERVED_URL_FILE, links)
     try:
-        uvicorn.run(create_app(services), host=host, port=port, log_level="warning",
+        uvicorn.run(create_app(services, cfg), host=host, port=port, log_level="warning",
                     **proxy_options(cfg.forwarded_allow_ips))  # fmt: skip
     finally:
         for job in jobs:

@@ -19,10 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 
-from sopflow import __version__
+from sopflow import __version__, bootstrap
 from sopflow.errors import SopflowError
 from sopflow.services import Services
 from sopflow.services.sessions import LIFETIME
+from sopflow.settings import Settings
 from sopflow.store.db import pending_migrations
 from sopflow.web import (
     api,
@@ -94,11 +95,11 @@ def for_people(request: Request) -> bool:
     return wants_a_page and not request.url.path.startswith(programs)
 
 
-def session_secret(services: Services) -> str:
+def session_secret(services: Services, cfg: Settings) -> str:
     """The key that signs session cookies: SOPFLOW_SESSION_SECRET, else one made once and
     kept (mode 600) in the data folder, so sessions survive a restart."""
-    if os.environ.get("SOPFLOW_SESSION_SECRET"):
-        return os.environ["SOPFLOW_SESSION_SECRET"]
+    if cfg.session_secret:
+        return cfg.session_secret
     path = services.ctx.blobs.root.parent / "session.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,16 +108,18 @@ def session_secret(services: Services) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def secure_cookies() -> bool:
+def secure_cookies(cfg: Settings) -> bool:
     """Whether the session cookie is always ``Secure``: the site's public address
     (SOPFLOW_PUBLIC_URL) is https, or SOPFLOW_SECURE_COOKIES says so. Otherwise it is
     ``Secure`` on the requests that come over https (``SecurityHeaders``)."""
-    public = os.environ.get("SOPFLOW_PUBLIC_URL", "").strip().lower()
-    forced = os.environ.get("SOPFLOW_SECURE_COOKIES", "").strip().lower()
-    return public.startswith("https://") or forced in ("1", "true", "yes", "on")
+    public = (cfg.public_url or "").lower()
+    return public.startswith("https://") or cfg.secure_cookies
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
+    """The web application; ``cfg``: the settings (by default as the environment says now,
+    a bad value refused naming its variable)."""
+    cfg = cfg if cfg is not None else bootstrap.read_settings()
     app = FastAPI(
         title="sopflow",
         version=__version__,
@@ -126,7 +129,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     # passwords checked at once (argon2: a thread and ~0.4 s each); more sign-ins are told
     # to come back (pages.login), so that a flood of them cannot take every thread
-    checks = int(os.environ.get("SOPFLOW_MAX_PASSWORD_CHECKS") or max(2, (os.cpu_count() or 2)))
+    checks = cfg.max_password_checks or max(2, os.cpu_count() or 2)
     app.state.password_checks = threading.BoundedSemaphore(checks)
 
     @app.exception_handler(SopflowError)
@@ -211,12 +214,12 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes, problem=problem,
                        page=pages.too_large_page)  # fmt: skip
     # the cookie lives as long as the session the server keeps for it (services.sessions)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(services),
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(services, cfg),
                        session_cookie="sopflow_session", max_age=int(LIFETIME.total_seconds()),
-                       same_site="lax", https_only=secure_cookies())  # fmt: skip
+                       same_site="lax", https_only=secure_cookies(cfg))  # fmt: skip
     # outermost: the first to see a request, the last to touch every answer; the cookie
     # Secure too for a request that came over https (directly, or through a trusted proxy)
-    app.add_middleware(SecurityHeaders, secure_always=secure_cookies())
+    app.add_middleware(SecurityHeaders, secure_always=secure_cookies(cfg))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -19,6 +19,7 @@ from sopflow.domain.ports import DeliveryFailed, Message
 from sopflow.errors import AdapterError, InvalidData
 from sopflow.services import Services
 from sopflow.settings import Settings
+from sopflow.web.app import create_app, secure_cookies, session_secret
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.integration import world
 from tests.integration.test_flows import flows, prefect_api  # noqa: F401  (fixtures)
@@ -93,6 +94,37 @@ def test_senders_in_both_forms_are_accepted_and_the_timeout_is_a_number(
     with pytest.raises(InvalidData) as refused:
         bootstrap.settings()
     assert refused.value.errors[0].field == "SOPFLOW_RUN_TIMEOUT"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SOPFLOW_MAX_PASSWORD_CHECKS", "many"), ("SOPFLOW_MAX_PASSWORD_CHECKS", "0"),
+     ("SOPFLOW_SECURE_COOKIES", "perhaps")],
+)  # fmt: skip
+def test_the_web_settings_are_checked_with_the_others(
+    fresh_settings: None, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InvalidData) as refused:
+        bootstrap.settings()
+    assert refused.value.errors[0].field == variable
+    assert repr(value) in refused.value.errors[0].message
+
+
+def test_the_web_settings_reach_the_application(
+    fresh_settings: None, monkeypatch: pytest.MonkeyPatch, seeded: Services
+) -> None:
+    monkeypatch.setenv("SOPFLOW_SESSION_SECRET", "  a secret  ")
+    monkeypatch.setenv("SOPFLOW_SECURE_COOKIES", "yes")
+    monkeypatch.setenv("SOPFLOW_MAX_PASSWORD_CHECKS", "7")
+    cfg = bootstrap.read_settings()
+    app = create_app(seeded, cfg)
+
+    assert (cfg.session_secret, secure_cookies(cfg)) == ("a secret", True)
+    assert app.state.password_checks._value == 7
+    assert session_secret(seeded, cfg) == "a secret"
+    assert secure_cookies(Settings(secure_cookies=False, public_url="https://s.example")) is True
+    assert secure_cookies(Settings(secure_cookies=False, public_url="http://s.example")) is False
 
 
 def test_a_database_url_that_is_not_a_url_is_refused_precisely(fresh_settings: None) -> None:
