@@ -221,14 +221,17 @@ class Notices:
             provider_id = channel.send(message)
         except DeliveryFailed as exc:
             failure = exc
-            # a failure of the channel (its key, its configuration) is not this notice's: it
-            # stays pending, as the rest of the batch does, until the operator mends it
-            dead = (not exc.retryable and not exc.stops_batch) or attempts >= MAX_ATTEMPTS
+            if exc.stops_batch:
+                # a failure of the channel (its key, its host, its rate limit) is not this
+                # notice's: logged, but not counted towards its dead-lettering; it stays
+                # pending, as the rest of the batch does, until the operator mends it
+                attempts = values["attempts"] = int(row["attempts"])
+            dead = not exc.stops_batch and (not exc.retryable or attempts >= MAX_ATTEMPTS)
             log.append({"at": now.isoformat(), "ok": False, "error": exc.message,
                         "status": exc.status, "channel": channel.name})  # fmt: skip
             values.update(status="dead" if dead else "pending", last_error=exc.message,
-                          next_attempt_at=None if dead else
-                          now + timedelta(seconds=backoff(attempts, exc.retry_after)))  # fmt: skip
+                          next_attempt_at=None if dead else now + timedelta(
+                              seconds=backoff(max(attempts, 1), exc.retry_after)))  # fmt: skip
             report.dead += dead
             report.retrying += not dead
             report.errors.append({"id": row["id"], "error": exc.message, "dead": dead})

@@ -18,6 +18,7 @@ from sopflow import bootstrap
 from sopflow.domain.ports import DeliveryFailed, Message
 from sopflow.errors import AdapterError, InvalidData
 from sopflow.services import Services
+from sopflow.services.notices import MAX_ATTEMPTS
 from sopflow.settings import Settings
 from sopflow.web.app import create_app, secure_cookies, session_secret
 from tests.fakes.sendgrid import FakeSendGrid
@@ -268,6 +269,25 @@ def test_an_authentication_failure_stops_the_batch_and_dead_letters_nothing(
     assert report.stopped is not None and "SOPFLOW_SENDGRID_API_KEY" in report.stopped
     assert len(sendgrid.notices.listing("pending")) == pending
     assert sendgrid.notices.listing("dead") == []
+
+
+def test_a_bad_key_for_longer_than_every_retry_dead_letters_no_notice(
+    sendgrid: Services, fake: FakeSendGrid, clock: Any
+) -> None:
+    """The channel's fault is not the notice's: its attempts are logged but not counted,
+    so no notice is given up while the operator mends the key."""
+    fake.default = "401"
+    for _ in range(MAX_ATTEMPTS + 2):
+        clock.advance(days=2)  # past every backoff
+        assert sendgrid.notices.deliver().dead == 0
+
+    assert sendgrid.notices.listing("dead") == []
+    rows = sendgrid.notices.listing("pending")
+    assert {row["attempts"] for row in rows} == {0}
+    assert sum(len(row["attempt_log"]) for row in rows) == MAX_ATTEMPTS + 2
+    fake.default = "202"
+    clock.advance(days=2)
+    assert sendgrid.notices.deliver().sent == len(rows)
 
 
 def test_a_429_stops_the_batch_and_every_pending_notice_waits_its_retry_after(
