@@ -23,11 +23,15 @@ from states.model import RequestState
 
 
 class Snapshots:
-    """At most ``size`` decoded snapshots, the oldest remembered dropped first."""
+    """Decoded snapshots up to ``max_chars`` characters of their texts in all, the oldest
+    remembered dropped first. A decoded state takes about three times its text in memory:
+    the default bound (8 million characters: some 4,000 Egyptian or 1,700 Tunisian files)
+    keeps it to a few tens of MiB."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, max_chars: int = 8_000_000) -> None:
         self._states: dict[str, RequestState] = {}
-        self._size = size
+        self._chars = 0
+        self._max_chars = max_chars
         self._lock = threading.Lock()
 
     def state(self, snapshot: str | Mapping[str, Any]) -> RequestState:
@@ -49,6 +53,10 @@ class Snapshots:
 
     def _keep(self, text: str, state: RequestState) -> None:
         with self._lock:
+            if text not in self._states:
+                self._chars += len(text)
             self._states[text] = state
-            if len(self._states) > self._size:
-                del self._states[next(iter(self._states))]
+            while self._chars > self._max_chars and self._states:
+                oldest = next(iter(self._states))
+                self._chars -= len(oldest)
+                del self._states[oldest]

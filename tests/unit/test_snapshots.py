@@ -52,9 +52,12 @@ def test_a_state_with_a_time_in_another_zone_is_not_remembered_when_written() ->
     assert read is not state and read == state
 
 
-def test_the_oldest_remembered_snapshot_goes_first() -> None:
-    memo = Snapshots(size=2)
-    texts = [memo.text(a_state(seq=n)) for n in (1, 2, 3)]
-    assert memo.state(texts[2]).seq == 3
+def test_the_oldest_remembered_snapshots_go_first_beyond_the_bound() -> None:
+    texts = [Snapshots().text(a_state(seq=n)) for n in (1, 2, 3)]
+    memo = Snapshots(max_chars=len(texts[0]) * 2 + 10)  # room for two
+    for n, text in enumerate(texts, start=1):
+        memo._keep(text, a_state(seq=n))
+    assert list(memo._states) == texts[1:]
+    assert memo._chars == len(texts[1]) + len(texts[2])
     assert memo.state(texts[0]) == a_state(seq=1)  # decoded again, equal
-    assert len(memo._states) == 2
+    assert list(memo._states) == [texts[2], texts[0]]
