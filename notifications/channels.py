@@ -14,9 +14,10 @@ import os
 import ssl
 import tempfile
 import urllib.error
+from datetime import UTC, datetime
 from email.header import Header as MimeHeader
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from pathlib import Path
 
 from python_http_client import exceptions as http_errors
@@ -84,12 +85,12 @@ class FileChannel:
         mail["From"] = message.sender
         mail["To"] = message.to
         mail.set_raw("Subject", _subject(message.subject))
-        mail["Date"] = formatdate(localtime=False)
+        mail["Date"] = format_datetime(datetime.now(UTC))  # "+0000": UTC ("-0000": unknown)
         mail["Message-ID"] = f"<{message.message_id}>"
-        for key, value in message.headers.items():
-            mail[key] = value
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")
+        for key, value in message.headers.items():  # after: set_content drops Content-*
+            mail[key] = value
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")

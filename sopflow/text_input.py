@@ -5,6 +5,7 @@ anything unreadable refused with the file, the line and the byte named, never a 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,19 @@ def read_text(path: Path, field: str, *, context: str = "request data") -> str:
                           context=context) from exc  # fmt: skip
 
 
-def strict_json(text: str) -> Any:
-    """``json.loads`` for data people give: a key given twice, or NaN/Infinity (not JSON,
-    though Python reads them), is a ``ValueError`` rather than a silent choice."""
-    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_not_a_number)
+def strict_json(text: str | bytes) -> Any:
+    """``json.loads`` for data people give: a key given twice, NaN/Infinity (not JSON,
+    though Python reads them) or a number too large for a float (1e999, which Python reads
+    as infinity) is a ``ValueError`` rather than a silent choice."""
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_not_a_number,
+                      parse_float=_finite)  # fmt: skip
+
+
+def _finite(word: str) -> float:
+    value = float(word)
+    if not math.isfinite(value):
+        raise ValueError(f"{word} is too large for a number")
+    return value
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,12 @@ MAX_COMMENT = 5000
 
 
 def comment_errors(payload: Payload) -> list[FieldError]:
+    if payload.comment is not None and "\x00" in payload.comment:
+        return [
+            FieldError(
+                "comment", "nul-character", "holds a NUL character (0x00), which cannot be stored"
+            )
+        ]
     if payload.comment is not None and len(payload.comment) > MAX_COMMENT:
         return [FieldError("comment", "too-long", f"at most {MAX_COMMENT} characters "
                            f"({len(payload.comment)} given)", {"limit": MAX_COMMENT})]  # fmt: skip

@@ -194,7 +194,10 @@ class Notices:
         rendered = self.renderer.render(row["template"], row["locale"], context)
         message = Message(row["message_id"], row["recipient"], rendered.subject, rendered.text,
                           rendered.html, self.sender,
-                          {"X-Sopflow-Reference": request["reference"]})  # fmt: skip
+                          # RFC 3834: an automatic message (no out-of-office replies to it)
+                          {"X-Sopflow-Reference": request["reference"],
+                           "Auto-Submitted": "auto-generated",
+                           "Content-Language": rendered.locale})  # fmt: skip
         return message, rendered.template_version, rendered.locale
 
     def _deadline_at(self, sop: CompiledSop, request_id: int, seq: int) -> datetime | None:

@@ -71,6 +71,9 @@ class Queries:
         may (every trigger leaving the state), with ``next_steps_by_role`` saying who."""
         state = CoreState.from_json(row["snapshot"])
         by_role = next_steps.triggers_by_role(sop, state.state)
+        if member is not None:  # the system's timer steps are the operator's to see only
+            by_role = {role: triggers for role, triggers in by_role.items()
+                       if sop.roles[role].kind != "system"}  # fmt: skip
         if member is None:
             roles: list[str] = []
             allowed = sorted({t for triggers in by_role.values() for t in triggers})

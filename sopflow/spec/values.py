@@ -50,11 +50,30 @@ def is_country(code: str) -> bool:
     return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
 
 
+def _holds_nul(raw: Any) -> bool:
+    if isinstance(raw, str):
+        return "\x00" in raw
+    if isinstance(raw, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in raw.items())
+    if isinstance(raw, list | tuple):
+        return any(_holds_nul(v) for v in raw)
+    return False
+
+
+# a number as people write it: digits, an optional sign and decimal point; not 1e400
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _decimal(raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
         raise _Bad("wrong-type", "expected a number", expected="number")
+    text = str(raw).strip()
+    if not _PLAIN_NUMBER.match(text):
+        raise _Bad("wrong-type", f"'{raw}' is not a number written in digits (like 1500.50)",
+                   expected="number")  # fmt: skip
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(text)
     except InvalidOperation as exc:
         raise _Bad("wrong-type", f"'{raw}' is not a number", expected="number") from exc
     if not value.is_finite():
@@ -138,6 +157,8 @@ def _date(spec: DateField, raw: Any) -> str:
         value = raw
     elif isinstance(raw, str):
         try:
+            if not _ISO_DATE.match(raw.strip()):  # fromisoformat also reads 20261206
+                raise ValueError(raw)
             value = date.fromisoformat(raw.strip())
         except ValueError as exc:
             raise _Bad(
@@ -218,7 +239,14 @@ def validate_data(
         if allowed is not None and name not in allowed:
             errors.append(FieldError(name, "field-not-settable", "may not be set by this step"))
             continue
-        if raw is None or raw == "":
+        if _holds_nul(raw):  # PostgreSQL cannot store it: refused on every database alike
+            errors.append(
+                FieldError(
+                    name, "nul-character", "holds a NUL character (0x00), which cannot be stored"
+                )
+            )
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip()):  # blank is empty
             if spec.required:
                 errors.append(FieldError(name, "missing-field", "is required"))
             else:

@@ -33,7 +33,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
-from sopflow.web.validation import Moment
+from sopflow.web.validation import Moment, StrictJsonRoute
 from states.payloads import MAX_COMMENT
 from workflows.client import run_command
 
@@ -180,7 +180,7 @@ def _version(if_match: str | None) -> int | None:
 
 # every route may answer these; each route adds its own refusals (OpenAPI, checked by
 # schemathesis in tests/reliability/test_api_schema.py)
-router = APIRouter(prefix="/api/v1", tags=["requests"],
+router = APIRouter(prefix="/api/v1", tags=["requests"], route_class=StrictJsonRoute,
                    responses=problems(401, 422, 500, 503, 507))  # fmt: skip
 COMMAND_REFUSALS = problems(400, 403, 404, 409, 413, 415)
 

@@ -156,7 +156,11 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
         api_body = request.url.path.startswith("/api/") and body  # the pages take forms
         if api_body and not validation.is_json(media) and any(e["field"].startswith("body")
                                                                for e in errors):  # fmt: skip
-            said = f"the body is sent as {media}; send it as application/json"
+            said = (
+                f"the body is sent as {media}; send it as application/json"
+                if media
+                else "the body is sent without a Content-Type: send it as application/json"
+            )
             return problem(415, code="unsupported-media-type", detail=said,
                            allowed=["application/json"])  # fmt: skip
         listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

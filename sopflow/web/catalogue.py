@@ -11,8 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from sopflow.errors import NotFound
+from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services import Services
+from sopflow.services.directory import LOCALES
 from sopflow.web.i18n import t
 from sopflow.web.pages import _lang, _render, _services
 from states.diagram import diagram
@@ -57,8 +58,13 @@ def sop_diagram(
     labels: bool = False,
 ) -> str:
     """The state diagram as Mermaid or Graphviz DOT text (``labels``: named in ``locale``)."""
-    if format not in ("mermaid", "dot"):
-        raise NotFound(f"no diagram format '{format}' (use mermaid or dot)")
+    errors = [FieldError(name, "not-in-enum", f"'{value}' is not one of: {', '.join(allowed)}",
+                         {"value": value, "allowed": list(allowed)})
+              for name, value, allowed in (("format", format, ("mermaid", "dot")),
+                                           ("locale", locale, LOCALES))
+              if value not in allowed]  # fmt: skip
+    if errors:
+        raise InvalidData(errors, context="diagram")
     sop = _sop(_services(request), sop_id, version)
     return diagram(sop, "mermaid" if format == "mermaid" else "dot", locale, labels)
 

@@ -18,16 +18,21 @@ count of seconds since 1970), moments ISO 8601 (``Moment``).
 
 from __future__ import annotations
 
+import json
 import re
 import types
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator
 from pydantic_core import PydanticCustomError
+from starlette.types import Message
 
 from sopflow.errors import FieldError
+from sopflow.text_input import strict_json
 
 JSON_TYPES = ("application/json",)
 
@@ -168,9 +173,10 @@ def field_error(error: Mapping[str, Any], body_type: Any = None) -> dict[str, An
 
 def unreadable(error: Mapping[str, Any]) -> dict[str, Any]:
     """A body that is not JSON (FastAPI: 'json_invalid' at the character it stopped at)."""
-    where = error["loc"][1] if len(error["loc"]) > 1 else "?"
+    where = error["loc"][1] if len(error["loc"]) > 1 else None
     why = (error.get("ctx") or {}).get("error", error["msg"])
-    said = f"the body is not valid JSON: {why} (at character {where})"
+    at = f" (at character {where})" if isinstance(where, int) and where >= 0 else ""
+    said = f"the body is not valid JSON: {why}{at}"
     return FieldError("body", "body-unreadable", said).to_dict()
 
 
@@ -186,8 +192,51 @@ def not_utf8(body: bytes) -> dict[str, Any] | None:
 
 
 def is_json(content_type: str | None) -> bool:
-    """Whether FastAPI reads a body of this type as JSON (none given: it tries)."""
+    """Whether FastAPI reads a body of this type as JSON (none given: it does not, since
+    FastAPI 0.130's strict content type, which keeps a cross-site form from passing as
+    JSON)."""
     if not content_type:
-        return True
+        return False
     media = content_type.split(";", 1)[0].strip().lower()
     return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+class StrictJsonRoute(APIRoute):
+    """A route whose JSON body is read strictly (``text_input.strict_json``): a key given
+    twice, NaN or Infinity, or a number too large for a float is refused as unreadable, as
+    the CLI refuses them in a data file, rather than one value chosen silently (FastAPI's
+    pattern for a custom request class)."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            # the body is read on the request the exception handlers are given (they read it
+            # again to say what was wrong), then handed to the strict one
+            body, sent = await request.body(), False
+
+            async def receive() -> Message:
+                nonlocal sent
+                if sent:
+                    return await request.receive()
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            response: Response = await handler(_StrictJsonRequest(request.scope, receive))
+            return response
+
+        return strict
+
+
+class _StrictJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = strict_json(body)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise  # FastAPI's own answers: not JSON at a character; not UTF-8
+            except ValueError as exc:  # valid syntax, but not one value: no character to name
+                raise json.JSONDecodeError(str(exc), body.decode("utf-8", "replace"),
+                                           -1) from exc  # fmt: skip
+        return self._json

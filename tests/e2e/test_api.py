@@ -174,6 +174,56 @@ def test_a_malformed_body_and_bad_documents_are_refused(api, tokens) -> None:
     assert "Expecting property name" in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [(b'{"sop": "eg", "sop": "tn"}', 'the key "sop" is given twice'),
+     (b'{"sop": "eg", "data": {"workers_requested": NaN}}', "NaN is not a JSON number"),
+     (b'{"sop": "eg", "data": {"workers_requested": 1e999}}', "1e999 is too large")],
+)  # fmt: skip
+def test_a_body_that_is_not_one_json_value_is_refused_not_guessed(
+    api, tokens, body: bytes, said: str
+) -> None:
+    """As the CLI refuses them in a data file: no key chosen, no number made up."""
+    headers = {**auth(tokens, "agent"), "Content-Type": "application/json"}
+    answer = api.post("/api/v1/requests", content=body, headers=headers)
+    problem = assert_problem(answer, 422, "invalid-data")
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("body", "body-unreadable")]
+    assert said in problem["errors"][0]["message"]
+    assert "character -1" not in problem["errors"][0]["message"]
+
+
+def test_a_body_without_a_content_type_is_415(api, tokens) -> None:
+    answer = api.post("/api/v1/requests", content=b'{"sop": "eg"}', headers=auth(tokens, "agent"))
+    problem = assert_problem(answer, 415, "unsupported-media-type")
+    assert "without a Content-Type" in problem["detail"]
+
+
+def test_a_nul_character_in_data_or_comment_is_refused_on_every_database(api, tokens) -> None:
+    answer = api.post("/api/v1/requests", headers=auth(tokens, "agent"), json={
+        "sop": world.EG, "data": world.eg_data(employer_name="Gulf\u0000Build"),
+        "comment": "a\u0000b", "documents": documents(*world.EG_SUBMIT_DOCS)})  # fmt: skip
+    problem = assert_problem(answer, 422, "invalid-data")
+    assert {(e["field"], e["code"]) for e in problem["errors"]} >= {
+        ("employer_name", "nul-character"), ("comment", "nul-character")}  # fmt: skip
+
+
+def test_a_diagram_in_an_unknown_format_or_language_is_a_bad_value(api) -> None:
+    answer = api.get(f"/api/sops/{world.EG}/diagram", params={"format": "png", "locale": "de"})
+    problem = assert_problem(answer, 422, "invalid-data")
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+        ("format", "not-in-enum"), ("locale", "not-in-enum")]  # fmt: skip
+
+
+def test_the_system_timers_are_not_listed_to_users(api, tokens, app_services: Services) -> None:
+    reference = file_eg(api, tokens)["reference"]
+    world.run(app_services, reference, world.eg_path_to("approve_demand"))  # an escalation
+    shown = api.get(f"/api/v1/requests/{reference}", headers=auth(tokens, "agent")).json()
+    sop = app_services.ctx.sops.pinned(shown["sop_id"], shown["sop_version"], shown["sop_hash"])
+    system = {r.id for r in sop.spec.roles if r.kind == "system"}
+    assert system and not system & set(shown["next_steps_by_role"])
+    assert system & set(app_services.queries.show(reference, None)["next_steps_by_role"])
+
+
 def test_an_oversized_document_is_413(api, tokens, seeded: Services) -> None:
     seeded.ctx.max_document_bytes = 1000
     big = api.post("/api/v1/requests", headers=auth(tokens, "agent"), json={

@@ -175,6 +175,11 @@ def test_the_file_channel_writes_one_eml_per_notice(seeded, tmp_path):
     parsed = email.message_from_bytes(files[0].read_bytes())
     assert parsed["Message-ID"].strip("<>") in {r["message_id"] for r in pending}
     assert parsed.is_multipart()
+    # in UTC said so (RFC 5322: "-0000" would mean a zone unknown), an automatic message
+    # (RFC 3834: no out-of-office replies), in the language it is written in
+    assert parsed["Date"].endswith("+0000")
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["Content-Language"] in ("ar", "fr", "en")
     # a retry of a notice already written writes no second file
     channel = FileChannel(tmp_path / "outbox")
     name = channel.path_of(pending[0]["message_id"]).name

@@ -243,3 +243,38 @@ def test_a_pattern_mismatch_says_which_format_is_expected():
     assert explained.value.message == (
         "'Q-12' does not match the expected format: Q- and four digits, like Q-0042"
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "raw", "code"),
+    [(field("date"), "20261206", "wrong-type"),  # fromisoformat's basic format
+     (field("integer"), "1e3", "wrong-type"),
+     (field("money"), {"amount": "1e400", "currency": "TND"}, "wrong-type"),
+     (field("money"), {"amount": "Infinity", "currency": "TND"}, "wrong-type"),
+     (field("decimal"), 1e300, "wrong-type")],
+)  # fmt: skip
+def test_numbers_and_dates_are_written_as_people_write_them(spec: Any, raw: Any, code: str) -> None:
+    assert refused(spec, raw) == code
+
+
+def test_plain_numbers_and_dates_still_pass() -> None:
+    assert normalise_value(field("integer"), "40") == 40
+    assert normalise_value(field("decimal"), "-.5") == "-0.5"
+    assert normalise_value(field("money"), {"amount": "1500.50", "currency": "tnd"}) == {
+        "amount": "1500.50", "currency": "TND"}  # fmt: skip
+    assert normalise_value(field("date"), " 2026-12-06 ") == "2026-12-06"
+
+
+def test_a_nul_character_is_refused_and_a_blank_text_is_no_value() -> None:
+    fields = {"name": field("string", id="name", required=True),
+              "note": field("text", id="note"), "wage": field("money", id="wage")}  # fmt: skip
+    clean, errors = validate_data(
+        fields, {"name": "  ", "note": "a\x00b", "wage": {"amount": "1", "currency": "T\x00ND"}}
+    )
+    assert clean == {}
+    assert [(e.field, e.code) for e in errors] == [
+        ("name", "missing-field"),
+        ("note", "nul-character"),
+        ("wage", "nul-character"),
+    ]
+    assert validate_data(fields, {"note": " "})[0] == {"note": None}
