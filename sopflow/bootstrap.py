@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -162,12 +163,33 @@ def _notices(ctx: Context, cfg: Settings) -> Notices:
 _services: Services | None = None
 
 
-def services() -> Services:
-    """The process-wide services (built on first use)."""
+def services(*, existing: bool = False) -> Services:
+    """The process-wide services (built on first use). ``existing``: for commands that only
+    read (history, replay, verify, export, show, list, inbox), a SQLite file that does not
+    exist is refused rather than created: verifying a mistyped path must not answer
+    "intact: 0 events" over a database it has just made."""
     global _services
     if _services is None:
+        if existing:
+            require_database(settings())
         _services = build()
     return _services
+
+
+def require_database(cfg: Settings) -> None:
+    """Refuse a SQLite database file that does not exist (``database-not-found``)."""
+    url = sa.make_url(cfg.database_url)
+    database = url.database or ""
+    if (url.get_backend_name() != "sqlite" or database in ("", ":memory:")
+            or database.startswith("file:")):  # fmt: skip
+        return  # PostgreSQL says so itself; a URI is SQLite's to open
+    if not Path(database).is_file():
+        raise AdapterError(
+            f"the SQLite database {database} does not exist: there is nothing to read; check "
+            "SOPFLOW_DATABASE_URL (a new database is made by 'sopflow db upgrade' or by a "
+            "command that writes)",
+            code="database-not-found",
+        )
 
 
 def catalogue() -> SopCatalogue:

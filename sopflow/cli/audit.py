@@ -36,7 +36,7 @@ def history(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every event: who, role, when, what, why, SOP version, clause, and the notices sent."""
-    hist = bootstrap.services().audit.history(reference, actor)
+    hist = bootstrap.services(existing=True).audit.history(reference, actor)
     if as_json:
         print_json(hist)
         return
@@ -92,7 +92,7 @@ def replay(
         raise typer.BadParameter("give --as-of or --at-seq, not both", param_hint="--as-of")
     if as_of is not None and not as_of.strip():
         raise typer.BadParameter("an empty moment: give a date or a time", param_hint="--as-of")
-    result = bootstrap.services().audit.replay(
+    result = bootstrap.services(existing=True).audit.replay(
         reference, actor, at_seq=at_seq, as_of=_moment(as_of, "--as-of") if as_of else None
     )
     if as_json:
@@ -150,7 +150,8 @@ def verify(
     head, anchored_at = None, None
     if anchor is not None:
         head, anchored_at = anchor_of(read_manifest(anchor))
-    _print_report(bootstrap.services().audit.verify(reference, head, anchored_at), as_json)
+    audit = bootstrap.services(existing=True).audit
+    _print_report(audit.verify(reference, head, anchored_at), as_json)
 
 
 class ExportFormat(StrEnum):
@@ -190,7 +191,7 @@ def export(
     if first and last and last <= first:
         raise typer.BadParameter(f"'{end}' is before --from '{start}'", param_hint="--to")
     target = output or Path(f"sopflow-events.{fmt.value}")
-    services = bootstrap.services()
+    services = bootstrap.services(existing=True)
     scope = frozenset(sop) if sop else None
     for sop_id in sorted(scope or ()):
         services.sops.catalogue.get(sop_id)  # an unknown SOP id is an error, not an empty file

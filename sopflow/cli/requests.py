@@ -196,7 +196,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A request: state, data, documents, deadline, what each role may do next."""
-    view = bootstrap.services().queries.show(reference, actor)
+    view = bootstrap.services(existing=True).queries.show(reference, actor)
     if as_json:
         print_json(view)
         return
@@ -300,7 +300,7 @@ def list_requests(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Requests visible to the user (without --as: every request), newest first."""
-    services = bootstrap.services()
+    services = bootstrap.services(existing=True)
     _check_filters(services, state, sop, org)
     rows = services.queries.search(actor, ListFilter(state, sop, org, overdue, text))
     if as_json:
@@ -311,7 +311,7 @@ def list_requests(
 
 def inbox(actor: AsOption, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What this user may act on now, oldest deadline first."""
-    services = bootstrap.services()
+    services = bootstrap.services(existing=True)
     rows = services.queries.inbox(actor)
     if as_json:
         print_json(rows)

@@ -15,6 +15,7 @@ from typing import Any
 from sopflow.domain.access import effective_roles
 from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
 from sopflow.errors import FieldError, InvalidData, NotFound
+from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
 from sopflow.services.export_write import write_export
@@ -181,7 +182,8 @@ class Audit:
         full = at_seq is None and as_of is None
         differences: list[str] = list(result.anomalies)
         if full and state is not None:
-            differences += _differences(row["snapshot"], state, row)
+            outcome = sop.states[state.state].final if state.state in sop.states else None
+            differences += _differences(row["snapshot"], state, row, outcome)
             differences += self._stored_documents(state)
         return {
             "reference": reference,
@@ -235,7 +237,8 @@ class Audit:
                     verifier.feed({**ev, "reference": reference})
                 verifier.finish_request(reference, row["seq"], row["last_hash"])
                 report.events, report.requests = verifier.count, 1
-                report.breaks += verifier.breaks + _beside_the_chains(r, reference)
+                report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
+                                  + outcome_breaks(r, self.ctx.sops.pinned, reference))  # fmt: skip
                 return report
             heads = r.request_heads()
             head = r.chain_head()
@@ -258,7 +261,9 @@ class Audit:
         report.events, report.requests = verifier.count, len(heads)
         with self.ctx.store.read() as r:
             report.breaks = (report.breaks + _orphans_named(verifier.breaks)
-                             + _beside_the_chains(r, None))  # fmt: skip
+                             + _beside_the_chains(r, None)
+                             + outcome_breaks(r, self.ctx.sops.pinned, None)
+                             + issued_reference_breaks(r))  # fmt: skip
         return report
 
     def verify_as(self, email: str, reference: str | None = None) -> VerifyReport:
@@ -301,7 +306,8 @@ PARALLEL_FROM = 200_000  # below this, starting processes costs more than it sav
 MAX_WORKERS = 8
 
 
-def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any]) -> list[str]:
+def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any],
+                 outcome: str | None) -> list[str]:  # fmt: skip
     """Where the stored request (its row and snapshot) is not what its events rebuild: every
     part of the snapshot, since the engine decides from it (who did what for separation of
     duties, which documents were on file, the deadline)."""
@@ -311,8 +317,9 @@ def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any]) -> l
         return [f"the stored snapshot is malformed ({type(exc).__name__}: {exc}): it was "
                 "changed outside sopflow"]  # fmt: skip
     diffs = []
-    if stored.state != rebuilt.state or row["state"] != rebuilt.state:
-        diffs.append(f"state: stored '{row['state']}', replay gives '{rebuilt.state}'")
+    for where, value in (("snapshot", stored.state), ("row", row["state"])):
+        if value != rebuilt.state:
+            diffs.append(f"state: the {where} says '{value}', replay gives '{rebuilt.state}'")
     if dict(stored.data) != dict(rebuilt.data):
         keys = sorted(
             k
@@ -320,8 +327,9 @@ def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any]) -> l
             if stored.data.get(k) != rebuilt.data.get(k)
         )
         diffs.append(f"data differs in: {', '.join(keys)}")
-    if stored.seq != rebuilt.seq or row["seq"] != rebuilt.seq:
-        diffs.append(f"seq: stored {row['seq']}, replay gives {rebuilt.seq}")
+    for where, number in (("snapshot", stored.seq), ("row", row["seq"])):
+        if number != rebuilt.seq:
+            diffs.append(f"seq: the {where} says {number}, replay gives {rebuilt.seq}")
     if stored.documents != rebuilt.documents:
         diffs.append("documents differ")
     if dict(stored.acted) != dict(rebuilt.acted):
@@ -338,6 +346,13 @@ def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any]) -> l
     if _moment(row.get("deadline")) != rebuilt.deadline:
         diffs.append(f"the row's deadline: stored {_shown(_moment(row.get('deadline')))}, "
                      f"replay gives {_shown(rebuilt.deadline)}")  # fmt: skip
+    # the row's own columns that lists, the inbox, the SLA sweep and statistics read
+    if bool(row.get("breached")) != rebuilt.breached:
+        diffs.append(f"the row's breach: stored {_shown(bool(row.get('breached')))}, replay "
+                     f"gives {_shown(rebuilt.breached)}")  # fmt: skip
+    if row.get("outcome") != outcome:
+        diffs.append(f"the row's outcome: stored {_shown(row.get('outcome'))}, its state "
+                     f"'{rebuilt.state}' gives {_shown(outcome)}")  # fmt: skip
     return diffs
 
 

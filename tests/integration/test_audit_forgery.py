@@ -34,6 +34,8 @@ def rehash_everything(log: Log) -> None:
         rows = r.all("SELECT * FROM events ORDER BY id")
         refs = {h["id"]: h["reference"] for h in r.request_heads()}
     events, requests, head = (_table(log, t) for t in TABLES)
+    finals = {s.id: s.final for sop in log.services.ctx.sops.catalogue.versions.values()
+              for s in sop.spec.states}  # fmt: skip
     last: dict[int, tuple[int, str, str]] = {}
     chain_prev = GENESIS
     with store.engine.begin() as conn:
@@ -49,7 +51,7 @@ def rehash_everything(log: Log) -> None:
             chain_prev = chained
         for rid, (seq, own, state) in last.items():
             conn.execute(sa.update(requests).where(requests.c.id == rid).values(
-                seq=seq, last_hash=own, state=state))  # fmt: skip
+                seq=seq, last_hash=own, state=state, outcome=finals.get(state)))  # fmt: skip
         conn.execute(sa.update(head).values(chain_seq=len(rows), chain_hash=chain_prev))
 
 
@@ -244,8 +246,9 @@ def test_a_deleted_request_row_is_named_once_not_as_altered_events(log: Log) -> 
 
     report = log.services.audit.verify()
 
-    assert [b.code for b in report.breaks] == ["request-row-missing"]
+    assert [b.code for b in report.breaks] == ["request-row-missing", "requests-missing"]
     assert "deleted outside sopflow" in report.breaks[0].message
+    assert f"{log.b} is not in the database" in report.breaks[1].message
 
 
 def test_an_event_added_beyond_the_heads_is_named_as_added(log: Log) -> None:
@@ -279,3 +282,52 @@ def test_a_request_given_to_another_organisation_is_caught(log: Log) -> None:
     assert f"filed by {event(log.services, log.a, 1)['actor_id']} for {w.OTHER_AGENCY}" in (
         report.breaks[0].message
     )
+
+
+def test_an_edited_outcome_is_caught_by_verify_and_replay(log: Log) -> None:
+    """The inbox, the SLA sweep and the statistics read a request's outcome from its row."""
+    requests = _table(log, "requests")
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.update(requests).where(requests.c.reference == log.a).values(
+            outcome="approved"))  # fmt: skip
+
+    for report in (log.services.audit.verify(), log.services.audit.verify(log.a)):
+        assert [(b.code, b.reference) for b in report.breaks] == [("request-row-altered", log.a)]
+        assert "outcome 'approved'" in report.breaks[0].message
+        assert "is not final" in report.breaks[0].message
+    replayed = log.services.audit.replay(log.a, None)
+    assert 'the row\'s outcome: stored "approved"' in " ".join(replayed["differences"])
+
+
+def test_an_edited_breach_flag_is_caught_by_replay(log: Log) -> None:
+    requests = _table(log, "requests")
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.update(requests).where(requests.c.reference == log.b).values(
+            breached=True))  # fmt: skip
+
+    differences = log.services.audit.replay(log.b, None)["differences"]
+
+    assert [d for d in differences if d.startswith("the row's breach")] == [
+        "the row's breach: stored true, replay gives false"]  # fmt: skip
+
+
+def test_the_newest_request_deleted_with_its_events_and_the_head_rewound_is_caught(
+    log: Log,
+) -> None:
+    """The chains of what is left are whole; the reference counter says B was issued."""
+    store = log.services.ctx.store
+    with store.read() as r:
+        rid = r.request(log.b)["id"]  # type: ignore[index]
+        kept = r.one("SELECT chain_seq, chain_hash FROM events WHERE request_id <> :rid "
+                     "ORDER BY id DESC LIMIT 1", {"rid": rid})  # fmt: skip
+    assert kept is not None
+    with store.engine.begin() as conn:
+        for table in ("outbox", "documents", "events"):
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE request_id = :rid"), {"rid": rid})
+        conn.execute(sa.text("DELETE FROM requests WHERE id = :rid"), {"rid": rid})
+    rehash_everything(log)  # the global chain renumbered without B's events
+
+    report = log.services.audit.verify()
+
+    assert [(b.code, b.reference) for b in report.breaks] == [("requests-missing", log.b)]
+    assert f"{log.b} is not in the database" in report.breaks[0].message
