@@ -158,6 +158,35 @@ class ChainVerifier:
         self.expected_chain_seq = chain_seq + 1
         self.chain_prev = chain_hash
 
+    def malformed(self, reference: str, row: tuple[Any, ...], why: BaseException) -> None:
+        """An event (a stored row in ``ROW_COLUMNS`` order) whose columns cannot even be
+        compared (a text where a number belongs, a time that is no time): reported as
+        altered, and the chains go on from it as far as it says."""
+        event_id, seq, own, chain_seq, chain_hash = row[0], row[2], row[19], row[20], row[22]
+        self.count += 1
+        where = f"{reference} seq {seq!r} (event id {event_id}, chain #{chain_seq!r})"
+        self.breaks.append(Break("event-altered", f"{where}: a column holds a malformed value "
+                                 f"({type(why).__name__}: {why}): it was changed outside "
+                                 "sopflow", reference, seq if type(seq) is int else None,
+                                 event_id))  # fmt: skip
+        if type(seq) is int and isinstance(own, str):
+            self.requests[reference] = (seq, own)
+        self.expected_chain_seq = (chain_seq if type(chain_seq) is int
+                                   else self.expected_chain_seq) + 1  # fmt: skip
+        if isinstance(chain_hash, str):
+            self.chain_prev = chain_hash
+
+    def check_row(self, reference: str, row: tuple[Any, ...]) -> None:
+        """``check`` of a stored row in ``ROW_COLUMNS`` order; a row whose values cannot be
+        read is ``malformed``, not a crash of the whole verification."""
+        counted = self.count
+        try:
+            self.check(reference, row[2], row[0], row[20], row[21], row[19], row[22], row[17],
+                       row_hash(reference, row))  # fmt: skip
+        except (TypeError, ValueError, IndexError, AttributeError) as exc:
+            self.count = counted
+            self.malformed(reference, row, exc)
+
     def _report(self, reference: str, seq: int, event_id: Any, chain_seq: int, chain_prev: str,
                 own: str, chain_hash: str, prev_hash: str, computed: str, last_seq: int,
                 last_hash: str) -> None:  # fmt: skip

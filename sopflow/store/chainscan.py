@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sopflow.domain.chain import ChainVerifier, row_hash
+from sopflow.domain.chain import ChainVerifier
 from sopflow.store.db import make_engine
 from sopflow.store.repository import Store
 
@@ -21,7 +21,7 @@ def verify_slice(store: Store, after: int, upto: int, heads: list[dict[str, Any]
     """Verify the events with ``after < id <= upto`` (rows in ``ROW_COLUMNS`` order)."""
     refs = {h["id"]: h["reference"] for h in heads}
     verifier = ChainVerifier(start_seq)
-    check = verifier.check
+    check = verifier.check_row
     last = after
     with store.read() as r:
         while True:
@@ -29,9 +29,7 @@ def verify_slice(store: Store, after: int, upto: int, heads: list[dict[str, Any]
             if not rows:
                 break
             for row in rows:
-                reference = refs.get(row[1]) or f"{ORPHAN}{row[1]}>"
-                check(reference, row[2], row[0], row[20], row[21], row[19], row[22], row[17],
-                      row_hash(reference, row))  # fmt: skip
+                check(refs.get(row[1]) or f"{ORPHAN}{row[1]}>", row)
             last = rows[-1][0]
     return verifier
 

@@ -145,10 +145,12 @@ class Reader(Cursor):
                         "LIMIT :limit", {"after": event_id, "limit": limit, "start": start,
                                          "end": end})  # fmt: skip
 
-    def chain_rows(self, after_id: int, limit: int, upto: int | None = None
-                   ) -> list[tuple[Any, ...]]:  # fmt: skip
+    def chain_rows(self, after_id: int, limit: int, upto: int | None = None,
+                   request_id: int | None = None) -> list[tuple[Any, ...]]:  # fmt: skip
         """Events for verification as stored tuples in ``ROW_COLUMNS`` order: payload as its
-        JSON text, time as text; no decoding (a million events must take seconds)."""
+        JSON text, time as text; no decoding (a million events must take seconds, and a
+        malformed value must be reported, not fail the reading). ``request_id``: one
+        request's events only."""
         columns = list(ROW_COLUMNS)
         if self.dialect != "sqlite":
             columns[columns.index("payload")] = "payload::text AS payload"
@@ -158,9 +160,15 @@ class Reader(Cursor):
         self.cur.execute(
             self._text(
                 f"SELECT {', '.join(columns)} FROM events WHERE id > :after AND id <= :upto "
-                "ORDER BY id LIMIT :limit"
+                + ("AND request_id = :rid " if request_id is not None else "")
+                + "ORDER BY id LIMIT :limit"
             ),
-            {"after": after_id, "limit": limit, "upto": upto if upto is not None else 2**62},
+            {
+                "after": after_id,
+                "limit": limit,
+                "upto": upto if upto is not None else 2**62,
+                "rid": request_id,
+            },
         )
         return list(self.cur.fetchall())
 
@@ -171,13 +179,28 @@ class Reader(Cursor):
         return int(row["lo"] or 0), int(row["hi"] or 0), int(row["n"])
 
     def referenced_documents(self, hashes: Sequence[str]) -> set[str]:
-        """Which of ``hashes`` some document of some request refers to."""
+        """Which of ``hashes`` some document of some request refers to: in the ``documents``
+        rows, else in the events themselves (the chained record: a row deleted by hand must
+        not let the file it named be pruned). One pass over the events that carry
+        documents, only when some hash is in no row."""
         names = {f"h{i}": h for i, h in enumerate(hashes)}
         if not names:
             return set()
         marks = ", ".join(f":{n}" for n in names)
         rows = self.all(f"SELECT DISTINCT sha256 FROM documents WHERE sha256 IN ({marks})", names)
-        return {str(r["sha256"]) for r in rows}
+        found = {str(r["sha256"]) for r in rows}
+        rest = set(hashes) - found
+        if rest:
+            text = "payload" if self.dialect == "sqlite" else "CAST(payload AS TEXT)"
+            self.cur.execute(self._text(f"SELECT {text} FROM events "
+                                        f"WHERE {text} LIKE '%sha256%'"))  # fmt: skip
+            for (payload,) in self.cur:
+                hits = {h for h in rest if h in payload}
+                found |= hits
+                rest -= hits
+                if not rest:
+                    break
+        return found
 
     def request_heads(self) -> list[dict[str, Any]]:
         return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")

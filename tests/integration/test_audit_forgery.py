@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from sopflow.domain.chain import GENESIS, event_hash, link
@@ -331,3 +332,20 @@ def test_the_newest_request_deleted_with_its_events_and_the_head_rewound_is_caug
 
     assert [(b.code, b.reference) for b in report.breaks] == [("requests-missing", log.b)]
     assert f"{log.b} is not in the database" in report.breaks[0].message
+
+
+def test_a_cell_that_is_no_value_of_its_column_is_named_not_a_crash(log: Log) -> None:
+    """SQLite stores whatever text is written into a column; PostgreSQL refuses it."""
+    store = log.services.ctx.store
+    if store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's columns refuse such values")
+    at, seq = (event(log.services, log.a, n)["id"] for n in (3, 4))
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE events SET at = 'yesterday' WHERE id = :id"), {"id": at})
+        conn.execute(sa.text("UPDATE events SET seq = 'six' WHERE id = :id"), {"id": seq})
+
+    for report in (log.services.audit.verify(), log.services.audit.verify(log.a)):
+        malformed = [b for b in report.breaks if "malformed value" in b.message]
+        assert [(b.code, b.reference, b.event_id) for b in malformed] == [
+            ("event-altered", log.a, at), ("event-altered", log.a, seq)]  # fmt: skip
+        assert report.events == (10 if report.requests == 2 else 6)

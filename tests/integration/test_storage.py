@@ -74,3 +74,20 @@ def test_an_empty_or_absent_store_is_nothing_to_do(seeded: Services) -> None:
     report = seeded.storage.prune_documents(DAY)
 
     assert (report.removed, report.referenced, report.recent) == (0, 0, 0)
+
+
+def test_a_document_row_deleted_by_hand_does_not_let_its_file_go(seeded: Services) -> None:
+    """The documents rows are an index beside the log; the events name the documents too
+    (in the chain), and a file an event names is kept."""
+    filed = w.submit_eg(seeded)
+    shown = seeded.queries.show(filed.reference, None)["documents"]
+    kept = seeded.ctx.blobs.path_of(shown[0]["sha256"])
+    age(kept, seeded, 100)
+    with seeded.ctx.store.write() as writer:
+        writer.execute("DELETE FROM documents WHERE sha256 = :h", {"h": shown[0]["sha256"]})
+    old = orphan(seeded, "old", 30)
+
+    report = seeded.storage.prune_documents(DAY)
+
+    assert kept.exists() and not old.exists()
+    assert report.removed == 1
