@@ -178,18 +178,23 @@ def services(*, existing: bool = False) -> Services:
 
 def require_database(cfg: Settings) -> None:
     """Refuse a SQLite database file that does not exist (``database-not-found``)."""
-    url = sa.make_url(cfg.database_url)
+    try:
+        url = sa.make_url(cfg.database_url)
+    except sa.exc.ArgumentError:
+        return  # not a URL at all: making the engine says so
     database = url.database or ""
     if (url.get_backend_name() != "sqlite" or database in ("", ":memory:")
             or database.startswith("file:")):  # fmt: skip
         return  # PostgreSQL says so itself; a URI is SQLite's to open
-    if not Path(database).is_file():
-        raise AdapterError(
-            f"the SQLite database {database} does not exist: there is nothing to read; check "
-            "SOPFLOW_DATABASE_URL (a new database is made by 'sopflow db upgrade' or by a "
-            "command that writes)",
-            code="database-not-found",
-        )
+    path = Path(database).expanduser().absolute()
+    if path.exists() or any(part.exists() and not part.is_dir() for part in path.parents):
+        return  # a file, or a path that cannot be one: opening it says precisely what is wrong
+    raise AdapterError(
+        f"the SQLite database {database} does not exist: there is nothing to read; check "
+        "SOPFLOW_DATABASE_URL (a new database is made by 'sopflow db upgrade' or by a "
+        "command that writes)",
+        code="database-not-found",
+    )
 
 
 def catalogue() -> SopCatalogue:

@@ -40,23 +40,17 @@ def history(
     if as_json:
         print_json(hist)
         return
-    table = Table(
-        "seq",
-        "when (UTC)",
-        "who",
-        "role",
-        "what",
-        "why",
-        "clause",
-        "sop",
-        title=f"{hist['reference']} ({hist['sop_id']})",
-    )
+    table = Table(title=f"{hist['reference']} ({hist['sop_id']})")
+    for name in ("seq", "when (UTC)", "who", "role", "what", "why", "clause", "sop"):
+        # folded, never cut: an auditor copies these (a time into --as-of, a clause)
+        table.add_column(name, overflow="fold")
     for e in hist["events"]:
         why = "; ".join(x for x in (e["reason"], e["comment"]) if x)
         table.add_row(
             str(e["seq"]),
-            e["at"][:19],
-            e["actor"],
+            # to the microsecond, as stored: the time pasted into --as-of includes the step
+            e["at"].removesuffix("+00:00"),
+            e["actor"] + (f" (for {e['acting_for']})" if e["acting_for"] else ""),
             e["role"],
             f"{e['trigger']}: {e['from_state'] or '-'} -> {e['to_state']}",
             why,
@@ -67,7 +61,8 @@ def history(
     for e in hist["events"]:
         for n in e["notices"]:
             sent = (
-                f"sent {n['sent_at'][:19]}, provider id {n['provider_message_id']}"
+                f"sent {n['sent_at'].removesuffix('+00:00')}, provider id "
+                f"{n['provider_message_id']}"
                 if n["sent_at"]
                 else f"{n['status']} ({n['attempts']} attempt(s))"
             )
@@ -189,7 +184,8 @@ def export(
     if last is not None and end is not None and len(end.strip()) == len("YYYY-MM-DD"):
         last += timedelta(days=1)  # a date names a whole day, as on the web and in stats
     if first and last and last <= first:
-        raise typer.BadParameter(f"'{end}' is before --from '{start}'", param_hint="--to")
+        said = "is --from itself: the window is empty" if last == first else "is before --from"
+        raise typer.BadParameter(f"'{end}' {said} '{start}'", param_hint="--to")
     target = output or Path(f"sopflow-events.{fmt.value}")
     services = bootstrap.services(existing=True)
     scope = frozenset(sop) if sop else None
@@ -204,8 +200,8 @@ def export(
 
 @app.command("check-export")
 def check_export_cmd(
-    path: Annotated[Path, typer.Argument(metavar="FILE.jsonl")],
+    path: Annotated[Path, typer.Argument(metavar="FILE")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Verify an exported JSONL file against its manifest, without the database."""
+    """Verify an exported file (JSONL or CSV) against its manifest, without the database."""
     _print_report(check_export(path), as_json)

@@ -105,7 +105,7 @@ def _anchor_breaks(r: Reader, anchor: tuple[int, str],
                 f"(chain #{row['chain_seq']}) comes after the anchored link #{seq} but is dated "
                 f"{canonical_time(row['at'])}, before the anchor was taken "
                 f"({canonical_time(anchored_at)}): it was written into the anchored past",
-                row["reference"], row["seq"]))  # fmt: skip
+                row["reference"], row["seq"], row["id"]))  # fmt: skip
     return breaks
 
 

@@ -94,7 +94,7 @@ class Reader(Cursor):
     def events_dated_before(self, chain_seq: int, moment: datetime) -> list[dict[str, Any]]:
         """Events after global link ``chain_seq`` dated before ``moment`` (chain order)."""
         return self.all(
-            "SELECT r.reference, e.seq, e.chain_seq, e.at FROM events e "
+            "SELECT r.reference, e.id, e.seq, e.chain_seq, e.at FROM events e "
             "JOIN requests r ON r.id = e.request_id "
             "WHERE e.chain_seq > :s AND e.at < :m ORDER BY e.chain_seq LIMIT 100",
             {"s": chain_seq, "m": moment},

@@ -58,7 +58,8 @@ def test_a_database_folder_that_is_a_file(tmp_path: Path) -> None:
 
 
 def test_a_database_folder_that_cannot_be_created(tmp_path: Path) -> None:
-    said = refused(tmp_path, "sqlite:////proc/nu/x.db", "database-cannot-open", "request", "list")
+    said = refused(tmp_path, "sqlite:////proc/nu/x.db", "database-cannot-open",
+                   "org", "add", "X", "--kind", "employer")  # fmt: skip
     assert "/proc/nu/x.db" in said and "cannot create the folder /proc/nu" in said
 
 
@@ -152,3 +153,14 @@ def test_a_folder_where_sqlite_cannot_create_its_wal_file(
     assert (
         f"-wal and -shm files beside it: the folder {folder} is not writable" in explained.message
     )
+
+
+def test_a_reading_command_refuses_a_database_that_does_not_exist(tmp_path: Path) -> None:
+    """An auditor's mistyped path must not be answered "intact: 0 events" over a database
+    the command has just made."""
+    url = f"sqlite:///{tmp_path}/typo/audti.db"
+    for command in (("audit", "verify"), ("audit", "export"), ("request", "list")):
+        said = " ".join(sopflow_at(tmp_path, url).fails(1, *command).err.split())
+        assert said.startswith("error[database-not-found] "), said
+        assert f"{tmp_path}/typo/audti.db does not exist" in said
+    assert not (tmp_path / "typo").exists()

@@ -245,6 +245,7 @@ def test_an_auditor_sees_the_chain_status_notices_and_a_past_state(site: TestCli
     assert "waiting to be sent" in page.text or "· sent" in page.text  # the delivery, in words
     assert "<fieldset>" not in page.text  # an auditor gets no action form
     assert as_of.status_code == 200 and "As it was after step 2" in as_of.text
+    assert "Request created →" in page.text and "· create →" not in page.text  # in words
 
 
 def test_an_auditor_reads_a_broken_chain_in_their_language_with_the_step_marked(
