@@ -165,8 +165,13 @@ class Queries:
             # employers and agencies see their own organisation's requests only
             stmt = stmt.where(requests.c.organisation_id == member.organisation_id)
         rows = self._visible(member, stmt)[flt.offset : flt.offset + flt.limit]
-        return [{**_summary(r, s), "your_triggers": _your_triggers(member, s, r) if member else []}
-                for r, s in rows]  # fmt: skip
+        result = []
+        for r, s in rows:
+            triggers = _your_triggers(member, s, r) if member else []
+            # one name for it everywhere (allowed_triggers); your_triggers: the older name
+            result.append({**_summary(r, s), "allowed_triggers": triggers,
+                           "your_triggers": triggers})  # fmt: skip
+        return result
 
     def _visible(
         self, member: Member | None, stmt: sa.Select[Any]

@@ -168,14 +168,22 @@ def _stored(services: Services, uploads: list[Upload]) -> Iterator[list[dict[str
 
 
 def _version(if_match: str | None) -> int | None:
-    if if_match is None:
+    """The version ``If-Match`` asks for; ``*``: whatever it is now (RFC 9110). A weak tag
+    never matches (If-Match compares strongly) and a list is not taken: both refused."""
+    if if_match is None or if_match.strip() == "*":
         return None
-    text = if_match.strip().strip('"').removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise InvalidData(
-            [FieldError("If-Match", "wrong-type", 'the request\'s version, e.g. "3"')]
-        )
-    return int(text)
+    text = if_match.strip()
+    why = None
+    if text.startswith("W/"):
+        why = 'a weak tag never matches (If-Match compares strongly): send "3", not W/"3"'
+    elif "," in text:
+        why = 'one version, e.g. "3": a list of tags is not taken'
+    elif not text.strip('"').isdigit():
+        why = 'the request\'s version as its ETag gives it, e.g. "3" (or *)'
+    if why is not None:
+        raise InvalidData([FieldError("If-Match", "wrong-type", why, {"given": text})],
+                          context="headers")  # fmt: skip
+    return int(text.strip('"'))
 
 
 # every route may answer these; each route adds its own refusals (OpenAPI, checked by
@@ -195,18 +203,42 @@ def me(member: Caller) -> dict[str, Any]:
     }
 
 
+_SEARCHED = (
+    "the request's reference, or its organisation's id or name (a part of it, "
+    "any case); not the request's data"
+)
+
+
+def _paged(request: Request, response: Response, rows: list[dict[str, Any]], limit: int,
+           offset: int) -> list[dict[str, Any]]:  # fmt: skip
+    """One page of ``rows``, with ``X-Total-Count`` and a ``Link`` header (RFC 8288) to the
+    next and previous pages."""
+    response.headers["X-Total-Count"] = str(len(rows))
+    links = []
+    if offset + limit < len(rows):
+        links.append(f'<{request.url.include_query_params(offset=offset + limit)}>; rel="next"')
+    if offset > 0:
+        links.append(f'<{request.url.include_query_params(offset=max(0, offset - limit))}>; '
+                     'rel="prev"')  # fmt: skip
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return rows[offset : offset + limit]
+
+
 @router.get("/requests", response_model=list[RequestSummary])
 def list_requests(
-    member: Caller, services: Svc,
+    request: Request, response: Response, member: Caller, services: Svc,
     state: str | None = None, sop: str | None = None, organisation: str | None = None,
-    overdue: bool = False, q: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool = False,
+    q: Annotated[str | None, Query(max_length=100, description=_SEARCHED)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Requests the caller may see, newest first (an employer: its own organisation's). A
-    filter naming no SOP or no state is refused (422), not an empty list."""
-    flt = ListFilter(state, sop, organisation, overdue, q, limit, offset)
+    filter naming no SOP or no state is refused (422), not an empty list. ``X-Total-Count``
+    says how many match; ``Link`` leads to the next and previous pages."""
+    flt = ListFilter(state, sop, organisation, overdue, q, 10**9, 0)
     services.queries.check_filter(flt)
-    return services.queries.search(member.email, flt)
+    return _paged(request, response, services.queries.search(member.email, flt), limit, offset)
 
 
 @router.post("/requests", status_code=201, response_model=RequestAfterCommand,
@@ -224,7 +256,9 @@ def submit(body: SubmitIn, member: Caller, services: Svc, response: Response,
                               "comment": body.comment,
                               "idempotency_key": idempotency_key})  # fmt: skip
     response.headers["Location"] = f"/api/v1/requests/{result.reference}"
-    return {**services.queries.show(result.reference, member.email), "result": result.to_dict()}
+    view = services.queries.show(result.reference, member.email)
+    response.headers["ETag"] = f'"{view["version"]}"'
+    return {**view, "result": result.to_dict()}
 
 
 @router.get("/requests/{reference}", response_model=RequestView, responses=problems(404))
@@ -259,13 +293,19 @@ def act(reference: str, trigger: str, body: ActIn, member: Caller, services: Svc
 @router.post("/requests/{reference}/documents", response_model=RequestAfterCommand,
              responses=COMMAND_REFUSALS)  # fmt: skip
 def attach(reference: str, documents: list[DocumentIn], member: Caller, services: Svc,
+           response: Response, if_match: Annotated[str | None, Header()] = None,
            idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
            ) -> dict[str, Any]:  # fmt: skip
+    """Add documents without a step; ``If-Match`` as for an action."""
+    expected = _version(if_match)
     uploads = _uploads(services, member, documents, reference=reference)
     with _stored(services, uploads) as refs:
         result = run_command({"command": "attach", "reference": reference, "as": member.email,
-                              "documents": refs, "idempotency_key": idempotency_key})  # fmt: skip
-    return {**services.queries.show(reference, member.email), "result": result.to_dict()}
+                              "documents": refs, "idempotency_key": idempotency_key,
+                              "expected_version": expected})  # fmt: skip
+    view = services.queries.show(reference, member.email)
+    response.headers["ETag"] = f'"{view["version"]}"'
+    return {**view, "result": result.to_dict()}
 
 
 @router.get("/requests/{reference}/documents/{sha256}", response_class=Response, responses={
@@ -290,9 +330,11 @@ def replay(reference: str, member: Caller, services: Svc, at_seq: int | None = N
 
 
 @router.get("/inbox", response_model=list[InboxItem])
-def inbox(member: Caller, services: Svc) -> list[dict[str, Any]]:
-    """What the caller may act on now, oldest deadline first."""
-    return services.queries.inbox(member.email)
+def inbox(request: Request, response: Response, member: Caller, services: Svc,
+          limit: Annotated[int, Query(ge=1, le=500)] = 100,
+          offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """What the caller may act on now, oldest deadline first (paged as the list is)."""
+    return _paged(request, response, services.queries.inbox(member.email), limit, offset)
 
 
 @router.get("/audit/verify", response_model=Verification, responses=problems(403, 404))

@@ -105,8 +105,12 @@ class _Summary(_Open):
 
 
 class RequestSummary(_Summary):
-    your_triggers: list[str] = Field(
+    allowed_triggers: list[str] = Field(
         description="the triggers the caller may fire on the request now (empty: none)"
+    )
+    your_triggers: list[str] = Field(
+        description="the same as allowed_triggers (its former name, kept for older clients)",
+        json_schema_extra={"deprecated": True},
     )
 
 

@@ -141,6 +141,40 @@ def test_a_stale_version_is_a_conflict_naming_the_current_state(api, tokens) -> 
     assert body["state"] == "demand_intake" and body["version"] == 2
 
 
+def test_if_match_takes_a_star_and_refuses_weak_tags_and_lists(api, tokens) -> None:
+    filed = api.post("/api/v1/requests", headers=auth(tokens, "agent"), json={
+        "sop": world.EG, "data": world.eg_data(),
+        "documents": documents(*world.EG_SUBMIT_DOCS)})  # fmt: skip
+    assert filed.status_code == 201 and filed.headers["ETag"] == '"1"'
+    ref = filed.json()["reference"]
+    for tag in ('W/"1"', '"1", "2"', "one"):
+        refused = api.post(f"/api/v1/requests/{ref}/documents", json=documents("demand_letter"),
+                           headers={**auth(tokens, "agent"), "If-Match": tag})  # fmt: skip
+        problem = assert_problem(refused, 422, "invalid-data")
+        assert problem["errors"][0]["field"] == "If-Match"
+    added = api.post(f"/api/v1/requests/{ref}/documents", json=documents("demand_letter"),
+                     headers={**auth(tokens, "agent"), "If-Match": "*"})  # fmt: skip
+    assert added.status_code == 200 and added.headers["ETag"] == '"2"'
+    stale = api.post(f"/api/v1/requests/{ref}/documents", json=documents("demand_letter"),
+                     headers={**auth(tokens, "agent"), "If-Match": '"1"'})  # fmt: skip
+    assert_problem(stale, 409, "conflict")
+
+
+def test_lists_are_paged_with_a_total_and_links(api, tokens) -> None:
+    refs = [file_eg(api, tokens)["reference"] for _ in range(3)]
+    first = api.get("/api/v1/requests", params={"limit": 2}, headers=auth(tokens, "agent"))
+    total = int(first.headers["X-Total-Count"])
+    assert total >= 3 and len(first.json()) == 2
+    assert 'rel="next"' in first.headers["Link"] and "offset=2" in first.headers["Link"]
+    assert first.json()[0]["allowed_triggers"] == first.json()[0]["your_triggers"]
+    last = api.get("/api/v1/requests", params={"limit": 2, "offset": total - 1},
+                   headers=auth(tokens, "agent"))  # fmt: skip
+    assert len(last.json()) == 1 and 'rel="prev"' in last.headers["Link"]
+    assert 'rel="next"' not in last.headers["Link"]
+    boxed = api.get("/api/v1/inbox", params={"limit": 1}, headers=auth(tokens, "labour_attache"))
+    assert len(boxed.json()) == 1 and int(boxed.headers["X-Total-Count"]) >= len(refs)
+
+
 def test_every_field_error_is_listed(api, tokens) -> None:
     bad = api.post("/api/v1/requests", headers=auth(tokens, "agent"), json={
         "sop": world.EG, "data": world.eg_data(workers_requested="many", occupation="0000",
