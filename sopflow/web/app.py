@@ -46,8 +46,11 @@ log = logging.getLogger("sopflow.web")
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     """An RFC 9457 problem document with sopflow's stable error code."""
-    body = {"type": f"https://sopflow.invalid/errors/{code}", "title": code, "status": status,
-            "detail": detail, "code": code, **extra}  # fmt: skip
+    # title: a short summary in words of the kind of problem (RFC 9457 §3.1.3), the same
+    # for every occurrence; code: the stable identifier programs test (docs/errors.md)
+    body = {"type": f"https://sopflow.invalid/errors/{code}",
+            "title": code.replace("-", " ").capitalize(), "status": status, "detail": detail,
+            "code": code, **extra}  # fmt: skip
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers)  # fmt: skip
