@@ -192,8 +192,14 @@ class ChainVerifier:
                 last_hash: str) -> None:  # fmt: skip
         problems: list[tuple[str, str]] = []
         if self.check_global and chain_seq != self.expected_chain_seq:
-            kind = "event-missing" if chain_seq > self.expected_chain_seq else "event-reordered"
-            problems.append((kind, f"global chain expected #{self.expected_chain_seq}"))
+            expected = self.expected_chain_seq
+            if isinstance(chain_seq, int) and chain_seq > expected:
+                gap = f"#{expected}" + (f" to #{chain_seq - 1}" if chain_seq > expected + 1 else "")
+                problems.append(("event-missing", f"the global chain lacks {gap} before it: "
+                                 "deleted (whose they were, the requests' own chains and the "
+                                 "issued references tell)"))  # fmt: skip
+            else:
+                problems.append(("event-reordered", f"global chain expected #{expected}"))
         if self.check_global and chain_prev != self.chain_prev:
             problems.append(("broken-link", "global link does not follow the previous event "
                              "(an event before it was removed, inserted or moved)"))  # fmt: skip
