@@ -184,6 +184,7 @@ class Audit:
         if full and state is not None:
             outcome = sop.states[state.state].final if state.state in sop.states else None
             differences += _differences(row["snapshot"], state, row, outcome)
+        if state is not None:  # the documents on file then must still be those bytes
             differences += self._stored_documents(state)
         return {
             "reference": reference,
@@ -203,16 +204,17 @@ class Audit:
         }
 
     def _stored_documents(self, state: RequestState) -> list[str]:
-        """Each document the events name must still be in storage with its very bytes."""
-        found, checked = [], set()
+        """Each document the events name must still be in storage with its very bytes (one
+        finding per stored file, naming every document it is)."""
+        named: dict[str, list[str]] = {}
         for doc in state.documents:
-            if doc.sha256 in checked:
-                continue
-            checked.add(doc.sha256)
-            problem = self.ctx.blobs.problem(doc.sha256)
+            named.setdefault(doc.sha256, []).append(f"'{doc.kind}' {doc.file_name}")
+        found = []
+        for sha256, documents in named.items():
+            problem = self.ctx.blobs.problem(sha256)
             if problem:
-                found.append(f"document '{doc.kind}' {doc.file_name} ({doc.sha256[:12]}…) is "
-                             f"{problem}")  # fmt: skip
+                which = ", ".join(dict.fromkeys(documents))
+                found.append(f"document {which} ({sha256[:12]}…) is {problem}")
         return found
 
     def verify(self, reference: str | None = None, anchor: tuple[int, str] | None = None,

@@ -187,6 +187,12 @@ def test_a_stored_document_altered_or_removed_is_caught_by_replay(log: Log) -> N
 
     assert any(f"'{doc['kind']}'" in d and d.endswith("is altered in storage") for d in altered)
     assert any(f"'{doc['kind']}'" in d and "is missing from storage" in d for d in missing)
+    # a past state checks the documents on file then, and one file names every document it is
+    first = log.services.audit.replay(log.a, AUDITOR, at_seq=2)["differences"]
+    same = [d["kind"] for d in row["snapshot"]["documents"] if d["sha256"] == doc["sha256"]]
+    assert [d for d in first if "is missing from storage" in d] == [next(
+        d for d in missing if "is missing from storage" in d)]  # fmt: skip
+    assert all(f"'{kind}'" in first[-1] for kind in same)
 
 
 # -- what an auditor of one authority learns of the other's requests --------------------------
