@@ -113,7 +113,10 @@ class Notices:
                 "reference": request["reference"],
                 "state_label": sop.states[event["to_state"]].label.get(locale),
                 "organisation": org["name"] if org else request["organisation_id"],
-                "url": f"{self.public_url}/requests/{request['reference']}",
+                # a link only for those who can sign in: an address taken from a field
+                # (an employer's contact who is no user) would meet a sign-in page
+                "url": None if recipient["kind"] == "address"
+                else f"{self.public_url}/requests/{request['reference']}",
                 "deadline": _when(deadline, sop),
             },
             "step": {

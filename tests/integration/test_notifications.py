@@ -165,6 +165,23 @@ def test_a_stalled_provider_is_retried_under_the_same_message_id(sendgrid, seede
     assert next(r for r in outbox(seeded) if r["id"] == first["id"])["status"] == "sent"
 
 
+def test_a_notice_to_an_address_from_the_data_carries_no_sign_in_link(seeded, tmp_path):
+    """The employer's contact is told by e-mail but is no user: a link to the request would
+    meet a sign-in page. The users told of the same step get it."""
+    use_channel(seeded, FileChannel(tmp_path / "outbox"))
+    world.submit_eg(seeded)
+    seeded.notices.deliver()
+    bodies = {}
+    for path in (tmp_path / "outbox").glob("*.eml"):
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = parsed.get_body(preferencelist=("plain",)).get_content()
+        bodies.setdefault(parsed["To"], []).append(text)
+    contact = world.eg_data()["contact_email"]
+    assert bodies[contact] and not any("/requests/" in b for b in bodies[contact])
+    others = [b for to, texts in bodies.items() if to != contact for b in texts]
+    assert others and all("/requests/" in b for b in others)
+
+
 def test_the_file_channel_writes_one_eml_per_notice(seeded, tmp_path):
     use_channel(seeded, FileChannel(tmp_path / "outbox"))
     world.submit_eg(seeded)
