@@ -192,9 +192,9 @@ def not_utf8(body: bytes) -> dict[str, Any] | None:
 
 
 def is_json(content_type: str | None) -> bool:
-    """Whether FastAPI reads a body of this type as JSON (none given: it does not, since
-    FastAPI 0.130's strict content type, which keeps a cross-site form from passing as
-    JSON)."""
+    """Whether FastAPI reads a body of this type as JSON (none given: it does not, under
+    FastAPI's ``strict_content_type``, on by default in the version pinned: it keeps a
+    cross-site request without a Content-Type from passing as JSON)."""
     if not content_type:
         return False
     media = content_type.split(";", 1)[0].strip().lower()
