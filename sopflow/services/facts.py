@@ -14,7 +14,6 @@ request that took the number.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,8 +57,7 @@ class FactQuery:
         are those the decision used, or ``FactsChanged``."""
 
         def run(w: Writer) -> None:
-            if w.dialect == "postgresql":
-                w.execute("SELECT pg_advisory_xact_lock(:lock)", {"lock": _lock_of(self.sop)})
+            w.lock("facts:" + self.sop.spec.id)
             if self.read(w) != used:
                 raise FactsChanged(self.sop.spec.id)
 
@@ -75,12 +73,6 @@ def fact_query(sop: CompiledSop, reference: str | None, state: RequestState, tri
     if not rules:
         return None
     return FactQuery(sop, reference, rules, {**state.data, **(data or {})})
-
-
-def _lock_of(sop: CompiledSop) -> int:
-    """A signed 64-bit number naming the SOP's fact-reading steps (PostgreSQL's lock)."""
-    digest = hashlib.sha256(("facts:" + sop.spec.id).encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _data_field(dialect: str, field_name: str) -> str:

@@ -15,7 +15,6 @@ attempts sent all at once cannot each be checked before any is counted.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -101,8 +100,7 @@ class Sessions:
         key, now = _key(email, address), self.ctx.clock()
         since = now - FAILURE_WINDOW
         with self.ctx.store.write() as w:
-            if w.dialect == "postgresql":
-                w.execute("SELECT pg_advisory_xact_lock(:lock)", {"lock": _lock_of(key)})
+            w.lock("sign-in:" + key["address"])
             w.execute("DELETE FROM sign_in_failures WHERE at < :old", {"old": since})
             row = w.one(
                 "SELECT count(*) AS n, sum(CASE WHEN email = :email THEN 1 ELSE 0 END) AS mine "
@@ -124,12 +122,6 @@ class Sessions:
         with self.ctx.store.write() as w:
             w.execute("DELETE FROM sign_in_failures WHERE email = :email AND "
                       "address = :address", _key(email, address))  # fmt: skip
-
-
-def _lock_of(key: dict[str, str]) -> int:
-    """A signed 64-bit number naming the address, for PostgreSQL's advisory lock."""
-    digest = hashlib.sha256(("sign-in:" + key["address"]).encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _key(email: str, address: str) -> dict[str, str]:

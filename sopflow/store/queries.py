@@ -8,6 +8,7 @@ parameters (see ``repository.py`` for why the hot path talks to the driver direc
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -232,6 +233,15 @@ class Reader(Cursor):
 
 class Writer(Reader):
     """The statements of one write transaction."""
+
+    def lock(self, name: str) -> None:
+        """Serialise the transactions that take the lock ``name`` until they end. SQLite's
+        BEGIN IMMEDIATE already holds the whole database's write lock; on PostgreSQL, a
+        transaction advisory lock on a 64-bit number drawn from the name."""
+        if self.dialect == "postgresql":
+            digest = hashlib.sha256(name.encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            self.execute("SELECT pg_advisory_xact_lock(:lock)", {"lock": key})
 
     # the head of the global chain as this process last committed it, or None: a hint that
     # saves reading the head row (see append_event); the store keeps it between commands
