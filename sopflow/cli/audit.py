@@ -42,8 +42,10 @@ def history(
         return
     table = Table(title=f"{hist['reference']} ({hist['sop_id']})")
     for name in ("seq", "when (UTC)", "who", "role", "what", "why", "clause", "sop"):
-        # folded, never cut: an auditor copies these (a time into --as-of, a clause)
-        table.add_column(name, overflow="fold")
+        # folded, never cut: an auditor copies these (a time into --as-of, a clause); a
+        # time is kept on one line
+        table.add_column(name, overflow="fold", no_wrap=name == "when (UTC)",
+                         min_width=26 if name == "when (UTC)" else None)  # fmt: skip
     for e in hist["events"]:
         why = "; ".join(x for x in (e["reason"], e["comment"]) if x)
         table.add_row(
