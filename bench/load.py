@@ -8,9 +8,10 @@ enterprise, one user per role) plus ``--extra`` more agents, attachés and clerk
 user an API token (as ``sopflow token create`` does), starts ``sopflow serve`` on a free
 port, and runs ``--users`` virtual users through httpx for ``--duration`` seconds (at most
 ``--max-requests``): agents file demands and follow them, officials read their inbox and act
-on what it lists (pinned with If-Match, so two officials on one request give a 409),
-auditors read histories. It reports requests per second, p50/p95/p99 latency per kind and
-the answers by status; it exits 1 on any 5xx. Only 127.0.0.1 is ever addressed.
+on what it lists (pinned with If-Match, so two officials on one request give a 412, or a
+409 when they raced to the write), auditors read histories. It reports requests per
+second, p50/p95/p99 latency per kind and the answers by status; it exits 1 on any 5xx.
+Only 127.0.0.1 is ever addressed.
 
 PostgreSQL: a database of its own on the local server (``--pg-database``, default
 ``sopflow_load``, made with createdb if missing, its schema reset each run).

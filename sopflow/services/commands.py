@@ -304,5 +304,10 @@ def _check_version(row: Mapping[str, Any], cmd: Command) -> None:
         raise Conflict(
             f"request {row['reference']} is at version {row['version']}, not "
             f"{cmd.expected_version}; it is now in state '{row['state']}'",
-            details={"state": row["state"], "version": row["version"]},
+            # ``expected``: the version the caller stated (the API answers 412, not 409)
+            details={
+                "state": row["state"],
+                "version": row["version"],
+                "expected": cmd.expected_version,
+            },
         )

@@ -33,7 +33,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
-from sopflow.web.validation import Moment, StrictJsonRoute
+from sopflow.web.validation import Moment, StrictRoute
 from states.payloads import MAX_COMMENT
 from workflows.client import run_command
 
@@ -188,9 +188,9 @@ def _version(if_match: str | None) -> int | None:
 
 # every route may answer these; each route adds its own refusals (OpenAPI, checked by
 # schemathesis in tests/reliability/test_api_schema.py)
-router = APIRouter(prefix="/api/v1", tags=["requests"], route_class=StrictJsonRoute,
+router = APIRouter(prefix="/api/v1", tags=["requests"], route_class=StrictRoute,
                    responses=problems(401, 422, 500, 503, 507))  # fmt: skip
-COMMAND_REFUSALS = problems(400, 403, 404, 409, 413, 415)
+COMMAND_REFUSALS = problems(400, 403, 404, 409, 412, 413, 415)
 
 
 @router.get("/me", response_model=Me)

@@ -4,11 +4,16 @@ every response against them: tests/reliability/test_api_schema.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+# a moment as the API writes it (ISO 8601 with its offset, e.g. 2026-12-07T08:00:00+00:00):
+# declared as RFC 3339 date-time so that generated clients read it as one; kept as the text
+# the services give (a datetime type would rewrite it on the way out)
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Problem(BaseModel):
@@ -31,6 +36,8 @@ _WHY = {
     "`separation-of-duties`).",
     404: "No such request, document, trigger or SOP, or not visible to the caller.",
     409: "Not allowed now: `trigger-not-allowed`, `requirement-not-met`, `conflict`.",
+    412: "`If-Match` names another version than the request's now (`conflict`, with its "
+    "`state`, `version` and the `expected` version).",
     413: "A document above the size limit (`invalid-data` with `document-too-large`).",
     415: "A body sent as another type than application/json (`unsupported-media-type`).",
     422: "Invalid input: `invalid-data` (every error listed), `idempotency-key-reused`.",
@@ -99,9 +106,9 @@ class _Summary(_Open):
     state_label: str = Field(description=STATE_LABEL)
     state_labels: dict[str, str] = Field(description=STATE_LABELS)
     outcome: str | None
-    deadline: str | None
-    created_at: str
-    updated_at: str
+    deadline: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class RequestSummary(_Summary):
@@ -144,12 +151,12 @@ class RequestView(_Open):
     seq: int
     data: dict[str, Any]
     documents: list[DocumentOut]
-    deadline: str | None
+    deadline: Timestamp | None
     overdue: bool
     breached: bool
-    entered_state_at: str | None
-    created_at: str
-    updated_at: str
+    entered_state_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
     allowed_triggers: list[str]
     next_steps_by_role: dict[str, list[str]]
     your_roles: list[str]
@@ -181,7 +188,7 @@ class HistoryNotice(_Open):
     locale: str
     status: str
     attempts: int
-    sent_at: str | None
+    sent_at: Timestamp | None
     provider_message_id: str | None
     message_id: str
     subject_hash: str | None
@@ -191,7 +198,7 @@ class HistoryNotice(_Open):
 
 class HistoryEvent(_Open):
     seq: int
-    at: str
+    at: Timestamp
     trigger: str
     from_state: str | None
     to_state: str
@@ -227,15 +234,15 @@ class Replay(_Open):
     reference: str
     sop_id: str
     sop_version: int
-    as_of: str | None
+    as_of: Timestamp | None
     at_seq: int | None
     last_seq: int
-    first_event_at: str | None
+    first_event_at: Timestamp | None
     events_applied: int
     state: str | None
     data: dict[str, Any]
     documents: list[DocumentOut]
-    deadline: str | None
+    deadline: Timestamp | None
     consistent: bool
     differences: list[str]
 

@@ -37,6 +37,7 @@ from sopflow.web import (
     stats,
     validation,
 )
+from sopflow.web.head import HeadAsGet
 from sopflow.web.headers import SecurityHeaders
 from sopflow.web.limits import BodyLimit
 from sopflow.web.refusals import explain, status_of
@@ -44,14 +45,16 @@ from sopflow.web.refusals import explain, status_of
 log = logging.getLogger("sopflow.web")
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document with sopflow's stable error code."""
+def problem(status: int, code: str, detail: str, *, challenge: str = "Bearer",
+            **extra: Any) -> JSONResponse:  # fmt: skip
+    """An RFC 9457 problem document with sopflow's stable error code; a 401 carries
+    ``challenge`` as its ``WWW-Authenticate``."""
     # title: a short summary in words of the kind of problem (RFC 9457 §3.1.3), the same
     # for every occurrence; code: the stable identifier programs test (docs/errors.md)
     body = {"type": f"https://sopflow.invalid/errors/{code}",
             "title": code.replace("-", " ").capitalize(), "status": status, "detail": detail,
             "code": code, **extra}  # fmt: skip
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": challenge} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers)  # fmt: skip
 
@@ -84,10 +87,12 @@ def _errors_of(request: Request, exc: RequestValidationError, body: bytes) -> li
 
 
 def _methods_of(request: Request) -> list[str]:
-    """Every method some route of this path takes (for a 405's Allow header)."""
-    return [method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
-            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                   for route in request.app.router.routes)]  # fmt: skip
+    """Every method some route of this path takes (for a 405's Allow header); ``HEAD``
+    wherever ``GET`` is (``HeadAsGet``)."""
+    methods = [method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                      for route in request.app.router.routes)]  # fmt: skip
+    return sorted([*methods, "HEAD"]) if "GET" in methods else methods
 
 
 def for_people(request: Request) -> bool:
@@ -141,7 +146,12 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
             said = explain(exc.to_dict(), pages._lang(request)).summary
             return pages._render(request, "error.html", status_of(exc), error=said)
         extra = {k: v for k, v in exc.to_dict().items() if k not in ("code", "message")}
-        return problem(status_of(exc), exc.code, exc.message, **extra)
+        # RFC 6750 §3.1: a token was sent and is not good (none sent: the bare challenge)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        given = scheme.lower() == "bearer" and bool(token.strip())
+        sent = exc.code == "unauthorized" and given
+        challenge = 'Bearer error="invalid_token"' if sent else "Bearer"
+        return problem(status_of(exc), exc.code, exc.message, challenge=challenge, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -227,6 +237,7 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
     # outermost: the first to see a request, the last to touch every answer; the cookie
     # Secure too for a request that came over https (directly, or through a trusted proxy)
     app.add_middleware(SecurityHeaders, secure_always=secure_cookies(cfg))
+    app.add_middleware(HeadAsGet)  # before all: every GET path answers HEAD too
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -16,6 +16,7 @@ from sopflow.services import Services
 from sopflow.services.directory import LOCALES
 from sopflow.web.i18n import t
 from sopflow.web.pages import _lang, _render, _services
+from sopflow.web.validation import api_get
 from states.diagram import diagram
 
 router = APIRouter()
@@ -34,21 +35,21 @@ def _summary(sop: Any) -> dict[str, Any]:
             "content_hash": sop.content_hash}  # fmt: skip
 
 
-@router.get("/api/sops", tags=["catalogue"])
+@api_get(router, "/api/sops", tags=["catalogue"])
 def list_sops(request: Request) -> list[dict[str, Any]]:
     """Every SOP version the registry knows (shipped files and published versions)."""
     versions = _services(request).sops.catalogue.versions.values()
     return [_summary(s) for s in sorted(versions, key=lambda s: s.key)]
 
 
-@router.get("/api/sops/{sop_id}", tags=["catalogue"])
+@api_get(router, "/api/sops/{sop_id}", tags=["catalogue"])
 def show_sop(request: Request, sop_id: str, version: int | None = None) -> dict[str, Any]:
     """The whole definition of one SOP version (the latest without ``version``)."""
     sop = _sop(_services(request), sop_id, version)
     return {"content_hash": sop.content_hash, **sop.spec.model_dump(mode="json", by_alias=True)}
 
 
-@router.get("/api/sops/{sop_id}/diagram", response_class=PlainTextResponse, tags=["catalogue"])
+@api_get(router, "/api/sops/{sop_id}/diagram", response_class=PlainTextResponse, tags=["catalogue"])
 def sop_diagram(
     request: Request,
     sop_id: str,

@@ -28,7 +28,7 @@ from sopflow.web.files import attachment
 from sopflow.web.i18n import t
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 from sopflow.web.refusals import explain
-from sopflow.web.validation import Day
+from sopflow.web.validation import Day, api_get
 from states.machine import CompiledSop
 
 router = APIRouter()
@@ -67,8 +67,8 @@ def export_zip(services: Services, email: str, fmt: Format, start: date | None,
                         background=BackgroundTask(shutil.rmtree, folder, True))  # fmt: skip
 
 
-@router.get("/api/v1/audit/export", tags=["audit"], response_class=FileResponse,
-            responses={200: {"content": {"application/zip": {}}}})  # fmt: skip
+@api_get(router, "/api/v1/audit/export", tags=["audit"], response_class=FileResponse,
+         responses={200: {"content": {"application/zip": {}}}})  # fmt: skip
 def api_export(
     member: Caller,
     services: Svc,

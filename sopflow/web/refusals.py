@@ -240,6 +240,8 @@ def status_of(exc: SopflowError) -> int:
         e.get("code") == "document-too-large" for e in exc.to_dict().get("errors", ())
     ):
         return 413
+    if exc.code == "conflict" and exc.to_dict().get("expected") is not None:
+        return 412  # the version the caller stated (If-Match) is not the request's (RFC 9110)
     if isinstance(exc, AdapterError):
         storage = {"database-full": 507, "database-read-only": 503}
         return storage.get(exc.code, 503 if exc.retryable else 500)

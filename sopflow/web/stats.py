@@ -32,6 +32,7 @@ from sopflow.web.api import Caller, Svc
 from sopflow.web.files import attachment
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 from sopflow.web.refusals import explain
+from sopflow.web.validation import api_get
 
 router = APIRouter()
 DIMENSIONS = TABLE_DIMENSIONS
@@ -251,7 +252,7 @@ def _words(*words: str) -> Any:
     return Query(max_length=200, json_schema_extra={"enum": list(words)})
 
 
-@router.get("/api/v1/stats/{table}", tags=["statistics"])
+@api_get(router, "/api/v1/stats/{table}", tags=["statistics"])
 def stats_api(
     table: str, member: Caller, services: Svc,
     start: Annotated[str | None, Query(alias="from", max_length=200)] = None,

@@ -21,20 +21,22 @@ from __future__ import annotations
 import json
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, BeforeValidator
 from pydantic_core import PydanticCustomError
 from starlette.types import Message
 
-from sopflow.errors import FieldError
+from sopflow.errors import FieldError, InvalidData
 from sopflow.text_input import strict_json
 
 JSON_TYPES = ("application/json",)
+F = TypeVar("F", bound=Callable[..., Any])
 
 # pydantic's error type -> (our code, what it expects: the ``expected`` of wrong-type)
 _WRONG_TYPE = {
@@ -201,16 +203,37 @@ def is_json(content_type: str | None) -> bool:
     return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
-class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is read strictly (``text_input.strict_json``): a key given
-    twice, NaN or Infinity, or a number too large for a float is refused as unreadable, as
-    the CLI refuses them in a data file, rather than one value chosen silently (FastAPI's
-    pattern for a custom request class)."""
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route and its dependencies declare, by the name sent."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def unknown_query(sent: Sequence[str], allowed: set[str]) -> list[FieldError]:
+    """A query parameter the route does not take is refused, not ignored: a misspelt filter
+    (``?stat=approved``) would otherwise answer with everything, unfiltered."""
+    said = ", ".join(sorted(allowed)) or "none"
+    return [FieldError(name, "unknown-field", f"{name!r} is not a parameter of this path; "
+                       f"allowed: {said}", {"allowed": sorted(allowed)})
+            for name in dict.fromkeys(sent) if name not in allowed]  # fmt: skip
+
+
+class StrictRoute(APIRoute):
+    """A route of the API that reads its input strictly. Its JSON body
+    (``text_input.strict_json``): a key given twice, NaN or Infinity, or a number too large
+    for a float is refused as unreadable, as the CLI refuses them in a data file, rather
+    than one value chosen silently (FastAPI's pattern for a custom request class). Its
+    query: a parameter it does not take is refused (``unknown_query``)."""
 
     def get_route_handler(self) -> Any:
         handler = super().get_route_handler()
+        allowed = _query_names(self.dependant)
 
         async def strict(request: Request) -> Response:
+            if unknown := unknown_query(list(request.query_params.keys()), allowed):
+                raise InvalidData(unknown, context="query")
             # the body is read on the request the exception handlers are given (they read it
             # again to say what was wrong), then handed to the strict one
             body, sent = await request.body(), False
@@ -240,3 +263,16 @@ class _StrictJsonRequest(Request):
                 raise json.JSONDecodeError(str(exc), body.decode("utf-8", "replace"),
                                            -1) from exc  # fmt: skip
         return self._json
+
+
+def api_get(router: APIRouter, path: str, **options: Any) -> Callable[[F], F]:
+    """``@router.get`` for an API path on a router that also serves pages: the route is a
+    ``StrictRoute`` (a page ignores a query parameter it does not know; a program's
+    misspelt filter is refused)."""
+
+    def register(endpoint: F) -> F:
+        router.add_api_route(path, endpoint, methods=["GET"], route_class_override=StrictRoute,
+                             **options)  # fmt: skip
+        return endpoint
+
+    return register

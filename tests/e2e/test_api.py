@@ -90,7 +90,9 @@ def test_no_token_or_a_bad_one_is_401(api: TestClient, tokens: dict[str, str]) -
     missing = assert_problem(api.get("/api/v1/requests"), 401, "unauthorized")
     wrong = api.get("/api/v1/requests", headers={"Authorization": "Bearer sfp_nope"})
     assert_problem(wrong, 401, "unauthorized")
-    assert "Bearer" in missing["detail"] and wrong.headers["WWW-Authenticate"] == "Bearer"
+    assert "Bearer" in missing["detail"]
+    # RFC 6750 §3.1: a token that was sent and is not good is named as such
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 def test_a_revoked_token_stops_working(api: TestClient, seeded: Services) -> None:
@@ -137,8 +139,8 @@ def test_a_stale_version_is_a_conflict_naming_the_current_state(api, tokens) -> 
         tokens, "labour_attache"), json={"documents": documents("attestation")})  # fmt: skip
     stale = api.post(f"/api/v1/requests/{ref}/actions/withdraw",
                      headers={**auth(tokens, "agent"), "If-Match": '"1"'}, json={})  # fmt: skip
-    body = assert_problem(stale, 409, "conflict")
-    assert body["state"] == "demand_intake" and body["version"] == 2
+    body = assert_problem(stale, 412, "conflict")  # RFC 9110: If-Match did not match
+    assert body["state"] == "demand_intake" and body["version"] == 2 and body["expected"] == 1
 
 
 def test_if_match_takes_a_star_and_refuses_weak_tags_and_lists(api, tokens) -> None:
@@ -157,7 +159,7 @@ def test_if_match_takes_a_star_and_refuses_weak_tags_and_lists(api, tokens) -> N
     assert added.status_code == 200 and added.headers["ETag"] == '"2"'
     stale = api.post(f"/api/v1/requests/{ref}/documents", json=documents("demand_letter"),
                      headers={**auth(tokens, "agent"), "If-Match": '"1"'})  # fmt: skip
-    assert_problem(stale, 409, "conflict")
+    assert_problem(stale, 412, "conflict")
 
 
 def test_lists_are_paged_with_a_total_and_links(api, tokens) -> None:
@@ -422,7 +424,7 @@ def test_a_method_a_path_does_not_take_names_every_method_it_does(api, tokens) -
     refused = api.delete("/api/v1/requests", headers=auth(tokens, "agent"))
 
     assert_problem(refused, 405, "method-not-allowed")
-    assert refused.headers["Allow"] == "GET, POST"
+    assert refused.headers["Allow"] == "GET, HEAD, POST"
 
 
 def test_the_list_gives_each_state_in_every_language(api, tokens) -> None:

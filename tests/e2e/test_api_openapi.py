@@ -59,3 +59,13 @@ def test_state_labels_and_triggers_are_the_same_in_the_list_the_inbox_and_the_vi
     assert "your_triggers" in schemas["RequestSummary"]["properties"]
     assert "allowed_triggers" in schemas["InboxItem"]["properties"]
     assert schemas["RequestView"]["properties"]["state_label"]["type"] == "string"
+
+
+def test_moments_are_declared_as_date_times(api) -> None:
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+
+    assert schemas["RequestView"]["properties"]["created_at"] == {
+        "type": "string", "format": "date-time", "title": "Created At"}  # fmt: skip
+    deadline = schemas["RequestView"]["properties"]["deadline"]["anyOf"]
+    assert {"type": "string", "format": "date-time"} in deadline
+    assert schemas["HistoryEvent"]["properties"]["at"]["format"] == "date-time"

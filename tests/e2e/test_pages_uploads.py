@@ -128,7 +128,7 @@ def refused_step(site: TestClient, **extra: object) -> Any:
 def test_a_refused_step_is_shown_as_it_was_sent_and_its_file_is_used_next(site) -> None:
     refused = refused_step(site)
 
-    assert refused.status_code == 409 and "Someone else" in refusal(refused.text)
+    assert refused.status_code == 412 and "Someone else" in refusal(refused.text)
     assert ">Seen in Riyadh</textarea>" in refused.text  # the comment, not lost
     assert kept(refused.text) == ["stamp.pdf"]
 

@@ -78,7 +78,7 @@ def test_a_command_on_a_stale_version_is_a_conflict_naming_the_state(seeded: Ser
     with pytest.raises(Conflict) as caught:
         seeded.commands.act(ref, "withdraw", email("agent"), Command(expected_version=1))
     assert "demand_intake" in str(caught.value)
-    assert caught.value.details == {"state": "demand_intake", "version": 2}
+    assert caught.value.details == {"state": "demand_intake", "version": 2, "expected": 1}
     assert w.footprint(seeded) == before
 
 
