@@ -1,4 +1,4 @@
-"""The SOP catalogue, for programs (``/api/sops``) and for people (``/`` and ``/sops/{id}``):
+"""The SOP catalogue, for programs (``/api/v1/sops``) and for people (``/`` and ``/sops/{id}``):
 each SOP's roles, stages with their deadlines, steps with their legal basis, and its state
 diagram drawn in the browser by Graphviz compiled to WebAssembly, served from this app
 (``static/vendor``: no CDN; the DOT source is shown beside it for those without script).
@@ -6,6 +6,7 @@ diagram drawn in the browser by Graphviz compiled to WebAssembly, served from th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,11 +17,23 @@ from sopflow.services import Services
 from sopflow.services.directory import LOCALES
 from sopflow.web.i18n import t
 from sopflow.web.pages import _lang, _render, _services
-from sopflow.web.validation import api_get
+from sopflow.web.validation import F, api_get
 from states.diagram import diagram
 
 router = APIRouter()
 GRAPHVIZ = "/static/vendor/hpcc-js-wasm-graphviz-1.29.2/index.js"
+
+
+def _catalogue(path: str, **options: Any) -> Callable[[F], F]:
+    """An API route of the catalogue at ``/api/v1/sops...``, beside the rest of the API; its
+    first address ``/api/sops...`` still answers, marked deprecated in the OpenAPI document."""
+
+    def register(endpoint: F) -> F:
+        api_get(router, f"/api/v1{path}", tags=["catalogue"], **options)(endpoint)
+        api_get(router, f"/api{path}", tags=["catalogue"], deprecated=True, **options)(endpoint)
+        return endpoint
+
+    return register
 
 
 def _sop(services: Services, sop_id: str, version: int | None) -> Any:
@@ -35,21 +48,21 @@ def _summary(sop: Any) -> dict[str, Any]:
             "content_hash": sop.content_hash}  # fmt: skip
 
 
-@api_get(router, "/api/sops", tags=["catalogue"])
+@_catalogue("/sops")
 def list_sops(request: Request) -> list[dict[str, Any]]:
     """Every SOP version the registry knows (shipped files and published versions)."""
     versions = _services(request).sops.catalogue.versions.values()
     return [_summary(s) for s in sorted(versions, key=lambda s: s.key)]
 
 
-@api_get(router, "/api/sops/{sop_id}", tags=["catalogue"])
+@_catalogue("/sops/{sop_id}")
 def show_sop(request: Request, sop_id: str, version: int | None = None) -> dict[str, Any]:
     """The whole definition of one SOP version (the latest without ``version``)."""
     sop = _sop(_services(request), sop_id, version)
     return {"content_hash": sop.content_hash, **sop.spec.model_dump(mode="json", by_alias=True)}
 
 
-@api_get(router, "/api/sops/{sop_id}/diagram", response_class=PlainTextResponse, tags=["catalogue"])
+@_catalogue("/sops/{sop_id}/diagram", response_class=PlainTextResponse)
 def sop_diagram(
     request: Request,
     sop_id: str,

@@ -244,7 +244,7 @@ def test_a_nul_character_in_data_or_comment_is_refused_on_every_database(api, to
 
 
 def test_a_diagram_in_an_unknown_format_or_language_is_a_bad_value(api) -> None:
-    answer = api.get(f"/api/sops/{world.EG}/diagram", params={"format": "png", "locale": "de"})
+    answer = api.get(f"/api/v1/sops/{world.EG}/diagram", params={"format": "png", "locale": "de"})
     problem = assert_problem(answer, 422, "invalid-data")
     assert [(e["field"], e["code"]) for e in problem["errors"]] == [
         ("format", "not-in-enum"), ("locale", "not-in-enum")]  # fmt: skip

@@ -69,3 +69,11 @@ def test_moments_are_declared_as_date_times(api) -> None:
     deadline = schemas["RequestView"]["properties"]["deadline"]["anyOf"]
     assert {"type": "string", "format": "date-time"} in deadline
     assert schemas["HistoryEvent"]["properties"]["at"]["format"] == "date-time"
+
+
+def test_the_catalogue_is_under_v1_and_its_first_address_still_answers(api) -> None:
+    spec = api.get("/openapi.json").json()
+
+    assert api.get("/api/v1/sops").json() == api.get("/api/sops").json()
+    assert spec["paths"]["/api/sops/{sop_id}"]["get"]["deprecated"] is True
+    assert "deprecated" not in spec["paths"]["/api/v1/sops/{sop_id}"]["get"]

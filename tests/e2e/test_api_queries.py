@@ -49,7 +49,7 @@ def test_a_query_parameter_a_path_does_not_take_is_refused_not_ignored(api, toke
                                       headers=headers), 422, "invalid-data")  # fmt: skip
     stats = assert_problem(api.get("/api/v1/stats/placements?form=2026-01-01", headers=headers),
                            422, "invalid-data")  # fmt: skip
-    sops = assert_problem(api.get("/api/sops?verison=1"), 422, "invalid-data")
+    sops = assert_problem(api.get("/api/v1/sops?verison=1"), 422, "invalid-data")
 
     assert [(e["field"], e["code"]) for e in misspelt["errors"]] == [("stat", "unknown-field")]
     assert "'stat' is not a parameter of this path" in misspelt["errors"][0]["message"]
@@ -65,7 +65,13 @@ def test_head_answers_as_get_without_the_body(api, tokens) -> None:
     ref = file_eg(api, tokens)["reference"]
     headers = auth(tokens, "agent")
 
-    for path in (f"/api/v1/requests/{ref}", "/api/v1/requests", "/health", "/api/sops", "/login"):
+    for path in (
+        f"/api/v1/requests/{ref}",
+        "/api/v1/requests",
+        "/health",
+        "/api/v1/sops",
+        "/login",
+    ):
         got, head = api.get(path, headers=headers), api.head(path, headers=headers)
         assert head.status_code == got.status_code == 200, path
         assert head.content == b"" and head.headers["content-length"] == str(len(got.content))
