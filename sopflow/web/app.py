@@ -207,9 +207,11 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
         told that their session ended when it did (or when they were sending a form)."""
         path, query = pages.page_of(request)
         back = f"{path}?{urlencode(query)}" if query else path
-        ended = getattr(request.state, "session_ended", False) or request.method != "GET"
+        # a form sent without a session was not applied: the sign-in page says so ("sent")
+        ended = "sent" if request.method != "GET" else "1"
+        ended = ended if getattr(request.state, "session_ended", False) or ended == "sent" else ""
         where = [("next", back)] if back not in ("/", "/requests") else []
-        where += [("ended", "1")] if ended else []
+        where += [("ended", ended)] if ended else []
         # the language: kept in the session (pages.session_user), else the browser's
         return RedirectResponse(f"/login?{urlencode(where)}" if where else "/login", 303)
 

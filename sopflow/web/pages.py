@@ -199,7 +199,8 @@ def _forbidden_without_csrf(request: Request, token: str) -> Response | None:
 def login_form(request: Request, next: str = "", ended: str = "") -> HTMLResponse:
     """The sign-in form; ``next`` is the page to return to (a same-site path only), and
     ``ended`` says that the reader's session ended (they were signed in, or sent a form)."""
-    said = i18n.t("session_ended", _lang(request)) if ended else None
+    key = "session_ended_sent" if ended == "sent" else "session_ended"
+    said = i18n.t(key, _lang(request)) if ended else None
     return _render(request, "login.html", message=said,
                    next=safe_next(next) if next else "")  # fmt: skip
 
@@ -401,6 +402,15 @@ def request_page(request: Request, reference: str, email: str, error: str | None
                    proof_of_notice=not requester)  # fmt: skip
 
 
+@router.get("/requests/{reference}/act", response_model=None)
+@router.get("/requests/{reference}/attach", response_model=None)
+def back_to_request(reference: str) -> Response:
+    """The address a refused form leaves in the address bar (its page is shown under the
+    form's address): opened again (a reload after it, a bookmark, a new tab), it leads to
+    the request's page rather than to "this page does not exist"."""
+    return RedirectResponse(f"/requests/{quote(reference, safe='')}", status_code=303)
+
+
 @router.post("/requests/{reference}/act", response_model=None)
 async def act(request: Request, reference: str, email: Email) -> Response:
     """Fire the form's trigger with its comment, reason, the fields it may set and the
@@ -451,9 +461,11 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
     try:
         _, sop = _view_and_sop(services, reference, email)
         documents = await uploads.documents_for(request, services, sop, form, posted["form"])
-        if not documents:
-            return request_page(request, reference, email, error=i18n.t("no_file", _lang(request)),
-                                posted=posted)  # fmt: skip
+        if not documents:  # nothing to add: refused as invalid input, as the API does (422)
+            page = request_page(request, reference, email,
+                                error=i18n.t("no_file", _lang(request)), posted=posted)  # fmt: skip
+            page.status_code = 422 if page.status_code == 200 else page.status_code
+            return page
         run_command({"command": "attach", "reference": reference, "as": email,
                      "documents": documents, "comment": posted["comment"] or None})  # fmt: skip
     except SopflowError as exc:
@@ -508,9 +520,11 @@ def _organisation_name(services: Services, org_id: str) -> str:
 
 def _sent_back(sop: CompiledSop, view: dict[str, Any],
                history: dict[str, Any]) -> dict[str, Any] | None:  # fmt: skip
-    """The step that sent the request back to its requester (the stage waits on them): its
-    reason and comment, shown at the top, beside the date to respond by; None otherwise."""
-    if sop.states[view["state"]].waiting_on != "requester":
+    """The step that sent the request back to its requester (the stage waits on them), or
+    the one that closed it: its reason and comment, shown at the top (beside the date to
+    respond by; beside the outcome), where the reader of a decision looks; None otherwise."""
+    here = sop.states[view["state"]]
+    if here.waiting_on != "requester" and not here.final:
         return None
     for event in reversed(history["events"]):
         if event["to_state"] == view["state"] and event["from_state"] != view["state"]:

@@ -286,6 +286,8 @@ def test_a_session_ended_mid_form_leads_back_to_the_page_in_the_readers_language
     assert sent.status_code == 303 and where.startswith("/login?")
     assert "next=%2Frequests%2FEG-2026-000001" in where
     assert 'lang="fr"' in login.text and "Votre session a pris fin" in login.text
+    # it does not promise to carry on with the form: what was sent was not recorded
+    assert "rien n'a été enregistré" in login.text.replace("&#39;", "'")
     back = post_login(site, csrf_of(login.text), "attache@mom.demo", demo.PASSWORD,
                       next=re.search(r'name="next" value="([^"]+)"', login.text)[1])  # type: ignore[index]  # fmt: skip
     assert back.headers["location"] == "/requests/EG-2026-000001"

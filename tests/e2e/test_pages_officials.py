@@ -1,0 +1,62 @@
+"""What an official's day through the pages showed: a decision's grounds where its reader
+looks, the way back from a refused form's address, what a procedure's steps check."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.e2e.test_pages import csrf_of, sign_in, site, version_of  # noqa: F401  (fixtures)
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
+    _template,
+    clock,
+    database_url,
+    services,
+    settings,
+)
+
+EG_REQUEST = "/requests/EG-2026-000001"
+
+
+def test_a_refused_request_shows_the_grounds_of_its_decision_at_the_top(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get(EG_REQUEST)
+    site.post(f"{EG_REQUEST}/act", data={
+        "trigger": "reject", "csrf": csrf_of(page.text), "version": version_of(page.text),
+        "reason": "misrepresentation", "comment": "The employer does not exist"})  # fmt: skip
+
+    closed = site.get(f"{EG_REQUEST}?lang=fr").text
+    status = closed.split("</section>", 1)[0]  # the box at the top: where the request is
+
+    assert "Motif de la décision" in status and "The employer does not exist" in status
+    assert "<q><bdi>The employer does not exist</bdi></q>" in status
+
+
+def test_a_refused_forms_address_opened_again_leads_to_the_request(site) -> None:
+    sign_in(site, "attache@mom.demo")
+
+    for path in (f"{EG_REQUEST}/act", f"{EG_REQUEST}/attach"):
+        again = site.get(path, follow_redirects=False)
+        assert again.status_code == 303 and again.headers["location"] == EG_REQUEST
+
+
+def test_adding_no_file_is_refused_as_invalid_input(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get(EG_REQUEST)
+
+    nothing = site.post(f"{EG_REQUEST}/attach", data={"csrf": csrf_of(page.text)})
+
+    assert nothing.status_code == 422 and 'role="alert"' in nothing.text
+
+
+def test_a_procedure_page_names_each_step_once_and_what_it_checks(site: TestClient) -> None:
+    page = site.get("/sops/eg-mom-international-placement?lang=ar").text
+    roles = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+
+    assert len(re.findall("سحب الطلب", roles)) == 1  # offered from seven stages: named once
+    assert "؛ " in page  # Arabic lists are separated by the Arabic semicolon
+    english = site.get("/sops/tn-dgpemoe-foreign-worker-contract?lang=en").text
+    # a step's conditions, in the SOP's own words, before anyone is refused by them
+    assert "The approved-project exemption needs the reference of the project approval." \
+        in english  # fmt: skip
