@@ -134,7 +134,11 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                         "condition-failed",
                         cond.message.en,
                         cond.expr,
-                        {"message": cond.message.model_dump()},
+                        # the fields it reads: a form marks them (the one to correct)
+                        {
+                            "message": cond.message.model_dump(),
+                            "fields": sorted(expr.names & set(c.sop.fields)),
+                        },
                     )
                 )
     return unmet

@@ -68,6 +68,7 @@ async def new_request(request: Request, sop_id: str, email: Email) -> Response:
                        errors=said.fields, error=said.summary, kept=kept,
                        offer=_offer(services, email, sop))  # fmt: skip
     uploads.forget(request, filing)
+    request.session["done"] = "@filed"
     return RedirectResponse(f"/requests/{result.reference}?done=1", status_code=303)
 
 

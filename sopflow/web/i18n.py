@@ -42,7 +42,6 @@ WORDS: dict[str, dict[str, str]] = {
                   "ar": "لا يُنتظر منك أي إجراء في هذه المرحلة."},
     "comment": {"en": "Comment", "fr": "Commentaire", "ar": "تعليق"},
     "reason": {"en": "Reason", "fr": "Motif", "ar": "السبب"},
-    "done": {"en": "Done.", "fr": "C'est fait.", "ar": "تم."},
     "refused_because": {"en": "Refused:", "fr": "Refusé :", "ar": "مرفوض:"},
     "language": {"en": "Language", "fr": "Langue", "ar": "اللغة"},
     "submit": {"en": "Submit the request", "fr": "Déposer la demande", "ar": "تقديم الطلب"},

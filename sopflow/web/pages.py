@@ -251,7 +251,14 @@ def login(
     request.session.update({"email": user, "sid": sessions.open(user),
                             "csrf": secrets.token_urlsafe(32),
                             "lang": lang_chosen or _user_locale(request, user)})  # fmt: skip
-    return RedirectResponse(safe_next(next), status_code=303)
+    return RedirectResponse(safe_next(next) if next.strip() else _home(request, user), 303)
+
+
+def _home(request: Request, email: str) -> str:
+    """Where a sign-in leads when no page asked for it: an official's inbox (what waits on
+    them), a requester's requests."""
+    member = _services(request).directory.member(email)
+    return "/inbox" if member.organisation_kind == "authority" else "/requests"
 
 
 def _user_locale(request: Request, email: str) -> str:
@@ -386,6 +393,7 @@ def request_page(request: Request, reference: str, email: str, error: str | None
                    needed=needed, can_attach=bool(actions and attachable)
                    and not sop.is_final(view["state"]),
                    actions=actions, error=error, as_of=as_of, posted=posted or {},
+                   done=_done(request, sop, reference),
                    form_key=secrets.token_urlsafe(12),
                    chain=chain, forms=forms, attachable=attachable,
                    tz=sop.spec.calendar.timezone,
@@ -445,6 +453,7 @@ async def act(request: Request, reference: str, email: Email) -> Response:
     except SopflowError as exc:
         return _refused(request, reference, email, exc, sop, posted)
     uploads.forget(request, posted["form"])
+    request.session["done"] = trigger  # what was done, said once on the page it leads to
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
 
 
@@ -471,7 +480,22 @@ async def attach(request: Request, reference: str, email: Email) -> Response:
     except SopflowError as exc:
         return _refused(request, reference, email, exc, sop, posted)
     uploads.forget(request, posted["form"])
+    request.session["done"] = "@attach"
     return RedirectResponse(f"/requests/{reference}?done=1", status_code=303)
+
+
+def _done(request: Request, sop: CompiledSop, reference: str) -> str | None:
+    """What the reader's last form did, in words ("« Viser le contrat » : fait."), once:
+    the page reloaded later says nothing more."""
+    if not request.query_params.get("done"):
+        return None
+    lang, done = _lang(request), str(request.session.pop("done", ""))
+    if done == "@attach":
+        return i18n.t("done_attach", lang)
+    if done == "@filed":
+        return i18n.t("done_filed", lang).format(reference=reference)
+    labels = {tr.trigger: tr.label.get(lang) for tr in sop.spec.transitions}
+    return i18n.t("done_step", lang).format(step=labels[done]) if done in labels else None
 
 
 def _refused(request: Request, reference: str, email: str, exc: SopflowError,

@@ -191,6 +191,10 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None,
             said.append(_unmet(item, labels))
             if item.get("code") in ("missing-field", "missing-document") and item.get("subject"):
                 fields[str(item["subject"])] = said[-1]
+            elif item.get("code") in ("comment-required", "reason-required"):
+                fields["@" + str(item.get("subject"))] = said[-1]  # the step's own inputs
+            for name in item.get("fields", ()):  # a condition: beside each field it reads
+                fields.setdefault(str(name), said[-1])
         summary = _say(code, lang, trigger=labels.trigger(error.get("trigger")),
                        items=items.join(said))  # fmt: skip
     elif code == "trigger-not-allowed":

@@ -111,7 +111,7 @@ def test_file_return_resubmit_and_audit_in_the_browser(base_url: str, browser, t
     employer.wait_for_url("**/requests/EG-2026-*?done=1")
     shot(employer, "employer-request")
     reference = employer.url.split("/requests/")[1].split("?")[0]
-    assert "Done." in employer.content()
+    assert f"Request {reference} was filed." in employer.content()
 
     official = browser.new_context().new_page()
     sign_in(official, base_url, "attache@mom.demo")

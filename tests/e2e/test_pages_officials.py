@@ -60,3 +60,35 @@ def test_a_procedure_page_names_each_step_once_and_what_it_checks(site: TestClie
     # a step's conditions, in the SOP's own words, before anyone is refused by them
     assert "The approved-project exemption needs the reference of the project approval." \
         in english  # fmt: skip
+
+
+def test_an_official_lands_on_their_inbox_and_is_told_what_their_step_did(site) -> None:
+    landed = sign_in(site, "attache@mom.demo")
+    page = site.get(f"{EG_REQUEST}?lang=fr")
+    returned = site.post(f"{EG_REQUEST}/act", data={
+        "trigger": "return_for_correction", "csrf": csrf_of(page.text),
+        "version": version_of(page.text), "reason": "attestation_invalid",
+        "comment": "Illegible stamp"})  # fmt: skip
+    again = site.get(f"{EG_REQUEST}?done=1&lang=fr")
+
+    assert landed.headers["location"] == "/inbox"  # type: ignore[attr-defined]
+    assert "pour correction » : fait.</p>" in returned.text  # the step by its label
+    assert "fait." not in again.text.split("<h2>", 1)[0]  # said once, not on every reload
+
+
+def test_a_refused_step_marks_its_own_inputs_and_starts_there(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    page = site.get(EG_REQUEST)
+
+    refused = site.post(
+        f"{EG_REQUEST}/act",
+        data={"trigger": "reject", "csrf": csrf_of(page.text), "version": version_of(page.text)},
+    )
+
+    assert refused.status_code == 409
+    assert 'id="refusal" tabindex="-1" autofocus' in refused.text
+    form = refused.text.split('value="reject"', 1)[1].split("</form>", 1)[0]
+    assert re.search(r'<select id="reason-\d+" name="reason" required aria-required="true" '
+                     r'aria-invalid="true" aria-describedby="reason-\d+-error"', form)  # fmt: skip
+    assert re.search(r'<textarea id="comment-\d+"[^>]*aria-invalid="true"', form)
+    assert 'href="#main"' in refused.text  # the skip link, first on every page

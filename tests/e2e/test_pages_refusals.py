@@ -25,7 +25,7 @@ EG = "eg-mom-international-placement"
 
 
 def refusal(page: str) -> str:
-    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S)
+    found = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', page, re.S)
     assert found, "no refusal on the page"
     return html.unescape(found.group(1))
 

@@ -29,7 +29,7 @@ TN, EG = demo.TN, demo.EG
 
 def text_of(page: str) -> str:
     """What a reader sees: the main part's text, unescaped, one space between words."""
-    main = page[page.find("<main>") :]
+    main = page[page.find("<main") :]
     words = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", main)))
     return re.sub(r" ([:,.;)])", r"\1", words)
 
