@@ -125,15 +125,40 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mult: _numbers(operator.mul, "*"),
     ast.Div: _numbers(operator.truediv, "/"),
 }
+
+
+def _kinds_differ(a: Any, b: Any) -> bool:
+    """Python counts true and false as the numbers 1 and 0 (``True == 1``, ``False < 1``);
+    the language keeps a boolean apart from a number, as it does a text from a date."""
+    return isinstance(a, bool) != isinstance(b, bool)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return not _kinds_differ(a, b) and bool(a == b)
+
+
+def _ordered(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], bool]:
+    def run(a: Any, b: Any) -> bool:
+        if _kinds_differ(a, b):
+            raise EvaluationError(f"'{symbol}' cannot order true/false against another kind")
+        return bool(op(a, b))
+
+    return run
+
+
+def _contains(a: Any, b: Any) -> bool:
+    return any(_equal(a, x) for x in b) if isinstance(b, list | tuple) else bool(a in b)
+
+
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: _equal,
+    ast.NotEq: lambda a, b: not _equal(a, b),
+    ast.Lt: _ordered(operator.lt, "<"),
+    ast.LtE: _ordered(operator.le, "<="),
+    ast.Gt: _ordered(operator.gt, ">"),
+    ast.GtE: _ordered(operator.ge, ">="),
+    ast.In: _contains,
+    ast.NotIn: lambda a, b: not _contains(a, b),
 }
 
 

@@ -145,6 +145,21 @@ def test_wrong_value_kinds_raise_evaluation_error(source):
         evaluate(source)
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [("exempt == 0", False), ("exempt != 0", True), ("exempt in [0, 1]", False),
+     ("exempt not in [0]", True), ("exempt == false", True), ("count in [3]", True)],
+)  # fmt: skip
+def test_a_boolean_never_equals_a_number(source, expected):
+    """Python's False == 0 is not the language's: values of two kinds are never equal."""
+    assert evaluate(source) is expected
+
+
+def test_a_boolean_cannot_be_ordered_against_a_number():
+    with pytest.raises(EvaluationError, match="cannot order true/false"):
+        evaluate("exempt < 1")
+
+
 def test_type_mismatch_raises_evaluation_error():
     with pytest.raises(EvaluationError, match="cannot evaluate"):
         evaluate("count < name")
