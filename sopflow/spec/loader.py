@@ -184,16 +184,8 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
             f"{where}: {err['msg']}",
             hint=_did_you_mean(err.get("input"), expected),
         )
-    if kind == "union_tag_invalid":
-        return source.issue(
-            path,
-            "unknown-field-type",
-            f"{where}: {err['msg']}",
-            hint=_did_you_mean(
-                err.get("input", {}).get("type") if isinstance(err.get("input"), dict) else None,
-                _FIELD_TYPES,
-            ),
-        )
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _field_type_issue(err, path, data, source)
     if kind == "string_pattern_mismatch":
         pattern = str(err.get("ctx", {}).get("pattern"))
         return source.issue(
@@ -213,6 +205,41 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
     return source.issue(path, "invalid-value", f"{where}: {err['msg']}")
 
 
+def _field_type_issue(err: Any, path: Path, data: Any, source: SourceMap) -> SopIssue:
+    """A field's ``type`` missing or not one of the twelve, said in the language's words
+    (pydantic speaks of tags and discriminators), located at the type when there is one."""
+    node = err.get("input")
+    types = ", ".join(_FIELD_TYPES[:-1]) + f" or {_FIELD_TYPES[-1]}"
+    if not isinstance(node, dict) or "type" not in node:
+        return source.issue(
+            path,
+            "missing-key",
+            f"{_describe(path)}: missing required key 'type'",
+            hint=f"a field's type is one of {types}",
+        )
+    written = node["type"]
+    shown = written if isinstance(written, str) else repr(written)
+    hint = _type_hint(written)
+    # the twelve are listed only when no suggestion points at one of them
+    listed = "" if hint else f"; a field's type is one of {types}"
+    return source.issue(
+        (*path, "type"),
+        "unknown-field-type",
+        f"{_describe(path)}: unknown field type '{shown}'{listed}",
+        hint=hint,
+    )
+
+
+def _type_hint(written: Any) -> str | None:
+    """The type meant: another language's name for it first (``number`` is no closer in
+    spelling to ``integer`` than to ``enum``), else the closest spelling."""
+    word = str(written).strip().lower()
+    meant = _TYPE_SYNONYMS.get(word) or ((word,) if word in _FIELD_TYPES else ())
+    if meant:
+        return "did you mean " + " or ".join(f"'{t}'" for t in meant) + "?"
+    return _did_you_mean(word, _FIELD_TYPES)
+
+
 _ALL_KEYS = sorted(
     {
         (f.alias or name)
@@ -225,3 +252,20 @@ _FIELD_TYPES = [
     "string", "text", "email", "integer", "decimal", "money", "date", "boolean", "country",
     "isco08", "isic", "enum",
 ]  # fmt: skip
+
+
+# what other schema languages, spreadsheets and programming languages call our types
+_TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "number": ("integer", "decimal"), "numeric": ("integer", "decimal"),
+    "int": ("integer",), "long": ("integer",), "count": ("integer",),
+    "float": ("decimal",), "double": ("decimal",), "real": ("decimal",),
+    "percent": ("decimal",), "percentage": ("decimal",),
+    "str": ("string",), "varchar": ("string",), "char": ("string",), "phone": ("string",),
+    "textarea": ("text",), "memo": ("text",), "mail": ("email",), "e-mail": ("email",),
+    "bool": ("boolean",), "flag": ("boolean",), "checkbox": ("boolean",),
+    "datetime": ("date",), "timestamp": ("date",),
+    "currency": ("money",), "amount": ("money",), "price": ("money",),
+    "nationality": ("country",), "occupation": ("isco08",), "isco": ("isco08",),
+    "industry": ("isic",), "select": ("enum",), "choice": ("enum",),
+    "dropdown": ("enum",), "options": ("enum",),
+}  # fmt: skip

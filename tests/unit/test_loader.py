@@ -162,8 +162,58 @@ def test_unknown_field_type_has_a_hint():
     issue = only_issue(parse(text))
 
     assert issue.code == "unknown-field-type"
-    assert issue.message.startswith("fields[2]: Input tag 'isco8'")
+    assert issue.message == "fields[2]: unknown field type 'isco8'"
     assert issue.hint == "did you mean 'isco08'?"
+    assert (issue.line, issue.column) == position(text, "isco8,")
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("number", "did you mean 'integer' or 'decimal'?"),
+        ("int", "did you mean 'integer'?"),
+        ("float", "did you mean 'decimal'?"),
+        ("double", "did you mean 'decimal'?"),
+        ("str", "did you mean 'string'?"),
+        ("bool", "did you mean 'boolean'?"),
+        ("datetime", "did you mean 'date'?"),
+        ("currency", "did you mean 'money'?"),
+        ("Integer", "did you mean 'integer'?"),
+        ("select", "did you mean 'enum'?"),
+    ],
+)
+def test_a_field_type_of_another_language_suggests_ours(written, hint):
+    """BUG: 'number' got pydantic's 'Input tag ... does not match any of the expected tags'
+    and the closest spelling, 'enum'."""
+    text = edit(
+        "{id: workers_requested, type: integer,", f"{{id: workers_requested, type: {written},"
+    )
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "unknown-field-type"
+    assert issue.message == f"fields[3]: unknown field type '{written}'"
+    assert issue.hint == hint
+    assert (issue.line, issue.column) == position(text, f"{written},")
+
+
+def test_a_field_type_like_none_of_ours_lists_the_twelve():
+    issue = only_issue(parse(edit("{id: isco_code, type: isco08,", "{id: isco_code, type: xyzzy,")))
+
+    assert issue.message == (
+        "fields[2]: unknown field type 'xyzzy'; a field's type is one of string, text, email, "
+        "integer, decimal, money, date, boolean, country, isco08, isic or enum"
+    )
+    assert issue.hint is None
+
+
+def test_a_field_without_a_type_is_a_missing_key():
+    text = edit("{id: isco_code, type: isco08,", "{id: isco_code,")
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "missing-key"
+    assert issue.message == "fields[2]: missing required key 'type'"
     assert (issue.line, issue.column) == position(text, "{id: isco_code")
 
 
