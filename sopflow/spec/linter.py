@@ -249,7 +249,7 @@ class _Linter:
                             self.source.file,
                             line,
                             column,
-                            hint=_hint(word, field_ids) if word else None,
+                            hint=exc.hint or (_hint(word, field_ids) if word else None),
                         )
                     )
             for j, reason in enumerate(tr.reasons):

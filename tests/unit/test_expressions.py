@@ -203,6 +203,64 @@ def test_refusals_name_the_column(source, column, fragment):
     assert error.column == column
 
 
+@pytest.mark.parametrize(
+    ("source", "written", "message", "hint"),
+    [
+        ("count =< 1", "=<", "syntax error: '=<' is not an operator", "did you mean '<='?"),
+        ("count => 1", "=>", "syntax error: '=>' is not an operator", "did you mean '>='?"),
+        ("count <> 1", "<>", "syntax error: '<>' is not an operator", "did you mean '!='?"),
+        ("count === 3", "===", "syntax error: '===' is not an operator", "did you mean '=='?"),
+        ("exempt = true", "=", "syntax error: '=' sets a value, and a condition only compares",
+         "did you mean '=='?"),
+        ("name == 'a=b' and count = 1", "= 1",
+         "syntax error: '=' sets a value, and a condition only compares", "did you mean '=='?"),
+        ("count > 1 && exempt", "&&", "syntax error: '&&' is not a word of the language",
+         "did you mean 'and'?"),
+        ("count > 1 || exempt", "||", "syntax error: '||' is not a word of the language",
+         "did you mean 'or'?"),
+        ("!exempt", "!", "syntax error: '!' is not a word of the language", "did you mean 'not'?"),
+        ("count > 1 AND exempt", "AND", "syntax error: 'AND' is not a word of the language",
+         "did you mean 'and'?"),
+        ("exempt & count > 1", "exempt", "only + - * / are allowed", "did you mean 'and'?"),
+        ("count > 1 and TRUE", "TRUE", "unknown name 'TRUE': not a field of this SOP",
+         "did you mean 'true'?"),
+    ],
+)  # fmt: skip
+def test_slips_from_other_languages_get_a_hint_at_the_slip(source, written, message, hint):
+    """BUG: 'count =< 1' and 'exempt = true' said only 'syntax error: invalid syntax'."""
+    error = refusal(source)
+
+    assert (error.message, error.hint) == (message, hint)
+    assert error.column == source.index(written) + 1
+
+
+def test_null_is_none_and_a_comparison_with_it_is_always_false():
+    error = refusal("count == null")
+
+    assert error.message == "unknown name 'null': not a field of this SOP"
+    assert error.hint == (
+        "the language writes None, but a comparison with None is always false: ask "
+        "'present(x)' or 'not present(x)' whether a field has a value"
+    )
+
+
+def test_a_method_call_is_refused_at_the_dot_with_a_pointer_to_pattern():
+    """BUG: 'name.startswith("RA")' said 'unknown function', as if startswith were one."""
+    error = refusal('count > 1 and name.startswith("RA")')
+
+    assert error.message == "'.startswith()' is a method, and a condition calls no methods"
+    assert error.column == len("count > 1 and name") + 1
+    assert error.hint == (
+        "to check the form of a text, give the field a 'pattern', a regular expression such as "
+        "'^RA[0-9]+$'; a condition may call only abs, date, len, max, min, months_between, "
+        "present, years_between"
+    )
+
+
+def test_an_unknown_function_is_named():
+    assert refusal("contains(name, 'a')").message.startswith("unknown function 'contains';")
+
+
 def test_refusal_column_counts_leading_spaces():
     """BUG: the source is stripped before parsing, so the column of '  cout > 1' is 1,
     not 3 (and the linter then points at the wrong character)."""

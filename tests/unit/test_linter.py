@@ -538,6 +538,22 @@ def test_bad_condition_points_at_the_offending_name():
     assert at(issue) == position(text, "employer_nme")
 
 
+def test_bad_condition_hints_at_the_operator_meant():
+    expr = "workers_requested =< 40"
+
+    def change(d):
+        transition(d, "submit")["requires"] = {
+            "conditions": [{"expr": expr, "message": label("At most 40")}]
+        }
+
+    text, issues = lint(change)
+
+    issue = single(issues, "bad-condition")
+    assert issue.message == f"condition '{expr}': syntax error: '=<' is not an operator"
+    assert issue.hint == "did you mean '<='?"
+    assert at(issue) == position(text, "=< 40")
+
+
 def test_bad_condition_column_in_a_quoted_scalar():
     """BUG: the column is computed from the start of the YAML scalar, which for a quoted
     scalar is the quote: the issue points one column before the offending name."""
