@@ -50,7 +50,12 @@ class ExpressionError(ValueError):
 
 
 class EvaluationError(ValueError):
-    """A condition that compiled but cannot be computed on these values."""
+    """A condition that compiled but cannot be computed on these values; ``hint`` says, for
+    the SOP's author, what to write instead when the linter finds it on sample values."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _number(value: Any) -> Any:
@@ -95,6 +100,13 @@ def _months_between(start: Any, end: Any) -> int:
     return months - 1 if end.day < start.day else months
 
 
+def _days_between(start: Any, end: Any) -> int:
+    """Whole days from ``start`` to ``end``, negative when ``end`` is before ``start``."""
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise EvaluationError("days_between() needs two dates")
+    return (end - start).days
+
+
 FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "present": (1, _present),
     "len": (1, _len),
@@ -104,7 +116,15 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "date": (1, _date),
     "years_between": (2, _years_between),
     "months_between": (2, _months_between),
+    "days_between": (2, _days_between),
 }
+
+# dates are not numbers (a date minus a date would be a timedelta, a date plus 120 an
+# error): the language counts the time between two dates with its functions instead
+_DATE_ARITHMETIC = (
+    "count the time between two dates with days_between(start, end), months_between(start, "
+    "end) or years_between(start, end), e.g. days_between(today, expiry) >= 120"
+)
 
 
 def _numbers(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], Any]:
@@ -116,7 +136,8 @@ def _numbers(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any],
             raise EvaluationError(f"'{symbol}' on a missing value")
         for value in (a, b):
             if isinstance(value, bool) or not isinstance(value, int | Decimal):
-                raise EvaluationError(f"'{symbol}' needs numbers, not {type(value).__name__}")
+                hint = _DATE_ARITHMETIC if isinstance(value, date) else None
+                raise EvaluationError(f"'{symbol}' needs numbers, not {type(value).__name__}", hint)
         return op(Decimal(a), Decimal(b))
 
     return run

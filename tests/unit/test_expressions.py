@@ -252,8 +252,8 @@ def test_a_method_call_is_refused_at_the_dot_with_a_pointer_to_pattern():
     assert error.column == len("count > 1 and name") + 1
     assert error.hint == (
         "to check the form of a text, give the field a 'pattern', a regular expression such as "
-        "'^RA[0-9]+$'; a condition may call only abs, date, len, max, min, months_between, "
-        "present, years_between"
+        "'^RA[0-9]+$'; a condition may call only abs, date, days_between, len, max, min, "
+        "months_between, present, years_between"
     )
 
 
@@ -379,3 +379,38 @@ def test_refusal_offset_counts_characters_not_bytes_and_lines():
 def test_months_between_counts_whole_months(start, end, months):
     counted = f"months_between(date('{start}'), date('{end}'))"
     assert compile_expression(f"{counted} == {months}", set()).evaluate({}) is True
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [("2027-01-01", "2027-01-31", 30), ("2027-01-01", "2026-12-31", -1),
+     ("2028-02-28", "2028-03-01", 2), ("2027-03-15", "2027-03-15", 0),
+     ("2026-01-01", "2027-01-01", 365)],
+)  # fmt: skip
+def test_days_between_counts_whole_days_negative_backwards(start, end, days):
+    counted = f"days_between(date('{start}'), date('{end}'))"
+    assert compile_expression(f"{counted} == {days}", set()).evaluate({}) is True
+
+
+def test_days_between_reads_today_and_date_fields():
+    assert evaluate("days_between(today, end) >= 120")  # 2026-03-02 to 2027-01-01
+    assert evaluate("days_between(start, today) == 60")
+
+
+@pytest.mark.parametrize("source", ["days_between(name, end) > 1", "days_between(count, 3) > 1"])
+def test_days_between_needs_two_dates(source):
+    with pytest.raises(EvaluationError, match=r"days_between\(\) needs two dates"):
+        evaluate(source)
+
+
+def test_days_between_takes_two_arguments():
+    assert refusal("days_between(start) > 1").message == "days_between() takes 2 argument(s)"
+
+
+def test_arithmetic_on_a_date_points_at_the_date_functions():
+    with pytest.raises(EvaluationError, match="'-' needs numbers, not date") as caught:
+        evaluate("end - today >= 120")
+
+    assert caught.value.hint is not None
+    assert "days_between(start, end)" in caught.value.hint
+    assert "months_between(start, end)" in caught.value.hint

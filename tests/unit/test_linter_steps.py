@@ -274,6 +274,33 @@ def test_comparisons_of_one_kind_with_booleans_money_and_dates_are_fine(expr):
     assert issues == []
 
 
+def test_a_date_minus_a_date_points_at_days_between():
+    """BUG: 'licence_expiry - today >= 120' said "'-' needs numbers, not date" and no more;
+    the language had no way to count days."""
+    _, issues = lint_condition("licence_expiry - today >= 120")
+
+    issue = single(issues, "condition-type")
+    assert issue.message == (
+        "condition 'licence_expiry - today >= 120' combines values of kinds that do not go "
+        "together ('-' needs numbers, not date)"
+    )
+    assert issue.hint == (
+        "count the time between two dates with days_between(start, end), months_between(start, "
+        "end) or years_between(start, end), e.g. days_between(today, expiry) >= 120"
+    )
+
+
+def test_days_between_is_a_number_to_the_linter():
+    _, issues = lint_condition("days_between(today, licence_expiry) >= 120")
+    assert issues == []
+
+    _, issues = lint_condition("days_between(today, licence_expiry) == 'soon'")
+    assert single(issues, "condition-type").message.endswith(
+        "compares the number days_between(today, licence_expiry) with the text 'soon': values "
+        "of two kinds are never equal, so it is always false"
+    )
+
+
 @pytest.mark.parametrize("zero", ["0", "0.0", "-0"])
 def test_a_division_by_a_literal_zero(zero):
     expr = f"workers_requested / {zero} < 3"
