@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -195,14 +196,31 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
             hint=_PATTERN_HINTS.get(pattern, "identifiers are lower-case words joined by _ or -"),
         )
     if kind in _TYPE_ERRORS:
-        hint = None
-        if kind in ("bool_parsing", "bool_type") and str(err.get("input")).lower() in (
-            "yes", "no", "on", "off", "y", "n"):  # fmt: skip
-            hint = "YAML 1.2 reads this as a text: write true or false"
-        return source.issue(path, "wrong-type", f"{where}: {err['msg']}", hint=hint)
+        return source.issue(path, "wrong-type", f"{where}: {err['msg']}", hint=_type_fix(err))
     if kind.islower() and "-" in kind:  # our own PydanticCustomError codes
         return source.issue(path, kind, f"{where}: {err['msg']}")
     return source.issue(path, "invalid-value", f"{where}: {err['msg']}")
+
+
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _type_fix(err: Any) -> str | None:
+    """A value of the right content written as the wrong kind: a quoted number or boolean
+    is a text in YAML (``working_days: "15"``), and a YAML 1.1 boolean word is a text."""
+    kind, written = err["type"], err.get("input")
+    if not isinstance(written, str):
+        return None
+    boolean = kind in ("bool_parsing", "bool_type")
+    if boolean and written.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return "YAML 1.2 reads this as a text: write true or false"
+    if boolean and written.strip() in ("true", "false"):
+        return f"write {written.strip()} without quotes: in quotes it is a text"
+    whole = kind.startswith("int_") and re.fullmatch(r"[+-]?\d+", written.strip())
+    number = kind.startswith(("float_", "decimal_")) and _NUMBER_TEXT.match(written.strip())
+    if whole or number:
+        return f"write {written.strip()} without quotes: in quotes it is a text"
+    return None
 
 
 def _field_type_issue(err: Any, path: Path, data: Any, source: SourceMap) -> SopIssue:

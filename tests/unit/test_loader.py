@@ -118,6 +118,47 @@ def test_a_boolean_where_a_count_is_expected_is_a_wrong_type():
     assert issue.message.startswith("version: Input should be a valid integer")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "written", "hint"),
+    [
+        ("version: 1\n", 'version: "2"\n', '"2"', "write 2 without quotes: in quotes it is a text"),
+        ("{id: employer_name, type: string, required: true,",
+         "{id: employer_name, type: string, required: 'true',", "'true'",
+         "write true without quotes: in quotes it is a text"),
+    ],
+)  # fmt: skip
+def test_a_quoted_number_or_boolean_is_told_to_lose_its_quotes(old, new, written, hint):
+    """BUG: working_days: "15" said only 'Input should be a valid integer'."""
+    text = edit(old, new)
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "wrong-type"
+    assert issue.hint == hint
+    assert (issue.line, issue.column) == position(text, written)
+
+
+def test_a_quoted_count_of_working_days_is_told_to_lose_its_quotes():
+    text = edit(
+        "  - {id: submitted, label:",
+        '  - {id: submitted, sla: {working_days: "15"}, on_breach: {notify: []}, label:',
+    )
+
+    issue = only_issue(parse(text))
+
+    assert issue.message == "states[1].sla.working_days: Input should be a valid integer"
+    assert issue.hint == "write 15 without quotes: in quotes it is a text"
+    assert (issue.line, issue.column) == position(text, '"15"')
+
+
+def test_a_quoted_fraction_where_a_count_is_expected_gets_no_quotes_hint():
+    """Without its quotes 1.5 would still not be a whole number."""
+    issue = only_issue(parse(edit("version: 1\n", 'version: "1.5"\n')))
+
+    assert issue.code == "wrong-type"
+    assert issue.hint is None
+
+
 def test_scalar_where_a_list_is_expected_is_a_wrong_type():
     text = edit("weekend: [friday, saturday]", "weekend: friday")
 
