@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sopflow.errors import SopIssue
 from sopflow.spec import models
 from sopflow.spec.models import SopSpec
-from sopflow.spec.yamlsource import Path, SourceMap, parse_yaml
+from sopflow.spec.yamlsource import Path, SourceMap, describe, parse_yaml
 
 _TYPE_ERRORS = (
     "string_type", "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing",
@@ -97,13 +97,6 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
     return tuple(path)
 
 
-def _describe(path: Path) -> str:
-    text = ""
-    for seg in path:
-        text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else seg)
-    return text or "the document"
-
-
 def _model_keys(path: Path, data: Any) -> list[str]:
     """The keys allowed in the mapping at ``path``, walking the models alongside the data."""
     current: Any = SopSpec
@@ -156,12 +149,12 @@ def _did_you_mean(word: Any, choices: list[str]) -> str | None:
 def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
     kind: str = err["type"]
     path = _data_path(tuple(err["loc"]), data)
-    where = _describe(path)
+    where = describe(path)
     if kind == "missing":
         return source.issue(
             path[:-1],
             "missing-key",
-            f"{_describe(path[:-1])}: missing required key '{path[-1]}'",
+            f"{describe(path[:-1])}: missing required key '{path[-1]}'",
             key=False,
         )
     if kind == "extra_forbidden":
@@ -169,7 +162,7 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
         return source.issue(
             path,
             "unknown-key",
-            f"unknown key '{path[-1]}' in {_describe(path[:-1])}",
+            f"unknown key '{path[-1]}' in {describe(path[:-1])}",
             hint=_did_you_mean(path[-1], allowed),
             key=True,
         )
@@ -232,7 +225,7 @@ def _field_type_issue(err: Any, path: Path, data: Any, source: SourceMap) -> Sop
         return source.issue(
             path,
             "missing-key",
-            f"{_describe(path)}: missing required key 'type'",
+            f"{describe(path)}: missing required key 'type'",
             hint=f"a field's type is one of {types}",
         )
     written = node["type"]
@@ -243,7 +236,7 @@ def _field_type_issue(err: Any, path: Path, data: Any, source: SourceMap) -> Sop
     return source.issue(
         (*path, "type"),
         "unknown-field-type",
-        f"{_describe(path)}: unknown field type '{shown}'{listed}",
+        f"{describe(path)}: unknown field type '{shown}'{listed}",
         hint=hint,
     )
 

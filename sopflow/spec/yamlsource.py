@@ -30,6 +30,14 @@ YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 Path = tuple[str | int, ...]
 
 
+def describe(path: Path) -> str:
+    """A place in the document as an author reads it: ``reason_codes[5].label``."""
+    text = ""
+    for seg in path:
+        text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else seg)
+    return text or "the document"
+
+
 @dataclass
 class SourceMap:
     """Where each path of the document sits: value positions and key positions (1-based)."""

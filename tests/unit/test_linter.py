@@ -636,6 +636,8 @@ def test_reserved_trigger(trigger):
 
 
 def test_missing_translation_is_a_warning_at_the_text():
+    """BUG: the message said only 'no fr text', without naming the text."""
+
     def change(d):
         del d["title"]["fr"]
         del state(d, "submitted")["label"]["ar"]
@@ -644,8 +646,8 @@ def test_missing_translation_is_a_warning_at_the_text():
 
     found = [i for i in issues if i.code == "missing-translation"]
     assert [(i.message, i.severity) for i in found] == [
-        ("no fr text", "warning"),
-        ("no ar text", "warning"),
+        ("title: no fr text", "warning"),
+        ("states[1].label: no ar text", "warning"),
     ]
     assert at(found[0]) == position(text, "en: Recruitment request approval")
 
