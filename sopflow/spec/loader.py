@@ -69,7 +69,7 @@ def parse_sop(text: str, file: str) -> ParsedSop:
             spec = SopSpec.model_validate(data)
         except ValidationError as exc:
             reported = {(i.line, i.column) for i in issues if i.code == "yaml-value"}
-            found = (_issue_for(err, data, source) for err in exc.errors())
+            found = (_issue_for(e, data, source) for e in exc.errors() if not _rule_key(e, data))
             issues.extend(i for i in found if (i.line, i.column) not in reported)
     if any(i.severity == "error" for i in issues):
         spec = None
@@ -141,6 +141,46 @@ def _flatten(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _node_at(data: Any, path: Path) -> Any:
+    node = data
+    for seg in path:
+        in_list = isinstance(seg, int) and isinstance(node, list) and seg < len(node)
+        if not in_list and not (isinstance(node, dict) and seg in node):
+            return None
+        node = node[seg]
+    return node
+
+
+def _rule_as_key(item: Path, data: Any) -> str | None:
+    """The hint for a rule written as a key: ``- agency_licence_valid:`` (a stray colon) is
+    a mapping of one key to nothing, ``- agency_licence_valid: {...}`` one to parameters."""
+    node = _node_at(data, item)
+    if len(item) < 2 or item[-2] != "rules" or not isinstance(node, dict) or "rule" in node:
+        return None
+    others = [(k, v) for k, v in node.items() if k != "params"]
+    if len(others) != 1:
+        return None
+    ((name, value),) = others
+    if value is None and "params" in node:
+        return f"did you mean 'rule: {name}'?"
+    if value is None:
+        return f"did you mean '- {name}' (without the colon) or '- rule: {name}'?"
+    if isinstance(value, dict) and "params" not in node:
+        return (
+            f"a rule with parameters is written '- rule: {name}' and its parameters under 'params:'"
+        )
+    return None
+
+
+def _rule_key(err: Any, data: Any) -> bool:
+    """The ``missing 'rule'`` that comes with a rule written as a key: the unknown key's
+    hint says it all, and a second issue at the same place would only distract."""
+    path = _data_path(tuple(err["loc"]), data)
+    return (
+        err["type"] == "missing" and path[-1:] == ("rule",) and bool(_rule_as_key(path[:-1], data))
+    )
+
+
 def _did_you_mean(word: Any, choices: list[str]) -> str | None:
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
@@ -163,7 +203,7 @@ def _issue_for(err: Any, data: Any, source: SourceMap) -> SopIssue:
             path,
             "unknown-key",
             f"unknown key '{path[-1]}' in {describe(path[:-1])}",
-            hint=_did_you_mean(path[-1], allowed),
+            hint=_rule_as_key(path[:-1], data) or _did_you_mean(path[-1], allowed),
             key=True,
         )
     if kind == "literal_error":

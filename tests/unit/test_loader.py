@@ -335,6 +335,58 @@ def test_a_wrong_rule_parameter_is_one_issue_without_pydantic_type_names():
     assert parsed.issues[0].message.startswith("transitions[0].requires.rules[0].params.trigger:")
 
 
+SUBMIT = (
+    "  - {trigger: submit, from: draft, to: submitted, roles: [employer_agent], legal_clause: "
+    "workload, label: {en: Submit, fr: Déposer, ar: تقديم}}\n"
+)
+
+
+def with_rules(*lines: str) -> str:
+    block = (
+        "  - trigger: submit\n    from: draft\n    to: submitted\n    roles: [employer_agent]\n"
+        "    legal_clause: workload\n    label: {en: Submit, fr: Déposer, ar: تقديم}\n"
+        "    requires:\n      rules:\n" + "".join(f"        {line}\n" for line in lines)
+    )
+    return edit(SUBMIT, block)
+
+
+@pytest.mark.parametrize(
+    ("lines", "hint"),
+    [
+        (["- agency_licence_valid:"],
+         "did you mean '- agency_licence_valid' (without the colon) or "
+         "'- rule: agency_licence_valid'?"),
+        (["- agency_licence_valid:", "  params: {channel_field: placement_channel}"],
+         "did you mean 'rule: agency_licence_valid'?"),
+        (["- agency_licence_valid: {channel_field: placement_channel}"],
+         "a rule with parameters is written '- rule: agency_licence_valid' and its parameters "
+         "under 'params:'"),
+    ],
+)  # fmt: skip
+def test_a_rule_written_as_a_key_is_one_issue_with_the_way_to_write_it(lines, hint):
+    """BUG: '- agency_licence_valid:' (a stray colon) gave "missing required key 'rule'" and
+    "unknown key 'agency_licence_valid'", neither saying how rules are written."""
+    text = with_rules(*lines)
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "unknown-key"
+    assert issue.message == (
+        "unknown key 'agency_licence_valid' in transitions[0].requires.rules[0]"
+    )
+    assert issue.hint == hint
+    assert (issue.line, issue.column) == position(text, "agency_licence_valid:")
+
+
+def test_a_misspelt_rule_key_still_suggests_rule():
+    issues = parse(with_rules("- rul: agency_licence_valid")).issues
+
+    assert [(i.code, i.hint) for i in issues] == [
+        ("missing-key", None),
+        ("unknown-key", "did you mean 'rule'?"),
+    ]
+
+
 def test_yaml_problems_and_model_problems_are_all_reported_together():
     text = edit("version: 1\n", "version: 1\nversion: 2\n")
     text = text.replace("default_locale: en", "default_locale: de")
