@@ -22,6 +22,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sopflow.spec.expression_slips import method_hint, name_slip, syntax_slip
+
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]
 
@@ -35,19 +37,25 @@ class ExpressionError(ValueError):
     """A condition that does not compile. ``column`` is 1-based within the expression's
     line ``line`` (1-based; an expression in parentheses may span lines); ``offset`` is
     the 0-based index of the offending character in the whole source text, which the
-    linter maps to a place in the SOP file."""
+    linter maps to a place in the SOP file; ``hint`` says what to write instead, if known."""
 
     def __init__(self, message: str, column: int = 1, line: int = 1,
-                 offset: int | None = None) -> None:  # fmt: skip
+                 offset: int | None = None, hint: str | None = None) -> None:  # fmt: skip
         super().__init__(message)
         self.message = message
         self.column = column
         self.line = line
         self.offset = column - 1 if offset is None else offset
+        self.hint = hint
 
 
 class EvaluationError(ValueError):
-    """A condition that compiled but cannot be computed on these values."""
+    """A condition that compiled but cannot be computed on these values; ``hint`` says, for
+    the SOP's author, what to write instead when the linter finds it on sample values."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _number(value: Any) -> Any:
@@ -92,6 +100,13 @@ def _months_between(start: Any, end: Any) -> int:
     return months - 1 if end.day < start.day else months
 
 
+def _days_between(start: Any, end: Any) -> int:
+    """Whole days from ``start`` to ``end``, negative when ``end`` is before ``start``."""
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise EvaluationError("days_between() needs two dates")
+    return (end - start).days
+
+
 FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "present": (1, _present),
     "len": (1, _len),
@@ -101,7 +116,15 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "date": (1, _date),
     "years_between": (2, _years_between),
     "months_between": (2, _months_between),
+    "days_between": (2, _days_between),
 }
+
+# dates are not numbers (a date minus a date would be a timedelta, a date plus 120 an
+# error): the language counts the time between two dates with its functions instead
+_DATE_ARITHMETIC = (
+    "count the time between two dates with days_between(start, end), months_between(start, "
+    "end) or years_between(start, end), e.g. days_between(today, expiry) >= 120"
+)
 
 
 def _numbers(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], Any]:
@@ -113,7 +136,8 @@ def _numbers(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any],
             raise EvaluationError(f"'{symbol}' on a missing value")
         for value in (a, b):
             if isinstance(value, bool) or not isinstance(value, int | Decimal):
-                raise EvaluationError(f"'{symbol}' needs numbers, not {type(value).__name__}")
+                hint = _DATE_ARITHMETIC if isinstance(value, date) else None
+                raise EvaluationError(f"'{symbol}' needs numbers, not {type(value).__name__}", hint)
         return op(Decimal(a), Decimal(b))
 
     return run
@@ -125,15 +149,40 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mult: _numbers(operator.mul, "*"),
     ast.Div: _numbers(operator.truediv, "/"),
 }
+
+
+def _kinds_differ(a: Any, b: Any) -> bool:
+    """Python counts true and false as the numbers 1 and 0 (``True == 1``, ``False < 1``);
+    the language keeps a boolean apart from a number, as it does a text from a date."""
+    return isinstance(a, bool) != isinstance(b, bool)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return not _kinds_differ(a, b) and bool(a == b)
+
+
+def _ordered(op: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], bool]:
+    def run(a: Any, b: Any) -> bool:
+        if _kinds_differ(a, b):
+            raise EvaluationError(f"'{symbol}' cannot order true/false against another kind")
+        return bool(op(a, b))
+
+    return run
+
+
+def _contains(a: Any, b: Any) -> bool:
+    return any(_equal(a, x) for x in b) if isinstance(b, list | tuple) else bool(a in b)
+
+
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: _equal,
+    ast.NotEq: lambda a, b: not _equal(a, b),
+    ast.Lt: _ordered(operator.lt, "<"),
+    ast.LtE: _ordered(operator.le, "<="),
+    ast.Gt: _ordered(operator.gt, ">"),
+    ast.GtE: _ordered(operator.ge, ">="),
+    ast.In: _contains,
+    ast.NotIn: lambda a, b: not _contains(a, b),
 }
 
 
@@ -164,15 +213,20 @@ def compile_expression(source: str, fields: frozenset[str]) -> Expression:
     lines = text.split("\n")
     lead = len(source) - len(source.lstrip(" \t"))  # the indent on the first line only
 
-    def located(message: str, line: int, column: int) -> ExpressionError:
+    def located(message: str, line: int, column: int, hint: str | None = None) -> ExpressionError:
         """``column`` 1-based in characters on ``line`` of ``text``."""
         line = min(max(line, 1), len(lines))
         offset = indent + sum(len(x) + 1 for x in lines[: line - 1]) + column - 1
-        return ExpressionError(message, column + (lead if line == 1 else 0), line, offset)
+        return ExpressionError(message, column + (lead if line == 1 else 0), line, offset, hint)
 
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
+        slip = syntax_slip(text)
+        if slip:  # '=<', '=', '&&': Python says only "invalid syntax", at another place
+            at, message, hint = slip
+            line = text.count("\n", 0, at) + 1
+            raise located(message, line, at - text.rfind("\n", 0, at), hint) from exc
         raise located(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1) from exc
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression has more than {MAX_NODES} parts")
@@ -183,7 +237,7 @@ def compile_expression(source: str, fields: frozenset[str]) -> Expression:
         # ast counts columns in UTF-8 bytes: count characters, as an editor does
         row = lines[min(max(exc.line, 1), len(lines)) - 1]
         column = len(row.encode("utf-8")[: exc.column - 1].decode("utf-8", "ignore")) + 1
-        raise located(exc.message, exc.line, column) from exc
+        raise located(exc.message, exc.line, column, exc.hint) from exc
     return Expression(source, frozenset(compiler.names), run)
 
 
@@ -192,9 +246,9 @@ class _Compiler:
         self.fields = fields
         self.names: set[str] = set()
 
-    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+    def fail(self, node: ast.AST, message: str, hint: str | None = None) -> ExpressionError:
         return ExpressionError(
-            message, getattr(node, "col_offset", 0) + 1, getattr(node, "lineno", 1)
+            message, getattr(node, "col_offset", 0) + 1, getattr(node, "lineno", 1), hint=hint
         )
 
     def compile(self, node: ast.expr) -> Compiled:
@@ -241,14 +295,18 @@ class _Compiler:
         if name in ("false", "False"):
             return lambda env: False
         if name not in self.fields and name not in CONTEXT_NAMES:
-            raise self.fail(node, f"unknown name '{name}': not a field of this SOP")
+            raise self.fail(
+                node, f"unknown name '{name}': not a field of this SOP", name_slip(name)
+            )
         self.names.add(name)
         return lambda env: env.get(name)
 
     def _binary(self, node: ast.BinOp) -> Compiled:
         op = _BINARY.get(type(node.op))
         if op is None:
-            raise self.fail(node, "only + - * / are allowed")
+            meant = {ast.BitAnd: "and", ast.BitOr: "or"}.get(type(node.op))
+            hint = f"did you mean '{meant}'?" if meant else None
+            raise self.fail(node, "only + - * / are allowed", hint)
         left, right = self.compile(node.left), self.compile(node.right)
         return lambda env: op(left(env), right(env))
 
@@ -285,9 +343,18 @@ class _Compiler:
         return run
 
     def _call(self, node: ast.Call) -> Compiled:
+        allowed = ", ".join(sorted(FUNCTIONS))
+        if isinstance(node.func, ast.Attribute):  # name.startswith("RA"): at the '.'
+            owner = node.func.value
+            raise ExpressionError(
+                f"'.{node.func.attr}()' is a method, and a condition calls no methods",
+                (owner.end_col_offset or 0) + 1,
+                owner.end_lineno or 1,
+                hint=method_hint(sorted(FUNCTIONS)),
+            )
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            allowed = ", ".join(sorted(FUNCTIONS))
-            raise self.fail(node, f"unknown function; allowed: {allowed}")
+            name = f" '{node.func.id}'" if isinstance(node.func, ast.Name) else ""
+            raise self.fail(node, f"unknown function{name}; allowed: {allowed}")
         arity, fn = FUNCTIONS[node.func.id]
         if node.keywords or len(node.args) != arity:
             raise self.fail(node, f"{node.func.id}() takes {arity} argument(s)")

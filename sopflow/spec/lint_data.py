@@ -16,7 +16,7 @@ import holidays as holiday_calendars
 import pycountry
 
 from sopflow.spec.models import SopSpec
-from sopflow.spec.yamlsource import Path
+from sopflow.spec.yamlsource import Path, describe
 
 STATISTICS_DIMENSIONS = frozenset(
     {
@@ -123,7 +123,8 @@ def translations(spec: SopSpec, add: Report) -> None:
             if "en" in node and set(node) <= {"en", "fr", "ar"}:
                 missing = [lang for lang in ("fr", "ar") if not node.get(lang)]
                 if missing:
-                    add(path, "missing-translation", f"no {' or '.join(missing)} text",
+                    add(path, "missing-translation",
+                        f"{describe(path)}: no {' or '.join(missing)} text",
                         severity="warning")  # fmt: skip
                 return
             for key, value in node.items():

@@ -121,9 +121,9 @@ def conditions(spec: SopSpec, add: Report) -> None:
             except SyntaxError:
                 continue  # reported as bad-condition
             here: Path = ("transitions", i, "requires", "conditions", j, "expr")
-            for problem in _never_true(tree, fields):
+            for problem, fix in _never_true(tree, fields):
                 add(here, "condition-type", f"condition '{' '.join(cond.expr.split())}': "
-                    f"{problem}")  # fmt: skip
+                    f"{problem}", fix)  # fmt: skip
             for node in ast.walk(tree):
                 if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
                         and _literal(node.right) == 0):  # fmt: skip
@@ -139,40 +139,90 @@ def _literal(node: ast.expr) -> object:
     return node.value if isinstance(node, ast.Constant) else None
 
 
+# what a call returns, whatever its arguments (min and max return one of theirs)
+_RESULTS = {
+    "present": "boolean", "len": "number", "abs": "number", "date": "date",
+    "years_between": "number", "months_between": "number", "days_between": "number",
+}  # fmt: skip
+
+
 def _kind(node: ast.expr, fields: dict[str, FieldSpec]) -> tuple[str, str] | None:
-    """(kind, how to name it) of a field, a money part, ``today`` or a literal."""
+    """(kind, how to name it) of a field, a money part, ``today``, a call or a literal."""
+    if isinstance(node, ast.Name) and node.id in ("true", "false"):
+        return "boolean", f"the boolean {node.id}"  # the language reads these before fields
     if isinstance(node, ast.Name) and node.id in fields:
         kind = _KINDS.get(fields[node.id].type, "other")
-        return kind, f"{kind} field '{node.id}'"
+        return kind, f"the {kind} field '{node.id}'"
     if isinstance(node, ast.Name) and node.id == "today":
-        return "date", "today"
+        return "date", "today (a date)"
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         part = {"amount": "number", "currency": "text"}.get(node.attr)
-        return (part, f"{part} '{node.value.id}.{node.attr}'") if part else None
+        return (part, f"the {part} '{node.value.id}.{node.attr}'") if part else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        result = _RESULTS.get(node.func.id)
+        return (result, f"the {result} {ast.unparse(node)}") if result else None
     value = _literal(node)
+    if isinstance(value, bool):
+        return "boolean", f"the boolean {str(value).lower()}"
     if isinstance(value, str):
         return "text", f"the text '{value}'"
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float):
         return "number", f"the number {value}"
     return None
 
 
-def _never_true(tree: ast.Expression, fields: dict[str, FieldSpec]) -> list[str]:
-    """``==`` and ``!=`` between a number, a text and a date: always false (always true),
-    since values of two kinds are never equal; the ordering operators are caught by
-    evaluating on sample values (``condition-type`` in the linter)."""
+# kinds no value of another kind ever equals (``None`` is left out: any comparison with a
+# missing value is false, which is how the language is meant to be read, not a slip)
+_CLASHING = frozenset({"number", "text", "date", "boolean", "money"})
+
+
+def _fix(kinds: set[str], operands: list[ast.expr], fields: dict[str, FieldSpec]) -> str | None:
+    """What to write instead, for the slips authors make."""
+    if "boolean" in kinds:
+        flag = next((o.id for o in operands if isinstance(o, ast.Name) and o.id in fields
+                     and fields[o.id].type == "boolean"), None)  # fmt: skip
+        return f"a boolean is itself a condition: write '{flag}', or 'not {flag}'" if flag else None
+    if "money" in kinds:
+        return "compare the money field's .amount (a number) or .currency (a text)"
+    if "date" in kinds and "text" in kinds:
+        return 'write a fixed day as date("YYYY-MM-DD")'
+    return None
+
+
+def _never_true(tree: ast.Expression, fields: dict[str, FieldSpec]) -> list[tuple[str, str | None]]:
+    """``==``, ``!=``, ``in`` and ``not in`` between values of two kinds (a number, a text, a
+    date, a boolean, a sum of money): always false (always true), since values of two kinds
+    are never equal; the ordering operators are caught by evaluating on sample values
+    (``condition-type`` in the linter). Each problem comes with a hint, or None."""
     problems = []
-    clashing = {"number", "text", "date"}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Compare):
-            continue
-        operands = [node.left, *node.comparators]
-        for k, op in enumerate(node.ops):
-            if not isinstance(op, ast.Eq | ast.NotEq):
-                continue
-            left, right = _kind(operands[k], fields), _kind(operands[k + 1], fields)
-            if left and right and left[0] != right[0] and {left[0], right[0]} <= clashing:
-                always = "false" if isinstance(op, ast.Eq) else "true"
-                problems.append(f"compares the {left[1]} with {right[1]}: values of two kinds "
-                                f"are never equal, so it is always {always}")  # fmt: skip
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for k, op in enumerate(node.ops):
+                problem = _clash(op, operands[k], operands[k + 1], fields)
+                if problem:
+                    problems.append(problem)
     return problems
+
+
+def _clash(
+    op: ast.cmpop, left: ast.expr, right: ast.expr, fields: dict[str, FieldSpec]
+) -> tuple[str, str | None] | None:
+    always = "false" if isinstance(op, ast.Eq | ast.In) else "true"
+    never = f"values of two kinds are never equal, so it is always {always}"
+    mine = _kind(left, fields)
+    if mine is None or mine[0] not in _CLASHING:
+        return None
+    if isinstance(op, ast.Eq | ast.NotEq):
+        theirs = _kind(right, fields)
+        if theirs and theirs[0] != mine[0] and theirs[0] in _CLASHING:
+            fix = _fix({mine[0], theirs[0]}, [left, right], fields)
+            return f"compares {mine[1]} with {theirs[1]}: {never}", fix
+    elif isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.List | ast.Tuple):
+        items = [_kind(e, fields) for e in right.elts]
+        kinds = {i[0] for i in items if i}
+        if items and all(items) and kinds <= _CLASHING and mine[0] not in kinds:
+            listed = " and ".join(sorted(kinds))
+            fix = _fix({mine[0], *kinds}, [left], fields)
+            return f"looks for {mine[1]} in a list of {listed} values: {never}", fix
+    return None

@@ -249,7 +249,7 @@ class _Linter:
                             self.source.file,
                             line,
                             column,
-                            hint=_hint(word, field_ids) if word else None,
+                            hint=exc.hint or (_hint(word, field_ids) if word else None),
                         )
                     )
             for j, reason in enumerate(tr.reasons):
@@ -340,7 +340,8 @@ class _Linter:
             # a division by zero, say, is an edge of these sample values; not the types
             if not isinstance(exc.__cause__, ArithmeticError | ValueError):
                 why = f"values of kinds that do not go together ({exc.__cause__ or exc})"
-                self.add(path, "condition-type", f"condition '{expr.source}' combines {why}")
+                self.add(path, "condition-type", f"condition '{expr.source}' combines {why}",
+                         exc.hint)  # fmt: skip
 
 
 def lint(

@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sopflow.errors import SopIssue
+from sopflow.spec.yaml_syntax import explain
 
 # an SOP is ~60 KB; the YAML parser takes ~20 s per MB of the worst shapes (one key a line),
 # so a larger file is refused unread (tests/reliability/test_loader_hostile.py)
@@ -28,6 +29,14 @@ MAX_NODES = 100_000
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 Path = tuple[str | int, ...]
+
+
+def describe(path: Path) -> str:
+    """A place in the document as an author reads it: ``reason_codes[5].label``."""
+    text = ""
+    for seg in path:
+        text += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if text else seg)
+    return text or "the document"
 
 
 @dataclass
@@ -239,27 +248,6 @@ def _resolve(tag: str, text: str) -> Any:
     raise ValueError(f"tag '{tag}' is not allowed in SOP files")
 
 
-# the parser's words for the common mistakes, and what to do about them
-_SYNTAX_HINTS = (
-    ("found character '\\t'", "indent with spaces: YAML does not allow tabs for indentation"),
-    ("mapping values are not allowed", "quote a text that contains ': ', or check the indentation"),
-    ("could not find expected ':'", "a key needs ': ' after it; quote a text on several lines"),
-    ("found unexpected end of stream", "a quote or a bracket is not closed"),
-    ("expected <block end>", "check the indentation: items of one list or mapping align"),
-    ("found undefined alias", "aliases (*name) are not allowed in SOP files"),
-    ("cannot start any token", "quote a text that starts with this character"),
-)
-
-
-def _explain(problem: str, context: str) -> tuple[str, str | None]:
-    """The parser's message without raw escapes, and a hint for the common mistakes."""
-    readable = problem.replace("character '\\t' that", "a tab, which")
-    for words, hint in _SYNTAX_HINTS:
-        if words in problem or words in context:
-            return readable, hint
-    return readable, None
-
-
 def _alias_issues(text: str, file: str) -> list[SopIssue]:
     """Anchors and aliases, each where it is written (the composed node has one place only)."""
     issues = []
@@ -326,8 +314,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[SopIssue]]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        problem, hint = _explain(problem, exc.context or "")
+        problem, hint = explain(exc)
         return None, source, [SopIssue("yaml-syntax", problem, file, line, column, hint=hint)]
     except RecursionError:
         return (

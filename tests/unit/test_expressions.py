@@ -145,6 +145,21 @@ def test_wrong_value_kinds_raise_evaluation_error(source):
         evaluate(source)
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [("exempt == 0", False), ("exempt != 0", True), ("exempt in [0, 1]", False),
+     ("exempt not in [0]", True), ("exempt == false", True), ("count in [3]", True)],
+)  # fmt: skip
+def test_a_boolean_never_equals_a_number(source, expected):
+    """Python's False == 0 is not the language's: values of two kinds are never equal."""
+    assert evaluate(source) is expected
+
+
+def test_a_boolean_cannot_be_ordered_against_a_number():
+    with pytest.raises(EvaluationError, match="cannot order true/false"):
+        evaluate("exempt < 1")
+
+
 def test_type_mismatch_raises_evaluation_error():
     with pytest.raises(EvaluationError, match="cannot evaluate"):
         evaluate("count < name")
@@ -186,6 +201,64 @@ def test_refusals_name_the_column(source, column, fragment):
 
     assert fragment in error.message
     assert error.column == column
+
+
+@pytest.mark.parametrize(
+    ("source", "written", "message", "hint"),
+    [
+        ("count =< 1", "=<", "syntax error: '=<' is not an operator", "did you mean '<='?"),
+        ("count => 1", "=>", "syntax error: '=>' is not an operator", "did you mean '>='?"),
+        ("count <> 1", "<>", "syntax error: '<>' is not an operator", "did you mean '!='?"),
+        ("count === 3", "===", "syntax error: '===' is not an operator", "did you mean '=='?"),
+        ("exempt = true", "=", "syntax error: '=' sets a value, and a condition only compares",
+         "did you mean '=='?"),
+        ("name == 'a=b' and count = 1", "= 1",
+         "syntax error: '=' sets a value, and a condition only compares", "did you mean '=='?"),
+        ("count > 1 && exempt", "&&", "syntax error: '&&' is not a word of the language",
+         "did you mean 'and'?"),
+        ("count > 1 || exempt", "||", "syntax error: '||' is not a word of the language",
+         "did you mean 'or'?"),
+        ("!exempt", "!", "syntax error: '!' is not a word of the language", "did you mean 'not'?"),
+        ("count > 1 AND exempt", "AND", "syntax error: 'AND' is not a word of the language",
+         "did you mean 'and'?"),
+        ("exempt & count > 1", "exempt", "only + - * / are allowed", "did you mean 'and'?"),
+        ("count > 1 and TRUE", "TRUE", "unknown name 'TRUE': not a field of this SOP",
+         "did you mean 'true'?"),
+    ],
+)  # fmt: skip
+def test_slips_from_other_languages_get_a_hint_at_the_slip(source, written, message, hint):
+    """BUG: 'count =< 1' and 'exempt = true' said only 'syntax error: invalid syntax'."""
+    error = refusal(source)
+
+    assert (error.message, error.hint) == (message, hint)
+    assert error.column == source.index(written) + 1
+
+
+def test_null_is_none_and_a_comparison_with_it_is_always_false():
+    error = refusal("count == null")
+
+    assert error.message == "unknown name 'null': not a field of this SOP"
+    assert error.hint == (
+        "the language writes None, but a comparison with None is always false: ask "
+        "'present(x)' or 'not present(x)' whether a field has a value"
+    )
+
+
+def test_a_method_call_is_refused_at_the_dot_with_a_pointer_to_pattern():
+    """BUG: 'name.startswith("RA")' said 'unknown function', as if startswith were one."""
+    error = refusal('count > 1 and name.startswith("RA")')
+
+    assert error.message == "'.startswith()' is a method, and a condition calls no methods"
+    assert error.column == len("count > 1 and name") + 1
+    assert error.hint == (
+        "to check the form of a text, give the field a 'pattern', a regular expression such as "
+        "'^RA[0-9]+$'; a condition may call only abs, date, days_between, len, max, min, "
+        "months_between, present, years_between"
+    )
+
+
+def test_an_unknown_function_is_named():
+    assert refusal("contains(name, 'a')").message.startswith("unknown function 'contains';")
 
 
 def test_refusal_column_counts_leading_spaces():
@@ -306,3 +379,38 @@ def test_refusal_offset_counts_characters_not_bytes_and_lines():
 def test_months_between_counts_whole_months(start, end, months):
     counted = f"months_between(date('{start}'), date('{end}'))"
     assert compile_expression(f"{counted} == {months}", set()).evaluate({}) is True
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [("2027-01-01", "2027-01-31", 30), ("2027-01-01", "2026-12-31", -1),
+     ("2028-02-28", "2028-03-01", 2), ("2027-03-15", "2027-03-15", 0),
+     ("2026-01-01", "2027-01-01", 365)],
+)  # fmt: skip
+def test_days_between_counts_whole_days_negative_backwards(start, end, days):
+    counted = f"days_between(date('{start}'), date('{end}'))"
+    assert compile_expression(f"{counted} == {days}", set()).evaluate({}) is True
+
+
+def test_days_between_reads_today_and_date_fields():
+    assert evaluate("days_between(today, end) >= 120")  # 2026-03-02 to 2027-01-01
+    assert evaluate("days_between(start, today) == 60")
+
+
+@pytest.mark.parametrize("source", ["days_between(name, end) > 1", "days_between(count, 3) > 1"])
+def test_days_between_needs_two_dates(source):
+    with pytest.raises(EvaluationError, match=r"days_between\(\) needs two dates"):
+        evaluate(source)
+
+
+def test_days_between_takes_two_arguments():
+    assert refusal("days_between(start) > 1").message == "days_between() takes 2 argument(s)"
+
+
+def test_arithmetic_on_a_date_points_at_the_date_functions():
+    with pytest.raises(EvaluationError, match="'-' needs numbers, not date") as caught:
+        evaluate("end - today >= 120")
+
+    assert caught.value.hint is not None
+    assert "days_between(start, end)" in caught.value.hint
+    assert "months_between(start, end)" in caught.value.hint

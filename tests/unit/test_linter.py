@@ -538,6 +538,22 @@ def test_bad_condition_points_at_the_offending_name():
     assert at(issue) == position(text, "employer_nme")
 
 
+def test_bad_condition_hints_at_the_operator_meant():
+    expr = "workers_requested =< 40"
+
+    def change(d):
+        transition(d, "submit")["requires"] = {
+            "conditions": [{"expr": expr, "message": label("At most 40")}]
+        }
+
+    text, issues = lint(change)
+
+    issue = single(issues, "bad-condition")
+    assert issue.message == f"condition '{expr}': syntax error: '=<' is not an operator"
+    assert issue.hint == "did you mean '<='?"
+    assert at(issue) == position(text, "=< 40")
+
+
 def test_bad_condition_column_in_a_quoted_scalar():
     """BUG: the column is computed from the start of the YAML scalar, which for a quoted
     scalar is the quote: the issue points one column before the offending name."""
@@ -620,6 +636,8 @@ def test_reserved_trigger(trigger):
 
 
 def test_missing_translation_is_a_warning_at_the_text():
+    """BUG: the message said only 'no fr text', without naming the text."""
+
     def change(d):
         del d["title"]["fr"]
         del state(d, "submitted")["label"]["ar"]
@@ -628,8 +646,8 @@ def test_missing_translation_is_a_warning_at_the_text():
 
     found = [i for i in issues if i.code == "missing-translation"]
     assert [(i.message, i.severity) for i in found] == [
-        ("no fr text", "warning"),
-        ("no ar text", "warning"),
+        ("title: no fr text", "warning"),
+        ("states[1].label: no ar text", "warning"),
     ]
     assert at(found[0]) == position(text, "en: Recruitment request approval")
 

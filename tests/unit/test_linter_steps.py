@@ -164,6 +164,143 @@ def test_equality_of_one_kind_is_fine(expr):
     assert issues == []
 
 
+FLAG = {"id": "inspection_compliant", "type": "boolean", "label": label("Compliant")}
+WAGE = {"id": "wage", "type": "money", "label": label("Wage")}
+EXPIRY = {"id": "licence_expiry", "type": "date", "label": label("Licence expiry")}
+
+
+def lint_condition(expr: str):
+    def change(d):
+        d["fields"] += [FLAG, WAGE, EXPIRY]
+        transition(d, "submit")["sets"] = ["inspection_compliant", "wage", "licence_expiry"]
+        transition(d, "submit")["requires"] = {
+            "conditions": [{"expr": expr, "message": label("m")}]
+        }
+
+    return lint(change)
+
+
+@pytest.mark.parametrize(
+    ("expr", "message", "hint"),
+    [
+        (
+            'inspection_compliant == "yes"',
+            "compares the boolean field 'inspection_compliant' with the text 'yes': values of "
+            "two kinds are never equal, so it is always false",
+            "a boolean is itself a condition: write 'inspection_compliant', "
+            "or 'not inspection_compliant'",
+        ),
+        (
+            "inspection_compliant != 1",
+            "compares the boolean field 'inspection_compliant' with the number 1: values of "
+            "two kinds are never equal, so it is always true",
+            "a boolean is itself a condition: write 'inspection_compliant', "
+            "or 'not inspection_compliant'",
+        ),
+        (
+            "today == inspection_compliant",
+            "compares today (a date) with the boolean field 'inspection_compliant': values of two "
+            "kinds are never equal, so it is always false",
+            "a boolean is itself a condition: write 'inspection_compliant', "
+            "or 'not inspection_compliant'",
+        ),
+        (
+            "workers_requested == true",
+            "compares the number field 'workers_requested' with the boolean true: values of "
+            "two kinds are never equal, so it is always false",
+            None,
+        ),
+        (
+            "wage == 0",
+            "compares the money field 'wage' with the number 0: values of two kinds are "
+            "never equal, so it is always false",
+            "compare the money field's .amount (a number) or .currency (a text)",
+        ),
+        (
+            'licence_expiry != "2026-01-01"',
+            "compares the date field 'licence_expiry' with the text '2026-01-01': values of "
+            "two kinds are never equal, so it is always true",
+            'write a fixed day as date("YYYY-MM-DD")',
+        ),
+        (
+            "present(employer_name) == 1",
+            "compares the boolean present(employer_name) with the number 1: values of two "
+            "kinds are never equal, so it is always false",
+            None,
+        ),
+        (
+            "destination_country in [1, 2]",
+            "looks for the text field 'destination_country' in a list of number values: "
+            "values of two kinds are never equal, so it is always false",
+            None,
+        ),
+    ],
+)
+def test_equality_across_booleans_money_and_dates_is_a_condition_type_error(expr, message, hint):
+    """BUG: a boolean compared with a text (`inspection_compliant == "yes"`) passed: the
+    step it guards could never be taken."""
+    text, issues = lint_condition(expr)
+
+    issue = single(issues, "condition-type")
+    assert issue.message == f"condition '{expr}': {message}"
+    assert issue.hint == hint
+    assert f"expr: {expr.split()[0]}" in text.splitlines()[issue.line - 1].replace('"', "")
+
+
+def test_ordering_a_boolean_against_a_number_is_a_condition_type_error():
+    """Python reads true as 1, so `inspection_compliant < 1` computed; the language does not."""
+    _, issues = lint_condition("inspection_compliant < 1")
+
+    assert (
+        "'<' cannot order true/false against another kind"
+        in single(issues, "condition-type").message
+    )
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "inspection_compliant",
+        "inspection_compliant == true",
+        "not inspection_compliant or inspection_compliant != False",
+        "wage.amount == 0 and wage.currency == 'EGP'",
+        "licence_expiry != date('2026-01-01')",
+        "destination_country in ['EG', 'SA']",
+    ],
+)
+def test_comparisons_of_one_kind_with_booleans_money_and_dates_are_fine(expr):
+    _, issues = lint_condition(expr)
+
+    assert issues == []
+
+
+def test_a_date_minus_a_date_points_at_days_between():
+    """BUG: 'licence_expiry - today >= 120' said "'-' needs numbers, not date" and no more;
+    the language had no way to count days."""
+    _, issues = lint_condition("licence_expiry - today >= 120")
+
+    issue = single(issues, "condition-type")
+    assert issue.message == (
+        "condition 'licence_expiry - today >= 120' combines values of kinds that do not go "
+        "together ('-' needs numbers, not date)"
+    )
+    assert issue.hint == (
+        "count the time between two dates with days_between(start, end), months_between(start, "
+        "end) or years_between(start, end), e.g. days_between(today, expiry) >= 120"
+    )
+
+
+def test_days_between_is_a_number_to_the_linter():
+    _, issues = lint_condition("days_between(today, licence_expiry) >= 120")
+    assert issues == []
+
+    _, issues = lint_condition("days_between(today, licence_expiry) == 'soon'")
+    assert single(issues, "condition-type").message.endswith(
+        "compares the number days_between(today, licence_expiry) with the text 'soon': values "
+        "of two kinds are never equal, so it is always false"
+    )
+
+
 @pytest.mark.parametrize("zero", ["0", "0.0", "-0"])
 def test_a_division_by_a_literal_zero(zero):
     expr = f"workers_requested / {zero} < 3"

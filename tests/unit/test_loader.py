@@ -118,6 +118,47 @@ def test_a_boolean_where_a_count_is_expected_is_a_wrong_type():
     assert issue.message.startswith("version: Input should be a valid integer")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "written", "hint"),
+    [
+        ("version: 1\n", 'version: "2"\n', '"2"', "write 2 without quotes: in quotes it is a text"),
+        ("{id: employer_name, type: string, required: true,",
+         "{id: employer_name, type: string, required: 'true',", "'true'",
+         "write true without quotes: in quotes it is a text"),
+    ],
+)  # fmt: skip
+def test_a_quoted_number_or_boolean_is_told_to_lose_its_quotes(old, new, written, hint):
+    """BUG: working_days: "15" said only 'Input should be a valid integer'."""
+    text = edit(old, new)
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "wrong-type"
+    assert issue.hint == hint
+    assert (issue.line, issue.column) == position(text, written)
+
+
+def test_a_quoted_count_of_working_days_is_told_to_lose_its_quotes():
+    text = edit(
+        "  - {id: submitted, label:",
+        '  - {id: submitted, sla: {working_days: "15"}, on_breach: {notify: []}, label:',
+    )
+
+    issue = only_issue(parse(text))
+
+    assert issue.message == "states[1].sla.working_days: Input should be a valid integer"
+    assert issue.hint == "write 15 without quotes: in quotes it is a text"
+    assert (issue.line, issue.column) == position(text, '"15"')
+
+
+def test_a_quoted_fraction_where_a_count_is_expected_gets_no_quotes_hint():
+    """Without its quotes 1.5 would still not be a whole number."""
+    issue = only_issue(parse(edit("version: 1\n", 'version: "1.5"\n')))
+
+    assert issue.code == "wrong-type"
+    assert issue.hint is None
+
+
 def test_scalar_where_a_list_is_expected_is_a_wrong_type():
     text = edit("weekend: [friday, saturday]", "weekend: friday")
 
@@ -162,8 +203,58 @@ def test_unknown_field_type_has_a_hint():
     issue = only_issue(parse(text))
 
     assert issue.code == "unknown-field-type"
-    assert issue.message.startswith("fields[2]: Input tag 'isco8'")
+    assert issue.message == "fields[2]: unknown field type 'isco8'"
     assert issue.hint == "did you mean 'isco08'?"
+    assert (issue.line, issue.column) == position(text, "isco8,")
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("number", "did you mean 'integer' or 'decimal'?"),
+        ("int", "did you mean 'integer'?"),
+        ("float", "did you mean 'decimal'?"),
+        ("double", "did you mean 'decimal'?"),
+        ("str", "did you mean 'string'?"),
+        ("bool", "did you mean 'boolean'?"),
+        ("datetime", "did you mean 'date'?"),
+        ("currency", "did you mean 'money'?"),
+        ("Integer", "did you mean 'integer'?"),
+        ("select", "did you mean 'enum'?"),
+    ],
+)
+def test_a_field_type_of_another_language_suggests_ours(written, hint):
+    """BUG: 'number' got pydantic's 'Input tag ... does not match any of the expected tags'
+    and the closest spelling, 'enum'."""
+    text = edit(
+        "{id: workers_requested, type: integer,", f"{{id: workers_requested, type: {written},"
+    )
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "unknown-field-type"
+    assert issue.message == f"fields[3]: unknown field type '{written}'"
+    assert issue.hint == hint
+    assert (issue.line, issue.column) == position(text, f"{written},")
+
+
+def test_a_field_type_like_none_of_ours_lists_the_twelve():
+    issue = only_issue(parse(edit("{id: isco_code, type: isco08,", "{id: isco_code, type: xyzzy,")))
+
+    assert issue.message == (
+        "fields[2]: unknown field type 'xyzzy'; a field's type is one of string, text, email, "
+        "integer, decimal, money, date, boolean, country, isco08, isic or enum"
+    )
+    assert issue.hint is None
+
+
+def test_a_field_without_a_type_is_a_missing_key():
+    text = edit("{id: isco_code, type: isco08,", "{id: isco_code,")
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "missing-key"
+    assert issue.message == "fields[2]: missing required key 'type'"
     assert (issue.line, issue.column) == position(text, "{id: isco_code")
 
 
@@ -242,6 +333,58 @@ def test_a_wrong_rule_parameter_is_one_issue_without_pydantic_type_names():
 
     assert [i.code for i in parsed.issues] == ["wrong-type"]
     assert parsed.issues[0].message.startswith("transitions[0].requires.rules[0].params.trigger:")
+
+
+SUBMIT = (
+    "  - {trigger: submit, from: draft, to: submitted, roles: [employer_agent], legal_clause: "
+    "workload, label: {en: Submit, fr: Déposer, ar: تقديم}}\n"
+)
+
+
+def with_rules(*lines: str) -> str:
+    block = (
+        "  - trigger: submit\n    from: draft\n    to: submitted\n    roles: [employer_agent]\n"
+        "    legal_clause: workload\n    label: {en: Submit, fr: Déposer, ar: تقديم}\n"
+        "    requires:\n      rules:\n" + "".join(f"        {line}\n" for line in lines)
+    )
+    return edit(SUBMIT, block)
+
+
+@pytest.mark.parametrize(
+    ("lines", "hint"),
+    [
+        (["- agency_licence_valid:"],
+         "did you mean '- agency_licence_valid' (without the colon) or "
+         "'- rule: agency_licence_valid'?"),
+        (["- agency_licence_valid:", "  params: {channel_field: placement_channel}"],
+         "did you mean 'rule: agency_licence_valid'?"),
+        (["- agency_licence_valid: {channel_field: placement_channel}"],
+         "a rule with parameters is written '- rule: agency_licence_valid' and its parameters "
+         "under 'params:'"),
+    ],
+)  # fmt: skip
+def test_a_rule_written_as_a_key_is_one_issue_with_the_way_to_write_it(lines, hint):
+    """BUG: '- agency_licence_valid:' (a stray colon) gave "missing required key 'rule'" and
+    "unknown key 'agency_licence_valid'", neither saying how rules are written."""
+    text = with_rules(*lines)
+
+    issue = only_issue(parse(text))
+
+    assert issue.code == "unknown-key"
+    assert issue.message == (
+        "unknown key 'agency_licence_valid' in transitions[0].requires.rules[0]"
+    )
+    assert issue.hint == hint
+    assert (issue.line, issue.column) == position(text, "agency_licence_valid:")
+
+
+def test_a_misspelt_rule_key_still_suggests_rule():
+    issues = parse(with_rules("- rul: agency_licence_valid")).issues
+
+    assert [(i.code, i.hint) for i in issues] == [
+        ("missing-key", None),
+        ("unknown-key", "did you mean 'rule'?"),
+    ]
 
 
 def test_yaml_problems_and_model_problems_are_all_reported_together():

@@ -248,3 +248,33 @@ def test_common_syntax_errors_get_a_hint(text, message, hint, place):
 
     assert [(i.code, i.message, i.hint) for i in issues] == [("yaml-syntax", message, hint)]
     assert (issues[0].line, issues[0].column) == place
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "place"),
+    [
+        ("a:\n  b: 1\n c: 2\n",
+         "this line is indented differently from the keys around it (the block it breaks "
+         "starts at line 1, column 1)", (3, 2)),
+        ("a:\n  - x\n - y\n",
+         "this line is indented differently from the list items around it (the block it "
+         "breaks starts at line 1, column 1)", (3, 2)),
+        ("a:\n  - x\n  b: 1\n",
+         "a key in the column of the items of the list that starts at line 2, column 3: a "
+         "list cannot also hold keys", (3, 3)),
+        ("a:\n  b: 1\n  - x\n",
+         "a list item ('- ') in the column of the keys of the mapping that starts at line 2, "
+         "column 3: a mapping cannot also hold list items", (3, 3)),
+        ("a: 'x\nb: 2\n", "the quote opened at line 1, column 4 is never closed", (3, 1)),
+        ("a: [1, 2\nb: 3\n",
+         "the '[' opened at line 1, column 4 is not closed before this point", (2, 2)),
+    ],
+    ids=["key", "item", "key-among-items", "item-among-keys", "quote", "bracket"],
+)  # fmt: skip
+def test_broken_indentation_and_unclosed_quotes_are_said_in_plain_words(text, message, place):
+    """BUG: the parser's own words, "expected <block end>, but found '?'"."""
+    _, _, issues = parse(text)
+
+    assert [(i.code, i.message) for i in issues] == [("yaml-syntax", message)]
+    assert issues[0].hint
+    assert (issues[0].line, issues[0].column) == place
