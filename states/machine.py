@@ -179,6 +179,11 @@ def _param_reference_issues(spec: SopSpec, source: SourceMap, path: tuple[str | 
     }
     issues = []
     for name, value in params.items():
+        if name == "months" and (isinstance(value, bool) or not isinstance(value, int)
+                                 or not 1 <= value <= 120):  # fmt: skip
+            issues.append(source.issue((*path, "params", name), "bad-rule-params",
+                                       f"rule parameter months: {value!r} is not a whole "
+                                       "number of months from 1 to 120"))  # fmt: skip
         kind = "field" if name.endswith("_field") else name if name in known else None
         if kind is not None and value not in known[kind]:
             close = difflib.get_close_matches(str(value), sorted(known[kind]), n=1)

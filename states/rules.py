@@ -9,6 +9,7 @@ reason, and may raise a flag that is recorded with the event even when it passes
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -120,6 +121,48 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
                 "expired": str(org.licence_expires),
             },
         )
+    return RuleResult(True)
+
+
+def _months_before(day: date, months: int) -> date:
+    """The same day ``months`` months earlier (the month's last day when it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+def licence_renewal_window(ctx: RuleContext) -> RuleResult:
+    """Egypt, Decree 135/2003 art. 8: an agency files the renewal of its licence at least
+    ``months`` (4) months before it expires. Read from the directory, not from what the
+    filing says: the licence on record (``number_field``: the one the file names must be
+    it), its expiry and status; checked on the day of the step it is on (the filing)."""
+    org, months = ctx.organisation, int(ctx.params.get("months", 4))
+    if org is None or org.kind != "agency" or not org.licence_number:
+        who = org.id if org is not None else "the filer"
+        return RuleResult(False, f"'{who}' is not a recruitment agency with a licence on record",
+                          why="licence-missing", params={"agency": who})  # fmt: skip
+    named = ctx.state.data.get(str(ctx.params.get("number_field", "")))
+    if "number_field" in ctx.params and str(named or "") != org.licence_number:
+        return RuleResult(False, f"the licence named, {named or 'none'}, is not the licence "
+                          f"{org.licence_number} of agency '{org.id}' on record",
+                          why="licence-not-this", params={"given": str(named or ""),
+                          "licence": org.licence_number})  # fmt: skip
+    if org.licence_status == "cancelled":
+        return RuleResult(False, f"the licence {org.licence_number} was cancelled: it cannot "
+                          "be renewed", why="licence-not-active",
+                          params={"agency": org.id, "licence": org.licence_number,
+                                  "status": "cancelled"})  # fmt: skip
+    if org.licence_expires is None:
+        return RuleResult(False, f"the licence {org.licence_number} has no expiry date on record",
+                          why="licence-no-expiry",
+                          params={"agency": org.id, "licence": org.licence_number})  # fmt: skip
+    latest = _months_before(org.licence_expires, months)
+    if ctx.today > latest:
+        return RuleResult(False, f"the renewal of licence {org.licence_number} (expiring "
+                          f"{org.licence_expires}) had to be filed by {latest}, {months} months "
+                          "before its expiry", why="renewal-too-late",
+                          params={"licence": org.licence_number,
+                                  "expires": str(org.licence_expires), "latest": str(latest),
+                                  "months": months})  # fmt: skip
     return RuleResult(True)
 
 
@@ -297,6 +340,12 @@ RULES: dict[str, Rule] = {
         agency_licence_valid,
         "the filing agency's licence is valid (and the channel says an agency only if one files)",
         optional=frozenset({"channel_field", "agency_value"}),
+    ),
+    "licence_renewal_window": Rule(
+        licence_renewal_window,
+        "the filing agency's licence on record is renewed at least `months` months before it "
+        "expires (and is the one the file names)",
+        optional=frozenset({"months", "number_field"}),
     ),
     "worker_fee_within_cap": Rule(
         worker_fee_within_cap,

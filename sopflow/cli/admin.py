@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from sopflow import bootstrap
-from sopflow.cli.common import Locale, LocaleOption, err, out
+from sopflow.cli.common import Locale, LocaleOption, err, out, print_json
+from sopflow.errors import NotFound
 from sopflow.services import OrgInput
 from sopflow.store.db import backup, current_revisions, upgrade
 
@@ -95,7 +97,53 @@ def org_licence(
     bootstrap.services().directory.set_licence(
         org_id, status, _date(expires, "--expires") if expires else None
     )
-    err.print(f"{org_id}: licence {status}")
+    org = bootstrap.services().directory.organisation(org_id) or {}
+    until = f", expires {org['licence_expires']}" if org.get("licence_expires") else ""
+    err.print(f"{org_id}: licence {org.get('licence_number') or '(no number)'} {status}{until}",
+              markup=False)  # fmt: skip
+
+
+def _org_row(org: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "name", "kind", "country", "licence_number", "licence_status",
+            "licence_expires")  # fmt: skip
+    return {key: None if org.get(key) is None else str(org[key]) for key in keys}
+
+
+@org_app.command("list")
+def org_list(
+    kind: Annotated[str | None, typer.Option(help="employer, agency or authority")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> None:
+    """The organisations of the directory, with their licences."""
+    if kind is not None and kind not in ("employer", "agency", "authority"):
+        raise typer.BadParameter(f"'{kind}' is not employer, agency or authority",
+                                 param_hint="--kind")  # fmt: skip
+    rows = [_org_row(o) for o in bootstrap.services(existing=True).directory.organisations(kind)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "kind", "country", "licence", "status", "expires")
+    for row in rows:
+        table.add_row(*(row[k] or "" for k in ("id", "name", "kind", "country",
+                        "licence_number", "licence_status", "licence_expires")))  # fmt: skip
+    out.print(table)
+
+
+@org_app.command("show")
+def org_show(
+    org_id: Annotated[str, typer.Argument(metavar="ORG")],
+    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> None:
+    """One organisation and its licence (number, status, expiry)."""
+    org = bootstrap.services(existing=True).directory.organisation(org_id)
+    if org is None:
+        raise NotFound(f"no organisation '{org_id}' (sopflow org list)")
+    row = _org_row(org)
+    if as_json:
+        print_json(row)
+        return
+    for key, value in row.items():
+        out.print(f"{key}: {value if value is not None else '-'}", markup=False)
 
 
 @user_app.command("add")

@@ -89,6 +89,11 @@ class Directory:
         with self.ctx.store.read() as r:
             return r.organisation(org_id)
 
+    def organisations(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The directory's organisations (of one ``kind``), by id, with their licences."""
+        with self.ctx.store.read() as r:
+            return [org for org in r.organisations() if kind is None or org["kind"] == kind]
+
     def set_licence(self, org_id: str, status: str, expires: date | None = None) -> None:
         if status not in LICENCE_STATUSES:
             raise InvalidData(

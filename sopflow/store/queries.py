@@ -37,6 +37,9 @@ class Reader(Cursor):
     def organisation(self, org_id: str) -> dict[str, Any] | None:
         return self.one("SELECT * FROM organisations WHERE id = :id", {"id": org_id})
 
+    def organisations(self) -> list[dict[str, Any]]:
+        return self.all("SELECT * FROM organisations ORDER BY id")
+
     def user(self, email: str) -> dict[str, Any] | None:
         return self.one(
             "SELECT * FROM users WHERE email = :email", {"email": email.strip().lower()}

@@ -594,6 +594,25 @@ def test_the_directory_refuses_bad_organisations_and_users(sopflow: Sopflow) -> 
     assert "suspended" in suspended.err
 
 
+def test_an_administrator_reads_the_directorys_licences(sopflow: Sopflow) -> None:
+    sopflow.ok("org", "add", "Nile Recruitment", "--kind", "agency", "--country", "EG",
+               "--licence", "RA-2024-117", "--licence-expires", "2030-06-30")  # fmt: skip
+    sopflow.ok("org", "add", "Red Sea Construction", "--kind", "employer", "--country", "SA")
+
+    renewed = sopflow.ok("org", "licence", "nile-recruitment", "--status", "active",
+                         "--expires", "2035-06-30")  # fmt: skip
+    agencies = sopflow.ok("org", "list", "--kind", "agency", "--json").json()
+    shown = sopflow.ok("org", "show", "nile-recruitment")
+    missing = sopflow.fails(1, "org", "show", "nile")
+
+    assert "nile-recruitment: licence RA-2024-117 active, expires 2035-06-30" in renewed.err
+    assert [(o["id"], o["licence_number"], o["licence_expires"]) for o in agencies] == [
+        ("nile-recruitment", "RA-2024-117", "2035-06-30")]  # fmt: skip
+    assert "licence_status: active" in shown.out and "country: EG" in shown.out
+    assert "no organisation 'nile'" in missing.err
+    assert "red-sea-construction" in sopflow.ok("org", "list").out
+
+
 def test_an_administrator_signs_a_user_out_of_every_session(
     sopflow: Sopflow, database_url: str, tmp_path
 ) -> None:

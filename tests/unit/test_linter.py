@@ -625,6 +625,20 @@ def test_bad_rule_params(params, message):
     assert single(issues, "bad-rule-params").message == message
 
 
+@pytest.mark.parametrize("months", ["four", 0, 1.5, True])
+def test_a_renewal_window_is_a_whole_number_of_months(months):
+    def change(d):
+        transition(d, "reject")["requires"] = {
+            "rules": [{"rule": "licence_renewal_window", "params": {"months": months}}]
+        }
+
+    _, issues = lint(change)
+
+    assert single(issues, "bad-rule-params").message == (
+        f"rule parameter months: {months!r} is not a whole number of months from 1 to 120"
+    )
+
+
 @pytest.mark.parametrize("trigger", ["create", "attach", "breach"])
 def test_reserved_trigger(trigger):
     def change(d):

@@ -60,6 +60,7 @@ def assert_said_in_every_language(rule: str, result: RuleResult) -> None:
 def test_registry_names():
     assert {
         "agency_licence_valid",
+        "licence_renewal_window",
         "worker_fee_within_cap",
         "no_fee_to_worker",
         "step_done",
@@ -113,6 +114,75 @@ def test_agency_licence_fails(organisation, message):
 
     assert not result.ok
     assert result.message == message
+
+
+# ---------------------------------------------------------------- licence_renewal_window
+# TODAY is 2026-03-02: four months before an expiry on 2026-07-02, the last day to file
+
+
+@pytest.mark.parametrize("expires", [date(2026, 7, 2), date(2027, 1, 31)])
+def test_a_renewal_filed_four_months_ahead_passes(expires):
+    named = {"licence": "LIC-001"}
+    on_record = agency(licence_expires=expires, licence_status="suspended")
+    assert check("licence_renewal_window", {"number_field": "licence"}, data=named,
+                 organisation=on_record).ok  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("organisation", "params", "data", "why", "message"),
+    [
+        (
+            agency(licence_expires=date(2026, 7, 1)),
+            {},
+            {},
+            "renewal-too-late",
+            "the renewal of licence LIC-001 (expiring 2026-07-01) had to be filed by 2026-03-01, "
+            "4 months before its expiry",
+        ),
+        # the month's last day when the day does not exist four months earlier
+        (
+            agency(licence_expires=date(2026, 6, 30)),
+            {"months": 4},
+            {},
+            "renewal-too-late",
+            "the renewal of licence LIC-001 (expiring 2026-06-30) had to be filed by 2026-02-28, "
+            "4 months before its expiry",
+        ),
+        (
+            agency(licence_expires=date(2027, 1, 1)),
+            {"number_field": "licence"},
+            {"licence": "LIC-999"},
+            "licence-not-this",
+            "the licence named, LIC-999, is not the licence LIC-001 of agency 'agency-1' on record",
+        ),
+        (
+            agency(licence_status="cancelled"),
+            {},
+            {},
+            "licence-not-active",
+            "the licence LIC-001 was cancelled: it cannot be renewed",
+        ),
+        (
+            agency(licence_expires=None),
+            {},
+            {},
+            "licence-no-expiry",
+            "the licence LIC-001 has no expiry date on record",
+        ),
+        (
+            OrganisationFacts(id="emp-1", kind="employer"),
+            {},
+            {},
+            "licence-missing",
+            "'emp-1' is not a recruitment agency with a licence on record",
+        ),
+    ],
+)
+def test_a_renewal_out_of_its_window_or_of_another_licence_fails(organisation, params, data,
+                                                                why, message):  # fmt: skip
+    result = check("licence_renewal_window", params, data=data, organisation=organisation)
+
+    assert not result.ok and result.why == why and result.message == message
 
 
 # ---------------------------------------------------------------- worker_fee_within_cap
