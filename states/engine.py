@@ -64,8 +64,10 @@ class _Check:
         return not self.unmet
 
 
-def _missing(sop: CompiledSop, source: str, tr: Transition, after: RequestState) -> list[Unmet]:
-    """The fields and documents that ``tr`` from ``source`` needs and ``after`` lacks."""
+def _missing(sop: CompiledSop, source: str, tr: Transition, after: RequestState,
+             brought: frozenset[str]) -> list[Unmet]:  # fmt: skip
+    """The fields and documents that ``tr`` from ``source`` needs and ``after`` lacks
+    (``brought``: the kinds of the documents that come with the step)."""
     data, req = after.data, tr.requires
     # handing the file (back) to the officials needs every required field; closing it
     # (withdrawal, expiry) does not
@@ -81,11 +83,19 @@ def _missing(sop: CompiledSop, source: str, tr: Transition, after: RequestState)
         for kind in req.documents
         if kind not in latest
     ]
+    named = {u.subject for u in unmet}
+    unmet += [
+        Unmet("missing-document", f"a new document '{kind}' must be attached with this step "
+              "(one already on file does not count)", kind, {"document": kind, "new": True})
+        for kind in req.new_documents
+        if kind not in brought and kind not in named
+    ]  # fmt: skip
     return unmet
 
 
 def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
-    unmet, req = _missing(c.sop, c.before.state, tr, c.after), tr.requires
+    brought = frozenset(d.kind for d in c.after.documents[len(c.before.documents) :])
+    unmet, req = _missing(c.sop, c.before.state, tr, c.after, brought), tr.requires
     if req.comment and not (c.payload.comment or "").strip():
         unmet.append(Unmet("comment-required", "a comment is required", "comment"))
     if req.reason and not c.payload.reason:
@@ -231,7 +241,8 @@ def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -
     data = {k: v for k, v in clean.items() if v is not None}
     gaps = []
     filed = RequestState(sop.initial, data, documents=documents)
-    for unmet in _missing(sop, sop.initial, tr, filed):
+    brought = frozenset(d.kind for d in documents)  # at filing, every document is new
+    for unmet in _missing(sop, sop.initial, tr, filed, brought):
         if unmet.code == "missing-field" and unmet.subject not in named:
             gaps.append(FieldError(str(unmet.subject), "missing-field", "is required"))
         elif unmet.code == "missing-document" and f"document:{unmet.subject}" not in named:

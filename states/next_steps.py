@@ -42,7 +42,7 @@ def allowed_triggers(sop: CompiledSop, state: RequestState, actor: Actor) -> lis
                 requires_comment=tr.requires.comment,
                 reasons=tuple(tr.reasons),
                 sets=tuple(tr.sets),
-                documents=tuple(tr.requires.documents),
+                documents=tuple(tr.requires.every_document),
             )
         )
     return result

@@ -85,6 +85,15 @@ def providable_in_time(spec: SopSpec, add: Report) -> None:
                         f"on a request in '{src}' or before it",
                         f"add a role of '{tr.trigger}' to the provided_by of '{name}', or let "
                         "a provider act in an earlier state")  # fmt: skip
+        for j, name in enumerate(tr.requires.new_documents):
+            kind = kinds.get(name)
+            if kind is None or kind.provided_by is None or set(kind.provided_by) & set(tr.roles):
+                continue
+            add(("transitions", i, "requires", "new_documents", j), "unprovidable-document",
+                f"'{tr.trigger}' needs a new '{name}' brought with it, which only "
+                f"{', '.join(kind.provided_by)} may provide, and none of them does "
+                f"'{tr.trigger}'", f"add a role of '{tr.trigger}' to the provided_by of "
+                f"'{name}'")  # fmt: skip
 
 
 def editable(spec: SopSpec, add: Report) -> None:

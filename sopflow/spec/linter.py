@@ -217,14 +217,10 @@ class _Linter:
                 )
             for j, name in enumerate(tr.sets):
                 self.ref((*here, "sets", j), name, self.fields, "unknown-field", "field")
-            for j, name in enumerate(req.documents):
-                self.ref(
-                    (*here, "requires", "documents", j),
-                    name,
-                    self.documents,
-                    "unknown-document",
-                    "document",
-                )
+            for key in ("documents", "new_documents"):
+                for j, name in enumerate(getattr(req, key)):
+                    self.ref((*here, "requires", key, j), name, self.documents,
+                             "unknown-document", "document")  # fmt: skip
             if self.rules is not None:
                 for j, rule in enumerate(req.rules):
                     self.ref(

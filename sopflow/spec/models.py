@@ -303,10 +303,18 @@ class Condition(Model):
 class Requirements(Model):
     fields: list[Identifier] = Field(default_factory=list)
     documents: list[Identifier] = Field(default_factory=list)
+    # documents that must come with the step itself: one of that kind already on file does
+    # not count (a decision's own document, not the one an earlier decision left)
+    new_documents: list[Identifier] = Field(default_factory=list)
     comment: StrictBool = False
     reason: StrictBool = False
     rules: list[RuleRef] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
+
+    @property
+    def every_document(self) -> list[str]:
+        """The kinds the step needs, on file or brought with it."""
+        return [*self.documents, *(d for d in self.new_documents if d not in self.documents)]
 
 
 class Transition(Model):

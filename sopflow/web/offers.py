@@ -48,12 +48,13 @@ def step(sop: CompiledSop, state: str, tr: Transition, roles: Iterable[str],
     if hands_over:  # handing the file back to the officials needs every required field
         needs |= {n for n, f in sop.fields.items() if f.required}
     present = set(on_file)
-    kinds = [k for k in provenance.providable(sop, acting) if k.id in tr.requires.documents]
+    kinds = [k for k in provenance.providable(sop, acting) if k.id in tr.requires.every_document]
     return Offer(
         [sop.fields[n] for n in sop.fields if n in writable],
         kinds,
         frozenset(n for n in needs if data.get(n) in (None, "")),
-        frozenset(k.id for k in kinds if k.id not in present),
+        # a kind on file is not asked for again, unless the step must bring its own
+        frozenset(k.id for k in kinds if k.id not in present or k.id in tr.requires.new_documents),
     )
 
 

@@ -143,7 +143,8 @@ def _unmet(item: Mapping[str, Any], labels: _Labels) -> str:
     if code == "missing-field":
         said = _say(code, lang, field=labels.field(str(params.get("field", item.get("subject")))))
     elif code == "missing-document":
-        said = _say(code, lang, document=labels.document(params.get("document")))
+        key = "missing-new-document" if params.get("new") else code  # one on file is not it
+        said = _say(key, lang, document=labels.document(params.get("document")))
     elif code == "comment-required":
         said = _say(code, lang)
     elif code == "reason-required":

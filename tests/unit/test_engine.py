@@ -19,8 +19,10 @@ from states import Actor, Payload, RequestState, allowed_triggers, attach, creat
 from tests.factories import (
     BENCH,
     EG,
+    LAB_SOP,
     actor,
     agency,
+    compile_text,
     compiled,
     document_ref,
     lab_data,
@@ -790,3 +792,27 @@ def test_bench_return_for_correction_goes_back_to_the_requester():
 
     assert state.state == "draft"
     assert [a.trigger for a in allowed_triggers(sop, state, actor("employer_agent"))] == ["submit"]
+
+
+def test_a_new_document_must_come_with_the_step_whatever_is_on_file():
+    # "close" must bring its own contract: the one filed with the request does not count
+    text = LAB_SOP.replace(
+        "      documents: [passport]\n",
+        "      documents: [passport]\n      new_documents: [contract]\n",
+    )
+    sop = compile_text(text, "lab.yaml")
+    state = fire(sop, submitted(), "register", actor("clerk", id="clerk-1"),
+                 Payload(data={"ref_no": "R-1"}), NOW).state  # fmt: skip
+
+    error = rejection(lambda: fire(sop, state, "close", actor("chief"), Payload(), NOW))
+    brought = rejection(lambda: fire(sop, state, "close", actor("chief"),
+                                     Payload(documents=(document_ref("contract", content="v2"),)),
+                                     NOW))  # fmt: skip
+
+    assert isinstance(error, RequirementNotMet)
+    new = [u for u in error.unmet if u.subject == "contract"]
+    assert [(u.code, u.params) for u in new] == [
+        ("missing-document", {"document": "contract", "new": True})]  # fmt: skip
+    assert "one already on file does not count" in new[0].message
+    assert isinstance(brought, RequirementNotMet)
+    assert "contract" not in {u.subject for u in brought.unmet}

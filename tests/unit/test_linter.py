@@ -639,6 +639,34 @@ def test_a_renewal_window_is_a_whole_number_of_months(months):
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "code", "message"),
+    [
+        ("decison", "unknown-document", "unknown document 'decison'"),
+        (
+            "decision",
+            "unprovidable-document",
+            "'reject' needs a new 'decision' brought with "
+            "it, which only employer_agent may provide, and none of them does 'reject'",
+        ),
+    ],
+)
+def test_a_new_document_of_a_step_is_one_its_roles_may_bring(kind, code, message):
+    def change(d):
+        d["documents"] = [
+            {
+                "id": "decision",
+                "provided_by": ["employer_agent"],
+                "label": {"en": "Decision", "fr": "Décision", "ar": "قرار"},
+            }
+        ]
+        transition(d, "reject")["requires"] = {"new_documents": [kind]}
+
+    _, issues = lint(change)
+
+    assert single(issues, code).message.startswith(message)
+
+
 @pytest.mark.parametrize("trigger", ["create", "attach", "breach"])
 def test_reserved_trigger(trigger):
     def change(d):
