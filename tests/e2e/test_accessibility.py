@@ -77,7 +77,7 @@ def test_signing_in_and_acting_work_with_the_keyboard_alone(base_url: str, brows
     assert page.evaluate("document.activeElement.id") == "password"
     page.keyboard.type(demo.PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{base_url}/requests")
+    page.wait_for_url(f"{base_url}/inbox")  # an official's page after signing in
 
     page.goto(f"{base_url}/inbox?lang=en")
     page.locator("input[name='ref']").first.focus()
