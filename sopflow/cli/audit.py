@@ -60,6 +60,11 @@ def history(
             f"v{e['sop_version']}",
         )
     out.print(table)
+    # each clause's citation once, under the table (the column keeps its id, to copy)
+    cited = {e["legal_clause"]: e["legal_citation"] for e in hist["events"]
+             if e["legal_clause"] and e.get("legal_citation")}  # fmt: skip
+    for clause, citation in cited.items():
+        out.print(f"  clause {clause}: {citation}", markup=False)
     for e in hist["events"]:
         for n in e["notices"]:
             sent = (

@@ -196,7 +196,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A request: state, data, documents, deadline, what each role may do next."""
-    view = bootstrap.services(existing=True).queries.show(reference, actor)
+    services = bootstrap.services(existing=True)
+    view = services.queries.show(reference, actor)
     if as_json:
         print_json(view)
         return
@@ -206,8 +207,10 @@ def show(
         f"{'  OVERDUE' if view['overdue'] else ''}"
     )
     out.print(
+        # the times as the lists and the inbox give them: local to the SOP's authority
         f"organisation {view['organisation_id']}, filed by {view['created_by']} on "
-        f"{view['created_at']}; deadline {view['deadline'] or 'none'}",
+        f"{_local(services, view, view['created_at'])}; deadline "
+        f"{_local(services, view, view['deadline']) or 'none'}",
         markup=False,
     )
     table = Table("field", "value", title="Data")
@@ -244,11 +247,15 @@ def show(
 
 
 def _deadline(services: Services, row: dict[str, Any]) -> str:
-    """A deadline as its SOP's officials read it: local time in the SOP's time zone, the zone
-    named (in UTC, said so, if the SOP version is not at hand)."""
-    if not row["deadline"]:
+    return _local(services, row, row["deadline"])
+
+
+def _local(services: Services, row: dict[str, Any], when: str | None) -> str:
+    """A moment of a request as its SOP's officials read it: local time in the SOP's time
+    zone, the zone named (in UTC, said so, if the SOP version is not at hand)."""
+    if not when:
         return ""
-    moment = datetime.fromisoformat(row["deadline"])
+    moment = datetime.fromisoformat(when)
     try:
         sop = services.sops.catalogue.get(row["sop_id"], row["sop_version"])
     except NotFound:

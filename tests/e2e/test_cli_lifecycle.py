@@ -232,6 +232,9 @@ def test_a_step_barred_by_separation_of_duties_is_offered_nowhere(cli: Sopflow) 
     # the operator's view still says who may approve it
     operator = cli.ok("request", "show", ref).out
     assert "employment_officer: approve_demand, reject, return_for_correction" in operator
+    # its times as the lists give them: local to the authority, the zone named
+    filed = datetime.fromisoformat(view["created_at"]).astimezone(ZoneInfo("Africa/Cairo"))
+    assert f"on {filed:%Y-%m-%d %H:%M} (Africa/Cairo); deadline " in human
 
 
 def test_the_sla_sweep_says_the_deadline_warnings_it_recorded(cli: Sopflow) -> None:
@@ -334,6 +337,8 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
     assert history["events"][1]["notices"]
     table = cli.ok("audit", "history", ref, "--as", auditor)
     assert "register_demand" in table.out and "notified" in table.out
+    cited = next(e for e in history["events"] if e["legal_citation"])
+    assert f"clause {cited['legal_clause']}: {cited['legal_citation']}" in table.out
 
     at_seq = cli.ok("audit", "replay", ref, "--as", auditor, "--at-seq", "3", "--json").json()
     assert (at_seq["state"], at_seq["events_applied"]) == ("demand_intake", 3)
