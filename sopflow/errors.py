@@ -164,15 +164,21 @@ class FieldError:
 
 
 class InvalidData(CommandRejected):
+    """Invalid input: every error listed; ``unmet``: the step's requirements also found
+    unmet (a form refused for its files also says what else it lacks, in one refusal)."""
+
     code = "invalid-data"
 
-    def __init__(self, errors: Sequence[FieldError], *, context: str = "request data") -> None:
-        self.errors = list(errors)
+    def __init__(self, errors: Sequence[FieldError], *, context: str = "request data",
+                 unmet: Sequence[Unmet] = ()) -> None:  # fmt: skip
+        self.errors, self.unmet = list(errors), list(unmet)
         listed = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
-        super().__init__(
-            f"invalid {context}: {listed}",
-            details={"errors": [e.to_dict() for e in self.errors]},
-        )
+        also = "; ".join(u.message for u in self.unmet)
+        details: dict[str, Any] = {"errors": [e.to_dict() for e in self.errors]}
+        if self.unmet:
+            details["unmet"] = [u.to_dict() for u in self.unmet]
+        super().__init__(f"invalid {context}: {listed}" + (f"; and: {also}" if also else ""),
+                         details=details)  # fmt: skip
 
 
 class Conflict(CommandRejected):

@@ -93,20 +93,22 @@ def _missing(sop: CompiledSop, source: str, tr: Transition, after: RequestState,
     return unmet
 
 
+def _inputs_unmet(tr: Transition, payload: Payload) -> list[Unmet]:
+    """The comment and the reason the step needs and the command does not give."""
+    unmet = []
+    if tr.requires.comment and not (payload.comment or "").strip():
+        unmet.append(Unmet("comment-required", "a comment is required", "comment"))
+    if tr.requires.reason and not payload.reason:
+        unmet.append(Unmet("reason-required",
+                           f"a reason code is required (one of: {', '.join(tr.reasons)})",
+                           "reason", {"reasons": list(tr.reasons)}))  # fmt: skip
+    return unmet
+
+
 def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
     brought = frozenset(d.kind for d in c.after.documents[len(c.before.documents) :])
     unmet, req = _missing(c.sop, c.before.state, tr, c.after, brought), tr.requires
-    if req.comment and not (c.payload.comment or "").strip():
-        unmet.append(Unmet("comment-required", "a comment is required", "comment"))
-    if req.reason and not c.payload.reason:
-        unmet.append(
-            Unmet(
-                "reason-required",
-                f"a reason code is required (one of: {', '.join(tr.reasons)})",
-                "reason",
-                {"reasons": list(tr.reasons)},
-            )
-        )
+    unmet += _inputs_unmet(tr, c.payload)
     if not (req.rules or req.conditions):
         return unmet
     latest = c.after.latest_documents()
@@ -226,6 +228,22 @@ def _merge_payload(sop: CompiledSop, state: RequestState, payload: Payload,
     if payload.documents:
         change["documents"] = [d.to_json() for d in payload.documents]
     return merged, change
+
+
+def _step_gaps(sop: CompiledSop, state: RequestState, tr: Transition, payload: Payload,
+               errors: list[FieldError]) -> list[Unmet]:  # fmt: skip
+    """What a step refused for its data or files also lacks (fields, documents, its comment
+    and reason), on the request with the command's good values and files: one refusal
+    then lists every mistake of the form. Rules and conditions wait for valid data."""
+    named = {e.field for e in errors}
+    clean, _ = validated(sop, payload, None)
+    good = tuple(d for d in payload.documents if f"document:{d.kind}" not in named)
+    data = {k: v for k, v in {**state.data, **clean}.items()
+            if v is not None and k not in named}  # fmt: skip
+    after = replace(state, data=data, documents=state.documents + good)
+    gaps = _missing(sop, state.state, tr, after, frozenset(d.kind for d in good))
+    gaps = [u for u in gaps if u.subject not in named and f"document:{u.subject}" not in named]
+    return gaps + _inputs_unmet(tr, payload)
 
 
 def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -> list[FieldError]:
@@ -394,9 +412,16 @@ def fire(
                 )
             ]
         )
-    after, change = _merge_payload(sop, state, payload,
-                                   corrections.writable(sop, state.state, tr, role), trigger,
-                                   provenance.step_roles(tr, actor.roles), role)  # fmt: skip
+    try:
+        after, change = _merge_payload(sop, state, payload,
+                                       corrections.writable(sop, state.state, tr, role), trigger,
+                                       provenance.step_roles(tr, actor.roles), role)  # fmt: skip
+    except InvalidData as exc:  # one refusal: the bad values and files, and what else lacks
+        raise InvalidData(
+            exc.errors,
+            context=f"data for '{trigger}'",
+            unmet=_step_gaps(sop, state, tr, payload, exc.errors),
+        ) from None
     check = _Check(sop, state, after, actor, payload, organisation, facts or {}, now)
     carrier = Carrier(state.state, check)
     try:

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from sopflow.domain.access import Member
-from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowError
+from sopflow.errors import CommandRejected, FieldError, InvalidData
 from sopflow.services import Command, ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.web import files
@@ -33,6 +33,7 @@ from sopflow.web.api_schemas import (
     Verification,
     problems,
 )
+from sopflow.web.uploads import other_mistakes
 from sopflow.web.validation import Moment, StrictRoute
 from states.payloads import MAX_COMMENT
 from workflows.client import run_command
@@ -135,16 +136,9 @@ def _uploads(services: Services, member: Member, documents: list[DocumentIn], *,
                 good.append(upload)
     if not errors:
         return uploads
-    if check is not None:
-        bad = {e.field for e in errors}
-        try:
-            check(good)
-        except InvalidData as exc:  # a document refused above is not also "missing"
-            errors.extend(e for e in exc.errors if e not in errors
-                          and not (e.code == "missing-document" and e.field in bad))  # fmt: skip
-        except SopflowError:
-            pass  # the documents are what to correct first
-    raise InvalidData(errors, context="documents")
+    more, unmet = other_mistakes(check, good, errors)  # what else the command lacks
+    raise InvalidData(errors + [e for e in more if e not in errors], context="documents",
+                      unmet=unmet)  # fmt: skip
 
 
 @contextmanager

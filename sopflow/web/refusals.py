@@ -11,7 +11,7 @@ message: a refusal is never lost, at worst it is said in English.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,23 @@ def _value(item: Mapping[str, Any], name: str, labels: _Labels) -> str:
     return _say(key, lang, **params) or str(item.get("message", ""))
 
 
+def _unmet_all(unmet: Iterable[Mapping[str, Any]], labels: _Labels,
+               fields: dict[str, str]) -> list[str]:  # fmt: skip
+    """Each unmet requirement as a clause, also put in ``fields`` beside the input it is
+    about: a field, a document, the step's comment or reason (``@comment``, ``@reason``),
+    the fields a failed condition reads."""
+    said = []
+    for item in unmet:
+        said.append(_unmet(item, labels))
+        if item.get("code") in ("missing-field", "missing-document") and item.get("subject"):
+            fields.setdefault(str(item["subject"]), said[-1])
+        elif item.get("code") in ("comment-required", "reason-required"):
+            fields["@" + str(item.get("subject"))] = said[-1]
+        for name in (item.get("params") or {}).get("fields", ()):
+            fields.setdefault(str(name), said[-1])
+    return said
+
+
 def _unmet(item: Mapping[str, Any], labels: _Labels) -> str:
     """One requirement of a step that is not met, as a clause."""
     code, params, lang = item.get("code", ""), dict(item.get("params") or {}), labels.lang
@@ -185,17 +202,11 @@ def explain(error: Mapping[str, Any], lang: str, sop: CompiledSop | None = None,
             fields[bare] = _value(item, bare, labels)
             label = labels.document(bare) if name.startswith("document:") else labels.field(name)
             said.append(f"{label}{_COLON.get(lang, ': ')}{fields[bare]}")
+        # the step's requirements found unmet beside bad files (a form's every mistake)
+        said += _unmet_all(error.get("unmet", ()), labels, fields)
         summary = _say(code, lang, items=items.join(said))
     elif code == "requirement-not-met":
-        said = []
-        for item in error.get("unmet", ()):
-            said.append(_unmet(item, labels))
-            if item.get("code") in ("missing-field", "missing-document") and item.get("subject"):
-                fields[str(item["subject"])] = said[-1]
-            elif item.get("code") in ("comment-required", "reason-required"):
-                fields["@" + str(item.get("subject"))] = said[-1]  # the step's own inputs
-            for name in item.get("fields", ()):  # a condition: beside each field it reads
-                fields.setdefault(str(name), said[-1])
+        said = _unmet_all(error.get("unmet", ()), labels, fields)
         summary = _say(code, lang, trigger=labels.trigger(error.get("trigger")),
                        items=items.join(said))  # fmt: skip
     elif code == "trigger-not-allowed":

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from sopflow.errors import FieldError, InvalidData, SopflowError
+from sopflow.errors import FieldError, InvalidData, RequirementNotMet, SopflowError, Unmet
 from sopflow.services import Services
 from sopflow.store.blobs import Upload
 
@@ -122,24 +122,32 @@ async def documents_for(request: Request, services: Services, sop: Any, form: An
     documents = {**kept(request, form_id), **new}
     _keep(request, form_id, documents)
     if errors:
-        raise InvalidData(errors + _other_mistakes(check, list(documents.values()), errors))
+        more, unmet = other_mistakes(check, list(documents.values()), errors)
+        raise InvalidData(errors + more, unmet=unmet)
     return list(documents.values())
 
 
 Check = Callable[[list[Ref]], object]
 
 
-def _other_mistakes(check: Check | None, documents: list[Ref],
-                    refused: list[FieldError]) -> list[FieldError]:  # fmt: skip
-    """The data errors of the rest of the form (values, missing fields and documents but
-    those of the refused files); a refusal of another kind waits for the files."""
+def other_mistakes(check: Callable[[list[Any]], object] | None, documents: list[Any],
+                   refused: list[FieldError]) -> tuple[list[FieldError], list[Unmet]]:  # fmt: skip
+    """The rest of the form's mistakes, beside its refused files: its data errors, or the
+    step's requirements it does not meet (a field to fill in, a comment, a condition), but
+    not the documents missing because their files were refused. A refusal of another kind
+    (a role, a state) waits for the files."""
     if check is None:
-        return []
+        return [], []
+    bad = {e.field.removeprefix("document:") for e in refused}
     try:
         check(documents)
     except InvalidData as exc:
         named = {e.field for e in refused}
-        return [e for e in exc.errors if e.field not in named]
+        missing = {f"document:{k}" for k in bad}  # missing: refused, not forgotten
+        return [e for e in exc.errors if e.field not in named | missing], []
+    except RequirementNotMet as exc:
+        return [], [u for u in exc.unmet
+                    if not (u.code == "missing-document" and u.subject in bad)]  # fmt: skip
     except SopflowError:
         pass
-    return []
+    return [], []

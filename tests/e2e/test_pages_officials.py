@@ -7,7 +7,9 @@ import re
 
 from fastapi.testclient import TestClient
 
+from sopflow.services import Command
 from tests.e2e.test_pages import csrf_of, sign_in, site, version_of  # noqa: F401  (fixtures)
+from tests.e2e.test_pages_refusals import refusal
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
     _template,
     clock,
@@ -92,3 +94,21 @@ def test_a_refused_step_marks_its_own_inputs_and_starts_there(site) -> None:
                      r'aria-invalid="true" aria-describedby="reason-\d+-error"', form)  # fmt: skip
     assert re.search(r'<textarea id="comment-\d+"[^>]*aria-invalid="true"', form)
     assert 'href="#main"' in refused.text  # the skip link, first on every page
+
+
+def test_a_step_with_a_bad_file_lists_what_else_it_lacks_in_the_same_refusal(site) -> None:
+    services = site.app.state.services
+    services.commands.act("TN-2026-000004", "endorse_opinion", "head@dgpemoe.demo", Command())
+    sign_in(site, "signatory@dgpemoe.demo")
+    page = site.get("/requests/TN-2026-000004?lang=fr")
+
+    refused = site.post("/requests/TN-2026-000004/act", data={
+        "trigger": "grant_visa", "csrf": csrf_of(page.text), "version": version_of(page.text)},
+        files={"document__visaed_contract": ("visa.pdf", b"not a pdf", "text/plain")})  # fmt: skip
+
+    said = refusal(refused.text)
+    assert refused.status_code == 422
+    assert "visa.pdf" in said  # the file, and in the same refusal what the step also needs:
+    assert "Numéro du visa" in said and "doit être renseigné" in said
+    form = refused.text.split('value="grant_visa"', 1)[1].split("</form>", 1)[0]
+    assert re.search(r'name="visa_number"[^>]*aria-invalid="true"', form)
