@@ -22,6 +22,21 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+def intervals(scale_end: float, whole: bool) -> int:
+    """How many intervals the value axis has: four, unless the values are whole numbers (a
+    count) and a quarter of the axis is not: then five, two or one, so that every tick is a
+    whole number (0 1 2 3 4 5, not 0 1.2 2.5 3.8 5)."""
+    if whole:
+        for n in (4, 5, 2, 1):
+            if (scale_end / n).is_integer():
+                return n
+    return 4
+
+
+def _whole(values: Sequence[float | None]) -> bool:
+    return all(float(v).is_integer() for v in values if v is not None)
+
+
 def nice_ceiling(value: float) -> float:
     """The smallest 1, 2 or 5 times a power of ten that is at least ``value`` (axis end)."""
     if value <= 0:
@@ -57,15 +72,18 @@ def bar_chart(ident: str, title: str, description: str, labels: Sequence[str],
     span = WIDTH - left - right
     out = _open(ident, height, title, description)
     out.append(f"<g {FONT}>")
-    for tick in range(5):
-        x = left + span * tick / 4
+    n = intervals(scale_end, _whole(values))
+    for tick in range(n + 1):
+        x = left + span * tick / n
         out.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 24}" '
                    'stroke="#d0d7de" stroke-width="1"/>')  # fmt: skip
         out.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="#444">'
-                   f"{_fmt(scale_end * tick / 4)}</text>")  # fmt: skip
+                   f"{_fmt(scale_end * tick / n)}</text>")  # fmt: skip
     for i, (label, value, missing) in enumerate(zip(labels, values, reasons, strict=True)):
         y = top + i * (bar + gap)
-        short = label if len(label) <= 40 else label[:39] + "…"
+        # what fits left of the bars (Arabic letters run wider than Latin ones at this size);
+        # the whole label is the bar's title and the table's row
+        short = label if len(label) <= 32 else label[:31] + "…"
         out.append(f'<text x="{left - 8}" y="{y + bar * 0.7:.1f}" text-anchor="end" '
                    f'fill="#1b1b1b">{escape(short)}</text>')  # fmt: skip
         if value is None:
@@ -97,12 +115,13 @@ def line_chart(ident: str, title: str, description: str, periods: Sequence[str],
 
     out = _open(ident, height, title, description)
     out.append(f"<g {FONT}>")
-    for tick in range(5):
-        y = top + span_y * (1 - tick / 4)
+    n = intervals(scale_end, all(_whole(vs) for vs in series.values()))
+    for tick in range(n + 1):
+        y = top + span_y * (1 - tick / n)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + span_x}" y2="{y:.1f}" '
                    'stroke="#d0d7de" stroke-width="1"/>')  # fmt: skip
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">'
-                   f"{_fmt(scale_end * tick / 4)}</text>")  # fmt: skip
+                   f"{_fmt(scale_end * tick / n)}</text>")  # fmt: skip
     every = max(1, math.ceil(len(periods) / 12))  # at most a dozen period labels
     for i, period in enumerate(periods):
         if i % every == 0 or i == len(periods) - 1:

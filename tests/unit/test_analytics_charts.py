@@ -70,3 +70,23 @@ def test_each_gap_says_why_the_bar_is_missing() -> None:
     texts = [t.text for t in parse(svg).iter("text")]
     assert "suppressed" in texts and "—" in texts
     assert len(parse(svg).findall(".//rect")) == 1
+
+
+def test_a_count_axis_has_whole_ticks_and_a_measure_axis_quarters() -> None:
+    counts = [t.text for t in parse(bar_chart("c6", "t", "d", ["a", "b"], [5, 3])).iter("text")]
+    days = [t.text for t in parse(bar_chart("c7", "t", "d", ["a", "b"], [4.5, 3])).iter("text")]
+    lines = [t.text for t in parse(line_chart("c8", "t", "d", ["p1", "p2"],
+                                              {"x": [1, 2]})).iter("text")]  # fmt: skip
+
+    assert counts[:6] == ["0", "1", "2", "3", "4", "5"]
+    assert days[:5] == ["0", "1.2", "2.5", "3.8", "5"]  # days: a fraction is a figure
+    assert lines[:3] == ["0", "1", "2"]
+
+
+def test_a_long_label_is_shortened_to_fit_left_of_the_bars_and_kept_whole_in_its_title() -> None:
+    label = "attache@mom.demo · الملحق العمالي في الرياض، المملكة العربية السعودية"
+    svg = parse(bar_chart("c9", "t", "d", [label], [2]))
+
+    shown = [t.text for t in svg.iter("text") if t.text and "attache" in t.text]
+    assert shown == [label[:31] + "…"]
+    assert label in svg.find(".//rect/title").text  # type: ignore[union-attr]
