@@ -112,3 +112,20 @@ def test_a_step_with_a_bad_file_lists_what_else_it_lacks_in_the_same_refusal(sit
     assert "Numéro du visa" in said and "doit être renseigné" in said
     form = refused.text.split('value="grant_visa"', 1)[1].split("</form>", 1)[0]
     assert re.search(r'name="visa_number"[^>]*aria-invalid="true"', form)
+
+
+def test_the_history_says_who_was_notified_of_what_in_words(site) -> None:
+    sign_in(site, "attache@mom.demo")
+    history = site.get(f"{EG_REQUEST}?lang=fr").text.split("<ol", 1)[1]
+
+    assert "demande déposée" in history and "(العربية)" in history
+    assert "role:" not in history and "request_submitted" not in history
+    assert "field:" not in history and "[ar]" not in history
+
+
+def test_every_notice_kind_has_a_label_in_every_language() -> None:
+    from notifications.catalogue import NOTICE_KINDS
+    from sopflow.web.i18n import WORDS
+
+    for kind in NOTICE_KINDS:
+        assert set(WORDS[f"notice_{kind}"]) >= {"en", "fr", "ar"}, kind
