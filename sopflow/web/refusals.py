@@ -26,7 +26,7 @@ SENTENCES: dict[str, dict[str, str]] = YAML(typ="safe").load(
     (Path(__file__).parent / "refusals.yaml").read_text("utf-8")
 )
 _LIST = {"ar": "، "}  # how a list is joined: "a, b, c"; Arabic has its own comma
-_ITEMS = {"ar": "؛ "}  # and a list of sentences: "a; b"
+_ITEMS = {"fr": "\u00a0; ", "ar": "؛ "}  # and a list of sentences: "a; b" (French: a space before)
 _COLON = {"fr": " : "}  # "label: what is wrong"; French puts a space before the colon
 _QUOTES = {"en": "“{}”", "fr": "« {} »", "ar": "«{}»"}  # a choice, which may hold commas
 

@@ -57,7 +57,7 @@ def attache_acts_in_french(site: TestClient, trigger: str, *, stale: bool = Fals
 def test_a_missing_document_is_named_in_french_by_the_sops_own_label(site: TestClient) -> None:
     said = attache_acts_in_french(site, "attest_demand")
 
-    assert said.startswith("Refusé : « Légaliser la demande » ne peut pas encore être fait")
+    assert said.startswith("Refusé : « Légaliser la demande » demande encore ceci")
     assert (
         "la pièce « Légalisation par le consulat ou l'attaché du travail » doit être jointe" in said
     )
