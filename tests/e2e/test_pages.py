@@ -178,7 +178,7 @@ def test_a_browser_gets_pages_for_its_mistakes_and_a_program_problems(site) -> N
     sign_in(site, "attache@mom.demo")
 
     unknown = site.get("/no/such/page?lang=fr", headers=browser)
-    wrong_method = site.get("/requests/EG-2026-000001/act", headers=browser)
+    wrong_method = site.delete("/requests/EG-2026-000001", headers=browser)
     bad_filter = site.get("/requests?overdue=maybe", headers=browser)
     for_a_program = site.get("/api/v1/nothing-here")
 
