@@ -205,7 +205,10 @@ def stats_csv(request: Request, table: str, email: Email) -> Response:
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 422,
                        error=_said(exc, lang))  # fmt: skip
-    body = "\ufeff" + result.csv(services.statistics.labels(email), lang)
+    # the values in the page's language (labels, the word of a suppressed cell); the header
+    # line stays the columns' codes, which programs read
+    gap = i18n.t("st_suppressed", lang)
+    body = "\ufeff" + result.csv(services.statistics.labels(email), lang, gap)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": attachment(f"sopflow-{result.name}.csv")})  # fmt: skip
 

@@ -99,6 +99,24 @@ def test_an_auditor_sees_their_authoritys_sop_and_a_line_over_months(later) -> N
     assert "suppressed" in html  # two visas: under the threshold of 5
 
 
+def test_the_csv_says_a_suppressed_cell_in_its_language(later) -> None:
+    sign_in(later, TN_AUDITOR)
+    query = "min_cell=5&period=month&by=period&by=outcome"
+
+    said = {lang: list(csv.reader(io.StringIO(
+                later.get(f"/stats/placements.csv?{query}&lang={lang}").text.lstrip("\ufeff"))))
+            for lang in ("en", "fr", "ar")}  # fmt: skip
+
+    cells = {lang: [c for row in rows[1:] for c in row[4:]] for lang, rows in said.items()}
+    assert "suppressed" in cells["en"]  # two visas: under the threshold of 5
+    assert "masqué" in cells["fr"] and "suppressed" not in cells["fr"]
+    assert "محجوب" in cells["ar"] and "suppressed" not in cells["ar"]
+    # the header line is the columns' codes, which programs read: the same in every language
+    assert said["en"][0] == said["fr"][0] == said["ar"][0]
+    assert said["fr"][0][:4] == ["period", "period_label", "outcome", "outcome_label"]
+    assert "requests" in said["fr"][0]
+
+
 def test_the_csv_download_is_the_table_with_labels(site: TestClient) -> None:
     sign_in(site, OFFICER)
 
