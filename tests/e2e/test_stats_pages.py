@@ -133,6 +133,40 @@ def test_the_csv_download_is_the_table_with_labels(site: TestClient) -> None:
     assert rows[-1][0] == "total"
 
 
+def test_the_definitions_are_in_the_pages_language(site: TestClient) -> None:
+    sign_in(site, OFFICER)
+
+    english = site.get("/stats/stages?lang=en").text
+    french = site.get("/stats/stages?lang=fr").text
+    arabic = site.get("/stats/stages?lang=ar").text
+
+    assert (
+        '<code class="ltr">median_days</code></dt><dd>median elapsed days of those stays</dd>'
+        in english
+    )
+    assert "<dd>médiane des jours écoulés de ces passages</dd>" in french
+    assert "<dd>وسيط الأيام المنقضية لهذه الإقامات</dd>" in arabic
+    assert 'title="médiane des jours écoulés de ces passages"' in french  # the column's header
+    for html in (french, arabic):
+        assert '<code class="ltr">median_days</code>' in html  # the measure's code stays
+        assert "median elapsed days" not in html
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_definition_of_every_table_is_translated(site: TestClient, table: str) -> None:
+    sign_in(site, OFFICER)
+
+    for lang in ("fr", "ar"):
+        html = site.get(f"/stats/{table}?lang={lang}").text
+        definitions = re.search(r"<dl>(.*?)</dl>", html, re.S)
+
+        assert (
+            definitions
+            and definitions.group(1).count("<dd>") == definitions.group(1).count("<dt>") > 0
+        )
+        assert 'lang="en"' not in definitions.group(1), (table, lang)  # no English fallback
+
+
 def test_the_pages_speak_arabic_right_to_left(site: TestClient) -> None:
     sign_in(site, OFFICER)
 
