@@ -22,6 +22,7 @@ Unit = Literal["count", "days", "percent", "number"]
 NOT_RECORDED = "not recorded"  # the SOP declares the field, the request has no value
 NOT_IN_SOP = "not recorded by this SOP"  # the SOP's statistics mapping lacks the dimension
 TOTAL = "total"
+SUPPRESSED = "suppressed"  # a hidden value, where no language is asked for
 
 # (dimension, key, lang) -> a label for people; the default is the key itself
 Labeller = Callable[[str, str, str], str]
@@ -130,8 +131,11 @@ class Table:
             "summary": self.summary, "notes": list(self.notes),
         }  # fmt: skip
 
-    def csv(self, label: Labeller = _plain, lang: str = "en") -> str:
-        """One line per row, then the total; a suppressed value is written as 'suppressed'."""
+    def csv(self, label: Labeller = _plain, lang: str = "en", suppressed: str = SUPPRESSED) -> str:
+        """One line per row, then the total; a suppressed value is written as ``suppressed``
+        (the web passes the word of the page's language). The header line is the columns'
+        codes (each dimension, its ``_label``, the measures' names), the same in every
+        language: programs read them."""
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")
         head = [c for d in self.dimensions for c in (d, f"{d}_label")]
@@ -139,20 +143,23 @@ class Table:
         for r in self.rows:
             keys = [c for d, k in zip(self.dimensions, r.keys, strict=True)
                     for c in (k, label(d, k, lang))]  # fmt: skip
-            out.writerow(keys + cells(self.measures, r))
+            out.writerow(keys + cells(self.measures, r, suppressed))
         if self.total is not None:
-            out.writerow([TOTAL] * len(head) + cells(self.measures, self.total))
+            out.writerow([TOTAL] * len(head) + cells(self.measures, self.total, suppressed))
         return buffer.getvalue()
 
 
-def cells(measures: Sequence[Column], row: Row) -> list[str]:
-    """The measures of ``row`` as text, in column order."""
-    return [format_value(row.values.get(m.name), m.name in row.suppressed) for m in measures]
+def cells(measures: Sequence[Column], row: Row, suppressed: str = SUPPRESSED) -> list[str]:
+    """The measures of ``row`` as text, in column order (``suppressed`` for a hidden one)."""
+    return [format_value(row.values.get(m.name), m.name in row.suppressed, suppressed)
+            for m in measures]  # fmt: skip
 
 
-def format_value(value: int | float | None, suppressed: bool = False) -> str:
-    if suppressed:
-        return "suppressed"
+def format_value(value: int | float | None, hidden: bool = False, word: str = SUPPRESSED) -> str:
+    """A value as text: ``word`` if it is suppressed (``hidden``), else two decimals for a
+    float, nothing for no value."""
+    if hidden:
+        return word
     if value is None:
         return ""
     if isinstance(value, float):

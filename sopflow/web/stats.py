@@ -7,16 +7,18 @@ redirect, or "not found".
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from ruamel.yaml import YAML
 
 from sopflow.analytics import charts
 from sopflow.analytics.dimensions import QueryInvalid
 from sopflow.analytics.labels import Labels
+from sopflow.analytics.model import Column, Row, Table, format_value
 from sopflow.analytics.model import Query as StatsQuery
-from sopflow.analytics.model import Row, Table, format_value
 from sopflow.errors import FieldError, SopflowError
 from sopflow.services import Services
 from sopflow.services.statistics import (
@@ -50,6 +52,10 @@ CHARTS: dict[str, tuple[str, str | None, str]] = {
     "workload": ("actions", "sop", "actions"),
 }
 MAX_BARS = 30
+# table -> measure -> {fr, ar}: the measures' definitions translated (their English is the
+# Column's description, in sopflow/analytics)
+DEFINITIONS: dict[str, dict[str, dict[str, str]]] = YAML(typ="safe").load(
+    (Path(__file__).parent / "stats_definitions.yaml").read_text("utf-8"))  # fmt: skip
 
 
 def stats_allowed(request: Request) -> bool:
@@ -110,6 +116,14 @@ def _said(exc: SopflowError, lang: str) -> str:
 def _heading(kind: str, name: str, lang: str) -> str:
     key = f"st_{kind}_{name}"
     return i18n.t(key, lang) if key in i18n.WORDS else name
+
+
+def _definition(table: str, measure: Column, lang: str) -> tuple[str, str]:
+    """A measure's definition in ``lang`` from stats_definitions.yaml, and the language it
+    is in: the English of the measure's Column where ``lang`` is English or the translation
+    is missing (the page then marks it ``lang="en"``)."""
+    said = DEFINITIONS.get(table, {}).get(measure.name, {}).get(lang)
+    return (said, lang) if said else (measure.description, "en")
 
 
 def _row_label(table: Table, row: Row, labels: Labels, lang: str, shown: list[int]) -> str:
@@ -205,7 +219,10 @@ def stats_csv(request: Request, table: str, email: Email) -> Response:
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 422,
                        error=_said(exc, lang))  # fmt: skip
-    body = "\ufeff" + result.csv(services.statistics.labels(email), lang)
+    # the values in the page's language (labels, the word of a suppressed cell); the header
+    # line stays the columns' codes, which programs read
+    gap = i18n.t("st_suppressed", lang)
+    body = "\ufeff" + result.csv(services.statistics.labels(email), lang, gap)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": attachment(f"sopflow-{result.name}.csv")})  # fmt: skip
 
@@ -226,7 +243,8 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
     visible = services.statistics.visible_sops(email) or frozenset()
     context: dict[str, Any] = {"table_name": table, "tables": TABLES, "dims": DIMENSIONS[table],
                                "params": request.query_params, "min_cell": default_min_cell(),
-                               "sops": sorted(visible), "heading": _heading}  # fmt: skip
+                               "sops": sorted(visible), "heading": _heading,
+                               "definition": _definition}  # fmt: skip
     try:
         result = services.statistics.table(table, _query(request, table), email)
         labels = services.statistics.labels(email)

@@ -99,6 +99,24 @@ def test_an_auditor_sees_their_authoritys_sop_and_a_line_over_months(later) -> N
     assert "suppressed" in html  # two visas: under the threshold of 5
 
 
+def test_the_csv_says_a_suppressed_cell_in_its_language(later) -> None:
+    sign_in(later, TN_AUDITOR)
+    query = "min_cell=5&period=month&by=period&by=outcome"
+
+    said = {lang: list(csv.reader(io.StringIO(
+                later.get(f"/stats/placements.csv?{query}&lang={lang}").text.lstrip("\ufeff"))))
+            for lang in ("en", "fr", "ar")}  # fmt: skip
+
+    cells = {lang: [c for row in rows[1:] for c in row[4:]] for lang, rows in said.items()}
+    assert "suppressed" in cells["en"]  # two visas: under the threshold of 5
+    assert "masqué" in cells["fr"] and "suppressed" not in cells["fr"]
+    assert "محجوب" in cells["ar"] and "suppressed" not in cells["ar"]
+    # the header line is the columns' codes, which programs read: the same in every language
+    assert said["en"][0] == said["fr"][0] == said["ar"][0]
+    assert said["fr"][0][:4] == ["period", "period_label", "outcome", "outcome_label"]
+    assert "requests" in said["fr"][0]
+
+
 def test_the_csv_download_is_the_table_with_labels(site: TestClient) -> None:
     sign_in(site, OFFICER)
 
@@ -113,6 +131,40 @@ def test_the_csv_download_is_the_table_with_labels(site: TestClient) -> None:
     assert {row[0] for row in rows[1:-1]} == {"eg-mom-international-placement"}
     assert stages["attestation_review"] == "Légalisation de la demande"  # the page's language
     assert rows[-1][0] == "total"
+
+
+def test_the_definitions_are_in_the_pages_language(site: TestClient) -> None:
+    sign_in(site, OFFICER)
+
+    english = site.get("/stats/stages?lang=en").text
+    french = site.get("/stats/stages?lang=fr").text
+    arabic = site.get("/stats/stages?lang=ar").text
+
+    assert (
+        '<code class="ltr">median_days</code></dt><dd>median elapsed days of those stays</dd>'
+        in english
+    )
+    assert "<dd>médiane des jours écoulés de ces passages</dd>" in french
+    assert "<dd>وسيط الأيام المنقضية لهذه الإقامات</dd>" in arabic
+    assert 'title="médiane des jours écoulés de ces passages"' in french  # the column's header
+    for html in (french, arabic):
+        assert '<code class="ltr">median_days</code>' in html  # the measure's code stays
+        assert "median elapsed days" not in html
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_definition_of_every_table_is_translated(site: TestClient, table: str) -> None:
+    sign_in(site, OFFICER)
+
+    for lang in ("fr", "ar"):
+        html = site.get(f"/stats/{table}?lang={lang}").text
+        definitions = re.search(r"<dl>(.*?)</dl>", html, re.S)
+
+        assert (
+            definitions
+            and definitions.group(1).count("<dd>") == definitions.group(1).count("<dt>") > 0
+        )
+        assert 'lang="en"' not in definitions.group(1), (table, lang)  # no English fallback
 
 
 def test_the_pages_speak_arabic_right_to_left(site: TestClient) -> None:
