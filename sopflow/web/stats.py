@@ -7,6 +7,7 @@ redirect, or "not found".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -173,6 +174,13 @@ def _line(services: Services, table: Table, email: str, labels: Labels, lang: st
         periods, lines, heading)  # fmt: skip
 
 
+def _shown(lang: str) -> Callable[[int | float | None], str]:
+    """A figure as the page's language writes it: French with a decimal comma (40,00), as
+    the request pages write amounts; the CSV keeps the point, for programs."""
+    comma = lang == "fr"
+    return lambda value: format_value(value).replace(".", ",") if comma else format_value(value)
+
+
 def _number(value: int | float | None) -> float | None:
     return None if value is None else float(value)
 
@@ -181,12 +189,13 @@ def _summary(table: Table, labels: Labels, lang: str) -> list[str]:
     lines = []
     for name, value in table.summary.items():
         if isinstance(value, int | float) or value is None:
-            shown = format_value(value) if value is not None else "—"
+            shown = _shown(lang)(value) if value is not None else "—"
             lines.append(f"{_heading('s', name, lang)}: {shown}")
     for item in table.summary.get("bottlenecks", []):
         where = " · ".join(labels(k, v, lang) for k, v in item["keys"].items())
-        lines.append(f"{i18n.t('st_bottlenecks', lang)}: {where}, {item['days_total']:.2f} "
-                     f"({item['time_share_pct']:.1f} %)")  # fmt: skip
+        days, share = _shown(lang)(float(item["days_total"])), f"{item['time_share_pct']:.1f}"
+        share = share.replace(".", ",") if lang == "fr" else share
+        lines.append(f"{i18n.t('st_bottlenecks', lang)}: {where}, {days} ({share} %)")
     for item in table.summary.get("queue_now", []):
         role, sop = labels("role", item["role"], lang), labels("sop", item["sop"], lang)
         lines.append(f"{i18n.t('st_queue_now', lang)}: {role} ({sop}): {item['open']} · "
@@ -254,7 +263,7 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
         return _render(request, "stats.html", 404 if exc.code == "not-found" else 422,
                        error=_said(exc, lang), result=None, **context)  # fmt: skip
     return _render(request, "stats.html", result=result, labels=labels, charts=charted,
-                   summary=_summary(result, labels, lang), cell=format_value,
+                   summary=_summary(result, labels, lang), cell=_shown(lang),
                    csv_link=f"/stats/{table}.csv?{request.url.query}",
                    more_rows=len(result.rows) > MAX_BARS, max_bars=MAX_BARS,
                    **context)  # fmt: skip

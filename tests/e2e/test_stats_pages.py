@@ -87,6 +87,8 @@ def test_an_sop_is_named_by_its_title_in_the_readers_language(site) -> None:
 
     assert "Placement de travailleurs égyptiens à l&#39;étranger" in html
     assert 'title="eg-mom-international-placement"' in html  # the id, for those who need it
+    cells = re.findall(r'<td class="num">([^<]+)</td>', html)
+    assert any("," in c for c in cells) and not any("." in c for c in cells)  # 1,50 jours
 
 
 def test_an_auditor_sees_their_authoritys_sop_and_a_line_over_months(later) -> None:
