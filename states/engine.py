@@ -248,22 +248,16 @@ def _step_gaps(sop: CompiledSop, state: RequestState, tr: Transition, payload: P
 
 def _filing_gaps(sop: CompiledSop, payload: Payload, errors: list[FieldError]) -> list[FieldError]:
     """What the submission step will also find missing, for a filing refused for its data:
-    one refusal then lists every field and document to correct, not two in turn. Rules and
-    conditions wait for valid data."""
+    one refusal then lists every field and document to correct, not two in turn (as field
+    errors, the shape a filing's refusal has always had)."""
     tr = sop.by_state[sop.initial].get(sop.spec.submission.trigger or "")
     if tr is None:
         return []
-    clean, _ = validated(sop, payload, None)
-    named = {e.field for e in errors}
-    documents = tuple(d for d in payload.documents if f"document:{d.kind}" not in named)
-    data = {k: v for k, v in clean.items() if v is not None}
     gaps = []
-    filed = RequestState(sop.initial, data, documents=documents)
-    brought = frozenset(d.kind for d in documents)  # at filing, every document is new
-    for unmet in _missing(sop, sop.initial, tr, filed, brought):
-        if unmet.code == "missing-field" and unmet.subject not in named:
+    for unmet in _step_gaps(sop, RequestState(sop.initial, {}), tr, payload, errors):
+        if unmet.code == "missing-field":
             gaps.append(FieldError(str(unmet.subject), "missing-field", "is required"))
-        elif unmet.code == "missing-document" and f"document:{unmet.subject}" not in named:
+        elif unmet.code == "missing-document":
             gaps.append(FieldError(f"document:{unmet.subject}", "missing-document",
                                    "must be attached", {"document": unmet.subject}))  # fmt: skip
     return gaps

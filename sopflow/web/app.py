@@ -208,8 +208,10 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
         path, query = pages.page_of(request)
         back = f"{path}?{urlencode(query)}" if query else path
         # a form sent without a session was not applied: the sign-in page says so ("sent")
-        ended = "sent" if request.method != "GET" else "1"
-        ended = ended if getattr(request.state, "session_ended", False) or ended == "sent" else ""
+        if request.method != "GET":
+            ended = "sent"
+        else:
+            ended = "1" if getattr(request.state, "session_ended", False) else ""
         where = [("next", back)] if back not in ("/", "/requests") else []
         where += [("ended", ended)] if ended else []
         # the language: kept in the session (pages.session_user), else the browser's

@@ -132,7 +132,7 @@ Check = Callable[[list[Ref]], object]
 
 def other_mistakes(check: Callable[[list[Any]], object] | None, documents: list[Any],
                    refused: list[FieldError]) -> tuple[list[FieldError], list[Unmet]]:  # fmt: skip
-    """The rest of the form's mistakes, beside its refused files: its data errors, or the
+    """The rest of the form's mistakes, beside its refused files: its data errors and the
     step's requirements it does not meet (a field to fill in, a comment, a condition), but
     not the documents missing because their files were refused. A refusal of another kind
     (a role, a state) waits for the files."""
@@ -141,13 +141,13 @@ def other_mistakes(check: Callable[[list[Any]], object] | None, documents: list[
     bad = {e.field.removeprefix("document:") for e in refused}
     try:
         check(documents)
-    except InvalidData as exc:
-        named = {e.field for e in refused}
-        missing = {f"document:{k}" for k in bad}  # missing: refused, not forgotten
-        return [e for e in exc.errors if e.field not in named | missing], []
-    except RequirementNotMet as exc:
-        return [], [u for u in exc.unmet
-                    if not (u.code == "missing-document" and u.subject in bad)]  # fmt: skip
+    except (InvalidData, RequirementNotMet) as exc:
+        named = {e.field for e in refused} | {f"document:{k}" for k in bad}
+        errors = exc.errors if isinstance(exc, InvalidData) else []
+        # a document missing because its file was refused is not also said to be missing
+        return [e for e in errors if e.field not in named], [
+            u for u in exc.unmet if not (u.code == "missing-document" and u.subject in bad)
+        ]
     except SopflowError:
         pass
     return [], []
