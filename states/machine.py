@@ -26,7 +26,7 @@ from sopflow.spec.models import FieldSpec, Role, SopSpec, State, Transition
 from sopflow.spec.yamlsource import SourceMap
 from states.deadlines import MAX_SCAN_DAYS, WorkingCalendar
 from states.model import RESERVED_TRIGGERS
-from states.rules import RULE_NAMES, RULES
+from states.rules import RULE_NAMES, RULES, Rule
 
 
 class Carrier:
@@ -147,6 +147,7 @@ def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
                     )
                 )
             issues += _param_reference_issues(spec, source, path, ref.params)
+            issues += _whole_param_issues(source, path, rule, ref.params)
             if unknown:
                 issues.append(
                     source.issue(
@@ -168,6 +169,21 @@ def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
     return issues
 
 
+def _whole_param_issues(source: SourceMap, path: tuple[str | int, ...], rule: Rule,
+                        params: Mapping[str, Any]) -> list[SopIssue]:  # fmt: skip
+    """A rule parameter that counts something (``Rule.whole``) must be a whole number within
+    its bounds: a text there would fail every step at run time, not here."""
+    issues = []
+    for name, (low, high, unit) in rule.whole.items():
+        value = params.get(name)
+        if name in params and (isinstance(value, bool) or not isinstance(value, int)
+                               or not low <= value <= high):  # fmt: skip
+            issues.append(source.issue((*path, "params", name), "bad-rule-params",
+                                       f"rule parameter {name}: {value!r} is not a whole "
+                                       f"number of {unit} from {low} to {high}"))  # fmt: skip
+    return issues
+
+
 def _param_reference_issues(spec: SopSpec, source: SourceMap, path: tuple[str | int, ...],
                             params: Mapping[str, Any]) -> list[SopIssue]:  # fmt: skip
     """Rule parameters that name something of the SOP must name something that exists: a
@@ -179,11 +195,6 @@ def _param_reference_issues(spec: SopSpec, source: SourceMap, path: tuple[str | 
     }
     issues = []
     for name, value in params.items():
-        if name == "months" and (isinstance(value, bool) or not isinstance(value, int)
-                                 or not 1 <= value <= 120):  # fmt: skip
-            issues.append(source.issue((*path, "params", name), "bad-rule-params",
-                                       f"rule parameter months: {value!r} is not a whole "
-                                       "number of months from 1 to 120"))  # fmt: skip
         kind = "field" if name.endswith("_field") else name if name in known else None
         if kind is not None and value not in known[kind]:
             close = difflib.get_close_matches(str(value), sorted(known[kind]), n=1)

@@ -53,6 +53,8 @@ class Rule:
     summary: str
     required: frozenset[str] = frozenset()
     optional: frozenset[str] = field(default_factory=frozenset)
+    # parameters that count something: name -> (lowest, highest, unit), checked by the linter
+    whole: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
 
 
 def _money(ctx: RuleContext, name: str) -> tuple[Decimal, str] | None:
@@ -346,6 +348,7 @@ RULES: dict[str, Rule] = {
         "the filing agency's licence on record is renewed at least `months` months before it "
         "expires (and is the one the file names)",
         optional=frozenset({"months", "number_field"}),
+        whole={"months": (1, 120, "months")},
     ),
     "worker_fee_within_cap": Rule(
         worker_fee_within_cap,

@@ -20,25 +20,13 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS, Compliance
-from sopflow.analytics.deadlines import MEASURES as DEADLINE_MEASURES
 from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS, QueryInvalid, dimension_errors
 from sopflow.analytics.grouping import Tally
 from sopflow.analytics.labels import Labels
-from sopflow.analytics.model import Column, Query, Table, Window
-from sopflow.analytics.placements import MEASURES as PLACEMENT_MEASURES
+from sopflow.analytics.model import Query, Table, Window
 from sopflow.analytics.placements import Placements
-from sopflow.analytics.returns import MEASURES as RETURN_MEASURES
 from sopflow.analytics.returns import RETURN_DIMENSIONS, Returns
-from sopflow.analytics.stages import (
-    AGEING_DIMENSIONS,
-    AGEING_MEASURES,
-    OPEN_MEASURES,
-    STAGE_DIMENSIONS,
-    STAGE_MEASURES,
-    Ageing,
-    TimeInStage,
-)
-from sopflow.analytics.workload import MEASURES as WORKLOAD_MEASURES
+from sopflow.analytics.stages import AGEING_DIMENSIONS, STAGE_DIMENSIONS, Ageing, TimeInStage
 from sopflow.analytics.workload import WORKLOAD_DIMENSIONS, Workload
 from sopflow.domain.access import effective_roles
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
@@ -63,13 +51,6 @@ TABLE_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "placements": tuple(PLACEMENT_DIMENSIONS), "stages": STAGE_DIMENSIONS,
     "deadlines": DEADLINE_DIMENSIONS, "returns": RETURN_DIMENSIONS,
     "ageing": AGEING_DIMENSIONS, "workload": WORKLOAD_DIMENSIONS,
-}  # fmt: skip
-# every measure each table may have, in column order (stages: its open_* ones only when not
-# broken down by role or period); the pages' translated definitions are checked against it
-TABLE_MEASURES: dict[str, tuple[Column, ...]] = {
-    "placements": PLACEMENT_MEASURES, "stages": STAGE_MEASURES + OPEN_MEASURES,
-    "deadlines": DEADLINE_MEASURES, "returns": RETURN_MEASURES, "ageing": AGEING_MEASURES,
-    "workload": WORKLOAD_MEASURES,
 }  # fmt: skip
 READER_KINDS = frozenset({"official", "auditor"})
 PERIODS = ("month", "quarter", "year")

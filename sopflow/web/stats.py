@@ -174,11 +174,14 @@ def _line(services: Services, table: Table, email: str, labels: Labels, lang: st
         periods, lines, heading)  # fmt: skip
 
 
-def _shown(lang: str) -> Callable[[int | float | None], str]:
+def _decimal(figure: str, lang: str) -> str:
     """A figure as the page's language writes it: French with a decimal comma (40,00), as
     the request pages write amounts; the CSV keeps the point, for programs."""
-    comma = lang == "fr"
-    return lambda value: format_value(value).replace(".", ",") if comma else format_value(value)
+    return figure.replace(".", ",") if lang == "fr" else figure
+
+
+def _shown(lang: str) -> Callable[[int | float | None], str]:
+    return lambda value: _decimal(format_value(value), lang)
 
 
 def _number(value: int | float | None) -> float | None:
@@ -193,8 +196,8 @@ def _summary(table: Table, labels: Labels, lang: str) -> list[str]:
             lines.append(f"{_heading('s', name, lang)}: {shown}")
     for item in table.summary.get("bottlenecks", []):
         where = " · ".join(labels(k, v, lang) for k, v in item["keys"].items())
-        days, share = _shown(lang)(float(item["days_total"])), f"{item['time_share_pct']:.1f}"
-        share = share.replace(".", ",") if lang == "fr" else share
+        days = _shown(lang)(float(item["days_total"]))
+        share = _decimal(f"{item['time_share_pct']:.1f}", lang)
         lines.append(f"{i18n.t('st_bottlenecks', lang)}: {where}, {days} ({share} %)")
     for item in table.summary.get("queue_now", []):
         role, sop = labels("role", item["role"], lang), labels("sop", item["sop"], lang)

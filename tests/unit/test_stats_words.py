@@ -11,11 +11,19 @@ import pkgutil
 import pytest
 
 import sopflow.analytics
+from sopflow.analytics import deadlines, placements, returns, stages, workload
 from sopflow.analytics.model import Column, Row, Table
-from sopflow.services.statistics import TABLE_MEASURES, TABLES
+from sopflow.services.statistics import TABLES
 from sopflow.web import i18n
 from sopflow.web.stats import DEFINITIONS, _definition
 
+# every measure each table may have, in column order (stages: its open_* ones only when not
+# broken down by role or period)
+TABLE_MEASURES: dict[str, tuple[Column, ...]] = {
+    "placements": placements.MEASURES, "deadlines": deadlines.MEASURES,
+    "stages": stages.STAGE_MEASURES + stages.OPEN_MEASURES, "returns": returns.MEASURES,
+    "ageing": stages.AGEING_MEASURES, "workload": workload.MEASURES,
+}  # fmt: skip
 MEASURES = [(table, m) for table in TABLES for m in TABLE_MEASURES[table]]
 
 
