@@ -58,8 +58,10 @@ class _Check:
     now: datetime
     unmet: list[Unmet] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    grounds: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, tr: Transition) -> bool:
+        self.flags, self.grounds = [], []
         self.unmet = _requirements(self, tr)
         return not self.unmet
 
@@ -127,6 +129,8 @@ def _requirements(c: _Check, tr: Transition) -> list[Unmet]:
                 )
             )
         c.flags.extend(result.flags)
+        if result.ok and result.grounds:
+            c.grounds.append({"rule": ref.rule, **result.grounds})
     if req.conditions:
         env = values.typed_env(c.sop.fields, c.after.data, today)
         # a condition on a value still missing would judge a blank: the missing value is
@@ -427,6 +431,8 @@ def fire(
     new = advance(sop, after, trigger, actor.id, carrier.state, now, state.seq + 1)
     if check.flags:
         change["flags"] = list(check.flags)
+    if check.grounds:
+        change["grounds"] = check.grounds
     event = _event(new.seq, trigger, state.state, new.state, actor, role, now, change,
                    payload.comment, payload.reason, tr.legal_clause)  # fmt: skip
     notices = tuple(notice_for(n.template, n.to.describe(), trigger, new) for n in tr.notify)

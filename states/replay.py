@@ -1,7 +1,8 @@
 """Rebuild a request from its events through its pinned SOP version. Pure.
 
 Replay does not re-run guards that depended on facts outside the request at the moment of
-the step (an organisation's licence, a rule's figures), which the events record; it
+the step (an organisation's licence, a rule's figures), which the events record (their
+``grounds`` and ``flags``); it
 re-applies each recorded step and reports every event that the SOP version could not have
 produced: a wrong sequence number, a trigger that does not leave the state the request was
 in, a different target state, a role that may not fire it, the same person on both sides of

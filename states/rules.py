@@ -45,6 +45,10 @@ class RuleResult:
     # (sopflow/web/refusals.yaml has a sentence for each code)
     why: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    # what the rule relied on from outside the request when it passed (the directory's
+    # record of a licence, counts of other requests): recorded with the event under its
+    # hash, so the decision reads against the record of its day after the directory changes
+    grounds: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,12 @@ def _money(ctx: RuleContext, name: str) -> tuple[Decimal, str] | None:
     if not isinstance(value, Mapping):
         return None
     return Decimal(str(value["amount"])), str(value["currency"])
+
+
+def _licence_on_record(org: OrganisationFacts) -> dict[str, Any]:
+    expires = str(org.licence_expires or "")
+    return {"agency": org.id, "licence": org.licence_number or "",
+            "status": org.licence_status or "", "expires": expires}  # fmt: skip
 
 
 def agency_licence_valid(ctx: RuleContext) -> RuleResult:
@@ -123,7 +133,7 @@ def agency_licence_valid(ctx: RuleContext) -> RuleResult:
                 "expired": str(org.licence_expires),
             },
         )
-    return RuleResult(True)
+    return RuleResult(True, grounds=_licence_on_record(org))
 
 
 def _months_before(day: date, months: int) -> date:
@@ -165,7 +175,7 @@ def licence_renewal_window(ctx: RuleContext) -> RuleResult:
                           params={"licence": org.licence_number,
                                   "expires": str(org.licence_expires), "latest": str(latest),
                                   "months": months})  # fmt: skip
-    return RuleResult(True)
+    return RuleResult(True, grounds={**_licence_on_record(org), "latest": str(latest)})
 
 
 def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
@@ -298,7 +308,8 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
                 why="earlier-contract",
                 params={"count": prior},
             )
-        return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,) if prior and exempt else ())
+        return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,) if prior and exempt else (),
+                          grounds=_counted(ctx))  # fmt: skip
     previous_field = p.get("previous_field")
     if previous_field and "previous_found" in ctx.facts and not ctx.facts["previous_found"]:
         previous = ctx.state.data.get(str(previous_field))
@@ -309,7 +320,7 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
             params={"reference": str(previous)},
         )
     if exempt:
-        return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,))
+        return RuleResult(True, flags=(FLAG_RENEWAL_EXEMPT,), grounds=_counted(ctx))
     prior = int(ctx.facts.get("prior_renewals", 0))
     if prior >= 1:
         return RuleResult(
@@ -318,7 +329,14 @@ def renewal_allowed_once(ctx: RuleContext) -> RuleResult:
             why="renewed-already",
             params={"count": prior},
         )
-    return RuleResult(True)
+    return RuleResult(True, grounds=_counted(ctx))
+
+
+def _counted(ctx: RuleContext) -> dict[str, int]:
+    """The worker's earlier contracts the services counted in the register when the rule
+    passed (other requests, so not rebuilt by this request's replay)."""
+    return {"prior_contracts": int(ctx.facts.get("prior_contracts", 0)),
+            "prior_renewals": int(ctx.facts.get("prior_renewals", 0))}  # fmt: skip
 
 
 def unique_value(ctx: RuleContext) -> RuleResult:

@@ -65,6 +65,12 @@ def history(
              if e["legal_clause"] and e.get("legal_citation")}  # fmt: skip
     for clause, citation in cited.items():
         out.print(f"  clause {clause}: {citation}", markup=False)
+    # what a rule relied on from outside the request (the directory's licence record, the
+    # register's counts), as recorded with the step: the record of its day
+    for e in hist["events"]:
+        for g in (e["payload"] or {}).get("grounds", []):
+            values = ", ".join(f"{k} {g[k]}" for k in sorted(set(g) - {"rule"}, key=_in_order))
+            out.print(f"  seq {e['seq']}: {g['rule']} relied on {values}", markup=False)
     for e in hist["events"]:
         for n in e["notices"]:
             sent = (
@@ -78,6 +84,14 @@ def history(
                 f"with '{n['template']}' [{n['locale']}]: {sent}",
                 markup=False,
             )
+
+
+_GROUNDS_ORDER = ("licence", "agency", "status", "expires", "latest")
+
+
+def _in_order(key: str) -> tuple[int, str]:
+    """A licence's number first, then whose it is and its state, then the rest by name."""
+    return (_GROUNDS_ORDER.index(key) if key in _GROUNDS_ORDER else len(_GROUNDS_ORDER), key)
 
 
 @app.command()

@@ -63,3 +63,23 @@ def display(value: Any, spec: Any, lang: str) -> str:
     if kind == "date":
         return day(str(value), lang)
     return str(value)
+
+
+def grounds(entry: dict[str, Any], lang: str) -> str:
+    """What a rule relied on from outside the request when a step passed it, as recorded
+    with the event (``states.rules.RuleResult.grounds``), in words; the rule and its values
+    as they stand when the rule is one these words do not know."""
+    if "licence" in entry:
+        status = str(entry.get("status") or "")
+        return t("grounds_licence", lang).format(
+            licence=entry["licence"], agency=entry.get("agency", ""),
+            status=t(f"licence_{status}", lang) if status in _LICENCE_STATUSES else status,
+            expires=day(str(entry["expires"]), lang) if entry.get("expires") else "-",
+        )  # fmt: skip
+    if "prior_contracts" in entry:
+        return t("grounds_counted", lang).format(**entry)
+    values = ", ".join(f"{k} {v}" for k, v in entry.items() if k != "rule")
+    return f"{entry.get('rule', '')}: {values}"
+
+
+_LICENCE_STATUSES = frozenset({"active", "suspended", "cancelled"})

@@ -24,6 +24,7 @@ from sopflow.errors import CommandRejected, FieldError, InvalidData, SopflowErro
 from sopflow.services import Services
 from sopflow.web import files
 from sopflow.web.api import Caller, Svc
+from sopflow.web.display import grounds
 from sopflow.web.files import attachment
 from sopflow.web.i18n import t
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
@@ -129,7 +130,7 @@ HISTORY_COLUMNS = ("seq", "at", "trigger", "from_state", "to_state", "actor", "r
                    "acting_for", "reason", "comment", "legal_clause", "legal_citation",
                    "sop_version", "hash")  # fmt: skip
 HISTORY_LABEL_COLUMNS = ("step", "from_state_label", "to_state_label", "role_label",
-                         "reason_label")  # fmt: skip
+                         "reason_label", "grounds")  # fmt: skip
 # sopflow's own steps, which no SOP labels, are said as words.yaml's step_<trigger>; the
 # header row's words are its csv_<column>
 OWN_STEPS = ("create", "attach", "breach")
@@ -164,9 +165,10 @@ def _labels(event: dict[str, Any], sop: CompiledSop, lang: str,
         step = trigger
     role = sop.roles[event["role"]].title.get(lang) if event["role"] in sop.roles else ""
     reason = event["reason"] or ""
+    relied_on = "; ".join(grounds(g, lang) for g in (event["payload"] or {}).get("grounds", []))
     return (step, sop.states[source].label.get(lang) if source in sop.states else "",
             sop.states[target].label.get(lang) if target in sop.states else target,
-            role or event["role"] or "", reasons.get(reason, reason))  # fmt: skip
+            role or event["role"] or "", reasons.get(reason, reason), relied_on)  # fmt: skip
 
 
 def _refused(request: Request, exc: SopflowError) -> Response:

@@ -21,7 +21,7 @@ from sopflow.domain.access import Member, effective_roles
 from sopflow.errors import SopflowError
 from sopflow.services import ListFilter, Services
 from sopflow.web import i18n, offers, uploads
-from sopflow.web.display import display
+from sopflow.web.display import display, grounds
 from sopflow.web.refusals import explain, status_of
 from sopflow.web.status import duties, status
 from states.machine import CompiledSop
@@ -34,6 +34,7 @@ TEMPLATES.env.filters.update(
     moment=i18n.moment,
     localized=i18n.localized,
     display=display,
+    grounds=grounds,
     file_size=i18n.file_size,
     clauses=i18n.clauses,
 )

@@ -339,6 +339,11 @@ def test_history_replay_verify_export_and_a_tampered_database(cli: Sopflow) -> N
     assert "register_demand" in table.out and "notified" in table.out
     cited = next(e for e in history["events"] if e["legal_citation"])
     assert f"clause {cited['legal_clause']}: {cited['legal_citation']}" in table.out
+    # the licence on record each step relied on, as recorded with it
+    assert (
+        "seq 2: agency_licence_valid relied on licence EG-LIC-0042, agency nile-agency, "
+        "status active, expires 2028-12-31" in table.out
+    )
 
     at_seq = cli.ok("audit", "replay", ref, "--as", auditor, "--at-seq", "3", "--json").json()
     assert (at_seq["state"], at_seq["events_applied"]) == ("demand_intake", 3)

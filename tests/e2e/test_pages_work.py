@@ -112,8 +112,23 @@ def test_the_requester_downloads_the_full_history_as_csv_and_json(site: TestClie
     assert as_csv.status_code == 200 and "attachment" in as_csv.headers["content-disposition"]
     assert [int(r["seq"]) for r in rows] == list(range(1, len(rows) + 1))
     assert rows[1]["trigger"] == "submit" and rows[1]["legal_citation"]
+    # the licence on record the filing relied on, in the reader's language (Arabic)
+    assert rows[1]["grounds"].startswith("تم التحقق من السجل: الترخيص RA-2024-117")
     assert json.loads(as_json.text)["reference"] == ref
     assert site.get(f"/requests/{ref}/history.exe").status_code == 404
+
+
+def test_the_history_says_which_licence_on_record_a_step_relied_on(site: TestClient) -> None:
+    sign_in(site, "auditor@mom.demo")
+
+    page = text_of(site.get("/requests/EG-2026-000001?lang=en").text)
+    french = text_of(site.get("/requests/EG-2026-000001?lang=fr").text)
+
+    assert "Checked against the directory: licence RA-2024-117 of nile-recruitment, active" in page
+    # (text_of joins the French space before a colon)
+    assert (
+        "Vérifié dans le répertoire: licence RA-2024-117 de nile-recruitment, en vigueur" in french
+    )
 
 
 def test_another_organisations_history_is_not_found(site: TestClient) -> None:
@@ -273,5 +288,6 @@ def test_the_history_csv_speaks_the_readers_language_with_a_bom_and_the_sops_lab
     assert rows[0]["trigger"] == "create" and rows[0]["step"] == "إنشاء الطلب"
     french, _ = history_rows(site.get("/requests/TN-2026-000001/history.csv?lang=fr").content)
     english, same = history_rows(site.get("/requests/TN-2026-000001/history.csv?lang=en").content)
-    assert french[-1] == "Motif" and english[-1] == "Reason" and english[0] == "No."
+    assert french[-2] == "Motif" and english[-2] == "Reason" and english[0] == "No."
+    assert english[-1] == "Checked against the records"
     assert [r["hash"] for r in same] == [r["hash"] for r in rows]

@@ -181,7 +181,11 @@ def test_history_lists_every_event_with_who_when_why_and_the_notices_it_caused(l
     assert {e["sop_version"] for e in events} == {1}
     assert events[1]["legal_clause"] == "eg-law-14-2025"
     assert events[1]["legal_citation"] == "Labour Law No. 14 of 2025 (in force September 2025)"
-    assert events[3]["payload"] == {"data": {"demand_register_number": "DR-2026-0042"}}
+    assert events[3]["payload"]["data"] == {"demand_register_number": "DR-2026-0042"}
+    # the licence on record the step relied on (a rule of the SOP's), with the step
+    assert events[3]["payload"]["grounds"] == [{
+        "rule": "agency_licence_valid", "agency": w.AGENCY, "licence": "EG-LIC-0042",
+        "status": "active", "expires": "2028-12-31"}]  # fmt: skip
     assert events[6]["comment"] == "Client cancelled"
     # proof of notice, per event
     assert sorted(n["recipient_kind"] for n in events[1]["notices"]) == [

@@ -69,6 +69,21 @@ def test_a_suspended_agency_s_demand_is_held_at_every_step_that_needs_the_licenc
     assert seeded.queries.show(ref, email("agent"))["state"] == "placed"
 
 
+def test_a_step_keeps_the_licence_on_record_that_it_relied_on(seeded: Services) -> None:
+    seeded.directory.set_licence(w.AGENCY, "active", date(2027, 6, 30))
+    ref = w.submit_eg(seeded).reference
+    # the directory changes afterwards (the licence suspended, its expiry re-keyed)
+    seeded.directory.set_licence(w.AGENCY, "suspended", date(2026, 12, 31))
+
+    history = seeded.audit.history(ref, None)
+    filed = next(e for e in history["events"] if e["trigger"] == "submit")["payload"]["grounds"]
+
+    assert filed == [{"rule": "agency_licence_valid", "agency": w.AGENCY, "licence": "EG-LIC-0042",
+                      "status": "active", "expires": "2027-06-30"}]  # fmt: skip
+    assert seeded.audit.replay(ref, None)["consistent"]
+    assert seeded.audit.verify(ref).intact
+
+
 def test_the_director_closes_the_file_of_a_suspended_agency(seeded: Services) -> None:
     ref = w.submit_eg(seeded).reference
     w.run(seeded, ref, w.eg_path_to("register_demand"))

@@ -116,16 +116,41 @@ def test_agency_licence_fails(organisation, message):
     assert result.message == message
 
 
+def test_a_passing_licence_check_keeps_the_licence_on_record_it_relied_on():
+    on_record = agency(licence_expires=date(2027, 1, 31))
+
+    result = check("agency_licence_valid", organisation=on_record)
+
+    assert result.ok and result.grounds == {
+        "agency": "agency-1",
+        "licence": "LIC-001",
+        "status": "active",
+        "expires": "2027-01-31",
+    }
+
+
+def test_an_employer_filing_itself_relies_on_no_licence():
+    result = check("agency_licence_valid", organisation=OrganisationFacts("emp-1", "employer"))
+
+    assert result.ok and result.grounds == {}
+
+
 # ---------------------------------------------------------------- licence_renewal_window
 # TODAY is 2026-03-02: four months before an expiry on 2026-07-02, the last day to file
 
 
-@pytest.mark.parametrize("expires", [date(2026, 7, 2), date(2027, 1, 31)])
-def test_a_renewal_filed_four_months_ahead_passes(expires):
+@pytest.mark.parametrize(
+    ("expires", "latest"), [(date(2026, 7, 2), "2026-03-02"), (date(2027, 1, 31), "2026-09-30")]
+)
+def test_a_renewal_filed_four_months_ahead_passes(expires, latest):
     named = {"licence": "LIC-001"}
     on_record = agency(licence_expires=expires, licence_status="suspended")
-    assert check("licence_renewal_window", {"number_field": "licence"}, data=named,
-                 organisation=on_record).ok  # fmt: skip
+    result = check("licence_renewal_window", {"number_field": "licence"}, data=named,
+                   organisation=on_record)  # fmt: skip
+    assert result.ok
+    # what the directory said when it passed, recorded with the step
+    assert result.grounds == {"agency": "agency-1", "licence": "LIC-001", "status": "suspended",
+                              "expires": str(expires), "latest": latest}  # fmt: skip
 
 
 @pytest.mark.parametrize(
