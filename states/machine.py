@@ -27,6 +27,7 @@ from sopflow.spec.yamlsource import SourceMap
 from states.deadlines import MAX_SCAN_DAYS, WorkingCalendar
 from states.model import RESERVED_TRIGGERS
 from states.rules import RULE_NAMES, RULES, Rule
+from states.scopes import scope_issue
 
 
 class Carrier:
@@ -148,6 +149,7 @@ def _rule_param_issues(spec: SopSpec, source: SourceMap) -> list[SopIssue]:
                 )
             issues += _param_reference_issues(spec, source, path, ref.params)
             issues += _whole_param_issues(source, path, rule, ref.params)
+            issues += _states_param_issues(spec, source, path, rule, ref.params)
             if unknown:
                 issues.append(
                     source.issue(
@@ -176,11 +178,32 @@ def _whole_param_issues(source: SourceMap, path: tuple[str | int, ...], rule: Ru
     issues = []
     for name, (low, high, unit) in rule.whole.items():
         value = params.get(name)
-        if name in params and (isinstance(value, bool) or not isinstance(value, int)
-                               or not low <= value <= high):  # fmt: skip
+        if name in params and not isinstance(value, list) and (  # a list: wrong-type
+                isinstance(value, bool) or not isinstance(value, int)
+                or not low <= value <= high):  # fmt: skip
             issues.append(source.issue((*path, "params", name), "bad-rule-params",
                                        f"rule parameter {name}: {value!r} is not a whole "
                                        f"number of {unit} from {low} to {high}"))  # fmt: skip
+    return issues
+
+
+def _states_param_issues(spec: SopSpec, source: SourceMap, path: tuple[str | int, ...],
+                         rule: Rule, params: Mapping[str, Any]) -> list[SopIssue]:  # fmt: skip
+    """A parameter choosing other requests by state (``Rule.states``) must be ``all``,
+    ``open`` or a list of the SOP's states (``states.scopes``); a list anywhere else would
+    reach a rule that expects one value."""
+    issues = []
+    for name, value in params.items():
+        at = (*path, "params", name)
+        if name not in rule.states:
+            if isinstance(value, list) and name in rule.required | rule.optional:
+                issues.append(source.issue(at, "wrong-type", f"rule parameter {name}: a list, "
+                                           "where the rule takes one value"))  # fmt: skip
+            continue
+        found = scope_issue(name, value, spec.states)
+        if found is not None:
+            place = at if found.member is None else (*at, found.member)
+            issues.append(source.issue(place, found.code, found.message, hint=found.hint))
     return issues
 
 
@@ -196,7 +219,7 @@ def _param_reference_issues(spec: SopSpec, source: SourceMap, path: tuple[str | 
     issues = []
     for name, value in params.items():
         kind = "field" if name.endswith("_field") else name if name in known else None
-        if kind is not None and value not in known[kind]:
+        if kind is not None and not isinstance(value, list) and value not in known[kind]:
             close = difflib.get_close_matches(str(value), sorted(known[kind]), n=1)
             issues.append(
                 source.issue(

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from states.model import DocumentRef, OrganisationFacts, RequestState
+from states.scopes import holder_fact
 
 # The flags a rule may raise, as English sentences: a flag is recorded with its event as
 # the sentence filled in (the record's language, under the event's hash); a notice reads it
@@ -59,6 +60,8 @@ class Rule:
     optional: frozenset[str] = field(default_factory=frozenset)
     # parameters that count something: name -> (lowest, highest, unit), checked by the linter
     whole: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
+    # parameters that choose other requests by state (states/scopes.py), checked by the linter
+    states: frozenset[str] = frozenset()
 
 
 def _money(ctx: RuleContext, name: str) -> tuple[Decimal, str] | None:
@@ -340,19 +343,17 @@ def _counted(ctx: RuleContext) -> dict[str, int]:
 
 
 def unique_value(ctx: RuleContext) -> RuleResult:
-    """The value of ``field`` is used by no other request of the same SOP: the services look
-    it up (``taken_by``: the reference of another request holding it, or none)."""
+    """The value of ``field`` is held by no other request of the SOP that ``among`` counts
+    (states/scopes.py): the services look up one holding it, or None (``holder_fact``)."""
     field_name = str(ctx.params["field"])
-    value = ctx.state.data.get(field_name)
-    other = ctx.facts.get("taken_by")
+    value, other = ctx.state.data.get(field_name), ctx.facts.get(holder_fact(ctx.params))
     if value in (None, "") or not other:
         return RuleResult(True)
-    return RuleResult(
-        False,
-        f"'{value}' is already used by request {other} ({field_name})",
-        why="value-taken",
-        params={"field": field_name, "value": str(value), "reference": str(other)},
-    )
+    reference, state = str(other["reference"]), str(other["state"])
+    return RuleResult(False, f"'{value}' is already used by request {reference} ({field_name}), "
+                      f"in state '{state}'", why="value-taken",
+                      params={"field": field_name, "value": str(value), "reference": reference,
+                              "state": state})  # fmt: skip
 
 
 RULES: dict[str, Rule] = {
@@ -406,8 +407,10 @@ RULES: dict[str, Rule] = {
     ),
     "unique_value": Rule(
         unique_value,
-        "no other request of the same SOP holds the same value in a field",
+        "no other request of the same SOP (those `among` counts) holds the same value in a field",
         required=frozenset({"field"}),
+        optional=frozenset({"among"}),
+        states=frozenset({"among"}),
     ),
 }
 

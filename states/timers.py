@@ -1,19 +1,34 @@
 """Deadlines that pass: the breach of a state's SLA as an event, once per stay. Pure.
 
 A request whose deadline has passed gets one ``breach`` event (the SOP's ``on_breach``
-notices go with it); if the SOP names an escalation trigger (``escalation``), the services
-fire it as the system right after, in the same unit of work. The ``breached`` flag, reset
-on entering the next state, makes the sweep idempotent: a second sweep finds nothing.
+notices go with it); if the SOP names an escalation trigger (``escalation``), the system
+fires it right after, recorded in the same unit of work. The ``breached`` flag, reset on
+entering the next state, makes the sweep idempotent: a second sweep finds nothing.
+
+``sweep_step`` is what a sweep at a given moment does to one request: the SLA sweep
+records it now, its preview (``sopflow sla sweep --dry-run --at ...``) only reports it, so
+the two cannot disagree.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
-from states.engine import notice_for
+from sopflow.errors import CommandRejected
+from states.engine import fire, notice_for
 from states.machine import CompiledSop
-from states.model import BREACH, WARNING, Actor, EventRecord, Outcome, RequestState
+from states.model import (
+    BREACH,
+    WARNING,
+    Actor,
+    EventRecord,
+    OrganisationFacts,
+    Outcome,
+    Payload,
+    RequestState,
+)
 
 
 def is_overdue(state: RequestState, now: datetime) -> bool:
@@ -86,3 +101,43 @@ def breach(sop: CompiledSop, state: RequestState, system: Actor, now: datetime) 
         for n in (action.notify if action else ())
     )
     return Outcome(marked, event, notices)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepStep:
+    """What a sweep does to one request: warn of its near deadline, or breach its passed one
+    (and fire the SOP's escalation, unless that is refused: the breach stands alone)."""
+
+    kind: Literal["warning", "breach"]
+    outcomes: tuple[Outcome, ...]  # to record, in this order
+    escalation: str | None = None  # the trigger fired after the breach, or tried
+    refused: str | None = None  # why the escalation was refused
+
+    @property
+    def escalated_to(self) -> str | None:
+        return self.outcomes[-1].state.state if len(self.outcomes) > 1 else None
+
+
+def sweep_step(sop: CompiledSop, state: RequestState, system: Actor, now: datetime,
+               organisation: OrganisationFacts | None = None) -> SweepStep | None:  # fmt: skip
+    """What a sweep at ``now`` does to a request in ``state``, or None (nothing is due)."""
+    warned = warning(sop, state, system, now)
+    if warned is not None:
+        return SweepStep("warning", (warned,))
+    marked = breach(sop, state, system, now)
+    if marked is None:
+        return None
+    trigger = escalation(sop, state)
+    if not trigger:
+        return SweepStep("breach", (marked,))
+    try:
+        fired = fire(sop, marked.state, trigger, system, Payload(), now, organisation=organisation)
+    except CommandRejected as exc:
+        return SweepStep("breach", (marked,), trigger, refused=exc.message)
+    return SweepStep("breach", (marked, fired), trigger)
+
+
+def sweep_moment(sop: CompiledSop, at: datetime) -> datetime:
+    """The instant of ``at`` for requests of ``sop``: ``at`` itself, or, given without a time
+    zone, that time of day on the SOP's calendar (its authority's time zone)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=sop.calendar.zone)

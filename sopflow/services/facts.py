@@ -23,6 +23,7 @@ from sopflow.spec.models import RuleRef
 from sopflow.store.queries import Reader, Writer
 from states.machine import CompiledSop
 from states.model import RequestState
+from states.scopes import ALL, OPEN, holder_fact, scope
 
 FACT_RULES = frozenset({"renewal_allowed_once", "unique_value"})
 _FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -47,7 +48,7 @@ class FactQuery:
         facts: dict[str, Any] = {}
         for ref in self.rules:
             if ref.rule == "unique_value":
-                facts.update(_taken_by(r, self, ref.params))
+                facts.update(_holder(r, self, ref.params))
             elif "worker_field" in ref.params:
                 facts.update(_worker_history(r, self, ref.params))
         return facts
@@ -85,20 +86,30 @@ def _data_field(dialect: str, field_name: str) -> str:
     return f"(snapshot -> 'data' ->> '{field_name}')"
 
 
-def _taken_by(r: Reader, q: FactQuery, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``taken_by``: another request of this SOP whose ``field`` holds the same value."""
+def _holder(r: Reader, q: FactQuery, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Another request of this SOP whose ``field`` holds the same value, among those the
+    scope ``among`` counts (``states.scopes``): its reference and state, or None. ``open``
+    is the store's own mark of a request not closed (no ``outcome``), whatever its version."""
     value = q.values.get(str(params["field"]))
     if value in (None, ""):
         return {}
     # the only text written into the statement is a field id checked by _data_field
-    sql = (f"SELECT reference FROM requests WHERE sop_id = :sop AND "  # noqa: S608
+    sql = (f"SELECT reference, state FROM requests WHERE sop_id = :sop AND "  # noqa: S608
            f"{_data_field(r.dialect, str(params['field']))} = :value")  # fmt: skip
     args: dict[str, Any] = {"sop": q.sop.spec.id, "value": str(value).strip()}
+    counted = scope(params.get("among", ALL))
+    if counted == OPEN:
+        sql += " AND outcome IS NULL"
+    elif not isinstance(counted, str):
+        states = sorted(counted)
+        sql += f" AND state IN ({', '.join(f':s{n}' for n in range(len(states)))})"
+        args |= {f"s{n}": s for n, s in enumerate(states)}
     if q.reference is not None:
         sql += " AND reference <> :ref"
         args["ref"] = q.reference
     row = r.one(sql + " ORDER BY id LIMIT 1", args)
-    return {"taken_by": row["reference"] if row else None}
+    held = {"reference": row["reference"], "state": row["state"]} if row else None
+    return {holder_fact(params): held}
 
 
 def _worker_history(r: Reader, q: FactQuery, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -271,10 +271,15 @@ class State(Model):
     legal_clause: Identifier | None = None
 
 
-def _rule_param(value: Any) -> str | int | float | bool:
+def _rule_param(value: Any) -> str | int | float | bool | list[str]:
+    # a list of texts only where the rule takes one (``Rule.states``: the linter checks)
     if isinstance(value, str | int | float | bool):
         return value
-    raise PydanticCustomError("wrong-type", "a rule parameter is a number, a text or true/false")
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise PydanticCustomError(
+        "wrong-type", "a rule parameter is a number, a text, true/false or a list of texts"
+    )
 
 
 # one check, one message (a plain union would report one error per member type)

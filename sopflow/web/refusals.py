@@ -170,7 +170,7 @@ def _unmet(item: Mapping[str, Any], labels: _Labels) -> str:
     elif code == "rule-failed":
         named = {**params}
         for key, name in (("trigger", labels.trigger), ("document", labels.document),
-                          ("field", labels.field)):  # fmt: skip
+                          ("field", labels.field), ("state", labels.state)):  # fmt: skip
             if key in named:
                 named[key] = name(named[key])
         said = _say(f"rule:{params.get('why')}", lang, **named)

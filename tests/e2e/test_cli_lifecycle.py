@@ -254,6 +254,46 @@ def test_the_sla_sweep_says_the_deadline_warnings_it_recorded(cli: Sopflow) -> N
     ]
 
 
+def _events_and_notices(cli: Sopflow) -> tuple[int, int]:
+    engine = make_engine(cli.env["SOPFLOW_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            events, notices = (conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                               for table in ("events", "outbox"))  # fmt: skip
+            return events, notices
+    finally:
+        engine.dispose()
+
+
+def test_the_sla_sweep_dry_run_says_what_a_sweep_at_a_later_moment_would_do(
+    cli: Sopflow,
+) -> None:
+    ref = submit(cli, w.EG, "agent", w.eg_data())
+    later = datetime.fromisoformat(show(cli, ref, "agent")["deadline"]) + timedelta(minutes=1)
+    at = later.isoformat()
+    before = _events_and_notices(cli)
+
+    refused = cli.fails(2, "sla", "sweep", "--at", at)
+    unreadable = cli.fails(2, "sla", "sweep", "--dry-run", "--at", "next friday")
+    preview = cli.ok("sla", "sweep", "--dry-run", "--at", at)
+    report = cli.ok("sla", "sweep", "--dry-run", "--at", at, "--json").json()
+
+    assert "only with --dry-run" in " ".join(refused.err.split())
+    assert "is not an ISO 8601 date or time" in " ".join(unreadable.err.split())
+    lines = preview.out.splitlines()
+    assert lines[0] == (f"Dry run of a sweep at {at}: 1 overdue, 1 breach(es), 0 escalated, "
+                        "0 deadline warning(s) would be recorded")  # fmt: skip
+    assert lines[1].startswith(f"  {ref}: breach ({w.EG}, attestation_review, deadline ")
+    assert lines[-1] == "Nothing was recorded or sent."
+    assert (report["dry_run"], report["breached"]) == (True, [ref])
+    assert _events_and_notices(cli) == before
+    # the sweep at that moment does what the dry run said
+    with cli.clock_at(later):
+        swept = cli.ok("sla", "sweep", "--json").json()
+    assert swept == {k: report[k] for k in swept}
+    assert _events_and_notices(cli)[0] == before[0] + 1
+
+
 def test_list_and_inbox_give_deadlines_in_the_sops_time_zone(cli: Sopflow) -> None:
     ref = submit(cli, w.TN, "enterprise", tn_today())
     item = cli.ok("inbox", "--as", email("examiner"), "--json").json()[0]

@@ -4,12 +4,14 @@ substitution, and the Tunisian single renewal."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sopflow.errors import CommandRejected, RequirementNotMet
 from sopflow.services import Command, OrgInput, Services
+from sopflow.sop_files import shipped_sop_dir
 from tests.integration import world as w
 from tests.integration.world import email
 
@@ -597,6 +599,61 @@ def test_a_register_number_is_used_once(seeded: Services) -> None:
 
     assert unmet(error) == [("rule-failed", "unique_value")]
     assert first in str(error)
+
+
+SHIPPED_UNIQUE = "          params: {field: demand_register_number}\n"
+
+
+def eg_scoped(folder: Path, among: str) -> Path:
+    """The shipped Egyptian SOP as version 2, its register number unique ``among``."""
+    text = (shipped_sop_dir() / f"{w.EG}.v1.yaml").read_text(encoding="utf-8")
+    assert text.count("\nversion: 1\n") == 1 and text.count(SHIPPED_UNIQUE) == 1
+    text = text.replace("\nversion: 1\n", "\nversion: 2\n").replace(
+        SHIPPED_UNIQUE, f"          params: {{field: demand_register_number, among: {among}}}\n"
+    )
+    path = folder / f"{w.EG}.v2.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("among", "closed_counts"), [(None, True), ("all", True),
+                                                      ("open", False)])  # fmt: skip
+def test_a_register_number_held_by_a_closed_request_counts_unless_only_open_ones_do(
+    seeded: Services, clock: Any, tmp_path: Path, among: str | None, closed_counts: bool
+) -> None:
+    if among is not None:
+        seeded.sops.publish(eg_scoped(tmp_path, among), clock())
+    first, second, third = (w.submit_eg(seeded).reference for _ in range(3))
+    for ref in (first, second, third):
+        w.run(seeded, ref, w.eg_path_to("register_demand"))
+    number = Command(data={"demand_register_number": "DR-2026-0042"})
+
+    def register(ref: str) -> Any:
+        return seeded.commands.act(ref, "register_demand", email("registry_clerk"), number)
+
+    register(first)
+
+    # an open request holds the number: refused whatever the scope, naming it and its stage
+    error = refused(seeded, lambda: register(second))
+    assert unmet(error) == [("rule-failed", "unique_value")]
+    said = error.details["unmet"][0]["params"]
+    assert (said["reference"], said["state"]) == (first, "demand_under_review")
+
+    seeded.commands.act(
+        first,
+        "reject",
+        email("employment_officer"),
+        Command(comment="Misrepresented terms", reason="misrepresentation"),
+    )
+    if closed_counts:  # a refused demand still holds its number
+        error = refused(seeded, lambda: register(second))
+        assert error.details["unmet"][0]["params"]["state"] == "rejected"
+        return
+    assert register(second).state == "demand_under_review"
+    # the second now holds it, open: the third is refused, naming the second
+    error = refused(seeded, lambda: register(third))
+    assert error.details["unmet"][0]["params"]["reference"] == second
+    assert {seeded.queries.show(r, None)["sop_version"] for r in (first, second)} == {2}
 
 
 def test_the_approved_project_exemption_needs_the_approval(seeded: Services) -> None:

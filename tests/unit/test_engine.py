@@ -630,6 +630,40 @@ def test_renewal_allowed_once_uses_the_prior_renewals_fact():
     assert exempt.flags == ("renewal under the approved-project exemption",)
 
 
+# the lab's registration, its number unique among open requests and the name among all
+UNIQUE_LAB = compile_text(LAB_SOP.replace(
+    "    requires: {fields: [ref_no]}\n",
+    "    requires:\n"
+    "      fields: [ref_no]\n"
+    "      rules:\n"
+    "        - {rule: unique_value, params: {field: ref_no, among: open}}\n"
+    "        - {rule: unique_value, params: {field: name}}\n",
+), "lab-unique.yaml")  # fmt: skip
+
+
+def register_with(facts):
+    return fire(UNIQUE_LAB, submitted(), "register", actor("clerk"),
+                Payload(data={"ref_no": "R-1"}), NOW, facts=facts)  # fmt: skip
+
+
+def test_unique_value_refuses_on_the_holder_found_in_its_scope_only():
+    open_holder = {"reference": "LAB-2026-000002", "state": "decision"}
+    closed_holder = {"reference": "LAB-2026-000001", "state": "rejected"}
+
+    # the services found no open request with R-1 (a closed one holds it): registered
+    assert register_with({"holder:ref_no:open": None, "holder:name:all": None}).state.state == (
+        "decision"
+    )
+    failures = rule_failures(lambda: register_with({"holder:ref_no:open": open_holder,
+                                                    "holder:name:all": closed_holder}))  # fmt: skip
+    assert failures == [
+        ("unique_value", "'R-1' is already used by request LAB-2026-000002 (ref_no), "
+         "in state 'decision'"),
+        ("unique_value", "'Nile Builders' is already used by request LAB-2026-000001 (name), "
+         "in state 'rejected'"),
+    ]  # fmt: skip
+
+
 def test_contract_substitution_is_detected():
     state = registered()
     substituted = attach(

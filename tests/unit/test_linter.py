@@ -639,6 +639,86 @@ def test_a_renewal_window_is_a_whole_number_of_months(months):
     )
 
 
+def unique_among(among: Any):
+    def change(d):
+        params = {"field": "employer_name", "among": among}
+        transition(d, "reject")["requires"] = {"rules": [{"rule": "unique_value",
+                                                          "params": params}]}  # fmt: skip
+
+    return change
+
+
+@pytest.mark.parametrize("among", ["all", "open", ["approved"], ["submitted", "approved"]])
+def test_unique_value_counts_all_open_or_listed_states(among):
+    _, issues = lint(unique_among(among))
+
+    assert issues == []
+
+
+@pytest.mark.parametrize(
+    ("among", "message", "hint"),
+    [
+        ("opne", "rule parameter among: 'opne' is not 'all', 'open' or a list of states",
+         "did you mean 'open'?"),
+        ("approved", "rule parameter among: 'approved' is not 'all', 'open' or a list of "
+         "states", "a single state is written as a list: [approved]"),
+        (True, "rule parameter among: True is not 'all', 'open' or a list of states", None),
+        ([], "rule parameter among: an empty list counts no request, so the rule would never "
+         "refuse", "write 'all', 'open' or the states whose requests count"),
+        (["approved", "approved"], "rule parameter among: state 'approved' is listed twice",
+         None),
+    ],
+)  # fmt: skip
+def test_a_bad_scope_of_unique_value_is_refused(among, message, hint):
+    _, issues = lint(unique_among(among))
+
+    issue = single(issues, "bad-rule-params")
+    assert (issue.message, issue.hint) == (message, hint)
+    assert codes(issues) == ["bad-rule-params"]
+
+
+def test_a_scope_naming_unknown_states_lists_them_where_the_first_is():
+    text, issues = lint(unique_among(["submited", "approved", "aproved"]))
+
+    issue = single(issues, "unknown-state")
+    assert issue.message == "rule parameter among: no state 'submited', 'aproved'"
+    assert issue.hint == "did you mean 'submitted', 'approved'?"
+    assert at(issue) == position(text, "submited")
+
+
+def test_a_scope_naming_a_state_unlike_any_lists_the_states():
+    _, issues = lint(unique_among(["approved", "closed_file"]))
+
+    assert single(issues, "unknown-state").hint == (
+        "the states: draft, submitted, intake_review, documents_verification, "
+        "labour_market_check, directorate_approval, contract_attestation, approved, rejected"
+    )
+
+
+def test_a_list_is_refused_where_a_rule_takes_one_value():
+    def change(d):
+        transition(d, "reject")["requires"] = {
+            "rules": [{"rule": "step_done", "params": {"trigger": ["submit"]}}]
+        }
+
+    _, issues = lint(change)
+
+    issue = single(issues, "wrong-type")
+    assert issue.message == "rule parameter trigger: a list, where the rule takes one value"
+    assert codes(issues) == ["wrong-type"]
+
+
+def test_a_scope_is_a_parameter_of_unique_value_only():
+    def change(d):
+        transition(d, "reject")["requires"] = {
+            "rules": [{"rule": "step_done", "params": {"trigger": "submit", "among": "open"}}]
+        }
+
+    _, issues = lint(change)
+
+    assert single(issues, "bad-rule-params").message == "rule 'step_done' has no params among"
+
+
 @pytest.mark.parametrize(
     ("kind", "code", "message"),
     [

@@ -322,10 +322,11 @@ def test_recipient_of_two_kinds_is_refused_with_a_readable_message():
 
 def test_a_wrong_rule_parameter_is_one_issue_without_pydantic_type_names():
     """BUG: a list as a rule parameter gives four issues, one per member of the
-    str | int | float | bool union, with paths like 'params.trigger.str'."""
+    str | int | float | bool union, with paths like 'params.trigger.str'. (A list of texts
+    is read: the linter says where a rule takes one, tests/unit/test_linter.py.)"""
     text = edit(
         "{trigger: submit, from: draft,",
-        "{trigger: submit, requires: {rules: [{rule: step_done, params: {trigger: [a]}}]},"
+        "{trigger: submit, requires: {rules: [{rule: step_done, params: {trigger: [1]}}]},"
         " from: draft,",
     )
 

@@ -11,7 +11,8 @@ import pytest
 from sopflow.web.refusals import explain
 from states.model import OrganisationFacts, RequestState
 from states.rules import RULE_NAMES, RULES, RuleContext, RuleResult
-from tests.factories import agency, document_ref
+from states.scopes import holder_fact, scope
+from tests.factories import LAB_SOP, agency, compile_text, document_ref
 
 TODAY = date(2026, 3, 2)
 FEE_CAP = {
@@ -493,10 +494,68 @@ def test_a_renewal_must_name_a_granted_contract_of_the_worker(exempt):
 
 def test_unique_value_refuses_a_value_another_request_holds():
     params = {"field": "number"}
+    holder = {"reference": "EG-2026-000001", "state": "refused"}
 
-    taken = raw("unique_value", params, {"number": "DR-1"}, {"taken_by": "EG-2026-000001"})
+    taken = check("unique_value", params, data={"number": "DR-1"},
+                  facts={"holder:number:all": holder})  # fmt: skip
 
     assert not taken.ok
-    assert taken.message == "'DR-1' is already used by request EG-2026-000001 (number)"
-    assert raw("unique_value", params, {"number": "DR-1"}, {"taken_by": None}).ok
-    assert raw("unique_value", params, {}, {"taken_by": "EG-2026-000001"}).ok
+    assert taken.message == (
+        "'DR-1' is already used by request EG-2026-000001 (number), in state 'refused'"
+    )
+    assert taken.params == {"field": "number", "value": "DR-1", "reference": "EG-2026-000001",
+                            "state": "refused"}  # fmt: skip
+    assert raw("unique_value", params, {"number": "DR-1"}, {"holder:number:all": None}).ok
+    assert raw("unique_value", params, {}, {"holder:number:all": holder}).ok
+
+
+@pytest.mark.parametrize(
+    ("among", "fact"),
+    [
+        (None, "holder:number:all"),
+        ("all", "holder:number:all"),
+        ("open", "holder:number:open"),
+        (["approved", "review"], "holder:number:approved|review"),
+        (["review", "approved"], "holder:number:approved|review"),
+    ],
+)
+def test_unique_value_reads_the_holder_found_in_its_own_scope(among, fact):
+    params = {"field": "number"} | ({} if among is None else {"among": among})
+    holder = {"reference": "EG-2026-000001", "state": "review"}
+    others = {"holder:number:open", "holder:number:all", "holder:other:all"} - {fact}
+
+    assert holder_fact(params) == fact
+    assert not raw("unique_value", params, {"number": "DR-1"}, {fact: holder}).ok
+    # what the services found for another field or another scope is not this rule's
+    assert raw("unique_value", params, {"number": "DR-1"}, dict.fromkeys(others, holder)).ok
+
+
+def test_a_scope_is_all_open_or_the_states_listed():
+    assert scope(None) == scope("all") == "all"
+    assert scope("open") == "open"
+    assert scope(["approved", "review"]) == frozenset({"approved", "review"})
+
+
+def test_the_refusal_of_a_taken_value_names_the_holders_stage_in_each_language():
+    sop = compile_text(LAB_SOP, "lab.yaml")
+    result = raw(
+        "unique_value",
+        {"field": "ref_no", "among": "open"},
+        {"ref_no": "R-1"},
+        {"holder:ref_no:open": {"reference": "LAB-2026-000007", "state": "decision"}},
+    )
+    unmet = {
+        "code": "rule-failed",
+        "message": result.message,
+        "params": {"rule": "unique_value", "why": result.why, **result.params},
+    }
+    refusal = {"code": "requirement-not-met", "trigger": "register", "unmet": [unmet]}
+
+    said = {lang: explain(refusal, lang, sop).summary for lang in ("en", "fr", "ar")}
+
+    assert (
+        "“R-1” (Reference) is already used by request LAB-2026-000007 (stage “Decision”)"
+        in (said["en"])
+    )
+    assert "(étape « Décision »)" in said["fr"] and "« R-1 » (Référence)" in said["fr"]
+    assert "(مرحلة «قرار»)" in said["ar"]
