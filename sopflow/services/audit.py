@@ -14,6 +14,7 @@ from typing import Any
 
 from sopflow.domain.access import effective_roles
 from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
+from sopflow.domain.disclosure import sees_who_acted, shown_actor
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
 from sopflow.services.context import Context
@@ -122,21 +123,29 @@ class Audit:
         queries = Queries(self.ctx)
         return queries.visible_row(reference, queries.reader(email))
 
-    def history(self, reference: str, email: str | None) -> dict[str, Any]:
+    def history(self, reference: str, email: str | None,
+                lang: str | None = None) -> dict[str, Any]:  # fmt: skip
         """Every event of the request, with the notices it caused (their proof: recipient,
         template, delivery, provider's message id). The notices are for the officials and
         auditors who may see the request, and the operator (``email`` None): a requester's
         history carries none, neither of others (officials' addresses, the provider's ids
-        and errors) nor their own, as their request page shows none."""
+        and errors) nor their own, as their request page shows none.
+
+        Who did each step is shown as ``sopflow.domain.disclosure`` decides for the reader:
+        to a requester, an official is their office (``actor_masked``), in ``lang`` (None:
+        the reader's own language, as their notices are written in)."""
         queries = Queries(self.ctx)
         member = queries.reader(email)
         row, sop = queries.visible_row(reference, member)
         requester = member is not None and bool(
             sop.requester_roles & effective_roles(member, sop.spec, row["organisation_id"])
         )
+        sees = sees_who_acted(member, sop.spec, row["organisation_id"])
         with self.ctx.store.read() as r:
             evs = r.events_of(row["id"])
             notices = [] if requester else r.outbox_of(row["id"])
+            user = r.user(email) if email is not None and lang is None and not sees else None
+        lang = lang or (user["locale"] if user else sop.spec.default_locale)
         by_event: dict[int, list[dict[str, Any]]] = {}
         for n in notices:
             by_event.setdefault(n["event_seq"], []).append({
@@ -148,13 +157,22 @@ class Audit:
                 "subject_hash": n["subject_hash"], "body_hash": n["body_hash"],
                 "last_error": n["last_error"]})  # fmt: skip
         clauses = {b.id: b.citation for b in sop.spec.legal_basis}
+
+        def who(e: dict[str, Any]) -> dict[str, Any]:
+            """The step's actor (and whom they acted for) as this reader is shown them."""
+            actor = shown_actor(e["actor_id"], e["role"], sop.spec, lang, sees=sees)
+            acting_for = e["acting_for"] and shown_actor(e["acting_for"], e["role"], sop.spec,
+                                                         lang, sees=sees).text  # fmt: skip
+            return {"actor": actor.text, "actor_masked": actor.office, "acting_for": acting_for}
+
         return {
             "reference": row["reference"], "sop_id": row["sop_id"],
             "sop_version": row["sop_version"], "sop_hash": row["sop_hash"], "state": row["state"],
             "events": [{
                 "seq": e["seq"], "at": e["at"].isoformat(), "trigger": e["trigger"],
-                "from_state": e["from_state"], "to_state": e["to_state"], "actor": e["actor_id"],
-                "role": e["role"], "acting_for": e["acting_for"], "comment": e["comment"],
+                "from_state": e["from_state"], "to_state": e["to_state"],
+                **who(e),
+                "role": e["role"], "comment": e["comment"],
                 "reason": e["reason"], "legal_clause": e["legal_clause"],
                 "legal_citation": clauses.get(e["legal_clause"] or ""), "payload": e["payload"],
                 "sop_version": e["sop_version"], "flow_run_id": e["flow_run_id"],

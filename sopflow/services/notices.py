@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sopflow.domain.disclosure import role_sees_who_acted, shown_actor
 from sopflow.domain.ports import Channel, DeliveryFailed, Message, Rendered, Renderer
 from sopflow.errors import CommandRejected, NotFound, UnknownTrigger
 from sopflow.services.context import Context
@@ -90,13 +91,16 @@ class Notices:
 
     # -- context ------------------------------------------------------------------------
     def context(self, sop: CompiledSop, request: dict[str, Any], event: dict[str, Any],
-                recipient: dict[str, Any], locale: str,
-                deadline: datetime | None) -> dict[str, Any]:  # fmt: skip
+                recipient: dict[str, Any], locale: str, deadline: datetime | None,
+                sees: bool) -> dict[str, Any]:  # fmt: skip
         """Everything a template may use (the keys of ``notifications.render.SAMPLE_CONTEXT``).
 
         A notice describes its event: the stage is the event's ``to_state`` and the deadline
         the one the request had right after it (``deadline``), never the request as it is
-        when the notice is sent, which may be steps later."""
+        when the notice is sent, which may be steps later. Who took the step is named to a
+        recipient who ``sees`` who acted (``sopflow.domain.disclosure``); to the requester,
+        an official is their office (``step.actor``; ``step.role_title`` then None, the
+        office saying it already)."""
         spec = sop.spec
         tr = next((t for t in spec.transitions if t.trigger == event["trigger"]
                    and (event["from_state"] in t.source)), None)  # fmt: skip
@@ -106,6 +110,8 @@ class Notices:
         with self.ctx.store.read() as r:
             actor = r.user(event["actor_id"])
             org = r.organisation(request["organisation_id"])
+        who = shown_actor(event["actor_id"], event["role"], spec, locale, sees=sees,
+                          identity=actor["name"] if actor else "sopflow")  # fmt: skip
         return {
             "sop": {"id": spec.id, "version": spec.version, "title": spec.title.get(locale)},
             "authority": {"name": spec.authority.name.get(locale)},
@@ -125,8 +131,9 @@ class Notices:
                 "from_state_label": sop.states[event["from_state"]].label.get(locale)
                 if event["from_state"] in sop.states else None,
                 "to_state_label": sop.states[event["to_state"]].label.get(locale),
-                "actor": actor["name"] if actor else "sopflow",
-                "role_title": actor_role.title.get(locale) if actor_role else event["role"],
+                "actor": who.text,
+                "role_title": None if who.office
+                else actor_role.title.get(locale) if actor_role else event["role"],
                 "comment": event["comment"],
                 "reason": event["reason"],
                 "reason_label": reasons.get(event["reason"] or ""),
@@ -186,14 +193,16 @@ class Notices:
         if request is None or event is None:
             raise NotFound(f"outbox {row['id']}: its request or event is gone")
         sop = self.ctx.sops.pinned(request["sop_id"], request["sop_version"], request["sop_hash"])
-        kind = "requester" if row["recipient_kind"] == "requester" else (
-            "address" if row["recipient_kind"].startswith("field:") else "official")  # fmt: skip
+        told = row["recipient_kind"]  # requester, role:<id> or field:<id> (an address)
+        kind = "requester" if told == "requester" else (
+            "address" if told.startswith("field:") else "official")  # fmt: skip
         recipient = {"name": user["name"] if user else row["recipient"],
                      "email": row["recipient"], "kind": kind}  # fmt: skip
         deadline = row.get("deadline")
         if deadline is None and sop.states[event["to_state"]].sla is not None:
             deadline = self._deadline_at(sop, request["id"], event["seq"])
-        context = self.context(sop, request, event, recipient, row["locale"], deadline)
+        sees = told.startswith("role:") and role_sees_who_acted(told[5:], sop.spec)
+        context = self.context(sop, request, event, recipient, row["locale"], deadline, sees)
         rendered = self.renderer.render(row["template"], row["locale"], context)
         message = Message(row["message_id"], row["recipient"], rendered.subject, rendered.text,
                           rendered.html, self.sender,
@@ -306,6 +315,14 @@ class Notices:
                 if key not in seen:  # the same notice on several transitions of one trigger
                     seen.add(key)
                     context["recipient"] = _sample_recipient(sop, notice.to, locale)
+                    # the sample official named, or shown as their office, as to the real one
+                    role = notice.to.role
+                    sees = role is not None and role_sees_who_acted(role, spec)
+                    who = shown_actor("sample", tr.roles[0], spec, locale, sees=sees,
+                                      identity=SAMPLE_CONTEXT["step"]["actor"])  # fmt: skip
+                    context["step"] = {**context["step"], "actor": who.text, "role_title":
+                                       None if who.office
+                                       else sop.roles[tr.roles[0]].title.get(locale)}  # fmt: skip
                     rendered.append((key[1], self.renderer.render(key[0], locale, context)))
         return rendered
 

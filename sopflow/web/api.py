@@ -313,6 +313,10 @@ def download(reference: str, sha256: str, member: Caller, services: Svc) -> Resp
 
 @router.get("/requests/{reference}/history", response_model=History, responses=problems(404))
 def history(reference: str, member: Caller, services: Svc) -> dict[str, Any]:
+    """Every step of the request: who (an official named to the officials and auditors of
+    the SOP's authority only; to the requester, their office, in the caller's own language),
+    when, what, why, the legal clause, the hash; the notices a step caused for officials
+    and auditors only."""
     return services.audit.history(reference, member.email)
 
 

@@ -196,15 +196,33 @@ class HistoryNotice(_Open):
     last_error: str | None
 
 
+ACTOR = (
+    "Who took the step. To the officials and auditors of the SOP's authority (and the "
+    "operator), the person: their e-mail (`system` for the deadline sweep's own steps). To "
+    "anyone else who may see the request (its requester), an official is shown as their "
+    "office, never by e-mail or name: the role's title and the authority's name in the "
+    "reader's language (the user's own language, as their notices are written in), e.g. "
+    "`Labour attaché, Ministry of Labour`; the steps of the requester's own organisation "
+    "keep the e-mail of the colleague who took them, the system's stay `system`."
+)
+ACTOR_MASKED = (
+    "True when `actor` is the office (role and authority) standing for an official the "
+    "reader may not name; false when it is the person (or `system`)."
+)
+
+ACTING_FOR = "Whom the actor acted for (a delegation), shown as `actor` is."
+
+
 class HistoryEvent(_Open):
     seq: int
     at: Timestamp
     trigger: str
     from_state: str | None
     to_state: str
-    actor: str
+    actor: str = Field(description=ACTOR)
+    actor_masked: bool = Field(description=ACTOR_MASKED)
     role: str
-    acting_for: str | None
+    acting_for: str | None = Field(description=ACTING_FOR)
     comment: str | None
     reason: str | None
     legal_clause: str | None

@@ -191,12 +191,14 @@ def document_download(request: Request, reference: str, sha256: str, email: Emai
 @router.get("/requests/{reference}/history.{fmt}", response_model=None, include_in_schema=False)
 def history_download(request: Request, reference: str, fmt: str, email: Email) -> Response:
     """The request's whole history, for the requester's files or an auditor's working
-    papers: JSON (every step; the notices they caused for officials and auditors only, as
-    the request page shows them: ``Audit.history``) or CSV (one row per step)."""
+    papers: JSON (every step; the notices they caused for officials and auditors only, and
+    an official who acted named to them only, the requester reading the office in the
+    page's language, as the request page shows them: ``Audit.history``) or CSV (one row
+    per step)."""
     if fmt not in ("json", "csv"):
         return _render(request, "error.html", 404, error=t("no_such_page", _lang(request)))
     try:
-        history = _services(request).audit.history(reference, email)
+        history = _services(request).audit.history(reference, email, _lang(request))
     except SopflowError as exc:
         return _refused(request, exc)
     name = f"{reference}-history.{fmt}"

@@ -361,7 +361,7 @@ def request_page(request: Request, reference: str, email: str, error: str | None
     services = _services(request)
     try:
         view = services.queries.show(reference, email)
-        history = services.audit.history(reference, email)
+        history = services.audit.history(reference, email, _lang(request))
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 400,
                        error=explain(exc.to_dict(), _lang(request)).summary)  # fmt: skip

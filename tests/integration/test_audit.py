@@ -64,7 +64,8 @@ def test_a_requesters_history_carries_no_notices_and_shows_steps_as_the_page_doe
     """The proof of notice (who was notified, at which address, the provider's ids and
     errors) is for officials and auditors: the requester's request page shows none, and
     neither does their history (web download, API, CLI alike), not even of their own
-    notices. The steps themselves, who did them included, are as the page shows them."""
+    notices. The steps themselves are as the page shows them: the requester's colleagues
+    by e-mail, the officials by their office (``test_pages_privacy``)."""
     svc = log.services
     audited = svc.audit.history(log.a, AUDITOR)
     official = svc.audit.history(log.a, email("labour_attache"))
@@ -75,9 +76,16 @@ def test_a_requesters_history_carries_no_notices_and_shows_steps_as_the_page_doe
     assert any(e["notices"] for e in audited["events"])
     assert official["events"] == audited["events"]
     assert svc.audit.history(log.a, None)["events"] == audited["events"]  # the operator
-    strip = [{k: v for k, v in e.items() if k != "notices"} for e in audited["events"]]
-    assert [{k: v for k, v in e.items() if k != "notices"} for e in mine["events"]] == strip
+    who = ("notices", "actor", "actor_masked")
+    strip = [{k: v for k, v in e.items() if k not in who} for e in audited["events"]]
+    assert [{k: v for k, v in e.items() if k not in who} for e in mine["events"]] == strip
+    shown = [(e["role"], e["actor_masked"], "@" in e["actor"]) for e in mine["events"]]
+    assert shown == [("employer_agent", False, True), ("employer_agent", False, True),
+                     ("labour_attache", True, False), ("registry_clerk", True, False),
+                     ("employment_officer", True, False),
+                     ("employer_agent", False, True)]  # fmt: skip
     text = json.dumps(mine)
+    assert "@mom.example" not in text  # no official of the ministry, by any address
     notified = {n["recipient"] for e in audited["events"] for n in e["notices"]}
     assert email("advertisement_reviewer") in notified  # an official who did no step
     assert email("advertisement_reviewer") not in text

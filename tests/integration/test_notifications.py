@@ -448,3 +448,47 @@ def test_an_outbox_folder_that_is_a_file_dead_letters_with_the_reason(seeded, tm
         FileChannel(folder).check()
     assert refused.value.code == "configuration-error"
     FileChannel(tmp_path / "outbox" / "new").check()  # a folder still to create is fine
+
+
+def _mails_to(folder: Path) -> dict[str, list[str]]:
+    """The text and HTML of every .eml in ``folder``, by recipient."""
+    mails: dict[str, list[str]] = {}
+    for path in folder.glob("*.eml"):
+        parsed = _read_back(path)
+        parts = [parsed.get_body(preferencelist=(kind,)) for kind in ("plain", "html")]
+        mails.setdefault(parsed["To"], []).append("\n".join(p.get_content() for p in parts if p))
+    return mails
+
+
+def test_a_requesters_notice_names_the_office_that_acted_not_the_official(seeded, tmp_path):
+    """An official's step told to the requester (and to the contact address) says which
+    office took it, in the reader's language; the officials told of it read who did."""
+    use_channel(seeded, FileChannel(tmp_path / "outbox"))
+    karim = "karim.adel@mom.example"
+    seeded.directory.add_user(karim, "Karim Adel", world.EG_AUTHORITY, ["labour_attache"])
+    ref = world.submit_eg(seeded).reference
+    seeded.commands.act(ref, "attest_demand", karim,
+                        world.Command(documents=world.docs("attestation")))  # fmt: skip
+    seeded.notices.deliver()
+
+    mails = _mails_to(tmp_path / "outbox")
+    outside = mails[world.email("agent")] + mails[world.eg_data()["contact_email"]]
+    assert not any("Karim" in m or "@mom.example" in m for m in outside)
+    office = "الملحق العمالي (مكتب التمثيل العمالي)، وزارة العمل"  # the agent reads Arabic
+    assert any(office in m for m in mails[world.email("agent")])
+    assert any("Karim Adel" in m for m in mails[world.email("registry_clerk")])
+    # the history, as the CLI gives it: the office with --as the agent, the person without
+    assert seeded.audit.history(ref, world.email("agent"))["events"][-1]["actor_masked"]
+    assert seeded.audit.history(ref, None)["events"][-1]["actor"] == karim
+
+
+def test_a_preview_shows_the_requester_the_office_and_the_officials_the_person(seeded):
+    notices = use_channel(seeded, FileChannel(Path("/nonexistent")))
+    sop = seeded.sops.catalogue.get(world.EG)
+
+    told = dict(notices.preview(sop, "attest_demand", "en"))
+
+    assert "Mona Said" not in told["requester"].text
+    assert "Approved by: Labour attaché (labour representation office), Ministry of Labour" \
+        in told["requester"].text  # fmt: skip
+    assert "By: Mona Said (Labour attaché" in told["role:registry_clerk"].text
