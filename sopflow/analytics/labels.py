@@ -1,17 +1,18 @@
 """Labels for the keys of a table, in English, French or Arabic: the SOPs' own labels
 (states, roles, reasons, steps, enumerations), the classifications' titles (ISCO-08,
-ISIC Rev.4, in English as published) and country names; the keys themselves otherwise."""
+ISIC Rev.4: French and Arabic for the upper levels, English below them) and country names
+in the reader's language; the keys themselves otherwise. ``Labels.said`` also tells the
+language a label is in, so that a page can mark an English one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pycountry
-
 from sopflow.analytics.dimensions import FROM_SOP_FIELD, NOT_UNIT_GROUP
 from sopflow.analytics.grouping import OPEN_ROLE
 from sopflow.analytics.model import NOT_IN_SOP, NOT_RECORDED
-from sopflow.spec.classifications import isco08_title, isic4_title
+from sopflow.countries import country_name
+from sopflow.spec.classifications import Classification, title
 from sopflow.spec.models import EnumField, Localized
 from states.machine import CompiledSop
 
@@ -34,6 +35,9 @@ WORDS: dict[str, dict[str, str]] = {
 GENERIC = frozenset({NOT_RECORDED, NOT_IN_SOP, NOT_UNIT_GROUP, OPEN_ROLE})  # any dimension
 VOCABULARY = {"outcome": ("approved", "rejected", "withdrawn", "expired", "open"),
               "waiting_on": ("authority", "requester", "third_party")}  # fmt: skip
+CLASSIFIED: dict[str, Classification] = {"occupation_major": "isco08",
+                                          "occupation_unit": "isco08",
+                                          "industry_section": "isic4"}  # fmt: skip
 
 
 class Labels:
@@ -62,16 +66,19 @@ class Labels:
         self.text[(dimension, key)] = text
 
     def __call__(self, dimension: str, key: str, lang: str) -> str:
+        return self.said(dimension, key, lang)[0]
+
+    def said(self, dimension: str, key: str, lang: str) -> tuple[str, str]:
+        """The label of ``key`` and the language it is in (``lang``, or ``"en"`` where a
+        translation is missing); a key without a label is itself, said to be in ``lang``."""
         found = self.text.get((dimension, key))
         if found is not None:
-            return found.get(lang)
+            return found.get(lang), lang if getattr(found, lang, None) else "en"
         if key in GENERIC or key in VOCABULARY.get(dimension, ()):
-            return WORDS[key].get(lang) or WORDS[key]["en"]
-        if dimension in ("occupation_major", "occupation_unit"):
-            return isco08_title(key) or key
-        if dimension == "industry_section":
-            return isic4_title(key) or key
+            return (WORDS[key][lang], lang) if WORDS[key].get(lang) else (WORDS[key]["en"], "en")
+        classification = CLASSIFIED.get(dimension)
+        if classification is not None:
+            return title(classification, key, lang) or (key, lang)
         if dimension in ("destination_country", "origin_country", "citizenship"):
-            country = pycountry.countries.get(alpha_2=key) if len(key) == 2 else None
-            return str(country.name) if country is not None else key
-        return key
+            return country_name(key, lang) or key, lang
+        return key, lang

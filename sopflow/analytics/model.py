@@ -2,8 +2,8 @@
 
 A table is a list of rows, one per combination of the dimensions asked for (``by``), each
 with its measures; a total row over all of them; headline figures (``summary``) and notes
-(what an SOP does not record, what was suppressed). Values are plain numbers; a suppressed
-value is ``None`` and named in ``Row.suppressed``.
+(``Note``: what an SOP does not record, what was suppressed). Values are plain numbers; a
+suppressed value is ``None`` and named in ``Row.suppressed``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from sopflow.analytics.notes import Note
 
 Period = Literal["month", "quarter", "year"]
 Basis = Literal["decision", "filing"]
@@ -21,7 +24,7 @@ Unit = Literal["count", "days", "percent", "number"]
 
 NOT_RECORDED = "not recorded"  # the SOP declares the field, the request has no value
 NOT_IN_SOP = "not recorded by this SOP"  # the SOP's statistics mapping lacks the dimension
-TOTAL = "total"
+TOTAL = "total"  # the total row's key, in the CSV's code columns
 SUPPRESSED = "suppressed"  # a hidden value, where no language is asked for
 
 # (dimension, key, lang) -> a label for people; the default is the key itself
@@ -30,6 +33,10 @@ Labeller = Callable[[str, str, str], str]
 
 def _plain(dimension: str, key: str, lang: str) -> str:
     return key
+
+
+def _english(measure: Column) -> str:
+    return measure.description
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +113,18 @@ class Table:
     rows: list[Row]
     total: Row | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     query: Query = Query()
 
     def measure(self, name: str) -> Column:
         return next(m for m in self.measures if m.name == name)
 
-    def to_json(self, label: Labeller = _plain, lang: str = "en") -> dict[str, Any]:
+    def to_json(self, label: Labeller = _plain, lang: str = "en",
+                describe: Callable[[Column], str] = _english,
+                say: Callable[[Note], str] = str) -> dict[str, Any]:  # fmt: skip
+        """The table for programs; ``label``, ``describe`` (a measure's definition) and
+        ``say`` (a note) put the words of ``lang`` (English by default); codes stay codes."""
+
         def row(r: Row) -> dict[str, Any]:
             keys: dict[str, Any] = {}
             for dim, key in zip(self.dimensions, r.keys, strict=True):
@@ -123,19 +135,21 @@ class Table:
         return {
             "table": self.name, "title": self.title, "definition": self.definition,
             "query": self.query.to_json(), "dimensions": list(self.dimensions),
-            "measures": [{"name": m.name, "unit": m.unit, "description": m.description}
+            "measures": [{"name": m.name, "unit": m.unit, "description": describe(m)}
                          for m in self.measures],
             "rows": [row(r) for r in self.rows],
             "total": ({**dict(r.values), "suppressed": sorted(r.suppressed)}
                       if (r := self.total) else None),
-            "summary": self.summary, "notes": list(self.notes),
+            "summary": self.summary, "notes": [say(n) for n in self.notes],
         }  # fmt: skip
 
-    def csv(self, label: Labeller = _plain, lang: str = "en", suppressed: str = SUPPRESSED) -> str:
+    def csv(self, label: Labeller = _plain, lang: str = "en", suppressed: str = SUPPRESSED,
+            total: str = TOTAL) -> str:  # fmt: skip
         """One line per row, then the total; a suppressed value is written as ``suppressed``
-        (the web passes the word of the page's language). The header line is the columns'
-        codes (each dimension, its ``_label``, the measures' names), the same in every
-        language: programs read them."""
+        and the total row's labels as ``total`` (the web passes the words of the page's
+        language). The header line is the columns' codes (each dimension, its ``_label``, the
+        measures' names), the same in every language, and so are the code columns: the total
+        row's are ``total``. Programs read them."""
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")
         head = [c for d in self.dimensions for c in (d, f"{d}_label")]
@@ -145,7 +159,8 @@ class Table:
                     for c in (k, label(d, k, lang))]  # fmt: skip
             out.writerow(keys + cells(self.measures, r, suppressed))
         if self.total is not None:
-            out.writerow([TOTAL] * len(head) + cells(self.measures, self.total, suppressed))
+            keys = [c for _ in self.dimensions for c in (TOTAL, total)]
+            out.writerow(keys + cells(self.measures, self.total, suppressed))
         return buffer.getvalue()
 
 

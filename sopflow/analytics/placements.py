@@ -23,7 +23,8 @@ from sopflow.analytics.dimensions import (
     period_key,
     value_of,
 )
-from sopflow.analytics.model import NOT_IN_SOP, NOT_RECORDED, Column, Query, Row, Table, rounded
+from sopflow.analytics.model import NOT_IN_SOP, Column, Query, Row, Table, rounded
+from sopflow.analytics.notes import Note, note
 from states.machine import CompiledSop
 
 
@@ -146,7 +147,7 @@ class Placements:
         self.query = query
         self.by = check_by(query.by or DEFAULT_BY, PLACEMENT_DIMENSIONS, "placements")
         self.cells: dict[tuple[str, ...], _Cell] = {}
-        self.gaps: dict[str, list[str]] = {}  # SOP id -> what it does not record (notes)
+        self.gaps: dict[str, list[Note]] = {}  # SOP id -> what it does not record
 
     def add(self, fact: PlacementFact) -> None:
         if not self.query.window.contains(fact.day):
@@ -178,7 +179,7 @@ class Placements:
         what = "decided" if query.basis == "decision" else "filed"
         notes = [note for _, gaps in sorted(self.gaps.items()) for note in gaps]
         if not total.requests:
-            notes.append(f"no request was {what} in the window of this query")
+            notes.append(note(f"nothing-{what}"))
         notes += _notes(query, hidden, len(rows))
         return Table(
             name="placements",
@@ -232,22 +233,18 @@ def _total_suppression(row: Row, total: _Cell, k: int) -> None:
         row.suppressed = SDG_MEASURES
 
 
-def _gaps(sop: CompiledSop, by: tuple[str, ...]) -> list[str]:
+def _gaps(sop: CompiledSop, by: tuple[str, ...]) -> list[Note]:
     sop_id = sop.spec.id
-    notes = [f"{dim} is not recorded by {sop_id} (its statistics mapping has no field for "
-             f"it): its requests count under '{NOT_IN_SOP}'"
-             for dim in missing_from(sop, by)]  # fmt: skip
+    notes = [note("not-in-sop", dimension=dim, sop=sop_id) for dim in missing_from(sop, by)]
     if not {"worker_paid_costs", "monthly_wage"} <= set(sop.spec.statistics):
-        notes.append(f"SDG 10.7.1 cannot be computed for {sop_id}: its statistics mapping "
-                     "lacks worker_paid_costs or monthly_wage")  # fmt: skip
+        notes.append(note("no-sdg-mapping", sop=sop_id))
     return notes
 
 
-def _notes(query: Query, hidden: int, count: int) -> list[str]:
+def _notes(query: Query, hidden: int, count: int) -> list[Note]:
     notes = []
     if hidden:
-        notes.append(f"{hidden} of {count} row(s) suppressed: fewer than {query.min_cell} "
-                     "requests, or hidden so that a suppressed cell cannot be worked out "
-                     "from the totals")  # fmt: skip
-    notes.append(f"'{NOT_RECORDED}': the SOP has the field but the request does not fill it")
+        notes.append(note("rows-suppressed", hidden=hidden, count=count,
+                          min_cell=query.min_cell))  # fmt: skip
+    notes.append(note("not-recorded"))
     return notes

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sopflow.analytics.aggregate import share
 from sopflow.analytics.grouping import Tally, merge_counts, tally_all, within
 from sopflow.analytics.model import Column, Query, Row, Table, rounded
+from sopflow.analytics.notes import note
 from sopflow.analytics.stays import EventFact, Track
 from states.machine import CompiledSop
 
@@ -118,8 +119,7 @@ class Returns(Tally):
             summary={"decided": self.decided, "returned_at_least_once": self.returned_ever,
                      "first_time_right_pct": _first_time_right(self.decided,
                                                                self.returned_ever)},
-            notes=["first_time_right_pct: requests decided in the window that were never "
-                   "returned for correction, as a share of the requests decided"],
+            notes=[note("first-time-right")],
         )  # fmt: skip
 
 

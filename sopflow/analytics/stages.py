@@ -9,6 +9,7 @@ from datetime import datetime
 from sopflow.analytics.aggregate import Distribution, percentile, share
 from sopflow.analytics.grouping import OPEN_ROLE, Tally, merge_lists, tally_all, within
 from sopflow.analytics.model import Column, Query, Row, Table, rounded
+from sopflow.analytics.notes import Note, note
 from sopflow.analytics.stays import Track
 
 STAGE_DIMENSIONS = ("sop", "stage", "waiting_on", "office", "role", "period")
@@ -111,12 +112,8 @@ def _open(days: list[float]) -> dict[str, int | float | None]:
             "open_max_days": values[-1] if values else None}  # fmt: skip
 
 
-def _notes(with_open: bool) -> list[str]:
-    notes = ["role: the role of whoever ended the stay (the system for an expiry or an "
-             "escalation)"]  # fmt: skip
-    if not with_open:
-        notes.append("open stays are left out when the table is broken down by role or period")
-    return notes
+def _notes(with_open: bool) -> list[Note]:
+    return [note("role-ended")] + ([] if with_open else [note("open-left-out")])
 
 
 AGEING_DIMENSIONS = ("sop", "stage", "waiting_on", "office", "organisation")

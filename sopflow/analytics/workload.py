@@ -10,6 +10,7 @@ from typing import Any
 from sopflow.analytics.aggregate import percentile
 from sopflow.analytics.grouping import Tally, tally_all, within
 from sopflow.analytics.model import Column, Query, Row, Table, rounded
+from sopflow.analytics.notes import note
 from sopflow.analytics.returns import ReturnRule
 from sopflow.analytics.stays import Track
 from states.machine import CompiledSop
@@ -107,9 +108,7 @@ class Workload(Tally):
             dimensions=self.by, measures=MEASURES, rows=rows,
             total=Row(("total",), total.values()),
             summary={"queue_now": _queue_summary(self.queue)}, query=self.query,
-            notes=["queue_now: open requests now in a stage that waits for the role (it has a "
-                   "step to a next stage there, or only decisions are left), whatever the "
-                   "window"],
+            notes=[note("queue-now")],
         )  # fmt: skip
 
 

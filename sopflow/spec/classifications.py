@@ -17,10 +17,18 @@ Division, ISIC Rev.4 (Statistical Papers, Series M No. 4/Rev.4, New York, 2008).
 
 Titles keep the publishers' wording and spellings ("labourers", "specialized", "n.e.c."),
 in sentence case as in the ILO's and UNSD's structure tables, with plain ASCII apostrophes.
+The French and Arabic titles of the upper levels are in ``classifications_i18n.py``;
+``title`` is the one lookup in the reader's language, falling back to English below them.
 The module is pure data and lookups: it reads no file.
 """
 
 from __future__ import annotations
+
+from typing import Literal
+
+from sopflow.spec.classifications_i18n import ISCO08_AR, ISCO08_FR, ISIC4_AR, ISIC4_FR
+
+Classification = Literal["isco08", "isic4"]
 
 ISCO08: dict[str, str] = {
     # Major group 0
@@ -1087,11 +1095,6 @@ _ISIC4_DIVISION_SECTION: dict[str, str] = {
 }
 
 
-def isco08_title(code: str) -> str | None:
-    """The English title of an ISCO-08 code at any level, or None if it is not one."""
-    return ISCO08.get(code)
-
-
 def is_isco08(code: str) -> bool:
     """True only for a code in the ISCO-08 table (major, sub-major, minor or unit group)."""
     return code in ISCO08
@@ -1102,11 +1105,6 @@ def isco08_major_group(code: str) -> str | None:
     if not is_isco08(code):
         return None
     return code[0]
-
-
-def isic4_title(code: str) -> str | None:
-    """The English title of an ISIC Rev.4 section, division or group, or None."""
-    return ISIC4.get(code)
 
 
 def is_isic4(code: str) -> bool:
@@ -1121,3 +1119,22 @@ def isic4_section(code: str) -> str | None:
     if code.isalpha():
         return code
     return _ISIC4_DIVISION_SECTION.get(code[:2])
+
+
+# classification -> (the English titles, language -> the translated ones)
+_TITLES: dict[str, tuple[dict[str, str], dict[str, dict[str, str]]]] = {
+    "isco08": (ISCO08, {"fr": ISCO08_FR, "ar": ISCO08_AR}),
+    "isic4": (ISIC4, {"fr": ISIC4_FR, "ar": ISIC4_AR}),
+}
+
+
+def title(classification: Classification, code: str, lang: str) -> tuple[str, str] | None:
+    """The title of ``code`` in ``lang`` and the language it is in: French or Arabic where
+    ``classifications_i18n`` has it (ISCO-08 major and sub-major groups, ISIC Rev.4
+    sections), else English (``"en"``, which a page marks as such); None if ``code`` is not
+    a code of the classification."""
+    english, translated = _TITLES[classification]
+    if code not in english:
+        return None
+    said = translated.get(lang, {}).get(code)
+    return (said, lang) if said else (english[code], "en")

@@ -1,30 +1,37 @@
 """A field's value as a person reads it: an enum's label rather than its id, yes/no, a
-country's name in the reader's language, an occupation's ISCO-08 title, a date as the
+country's name in the reader's language, an occupation's ISCO-08 or an industry's ISIC
+Rev.4 code with its title (in the reader's language where it is translated), a date as the
 reader's language writes it."""
 
 from __future__ import annotations
 
-import gettext
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from typing import Any
 
-import pycountry
 from babel.numbers import format_currency
+from markupsafe import Markup
 
-from sopflow.spec.classifications import isco08_title, isic4_title
+from sopflow import countries
+from sopflow.spec.classifications import Classification, title
 from sopflow.web.i18n import day, t
 
-
-@cache
-def _countries(lang: str) -> gettext.NullTranslations:
-    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang],
-                               fallback=True)  # fmt: skip
+CLASSIFIED: dict[str, Classification] = {"isco08": "isco08", "isic": "isic4"}  # field type
 
 
 def country_name(code: str, lang: str) -> str:
-    country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
-    return _countries(lang).gettext(country.name) if country else code
+    return countries.country_name(code, lang) or code
+
+
+def coded(value: str, classification: Classification, lang: str) -> str:
+    """A classification's code with its title in ``lang``; a title that is only in English
+    (the lower levels) is marked ``lang="en"``, as the pages mark any English fallback."""
+    said = title(classification, value, lang)
+    if said is None:
+        return value
+    text, text_lang = said
+    if text_lang == lang:
+        return f"{value} {text}"
+    return Markup('{} <span lang="en" dir="ltr">{}</span>').format(value, text)
 
 
 def money(value: dict[str, Any], lang: str) -> str:
@@ -54,12 +61,8 @@ def display(value: Any, spec: Any, lang: str) -> str:
         return str(labels.get(str(value), value))
     if kind == "country":
         return country_name(str(value), lang)
-    if kind == "isco08":
-        title = isco08_title(str(value))
-        return f"{value} {title}" if title else str(value)
-    if kind == "isic":
-        title = isic4_title(str(value))
-        return f"{value} {title}" if title else str(value)
+    if kind in CLASSIFIED:
+        return coded(str(value), CLASSIFIED[kind], lang)
     if kind == "date":
         return day(str(value), lang)
     return str(value)

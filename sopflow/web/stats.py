@@ -8,18 +8,16 @@ redirect, or "not found".
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from ruamel.yaml import YAML
 
 from sopflow.analytics import charts
 from sopflow.analytics.dimensions import QueryInvalid
 from sopflow.analytics.labels import Labels
-from sopflow.analytics.model import Column, Row, Table, format_value
 from sopflow.analytics.model import Query as StatsQuery
+from sopflow.analytics.model import Row, Table, format_value
 from sopflow.errors import FieldError, SopflowError
 from sopflow.services import Services
 from sopflow.services.statistics import (
@@ -35,6 +33,8 @@ from sopflow.web.api import Caller, Svc
 from sopflow.web.files import attachment
 from sopflow.web.pages import TEMPLATES, Email, _lang, _render, _services, session_user
 from sopflow.web.refusals import explain
+from sopflow.web.stats_text import definition, note, table_json
+from sopflow.web.stats_text import heading as _heading
 from sopflow.web.validation import api_get
 
 router = APIRouter()
@@ -53,10 +53,6 @@ CHARTS: dict[str, tuple[str, str | None, str]] = {
     "workload": ("actions", "sop", "actions"),
 }
 MAX_BARS = 30
-# table -> measure -> {fr, ar}: the measures' definitions translated (their English is the
-# Column's description, in sopflow/analytics)
-DEFINITIONS: dict[str, dict[str, dict[str, str]]] = YAML(typ="safe").load(
-    (Path(__file__).parent / "stats_definitions.yaml").read_text("utf-8"))  # fmt: skip
 
 
 def stats_allowed(request: Request) -> bool:
@@ -112,19 +108,6 @@ def _said(exc: SopflowError, lang: str) -> str:
 
     names = {name: i18n.t(key, lang) for name, key in FORM_LABELS.items()}
     return explain(exc.to_dict(), lang, names=names, choices=choice).summary
-
-
-def _heading(kind: str, name: str, lang: str) -> str:
-    key = f"st_{kind}_{name}"
-    return i18n.t(key, lang) if key in i18n.WORDS else name
-
-
-def _definition(table: str, measure: Column, lang: str) -> tuple[str, str]:
-    """A measure's definition in ``lang`` from stats_definitions.yaml, and the language it
-    is in: the English of the measure's Column where ``lang`` is English or the translation
-    is missing (the page then marks it ``lang="en"``)."""
-    said = DEFINITIONS.get(table, {}).get(measure.name, {}).get(lang)
-    return (said, lang) if said else (measure.description, "en")
 
 
 def _row_label(table: Table, row: Row, labels: Labels, lang: str, shown: list[int]) -> str:
@@ -231,10 +214,11 @@ def stats_csv(request: Request, table: str, email: Email) -> Response:
     except SopflowError as exc:
         return _render(request, "error.html", 404 if exc.code == "not-found" else 422,
                        error=_said(exc, lang))  # fmt: skip
-    # the values in the page's language (labels, the word of a suppressed cell); the header
-    # line stays the columns' codes, which programs read
-    gap = i18n.t("st_suppressed", lang)
-    body = "\ufeff" + result.csv(services.statistics.labels(email), lang, gap)
+    # the values in the page's language (labels, the words of a suppressed cell and of the
+    # total); the header line and the code columns stay codes, which programs read
+    body = "\ufeff" + result.csv(services.statistics.labels(email), lang,
+                                 suppressed=i18n.t("st_suppressed", lang),
+                                 total=i18n.t("st_total", lang))  # fmt: skip
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": attachment(f"sopflow-{result.name}.csv")})  # fmt: skip
 
@@ -256,7 +240,7 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
     context: dict[str, Any] = {"table_name": table, "tables": TABLES, "dims": DIMENSIONS[table],
                                "params": request.query_params, "min_cell": default_min_cell(),
                                "sops": sorted(visible), "heading": _heading,
-                               "definition": _definition}  # fmt: skip
+                               "definition": definition}  # fmt: skip
     try:
         result = services.statistics.table(table, _query(request, table), email)
         labels = services.statistics.labels(email)
@@ -267,6 +251,7 @@ def stats_page(request: Request, table: str, email: Email) -> Response:
                        error=_said(exc, lang), result=None, **context)  # fmt: skip
     return _render(request, "stats.html", result=result, labels=labels, charts=charted,
                    summary=_summary(result, labels, lang), cell=_shown(lang),
+                   notes=[note(n, labels, lang) for n in result.notes],
                    csv_link=f"/stats/{table}.csv?{request.url.query}",
                    more_rows=len(result.rows) > MAX_BARS, max_bars=MAX_BARS,
                    **context)  # fmt: skip
@@ -297,11 +282,14 @@ def stats_api(
     """A statistics table as JSON (``table``: placements, stages, deadlines, returns, ageing
     or workload), for officials and auditors; ``from`` and ``to`` are local dates
     (YYYY-MM-DD, both included), ``by`` and ``sop`` repeatable; docs/statistics.md defines
-    every figure. A bad query is refused (``invalid-data``) with every mistake listed, each
-    naming its parameter."""
+    every figure. ``lang`` (en, fr or ar; English by default) is the language of the words:
+    the keys' ``_label``s, the measures' ``description``s, the notes and (fr, ar) the title
+    and definition; codes (``table``, dimensions, keys, measures' ``name``s, ``summary``)
+    are the same in every language. A bad query is refused (``invalid-data``) with every
+    mistake listed, each naming its parameter."""
     more = [] if lang in LANGS else [
         FieldError("lang", "not-in-enum", f"'{lang}' is not a language; use {', '.join(LANGS)}",
                    {"value": lang, "allowed": list(LANGS)})]  # fmt: skip
     query = _checked(table, start, end, by, sop, period, min_cell, basis, more)
     result = services.statistics.table(table, query, member.email)
-    return result.to_json(services.statistics.labels(member.email), lang)
+    return table_json(result, services.statistics.labels(member.email), lang)

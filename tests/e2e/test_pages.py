@@ -100,6 +100,20 @@ def test_an_official_acts_from_the_request_page_in_arabic(site: TestClient) -> N
     assert "<script>alert(1)</script>" not in done.text and "&lt;script&gt;" in done.text
 
 
+def test_a_chosen_occupation_and_industry_are_titled_english_marked_where_untranslated(
+    site: TestClient,
+) -> None:
+    sign_in(site, "attache@mom.demo")
+
+    french = site.get("/requests/EG-2026-000001?lang=fr").text
+    english = site.get("/requests/EG-2026-000001?lang=en").text
+
+    # ISCO-08 unit group 7112, ISIC Rev.4 division 41: titled in English only, and said so
+    assert '<td dir="auto">7112 <span lang="en" dir="ltr">Bricklayers and related workers' in french
+    assert '<td dir="auto">41 <span lang="en" dir="ltr">Construction of buildings' in french
+    assert '<td dir="auto">7112 Bricklayers and related workers</td>' in english
+
+
 def test_a_refused_action_says_why_on_the_page(site: TestClient) -> None:
     sign_in(site, "attache@mom.demo")
     page = site.get("/requests/EG-2026-000001")

@@ -132,7 +132,87 @@ def test_the_csv_download_is_the_table_with_labels(site: TestClient) -> None:
     stages = {row[2]: row[3] for row in rows[1:-1]}
     assert {row[0] for row in rows[1:-1]} == {"eg-mom-international-placement"}
     assert stages["attestation_review"] == "Légalisation de la demande"  # the page's language
-    assert rows[-1][0] == "total"
+    assert rows[-1][:4] == ["total", "Total", "total", "Total"]  # code columns stay codes
+
+
+def test_the_csvs_total_row_says_total_in_the_readers_language(site: TestClient) -> None:
+    sign_in(site, OFFICER)
+
+    for lang, word in (("en", "Total"), ("fr", "Total"), ("ar", "المجموع")):
+        text = site.get(f"/stats/workload.csv?by=role&lang={lang}").text
+        last = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[-1]
+        assert last[:2] == ["total", word], lang
+
+
+def notes_of(html: str) -> str:
+    found = re.search(r"</dl>\s*<h3>[^<]+</h3><ul>(.*?)</ul>", html, re.S)
+    assert found, "no notes"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("table", ["placements", "stages", "returns", "workload"])  # noted
+def test_the_notes_are_in_the_pages_language(site: TestClient, table: str) -> None:
+    sign_in(site, OFFICER)
+    by = "&by=sex&by=occupation_major" if table == "placements" else ""
+
+    for lang in ("fr", "ar"):
+        notes = notes_of(site.get(f"/stats/{table}?lang={lang}{by}").text)
+        assert notes.count("<li>") > 0 and 'lang="en"' not in notes, (table, lang)
+        assert not re.search(r"\b(the|is|are|of)\b", notes), (table, lang)  # no English
+    english = notes_of(site.get(f"/stats/{table}?lang=en{by}").text)
+    assert english.count("<li>") > 0 and 'lang="en"' not in english  # English is the page's
+
+
+def test_a_note_names_the_breakdown_and_the_procedure_in_the_readers_words(site) -> None:
+    sign_in(site, OFFICER)
+
+    french = notes_of(site.get("/stats/placements?by=sex&lang=fr").text)
+    arabic = notes_of(site.get("/stats/placements?by=sex&lang=ar").text)
+
+    assert ("<li>Sexe : non relevé par la procédure « Placement de travailleurs égyptiens à "
+            "l&#39;étranger") in french  # fmt: skip
+    assert "<li>الجنس: لا يسجله الإجراء «" in arabic
+
+
+def test_occupations_and_industries_are_named_in_the_pages_language(site) -> None:
+    sign_in(site, OFFICER)
+    query = "/stats/placements?by=occupation_major&by=industry_section&by=occupation_unit"
+
+    french = site.get(f"{query}&lang=fr").text
+    arabic = site.get(f"{query}&lang=ar").text
+    english = site.get(f"{query}&lang=en").text
+
+    # the demo's Egyptian demand: bricklayers (ISCO-08 7112) building (ISIC Rev.4 41)
+    assert "<td>Métiers qualifiés de l&#39;industrie et de l&#39;artisanat</td>" in french
+    assert "<td>Construction</td>" in french
+    assert "<td>العاملون في الحرف وما يتصل بها</td>" in arabic and "<td>التشييد</td>" in arabic
+    assert "<td>Craft and related trades workers</td>" in english
+    # a unit group's title is English only: said so, and left to right on an Arabic page
+    for html in (french, arabic):
+        assert '<td lang="en" dir="ltr">Bricklayers and related workers</td>' in html
+    assert "<td>Bricklayers and related workers</td>" in english
+
+
+def test_the_api_answers_in_the_language_asked_for(site: TestClient, services) -> None:
+    auth = {"Authorization": f"Bearer {services.tokens.create(OFFICER, 'stats').token}"}
+    query = "/api/v1/stats/placements?by=sex&by=occupation_major"
+
+    english = site.get(query, headers=auth).json()
+    french = site.get(f"{query}&lang=fr", headers=auth).json()
+    arabic = site.get(f"{query}&lang=ar", headers=auth).json()
+
+    described = {b["measures"][0]["description"] for b in (english, french, arabic)}
+    assert len(described) == 3  # each in its language
+    assert french["measures"][0]["description"] == "demandes comptées dans la cellule"
+    assert [m["name"] for m in french["measures"]] == [m["name"] for m in english["measures"]]
+    assert len(french["notes"]) == len(english["notes"]) > 0
+    assert french["notes"][0].startswith("Sexe : non relevé par la procédure « Placement")
+    assert arabic["notes"][0].startswith("الجنس: لا يسجله الإجراء «")
+    assert english["notes"][0].startswith("sex is not recorded by eg-mom-international-placement")
+    labels = {r["occupation_major_label"] for r in french["rows"]}
+    assert "Métiers qualifiés de l'industrie et de l'artisanat" in labels
+    assert french["title"] == "Placements et autorisations"
+    assert (french["table"], french["dimensions"]) == (english["table"], english["dimensions"])
 
 
 def test_the_definitions_are_in_the_pages_language(site: TestClient) -> None:
