@@ -143,9 +143,10 @@ def chain_breaks(entries: Sequence[StoredEntry], head: tuple[int, str] | None) -
                    "sopflow (which moves the head in the same transaction)")  # fmt: skip
         else:
             why = "the newest entry was rewritten"
-        breaks.append(Break("directory-head-mismatch", f"the directory log ends at #{end} but "
-                            f"its head records #{seq} ({head[1][:16]}…): {why}",
-                            seq=end))  # fmt: skip
+        said = (f"as its head records, but not with its hash {head[1][:16]}…" if end == seq
+                else f"but its head records #{seq} ({head[1][:16]}…)")  # fmt: skip
+        breaks.append(Break("directory-head-mismatch", f"the directory log ends at #{end} "
+                            f"{said}: {why}", seq=end))  # fmt: skip
     return breaks
 
 

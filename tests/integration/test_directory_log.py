@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sopflow.domain.directory_log import entry_hash
 from sopflow.errors import CommandRejected, InvalidData, NotFound, SopflowError
 from sopflow.services import OrgInput, Services
 from tests.integration import world as w
@@ -248,3 +249,19 @@ def test_other_hand_edits_of_the_directory_are_caught(
     sql(directory, statement)
 
     assert breaks(directory) == found
+
+
+def test_the_newest_entry_rewritten_with_its_hash_is_caught_by_the_head(
+    directory: Services,
+) -> None:
+    with directory.ctx.store.read() as r:
+        newest = r.one("SELECT * FROM directory_log WHERE seq = 3")
+    assert newest is not None
+    forged = entry_hash(3, newest["at"], "mallory", newest["action"], newest["subject"],
+                        newest["change"], newest["prev_hash"])  # fmt: skip
+    sql(directory, "UPDATE directory_log SET actor = 'mallory', hash = :h WHERE seq = 3", h=forged)
+
+    report = directory.audit.verify()
+
+    assert breaks(directory) == [("directory-head-mismatch", 3)]
+    assert "ends at #3 as its head records, but not with its hash" in report.breaks[0].message
