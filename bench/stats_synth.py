@@ -17,7 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sopflow.domain.chain import GENESIS, canonical_time, event_hash, link
+from sopflow.domain.directory_log import ORG_ADDED, org_record
 from sopflow.sop_files import compile_file, shipped_sop_dir
+from sopflow.store import directory_log
 from sopflow.store.db import make_engine, upgrade
 from sopflow.store.queries import Writer
 from sopflow.store.repository import Store
@@ -192,17 +194,22 @@ def fill(url: str, events: int, seed: int = 20261130) -> dict[str, int]:
 def _directory(w: Writer, plans: list[Plan]) -> None:
     for plan in plans:
         spec = plan.sop.spec
-        w.insert("organisations", {"id": spec.authority.id, "name": spec.authority.name.en,
-                                   "kind": "authority", "created_at": START})  # fmt: skip
+        _organisation(w, {"id": spec.authority.id, "name": spec.authority.name.en,
+                          "kind": "authority", "created_at": START})  # fmt: skip
         for org, _ in plan.requesters:
-            w.insert("organisations", {"id": org, "name": org, "kind": "agency",
-                                       "created_at": START})  # fmt: skip
+            _organisation(w, {"id": org, "name": org, "kind": "agency", "created_at": START})
         for role in spec.roles:
             plan.actors[role.id] = [f"{role.id}-{i}@{spec.authority.id}.bench"
                                     for i in range(OFFICIALS_PER_ROLE)]  # fmt: skip
         w.insert("sop_versions", {"sop_id": spec.id, "version": spec.version,
                                   "content_hash": plan.sop.content_hash, "text": plan.sop.text,
                                   "source": plan.sop.file, "published_at": START})  # fmt: skip
+
+
+def _organisation(w: Writer, row: dict[str, Any]) -> None:
+    """An organisation, recorded in the directory log as sopflow records it."""
+    w.insert("organisations", row)
+    directory_log.record(w, START, "bench", ORG_ADDED, row["id"], org_record(row))
 
 
 def _write(w: Writer, plan: Plan, rng: random.Random, number: int,

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sopflow.domain.chain import GENESIS, canonical_time, event_hash, link
+from sopflow.domain.directory_log import ORG_ADDED, org_record
 from sopflow.sop_files import compile_file
+from sopflow.store import directory_log
 from sopflow.store.db import make_engine, upgrade
 from sopflow.store.repository import Store
 
@@ -35,8 +37,10 @@ def fill(url: str, events: int, batch: int = 5000) -> int:
     n_requests = max(1, events // per_request)
     start = datetime(2026, 1, 5, 8, tzinfo=UTC)
     with store.write() as w:
-        w.insert("organisations", {"id": "synth-employer", "name": "Synthetic employer",
-                                   "kind": "employer", "created_at": start})  # fmt: skip
+        org = {"id": "synth-employer", "name": "Synthetic employer", "kind": "employer",
+               "created_at": start}  # fmt: skip
+        w.insert("organisations", org)
+        directory_log.record(w, start, "bench", ORG_ADDED, org["id"], org_record(org))
         w.insert("sop_versions", {"sop_id": sop.spec.id, "version": sop.spec.version,
                                   "content_hash": sop.content_hash, "text": sop.text,
                                   "source": sop.file, "published_at": start})  # fmt: skip

@@ -17,6 +17,7 @@ from sopflow.store.blobs import Upload
 
 PASSWORD = "sopflow-demo"  # noqa: S105 - the published password of the demo users
 EG, TN = "eg-mom-international-placement", "tn-dgpemoe-foreign-worker-contract"
+DEMO = "demo"  # who the directory log says made the demo's organisations and users
 
 
 def orgs(day: date) -> tuple[OrgInput, ...]:
@@ -174,13 +175,15 @@ def seed(services: Services) -> list[str]:
             return []
     day = services.ctx.clock().astimezone(UTC).date()
     eg_steps, tn_filing, tn_steps = eg_path(day), tn_data(day), tn_path(day)
+    # the directory log records the demo's seed as made by "demo"
     for organisation in orgs(day):
-        services.directory.add_org(organisation)
+        services.directory.add_org(organisation, by=DEMO)
     for role, (email, org, locale) in USERS.items():
         services.directory.add_user(email, role.replace("_", " ").title(), org, [role], locale,
-                                    PASSWORD)  # fmt: skip
+                                    PASSWORD, by=DEMO)  # fmt: skip
     for email, org_id in AUDITORS.items():
-        services.directory.add_user(email, "Auditor", org_id, ["auditor"], "en", PASSWORD)
+        services.directory.add_user(email, "Auditor", org_id, ["auditor"], "en", PASSWORD,
+                                    by=DEMO)  # fmt: skip
     made = []
     # Egypt: just filed; half-way (advertisement to file); returned for correction; placed
     made.append(_file(services, EG, "employer_agent", EG_DATA, EG_DOCS))

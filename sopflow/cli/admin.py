@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +21,27 @@ from sopflow.store.db import backup, current_revisions, upgrade
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations: employers, agencies, authorities.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+
+# who makes a change to the directory, as its log records it
+ByOption = Annotated[str | None, typer.Option(
+    "--by", metavar="NAME", help="who makes the change, for the directory log (default: "
+    "$SOPFLOW_OPERATOR, else your login name)")]  # fmt: skip
+
+
+def operator(by: str | None) -> str:
+    """``--by``, else SOPFLOW_OPERATOR, else the login name of the process."""
+    named = by if by is not None else os.environ.get("SOPFLOW_OPERATOR", "").strip()
+    if named:
+        return named
+    if by is not None:
+        raise typer.BadParameter("an empty name: say who makes the change", param_hint="--by")
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container's user without a passwd entry)
+        raise typer.BadParameter(
+            "no login name to record: say who makes the change (--by NAME, or SOPFLOW_OPERATOR)",
+            param_hint="--by",
+        ) from None
 
 
 @db_app.command("upgrade")
@@ -78,12 +101,13 @@ def org_add(
     licence_expires: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD")] = None,
     licence_status: Annotated[str | None, typer.Option(help="active, suspended, cancelled")] = None,
     org_id: Annotated[str | None, typer.Option("--id", help="default: slug of NAME")] = None,
+    by: ByOption = None,
 ) -> None:
     """Add an organisation; print its id."""
     expires = _date(licence_expires, "--licence-expires") if licence_expires else None
     new_id = bootstrap.services().directory.add_org(OrgInput(
         name=name, kind=kind, country=country, licence_number=licence, licence_expires=expires,
-        licence_status=licence_status, id=org_id))  # fmt: skip
+        licence_status=licence_status, id=org_id), by=operator(by))  # fmt: skip
     out.print(new_id, markup=False)
 
 
@@ -92,10 +116,12 @@ def org_licence(
     org_id: Annotated[str, typer.Argument(metavar="ORG")],
     status: Annotated[str, typer.Option(help="active, suspended or cancelled")],
     expires: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD")] = None,
+    by: ByOption = None,
 ) -> None:
-    """Change an agency's licence status (suspension, cancellation, renewal)."""
+    """Change an agency's licence status (suspension, cancellation, renewal); the directory
+    log records who did, and the status and expiry before and after."""
     bootstrap.services().directory.set_licence(
-        org_id, status, _date(expires, "--expires") if expires else None
+        org_id, status, _date(expires, "--expires") if expires else None, by=operator(by)
     )
     org = bootstrap.services().directory.organisation(org_id) or {}
     until = f", expires {org['licence_expires']}" if org.get("licence_expires") else ""
@@ -154,11 +180,13 @@ def user_add(
     role: Annotated[list[str], typer.Option(help="a role id declared by an SOP; repeatable")],
     locale: LocaleOption = Locale.en,
     password_stdin: Annotated[bool, typer.Option(help="read a password from stdin")] = False,
+    by: ByOption = None,
 ) -> None:
     """Add a user; print its id."""
+    who = operator(by)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     directory = bootstrap.services().directory
-    user_id = directory.add_user(email, name, org, role, locale.value, password)
+    user_id = directory.add_user(email, name, org, role, locale.value, password, by=who)
     out.print(str(user_id), markup=False)
 
 

@@ -139,7 +139,10 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
     elif report.intact:
-        out.print(f"intact: {report.events} event(s) in {report.requests} request(s) verified")
+        n = report.directory_entries
+        directory = "" if n is None else f"; directory log: {n} entr{'y' if n == 1 else 'ies'}"
+        out.print(f"intact: {report.events} event(s) in {report.requests} request(s) "
+                  f"verified{directory}")  # fmt: skip
     else:
         err.print(
             f"NOT INTACT: {len(report.breaks)} problem(s); first: {report.breaks[0].message}",
@@ -168,6 +171,26 @@ def verify(
         head, anchored_at = anchor_of(read_manifest(anchor))
     audit = bootstrap.services(existing=True).audit
     _print_report(audit.verify(reference, head, anchored_at), as_json)
+
+
+@app.command()
+def directory(
+    org: Annotated[
+        str | None,
+        typer.Option(metavar="ORG", help="only this organisation's entries and its users'"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The directory log, oldest first: when, who, what (organisations added, licences
+    changed, users added) and the change (a licence's status and expiry before -> after)."""
+    entries = bootstrap.services(existing=True).directory_log.entries(org)
+    if as_json:
+        print_json([{**e, "at": e["at"].isoformat()} for e in entries])
+        return
+    for e in entries:
+        when = e["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        out.print(f"{when}  {e['by']}  {e['action']}  {e['subject']}  {e['summary']}",
+                  markup=False, soft_wrap=True)  # fmt: skip
 
 
 class ExportFormat(StrEnum):

@@ -13,6 +13,7 @@ from sopflow.services.commands import Command, CommandResult, Commands
 from sopflow.services.context import Context
 from sopflow.services.deadlines import Deadlines, SweepReport
 from sopflow.services.directory import Directory, OrgInput
+from sopflow.services.directory_log import DirectoryLog
 from sopflow.services.export_check import check_export
 from sopflow.services.notices import DeliveryReport, Notices
 from sopflow.services.queries import ListFilter, Queries
@@ -27,6 +28,7 @@ class Services:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.directory = Directory(ctx)
+        self.directory_log = DirectoryLog(ctx)
         self.commands = Commands(ctx)
         self.queries = Queries(ctx)
         self.audit = Audit(ctx)
@@ -65,6 +67,7 @@ __all__ = [
     "Deadlines",
     "DeliveryReport",
     "Directory",
+    "DirectoryLog",
     "ListFilter",
     "Notices",
     "OrgInput",

@@ -19,6 +19,7 @@ from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
+from sopflow.services.directory_log import directory_breaks
 from sopflow.services.export_write import write_export
 from sopflow.services.queries import Queries
 from sopflow.services.sops import altered
@@ -34,15 +35,20 @@ class VerifyReport:
     events: int = 0
     requests: int = 0
     breaks: list[Break] = field(default_factory=list)
+    directory_entries: int | None = None  # None: the directory log was not verified
 
     @property
     def intact(self) -> bool:
         return not self.breaks
 
     def to_dict(self) -> dict[str, Any]:
-        return {"intact": self.intact, "events": self.events, "requests": self.requests,
-                "first_break": self.breaks[0].to_dict() if self.breaks else None,
-                "breaks": [b.to_dict() for b in self.breaks]}  # fmt: skip
+        found: dict[str, Any] = {"intact": self.intact, "events": self.events,
+                                 "requests": self.requests,
+                                 "first_break": self.breaks[0].to_dict() if self.breaks else None,
+                                 "breaks": [b.to_dict() for b in self.breaks]}  # fmt: skip
+        if self.directory_entries is not None:
+            found["directory_entries"] = self.directory_entries
+        return found
 
 
 def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
@@ -237,7 +243,8 @@ class Audit:
 
     def verify(self, reference: str | None = None, anchor: tuple[int, str] | None = None,
                anchored_at: datetime | None = None) -> VerifyReport:  # fmt: skip
-        """Check every hash chain (or one request's); the first break comes first.
+        """Check every hash chain (or one request's) and, for the whole log, the directory
+        log and the directory against it (``directory_log``); the first break comes first.
 
         ``anchor`` is a (chain_seq, chain_hash) kept outside the database (an export
         manifest's head): the log must still contain exactly that link. ``anchored_at`` is
@@ -282,10 +289,11 @@ class Audit:
             verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
         report.events, report.requests = verifier.count, len(heads)
         with self.ctx.store.read() as r:
+            report.directory_entries, directory = directory_breaks(r)
             report.breaks = (report.breaks + _orphans_named(verifier.breaks)
                              + _beside_the_chains(r, None)
                              + outcome_breaks(r, self.ctx.sops.pinned, None)
-                             + issued_reference_breaks(r))  # fmt: skip
+                             + issued_reference_breaks(r) + directory)  # fmt: skip
         return report
 
     def verify_as(self, email: str, reference: str | None = None) -> VerifyReport:

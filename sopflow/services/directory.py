@@ -11,14 +11,26 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from slugify import slugify
 
 from sopflow.domain.access import Member, declared_roles, role_holder_problem
+from sopflow.domain.directory_log import (
+    LICENCE_CHANGED,
+    ORG_ADDED,
+    USER_ADDED,
+    licence_change,
+    org_record,
+    user_record,
+)
 from sopflow.errors import CommandRejected, FieldError, InvalidData, NotFound
 from sopflow.services.commands import member_of
 from sopflow.services.context import Context
 from sopflow.spec.values import EMAIL, is_country
+from sopflow.store import directory_log
 
 ORG_KINDS = ("employer", "agency", "authority")
 LOCALES = ("ar", "fr", "en")
 LICENCE_STATUSES = ("active", "suspended", "cancelled")
+# who a change is recorded as made by when the caller names no one (scripts, the tests);
+# the CLI names its operator (--by, SOPFLOW_OPERATOR, the login name), the demo "demo"
+SYSTEM = "system"
 _hasher = PasswordHasher()
 
 
@@ -34,11 +46,15 @@ class OrgInput:
 
 
 class Directory:
+    """The directory. Every change is recorded in the directory log (who, when, what:
+    ``sopflow.domain.directory_log``) in the change's own transaction; ``by`` names who
+    makes it."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def add_org(self, org: OrgInput) -> str:
-        errors = []
+    def add_org(self, org: OrgInput, *, by: str = SYSTEM) -> str:
+        errors = _by_problems(by)
         org_id = org.id or slugify(org.name, max_length=80)
         if not org.name.strip():
             errors.append(FieldError("name", "missing-field", "is required"))
@@ -73,16 +89,21 @@ class Directory:
         if errors:
             raise InvalidData(errors, context="organisation")
         with self.ctx.store.write() as w:
+            head = directory_log.lock_head(w)
             if w.organisation(org_id) is not None:
                 raise CommandRejected(
                     f"organisation '{org_id}' already exists", code="already-exists"
                 )
-            w.insert("organisations", {
+            now = self.ctx.clock()
+            row = {
                 "id": org_id, "name": org.name.strip(), "kind": org.kind,
                 "country": org.country.strip().upper() if org.country else None,
                 "licence_number": org.licence_number, "licence_status": status,
                 "licence_expires": org.licence_expires,
-                "created_at": self.ctx.clock()})  # fmt: skip
+                "created_at": now}  # fmt: skip
+            w.insert("organisations", row)
+            directory_log.append(w, head, now, by.strip(), ORG_ADDED, org_id,
+                                 org_record(row))  # fmt: skip
         return org_id
 
     def organisation(self, org_id: str) -> dict[str, Any] | None:
@@ -94,24 +115,33 @@ class Directory:
         with self.ctx.store.read() as r:
             return [org for org in r.organisations() if kind is None or org["kind"] == kind]
 
-    def set_licence(self, org_id: str, status: str, expires: date | None = None) -> None:
+    def set_licence(self, org_id: str, status: str, expires: date | None = None, *,
+                    by: str = SYSTEM) -> None:  # fmt: skip
+        """Change a licence's status (and expiry); the log records both before and after."""
+        errors = _by_problems(by)
         if status not in LICENCE_STATUSES:
-            raise InvalidData(
-                [FieldError("status", "not-in-enum", f"use one of {', '.join(LICENCE_STATUSES)}")],
-                context="licence",
+            errors.append(
+                FieldError("status", "not-in-enum", f"use one of {', '.join(LICENCE_STATUSES)}")
             )
+        if errors:
+            raise InvalidData(errors, context="licence")
         values: dict[str, Any] = {"licence_status": status}
         if expires is not None:
             values["licence_expires"] = expires
         with self.ctx.store.write() as w:
-            done = w.update_by_id("organisations", org_id, values)
-        if not done:
-            raise NotFound(f"no organisation '{org_id}'")
+            head = directory_log.lock_head(w)  # the licence read next is the one replaced
+            before = w.organisation(org_id)
+            if before is None:
+                raise NotFound(f"no organisation '{org_id}'")
+            w.update_by_id("organisations", org_id, values)
+            directory_log.append(w, head, self.ctx.clock(), by.strip(), LICENCE_CHANGED, org_id,
+                                 licence_change(before, values))  # fmt: skip
 
     def add_user(self, email: str, name: str, org_id: str, roles: list[str],
-                 locale: str = "en", password: str | None = None) -> int:  # fmt: skip
+                 locale: str = "en", password: str | None = None, *,
+                 by: str = SYSTEM) -> int:  # fmt: skip
         email = email.strip().lower()
-        errors = []
+        errors = _by_problems(by)
         if not EMAIL.match(email):
             errors.append(FieldError("email", "invalid-email", f"'{email}' is not an e-mail"))
         if not name.strip():
@@ -136,6 +166,7 @@ class Directory:
         if errors:
             raise InvalidData(errors, context="user")
         with self.ctx.store.write() as w:
+            head = directory_log.lock_head(w)
             org = w.organisation(org_id)
             if org is None:
                 raise NotFound(f"no organisation '{org_id}'")
@@ -149,11 +180,16 @@ class Directory:
             ]
             if misplaced:
                 raise InvalidData(misplaced, context="user")
-            user_id = w.insert("users", {
+            now = self.ctx.clock()
+            row = {
                 "email": email, "name": name.strip(), "organisation_id": org_id,
                 "roles": sorted(set(roles)), "locale": locale,
                 "password_hash": _hasher.hash(password) if password else None,
-                "active": True, "created_at": self.ctx.clock()}, returning=True)  # fmt: skip
+                "active": True, "created_at": now}  # fmt: skip
+            user_id = w.insert("users", row, returning=True)
+            directory_log.append(
+                w, head, now, by.strip(), USER_ADDED, email, user_record(row)
+            )  # never the password hash
         return int(user_id)
 
     def member(self, email: str) -> Member:
@@ -171,6 +207,13 @@ class Directory:
             return _hasher.verify(user["password_hash"], password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _by_problems(by: str) -> list[FieldError]:
+    """Who makes a change must be named (the directory log records it)."""
+    if not by.strip():
+        return [FieldError("by", "missing-field", "name who makes the change")]
+    return _too_long(by=(by.strip(), 254))
 
 
 def _too_long(**values: tuple[str | None, int]) -> list[FieldError]:

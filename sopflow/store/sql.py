@@ -13,7 +13,7 @@ from typing import Any
 
 from sopflow.domain.chain import canonical_json
 
-JSON_COLUMNS = frozenset({"snapshot", "payload", "roles", "result", "attempt_log"})
+JSON_COLUMNS = frozenset({"snapshot", "payload", "roles", "result", "attempt_log", "change"})
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "deadline", "at", "uploaded_at",
                           "published_at", "next_attempt_at", "sent_at", "expires_at",
                           "ended_at", "last_used_at", "revoked_at"})  # fmt: skip

@@ -140,13 +140,31 @@ class EventRow(SQLModel, table=True):
 
 
 class ChainHead(SQLModel, table=True):
-    """The head of the global chain: deleting the newest events anywhere is detected."""
+    """The heads of the chains: row 1 the events' global chain, row 2 the directory log
+    (migration 0007). Deleting the newest entries of either is detected."""
 
     __tablename__ = "chain_head"
 
     id: int = Field(default=1, primary_key=True)
     chain_seq: int = 0
     chain_hash: str = Field(max_length=64)
+
+
+class DirectoryLogRow(SQLModel, table=True):
+    """Append-only, hash-chained: one entry per change to the directory (an organisation
+    added, a licence changed, a user added), written in the transaction of the change
+    (``sopflow.domain.directory_log``; the head is ``chain_head`` row 2)."""
+
+    __tablename__ = "directory_log"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = _when()
+    actor: str = Field(max_length=254)  # who made the change (an operator's name)
+    action: str = Field(max_length=40)
+    subject: str = Field(max_length=254, index=True)  # an organisation id or a user's e-mail
+    change: dict[str, Any] = _json()  # its canonical JSON text, as hashed
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 class DocumentRow(SQLModel, table=True):

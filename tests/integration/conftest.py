@@ -25,7 +25,7 @@ from tests.integration import world
 PG_URL = os.environ.get("SOPFLOW_TEST_DATABASE_URL")
 TABLES = ("sign_in_failures", "web_sessions", "api_tokens", "outbox", "documents", "events",
           "idempotency_keys", "requests", "users", "organisations", "sop_versions",
-          "reference_counters", "chain_head")  # fmt: skip
+          "reference_counters", "directory_log", "chain_head")  # fmt: skip
 
 
 class Clock:
@@ -63,10 +63,11 @@ def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
         engine = make_engine(PG_URL)
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-            conn.execute(
-                sa.text("INSERT INTO chain_head (id, chain_seq, chain_hash) VALUES (1, 0, :h)"),
+            conn.execute(  # the events' global chain and the directory log's (0007)
+                sa.text("INSERT INTO chain_head (id, chain_seq, chain_hash) "
+                        "VALUES (1, 0, :h), (2, 0, :h)"),
                 {"h": "0" * 64},
-            )
+            )  # fmt: skip
         engine.dispose()
         yield PG_URL
         return

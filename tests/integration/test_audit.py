@@ -715,7 +715,7 @@ def _rewrite_last_event(services: Services, **changes: Any) -> None:
     sql(services, "UPDATE events SET " + ", ".join(f"{c} = :{c}" for c in changes)
         + ", hash = :h, chain_hash = :ch WHERE id = :id", **changes, h=own, ch=chained,
         id=row["id"])  # fmt: skip
-    sql(services, "UPDATE chain_head SET chain_hash = :ch", ch=chained)
+    sql(services, "UPDATE chain_head SET chain_hash = :ch WHERE id = 1", ch=chained)
     sql(services, "UPDATE requests SET last_hash = :h WHERE id = :id", h=own,
         id=row["request_id"])  # fmt: skip
 

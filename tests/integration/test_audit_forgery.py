@@ -53,7 +53,8 @@ def rehash_everything(log: Log) -> None:
         for rid, (seq, own, state) in last.items():
             conn.execute(sa.update(requests).where(requests.c.id == rid).values(
                 seq=seq, last_hash=own, state=state, outcome=finals.get(state)))  # fmt: skip
-        conn.execute(sa.update(head).values(chain_seq=len(rows), chain_hash=chain_prev))
+        conn.execute(sa.update(head).where(head.c.id == 1).values(  # the events' head
+            chain_seq=len(rows), chain_hash=chain_prev))  # fmt: skip
 
 
 def append_forged(log: Log, seq: int, **changes: Any) -> None:

@@ -107,7 +107,7 @@ def _empty_database(tmp: Path, template: str) -> str:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
             conn.execute(sa.text("INSERT INTO chain_head (id, chain_seq, chain_hash) "
-                                 "VALUES (1, 0, :h)"), {"h": "0" * 64})  # fmt: skip
+                                 "VALUES (1, 0, :h), (2, 0, :h)"), {"h": "0" * 64})  # fmt: skip
         engine.dispose()
         return PG_URL
     shutil.copy(template, tmp / "stats.db")

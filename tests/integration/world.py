@@ -17,7 +17,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sopflow.domain.directory_log import USER_RECORDED, user_record
 from sopflow.services import Command, CommandResult, OrgInput, Services
+from sopflow.store import directory_log
 from sopflow.store.blobs import Upload
 
 EG = "eg-mom-international-placement"
@@ -95,12 +97,17 @@ def seed(services: Services) -> None:
 
 def add_user_directly(services: Services, email: str, name: str, org: str,
                       roles: Sequence[str], locale: str = "en") -> None:  # fmt: skip
-    """A user written past the directory's checks (as a hand edit of the database would):
-    access control must hold for users the directory would have refused."""
+    """A user written past the directory's checks: access control must hold for users the
+    directory would have refused. Such a user is recorded in the directory log as one made
+    before the log began (its baseline entry, ``user-recorded`` by ``migration``), so
+    that the directory still verifies."""
     with services.ctx.store.write() as w:
-        w.insert("users", {"email": email, "name": name, "organisation_id": org,
-                           "roles": list(roles), "locale": locale, "password_hash": None,
-                           "active": True, "created_at": services.ctx.clock()})  # fmt: skip
+        row = {"email": email, "name": name, "organisation_id": org, "roles": list(roles),
+               "locale": locale, "password_hash": None, "active": True,
+               "created_at": services.ctx.clock()}  # fmt: skip
+        w.insert("users", row)
+        directory_log.record(w, row["created_at"], "migration", USER_RECORDED, email,
+                             user_record(row))  # fmt: skip
 
 
 # -- documents ---------------------------------------------------------------------------
@@ -376,17 +383,22 @@ def submit_tn(services: Services, who: str = "enterprise", **changes: Any) -> Co
 
 
 # -- looking at the database -------------------------------------------------------------
-TABLES = ("requests", "events", "outbox", "documents", "idempotency_keys", "sop_versions")
+TABLES = ("requests", "events", "outbox", "documents", "idempotency_keys", "sop_versions",
+          "organisations", "users", "directory_log")  # fmt: skip
 
 
 def footprint(services: Services) -> dict[str, Any]:
     """What the database holds: row counts, every request's state and version, the chain
-    head. A rejected command must leave it exactly as it was."""
+    head, the directory (its licences) and its log's head. A rejected command must leave
+    it exactly as it was."""
     with services.ctx.store.read() as r:
         counts = {t: r.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in TABLES}  # type: ignore[index]
         rows = r.all("SELECT reference, state, version, seq, last_hash FROM requests ORDER BY id")
         head = r.chain_head()
-    return {"counts": counts, "requests": rows, "head": head}
+        licences = [(o["id"], o["licence_status"], o["licence_expires"]) for o in r.organisations()]
+        directory_head = directory_log.head(r)
+    return {"counts": counts, "requests": rows, "head": head, "licences": licences,
+            "directory_head": directory_head}  # fmt: skip
 
 
 def event_count(services: Services) -> int:
