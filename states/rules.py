@@ -9,15 +9,23 @@ reason, and may raise a flag that is recorded with the event even when it passes
 
 from __future__ import annotations
 
-from calendar import monthrange
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from states.model import DocumentRef, OrganisationFacts, RequestState
+from states.licence_rules import agency_licence_valid, licence_renewal_window
+from states.rule_types import Rule, RuleContext, RuleResult
 from states.scopes import holder_fact
+
+__all__ = [
+    "FLAGS",
+    "FLAG_RENEWAL_EXEMPT",
+    "FLAG_WORKER_FEE",
+    "RULES",
+    "RULE_NAMES",
+    "Rule",
+    "RuleContext",
+    "RuleResult",
+]
 
 # The flags a rule may raise, as English sentences: a flag is recorded with its event as
 # the sentence filled in (the record's language, under the event's hash); a notice reads it
@@ -27,158 +35,11 @@ FLAG_RENEWAL_EXEMPT = "renewal under the approved-project exemption"
 FLAGS = (FLAG_WORKER_FEE, FLAG_RENEWAL_EXEMPT)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleContext:
-    state: RequestState  # as it will be if the step is applied
-    documents: Mapping[str, DocumentRef]
-    organisation: OrganisationFacts | None
-    facts: Mapping[str, Any]
-    today: date
-    params: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RuleResult:
-    ok: bool
-    message: str = ""  # why not, in English (the API, the CLI, the record)
-    flags: tuple[str, ...] = ()
-    # why not as a code and values, for a page in its reader's language
-    # (sopflow/web/refusals.yaml has a sentence for each code)
-    why: str = ""
-    params: Mapping[str, Any] = field(default_factory=dict)
-    # what the rule relied on from outside the request when it passed (the directory's
-    # record of a licence, counts of other requests): recorded with the event under its
-    # hash, so the decision reads against the record of its day after the directory changes
-    grounds: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    check: Callable[[RuleContext], RuleResult]
-    summary: str
-    required: frozenset[str] = frozenset()
-    optional: frozenset[str] = field(default_factory=frozenset)
-    # parameters that count something: name -> (lowest, highest, unit), checked by the linter
-    whole: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
-    # parameters that choose other requests by state (states/scopes.py), checked by the linter
-    states: frozenset[str] = frozenset()
-
-
 def _money(ctx: RuleContext, name: str) -> tuple[Decimal, str] | None:
     value = ctx.state.data.get(name)
     if not isinstance(value, Mapping):
         return None
     return Decimal(str(value["amount"])), str(value["currency"])
-
-
-def _licence_on_record(org: OrganisationFacts) -> dict[str, Any]:
-    expires = str(org.licence_expires or "")
-    return {"agency": org.id, "licence": org.licence_number or "",
-            "status": org.licence_status or "", "expires": expires}  # fmt: skip
-
-
-def agency_licence_valid(ctx: RuleContext) -> RuleResult:
-    org = ctx.organisation
-    channel_field = ctx.params.get("channel_field")
-    agency_value = str(ctx.params.get("agency_value", "licensed_agency"))
-    if (
-        channel_field
-        and ctx.state.data.get(str(channel_field)) == agency_value
-        and (org is None or org.kind != "agency")
-    ):
-        # the file says a licensed agency places the workers (and may take a fee): then the
-        # filer must be that agency, whose licence is checked below
-        who = org.id if org is not None else "the filer"
-        return RuleResult(
-            False,
-            f"the placement channel '{agency_value}' needs a licensed recruitment agency to "
-            f"file; '{who}' is not a recruitment agency with a licence on record",
-            why="licence-missing",
-            params={"agency": who},
-        )
-    if org is None or org.kind != "agency":
-        return RuleResult(True)  # filed by the employer itself or through a labour attaché
-    if not org.licence_number:
-        return RuleResult(
-            False,
-            f"agency '{org.id}' has no recruitment licence on record",
-            why="licence-missing",
-            params={"agency": org.id},
-        )
-    if org.licence_status != "active":
-        return RuleResult(
-            False,
-            f"the licence {org.licence_number} of agency '{org.id}' is "
-            f"{org.licence_status or 'not active'}",
-            why="licence-not-active",
-            params={
-                "agency": org.id,
-                "licence": org.licence_number,
-                "status": org.licence_status or "",
-            },
-        )
-    if org.licence_expires is None:
-        return RuleResult(
-            False,
-            f"the licence {org.licence_number} of agency '{org.id}' has no expiry date on record",
-            why="licence-no-expiry",
-            params={"agency": org.id, "licence": org.licence_number},
-        )
-    if org.licence_expires < ctx.today:
-        return RuleResult(
-            False,
-            f"the licence {org.licence_number} of agency '{org.id}' expired "
-            f"on {org.licence_expires}",
-            why="licence-expired",
-            params={
-                "agency": org.id,
-                "licence": org.licence_number,
-                "expired": str(org.licence_expires),
-            },
-        )
-    return RuleResult(True, grounds=_licence_on_record(org))
-
-
-def _months_before(day: date, months: int) -> date:
-    """The same day ``months`` months earlier (the month's last day when it is shorter)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
-
-
-def licence_renewal_window(ctx: RuleContext) -> RuleResult:
-    """Egypt, Decree 135/2003 art. 8: an agency files the renewal of its licence at least
-    ``months`` (4) months before it expires. Read from the directory, not from what the
-    filing says: the licence on record (``number_field``: the one the file names must be
-    it), its expiry and status; checked on the day of the step it is on (the filing)."""
-    org, months = ctx.organisation, int(ctx.params.get("months", 4))
-    if org is None or org.kind != "agency" or not org.licence_number:
-        who = org.id if org is not None else "the filer"
-        return RuleResult(False, f"'{who}' is not a recruitment agency with a licence on record",
-                          why="licence-missing", params={"agency": who})  # fmt: skip
-    named = ctx.state.data.get(str(ctx.params.get("number_field", "")))
-    if "number_field" in ctx.params and str(named or "") != org.licence_number:
-        return RuleResult(False, f"the licence named, {named or 'none'}, is not the licence "
-                          f"{org.licence_number} of agency '{org.id}' on record",
-                          why="licence-not-this", params={"given": str(named or ""),
-                          "licence": org.licence_number})  # fmt: skip
-    if org.licence_status == "cancelled":
-        return RuleResult(False, f"the licence {org.licence_number} was cancelled: it cannot "
-                          "be renewed", why="licence-not-active",
-                          params={"agency": org.id, "licence": org.licence_number,
-                                  "status": "cancelled"})  # fmt: skip
-    if org.licence_expires is None:
-        return RuleResult(False, f"the licence {org.licence_number} has no expiry date on record",
-                          why="licence-no-expiry",
-                          params={"agency": org.id, "licence": org.licence_number})  # fmt: skip
-    latest = _months_before(org.licence_expires, months)
-    if ctx.today > latest:
-        return RuleResult(False, f"the renewal of licence {org.licence_number} (expiring "
-                          f"{org.licence_expires}) had to be filed by {latest}, {months} months "
-                          "before its expiry", why="renewal-too-late",
-                          params={"licence": org.licence_number,
-                                  "expires": str(org.licence_expires), "latest": str(latest),
-                                  "months": months})  # fmt: skip
-    return RuleResult(True, grounds={**_licence_on_record(org), "latest": str(latest)})
 
 
 def worker_fee_within_cap(ctx: RuleContext) -> RuleResult:
