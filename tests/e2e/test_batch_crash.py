@@ -24,7 +24,9 @@ from sopflow.store.db import make_engine
 from tests.e2e.processes import SOPFLOW, clean_env, run, start, stop
 from tests.integration import world as w
 
-REQUESTS = 60  # each: submit, attest_demand, register_demand (3 lines, 4 events)
+# each: submit, attest_demand, register_demand (3 lines, 4 events); 60 left too short a
+# window to kill the import in when CI loaded both cores (all 180 lines applied once)
+REQUESTS = 150
 STEPS = ("create", "submit", "attest_demand", "register_demand")
 START_TIMEOUT = 180.0  # Prefect's temporary API starts in 6-13 s; a bound, not an expectation
 
