@@ -99,9 +99,15 @@ def _preview(at: datetime | None, limit: int, as_json: bool) -> None:
         for reference in references:
             item = said[reference]
             out.print(f"  {reference}: {kind} ({item['sop']}, {item['state']}, deadline "
-                      f"{item['deadline']})", markup=False)  # fmt: skip
+                      f"{_local(item['deadline'])})", markup=False)  # fmt: skip
     for item in report["escalated"]:
         out.print(f"  {item['reference']}: {item['trigger']} -> {item['state']}", markup=False)
     for item in report["failed"]:
         out.print(f"  {item['reference']}: would fail: {item['error']}", markup=False)
     out.print("Nothing was recorded or sent.", markup=False)
+
+
+def _local(deadline: str) -> str:
+    """A deadline, on its SOP's calendar, to the minute with its offset (the JSON keeps it
+    whole): '2026-12-14 23:59+01:00', not '2026-12-14T23:59:59.999999+01:00'."""
+    return datetime.fromisoformat(deadline).isoformat(" ", "minutes") if deadline else "-"

@@ -284,6 +284,9 @@ def test_the_sla_sweep_dry_run_says_what_a_sweep_at_a_later_moment_would_do(
     assert lines[0] == (f"Dry run of a sweep at {at}: 1 overdue, 1 breach(es), 0 escalated, "
                         "0 deadline warning(s) would be recorded")  # fmt: skip
     assert lines[1].startswith(f"  {ref}: breach ({w.EG}, attestation_review, deadline ")
+    deadline = datetime.fromisoformat(report["requests"][ref]["deadline"])
+    # on Cairo's calendar, to the minute, with its offset
+    assert lines[1].endswith(f"deadline {deadline.isoformat(' ', 'minutes')})")
     assert lines[-1] == "Nothing was recorded or sent."
     assert (report["dry_run"], report["breached"]) == (True, [ref])
     assert _events_and_notices(cli) == before
