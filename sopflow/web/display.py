@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from sopflow import countries
 from sopflow.spec.classifications import Classification, title
-from sopflow.web.i18n import day, t
+from sopflow.web.i18n import WORDS, day, t
 
 CLASSIFIED: dict[str, Classification] = {"isco08": "isco08", "isic": "isic4"}  # field type
 
@@ -76,13 +76,10 @@ def grounds(entry: dict[str, Any], lang: str) -> str:
         status = str(entry.get("status") or "")
         return t("grounds_licence", lang).format(
             licence=entry["licence"], agency=entry.get("agency", ""),
-            status=t(f"licence_{status}", lang) if status in _LICENCE_STATUSES else status,
+            status=t(f"licence_{status}", lang) if f"licence_{status}" in WORDS else status,
             expires=day(str(entry["expires"]), lang) if entry.get("expires") else "-",
         )  # fmt: skip
     if "prior_contracts" in entry:
         return t("grounds_counted", lang).format(**entry)
     values = ", ".join(f"{k} {v}" for k, v in entry.items() if k != "rule")
     return f"{entry.get('rule', '')}: {values}"
-
-
-_LICENCE_STATUSES = frozenset({"active", "suspended", "cancelled"})
