@@ -22,6 +22,22 @@ from typing import Any
 
 GENESIS = "0" * 64
 
+# A random value in every event's payload (since December 2026), under its hash. An event's
+# hash covers its actor's e-mail; a reader shown the official as their office (a requester:
+# sopflow.domain.disclosure) reads every other field of the event, and with them and the
+# hash could test a guess of the official's address offline. Such a reader is not shown the
+# salt, so the hash cannot be recomputed by them: they keep it as their receipt of what was
+# recorded, and an auditor, who has the salt, checks it.
+SALT = "salt"
+
+
+def without_salt(payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The payload as a reader who may not test guesses against its hash is shown it."""
+    if payload is None:
+        return None
+    return {k: v for k, v in payload.items() if k != SALT}
+
+
 HASH_FORMAT = "sopflow-event-v1"
 # The header fields covered by an event's hash, in this order (the payload follows them).
 HEADER_FIELDS = (

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sopflow.domain.access import effective_roles
-from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch
+from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch, without_salt
 from sopflow.domain.disclosure import sees_who_acted, shown_actor
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
@@ -139,7 +139,9 @@ class Audit:
 
         Who did each step is shown as ``sopflow.domain.disclosure`` decides for the reader:
         to a requester, an official is their office (``actor_masked``), in ``lang`` (None:
-        the reader's own language, as their notices are written in)."""
+        the reader's own language, as their notices are written in); such a reader is not
+        shown the payloads' salt (``sopflow.domain.chain.SALT``), which keeps them from
+        testing a guess of the official's address against the hash."""
         queries = Queries(self.ctx)
         member = queries.reader(email)
         row, sop = queries.visible_row(reference, member)
@@ -180,7 +182,7 @@ class Audit:
                 **who(e),
                 "role": e["role"], "comment": e["comment"],
                 "reason": e["reason"], "legal_clause": e["legal_clause"],
-                "legal_citation": clauses.get(e["legal_clause"] or ""), "payload": e["payload"],
+                "legal_citation": clauses.get(e["legal_clause"] or ""), "payload": e["payload"] if sees else without_salt(e["payload"]),
                 "sop_version": e["sop_version"], "flow_run_id": e["flow_run_id"],
                 "hash": e["hash"], "notices": by_event.get(e["seq"], [])} for e in evs],
         }  # fmt: skip

@@ -9,13 +9,14 @@ the idempotency key. All of it commits together or not at all.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sopflow.domain.access import Member
-from sopflow.domain.chain import GENESIS, canonical_json, event_hash
+from sopflow.domain.chain import GENESIS, SALT, canonical_json, event_hash
 from sopflow.errors import CommandRejected, Conflict
 from sopflow.services.context import Context
 from sopflow.store.queries import DuplicateKey, Reader, StoredEvent, Writer
@@ -115,6 +116,7 @@ def _chained(reference: str, prev: str, sop: CompiledSop, outcomes: list[Outcome
     result = []
     for outcome in outcomes:
         fields = event_fields(sop, outcome, flow_run_id)
+        fields["payload"][SALT] = secrets.token_hex(16)  # sopflow.domain.chain.SALT: why
         # encoded once: the text its hash covers is the text stored
         fields["payload"] = JsonText(canonical_json(fields["payload"]))
         own = event_hash({**fields, "reference": reference, "prev_hash": prev})

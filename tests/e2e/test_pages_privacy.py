@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from sopflow import demo
+from sopflow.domain.chain import SALT, event_hash
 from sopflow.services import Command, Services
 from tests.e2e.test_pages import sign_in, site  # noqa: F401  (fixtures)
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
@@ -89,6 +93,38 @@ def test_a_requesters_api_gives_the_office_in_their_own_language(returned) -> No
     assert events[-1]["actor"].startswith(OFFICE_AR) and events[-1]["actor_masked"] is True
     assert [(e["actor"], e["actor_masked"]) for e in events[:2]] == [
         ("agent@nile.demo", False), ("agent@nile.demo", False)]  # fmt: skip
+
+
+def _recomputed(history: dict[str, Any], actor: str) -> str:
+    """The last step's hash as a reader could recompute it from their history, with
+    ``actor`` (a guess) as the step's actor."""
+    events = history["events"]
+    step = {**events[-1], "actor_id": actor, "acting_for": None,
+            "at": datetime.fromisoformat(events[-1]["at"]), "prev_hash": events[-2]["hash"],
+            "reference": history["reference"], "sop_id": history["sop_id"],
+            "sop_hash": history["sop_hash"]}  # fmt: skip
+    return event_hash(step)
+
+
+def test_a_requester_cannot_test_a_guess_of_the_official_against_the_hash(returned) -> None:
+    """The requester keeps each step's hash (their receipt of what was recorded) and reads
+    every other field of the step but its salt: the right address recomputes nothing."""
+    services: Services = returned.app.state.services  # type: ignore[attr-defined]
+    mine = services.audit.history(REF, "agent@nile.demo")
+    audited = services.audit.history(REF, "auditor@mom.demo")
+
+    assert [e["hash"] for e in mine["events"]] == [e["hash"] for e in audited["events"]]
+    assert all(SALT not in (e["payload"] or {}) for e in mine["events"])
+    assert _recomputed(mine, KARIM) != mine["events"][-1]["hash"]  # the right guess: no match
+    assert _recomputed(audited, KARIM) == audited["events"][-1]["hash"]  # the auditor's check
+
+
+def test_every_step_carries_a_salt_of_its_own(returned) -> None:
+    services: Services = returned.app.state.services  # type: ignore[attr-defined]
+    events = services.audit.history(REF, None)["events"]
+
+    salts = [e["payload"][SALT] for e in events]
+    assert len(set(salts)) == len(salts) and all(re.fullmatch("[0-9a-f]{32}", s) for s in salts)
 
 
 @pytest.mark.parametrize("reader", ["clerk@mom.demo", "auditor@mom.demo"])

@@ -76,9 +76,12 @@ def test_a_requesters_history_carries_no_notices_and_shows_steps_as_the_page_doe
     assert any(e["notices"] for e in audited["events"])
     assert official["events"] == audited["events"]
     assert svc.audit.history(log.a, None)["events"] == audited["events"]  # the operator
-    who = ("notices", "actor", "actor_masked")
+    who = ("notices", "actor", "actor_masked", "payload")
     strip = [{k: v for k, v in e.items() if k not in who} for e in audited["events"]]
     assert [{k: v for k, v in e.items() if k not in who} for e in mine["events"]] == strip
+    assert [e["payload"] for e in mine["events"]] == [  # all but the salt (test_pages_privacy)
+        {k: v for k, v in e["payload"].items() if k != "salt"} for e in audited["events"]
+    ]
     shown = [(e["role"], e["actor_masked"], "@" in e["actor"]) for e in mine["events"]]
     assert shown == [("employer_agent", False, True), ("employer_agent", False, True),
                      ("labour_attache", True, False), ("registry_clerk", True, False),
