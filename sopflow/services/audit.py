@@ -182,7 +182,8 @@ class Audit:
                 **who(e),
                 "role": e["role"], "comment": e["comment"],
                 "reason": e["reason"], "legal_clause": e["legal_clause"],
-                "legal_citation": clauses.get(e["legal_clause"] or ""), "payload": e["payload"] if sees else without_salt(e["payload"]),
+                "legal_citation": clauses.get(e["legal_clause"] or ""),
+                "payload": e["payload"] if sees else without_salt(e["payload"]),
                 "sop_version": e["sop_version"], "flow_run_id": e["flow_run_id"],
                 "hash": e["hash"], "notices": by_event.get(e["seq"], [])} for e in evs],
         }  # fmt: skip
