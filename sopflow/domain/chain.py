@@ -111,6 +111,9 @@ class Break:
     reference: str | None = None
     seq: int | None = None
     event_id: int | None = None
+    # a directory break about a user: (their e-mail, their organisation as the log or the
+    # directory says), so that it can be withheld from an auditor of another authority
+    user: tuple[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "reference": self.reference,

@@ -110,21 +110,22 @@ def chain_breaks(entries: Sequence[StoredEntry], head: tuple[int, str] | None) -
     breaks: list[Break] = []
     expected, prev = 1, GENESIS
     for e in entries:
-        where = f"directory log entry #{e.seq} ({e.action} {e.subject})"
+        where, user = f"directory log entry #{e.seq} ({e.action} {e.subject})", _user_of(e)
         text = e.change if isinstance(e.change, str) else canonical_json(e.change)
         if entry_hash(e.seq, stored_time(e.at), e.actor, e.action, e.subject, text,
                       e.prev_hash) != e.hash:  # fmt: skip
             breaks.append(Break("directory-altered", f"{where}: content does not match its "
-                                "hash (edited after it was written)", seq=_seq(e.seq)))  # fmt: skip
+                                "hash (edited after it was written)", seq=_seq(e.seq),
+                                user=user))  # fmt: skip
         if e.seq != expected:
             gone = isinstance(e.seq, int) and e.seq > expected
             why = "the entries between were removed" if gone else "entries were repeated or moved"
             breaks.append(Break("directory-link-broken", f"{where} follows #{expected - 1}: "
-                                f"{why}", seq=_seq(e.seq)))  # fmt: skip
+                                f"{why}", seq=_seq(e.seq), user=user))  # fmt: skip
         elif e.prev_hash != prev:
             breaks.append(Break("directory-link-broken", f"{where}: prev_hash does not match "
                                 "the entry before it (an entry before it was removed, inserted "
-                                "or rewritten)", seq=_seq(e.seq)))  # fmt: skip
+                                "or rewritten)", seq=_seq(e.seq), user=user))  # fmt: skip
         expected = (e.seq if isinstance(e.seq, int) else expected) + 1
         prev = e.hash
     end = expected - 1
@@ -148,6 +149,19 @@ def chain_breaks(entries: Sequence[StoredEntry], head: tuple[int, str] | None) -
         breaks.append(Break("directory-head-mismatch", f"the directory log ends at #{end} "
                             f"{said}: {why}", seq=end))  # fmt: skip
     return breaks
+
+
+def _user_of(entry: StoredEntry) -> tuple[str, str | None] | None:
+    """The user an entry is about and their organisation, as the entry says (a change that
+    is not JSON: its organisation unknown)."""
+    if entry.action not in USER_ACTIONS:
+        return None
+    change: Any = entry.change
+    if isinstance(change, str):
+        with contextlib.suppress(ValueError):
+            change = json.loads(change)
+    org = change.get("organisation") if isinstance(change, dict) else None
+    return str(entry.subject), org if isinstance(org, str) else None
 
 
 def _seq(value: Any) -> int | None:
@@ -194,10 +208,12 @@ def present_breaks(log: Recorded, organisations: Mapping[str, Mapping[str, Any]]
                             ("user", log.users, users)):  # fmt: skip
         for subject, (seq, record) in sorted(said.items()):
             row = now.get(subject)
+            user = _user(kind, subject, row or record)
             if row is None:
                 breaks.append(Break("directory-row-missing", f"{kind} {subject} is recorded by "
                                     f"the directory log (entry #{seq}) but is not in the "
-                                    "directory: deleted outside sopflow", seq=seq))  # fmt: skip
+                                    "directory: deleted outside sopflow", seq=seq,
+                                    user=user))  # fmt: skip
                 continue
             diffs = [f"{name} is {_shown(row.get(name))} in the directory, "
                      f"{_shown(record.get(name))} in the log"
@@ -205,13 +221,18 @@ def present_breaks(log: Recorded, organisations: Mapping[str, Mapping[str, Any]]
             if diffs:
                 breaks.append(Break("directory-row-altered", f"{kind} {subject}: "
                                     f"{'; '.join(diffs)} (entry #{seq}): changed outside "
-                                    "sopflow", seq=seq))  # fmt: skip
+                                    "sopflow", seq=seq, user=user))  # fmt: skip
         for subject in sorted(set(now) - set(said)):
             breaks.append(Break("directory-unrecorded", f"{kind} {subject} is in the directory "
                                 "but no directory log entry records it: added outside "
-                                "sopflow"))  # fmt: skip
+                                "sopflow", user=_user(kind, subject, now[subject])))  # fmt: skip
     return breaks
 
 
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _user(kind: str, subject: str, record: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    org = record.get("organisation")
+    return (subject, org if isinstance(org, str) else None) if kind == "user" else None

@@ -303,18 +303,31 @@ class Audit:
         """``verify`` for an auditor of some SOPs: a break in a request of another SOP is
         reported without naming that request (the log is one chain, so the auditor must
         learn that it is broken, but not what another authority's requests are), and only
-        the requests of their SOPs are counted."""
+        the requests of their SOPs are counted. A break in the directory log about a user
+        is named only to the auditors of that user's organisation or of the SOPs under
+        which it filed requests; one about an organisation (a public register: licences),
+        to every auditor."""
         report = self.verify(reference)
         scope = self.auditor_scope(email)
         with self.ctx.store.read() as r:
-            sop_of = {row["reference"]: row["sop_id"] for row in r.all(
-                "SELECT reference, sop_id FROM requests")}  # fmt: skip
-        report.breaks = [
-            b if b.reference is None or sop_of.get(b.reference) in scope else Break(
-                b.code, f"a break in a request of an SOP outside your audit ({b.code}); "
-                "its auditors can see which")
-            for b in report.breaks
-        ]  # fmt: skip
+            rows = r.all("SELECT reference, sop_id, organisation_id FROM requests")
+        sop_of = {row["reference"]: row["sop_id"] for row in rows}
+        # the organisations whose users this auditor reads of in their requests' histories,
+        # and their own: a directory break about anyone else's account is not theirs to read
+        known = {row["organisation_id"] for row in rows if row["sop_id"] in scope}
+        known.add(Directory(self.ctx).member(email).organisation_id)
+
+        def shown(b: Break) -> Break:
+            if b.reference is not None and sop_of.get(b.reference) not in scope:
+                return Break(b.code, f"a break in a request of an SOP outside your audit "
+                             f"({b.code}); its auditors can see which")  # fmt: skip
+            if b.user is not None and b.user[1] not in known:
+                return Break(b.code, f"a break in the directory log about a user of an "
+                             f"organisation outside your audit ({b.code}); the operator can "
+                             "see which (sopflow audit verify)")  # fmt: skip
+            return b
+
+        report.breaks = [shown(b) for b in report.breaks]
         if reference is None:
             report.requests = sum(1 for sop_id in sop_of.values() if sop_id in scope)
         return report

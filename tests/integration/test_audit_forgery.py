@@ -217,6 +217,37 @@ def test_an_auditor_learns_a_break_in_another_authority_s_request_but_not_which(
     )
 
 
+def test_an_auditor_is_told_of_a_break_about_another_authority_s_user_but_not_whose(
+    log: Log,
+) -> None:
+    """Accounts are the directory's, shared by the authorities: a hand edit of an Egyptian
+    official's roles is named to Egypt's auditor, said without the address to Tunisia's.
+    A licence, a public register, is named to both; so is a user of an organisation that
+    filed under the auditor's SOPs (they read of its users in their requests' histories)."""
+    with log.services.ctx.store.engine.begin() as conn:
+        for email_, roles in ((w.email("director"), '["director","auditor"]'),
+                              (w.email("enterprise"), '["enterprise","examiner"]')):  # fmt: skip
+            conn.execute(sa.text("UPDATE users SET roles = :r WHERE email = :e"),
+                         {"r": roles, "e": email_})  # fmt: skip
+        conn.execute(sa.text("UPDATE organisations SET licence_expires = '2031-01-01' "
+                             "WHERE id = :id"), {"id": w.AGENCY})  # fmt: skip
+
+    egypt = log.services.audit.verify_as(AUDITOR)
+    tunisia = log.services.audit.verify_as(w.email("tn_auditor"))
+
+    def said(report: Any) -> str:
+        return "\n".join(b.message for b in report.breaks)
+
+    assert [b.code for b in egypt.breaks] == ["directory-row-altered"] * 3
+    assert [b.code for b in tunisia.breaks] == ["directory-row-altered"] * 3
+    assert w.email("director") in said(egypt) and w.email("director") not in said(tunisia)
+    assert "a user of an organisation outside your audit" in said(tunisia)
+    assert w.email("enterprise") in said(tunisia)  # filed under Tunisia's SOP
+    assert w.email("enterprise") not in said(egypt)  # Carthage Tech never filed with Egypt
+    assert all(w.AGENCY in said(report) for report in (egypt, tunisia))  # the register
+    assert w.email("director") in said(log.services.audit.verify())  # the operator: all
+
+
 def test_a_redacted_request_s_token_cannot_be_traced_to_its_reference(
     log: Log, tmp_path: Path
 ) -> None:
