@@ -14,7 +14,7 @@ from rich.table import Table
 from sopflow import bootstrap
 from sopflow.cli.common import ReaderOption, err, out, print_json
 from sopflow.services import VerifyReport, check_export
-from sopflow.services.export_check import anchor_of, read_manifest
+from sopflow.services.export_manifest import anchor_of, read_manifest
 
 app = typer.Typer(help="History, replay, verification and export.", no_args_is_help=True)
 
@@ -135,7 +135,9 @@ def replay(
         raise typer.Exit(1)
 
 
-def _print_report(report: VerifyReport, as_json: bool) -> None:
+def _print_report(report: VerifyReport, as_json: bool, notes: list[str] | None = None) -> None:
+    """The verdict; ``notes``: what was not there to check (already in an export report's
+    JSON), said after it."""
     if as_json:
         print_json(report.to_dict())
     elif report.intact:
@@ -150,6 +152,8 @@ def _print_report(report: VerifyReport, as_json: bool) -> None:
         )
         for b in report.breaks[1:20]:
             err.print(f"  {b.code}: {b.message}", markup=False)
+    for note in [] if as_json else notes or []:
+        err.print(f"note: {note}", markup=False)
     if not report.intact:
         raise typer.Exit(1)
 
@@ -222,7 +226,8 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Write the event log and a manifest (count, chain head, file SHA-256)."""
+    """Write the event log, the whole directory log beside it (--from/--to select events
+    only) and a manifest (counts, both chains' heads, the files' SHA-256)."""
     first = _moment(start, "--from") if start else None
     last = _moment(end, "--to") if end else None
     if last is not None and end is not None and len(end.strip()) == len("YYYY-MM-DD"):
@@ -238,7 +243,12 @@ def export(
     manifest = services.audit.export(target, fmt.value, first, last, scope=scope)
     redacted = manifest.get("redacted_events") or 0
     note = f" ({redacted} of other SOPs redacted to their hashes)" if redacted else ""
-    err.print(f"wrote {manifest['events']} event(s) to {target} and {target}.manifest.json{note}")
+    directory, n = manifest["directory_log"], manifest["directory_log"]["entries"]
+    withheld = directory["redacted_entries"]
+    users = f" ({withheld} of users redacted to their hashes)" if withheld else ""
+    err.print(f"wrote {manifest['events']} event(s) to {target}{note}, {n} directory log "
+              f"entr{'y' if n == 1 else 'ies'}{users} to {target.with_name(directory['file'])} "
+              f"and {target}.manifest.json")  # fmt: skip
     out.print(str(target), markup=False)
 
 
@@ -247,5 +257,7 @@ def check_export_cmd(
     path: Annotated[Path, typer.Argument(metavar="FILE")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Verify an exported file (JSONL or CSV) against its manifest, without the database."""
-    _print_report(check_export(path), as_json)
+    """Verify an exported file (JSONL or CSV) and the directory log beside it against their
+    manifest, without the database."""
+    report = check_export(path)
+    _print_report(report, as_json, report.notes)

@@ -1,9 +1,11 @@
 """An export of the event log for auditors: the events in global chain order (JSONL or
-CSV), and a manifest carrying the file's hash and the chain head, so that the export can be
-checked on its own (``export_check``) and anchor a later ``audit verify``."""
+CSV), the whole directory log beside them (the licences and roles the events' rules relied
+on), and a manifest carrying each file's hash and each chain's head, so that the export can
+be checked on its own (``export_check``) and anchor a later ``audit verify``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -16,8 +18,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sopflow.domain.chain import canonical_time
+from sopflow.domain.directory_log import USER_ACTIONS, StoredEntry, stored_time
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services.context import Context
+from sopflow.store import directory_log as directory_store
 from sopflow.store.queries import Reader
 
 BATCH = 20_000
@@ -28,6 +32,9 @@ EXPORT_COLUMNS = (
     "sop_version", "sop_hash", "at", "flow_run_id", "prev_hash", "hash", "chain_prev",
     "chain_hash",
 )  # fmt: skip
+# 2: the manifest names the directory log's file and head (``directory_log``); a manifest
+# without ``manifest_version`` is of version 1 (events only)
+MANIFEST_VERSION = 2
 
 
 def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = None,
@@ -70,7 +77,11 @@ def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = 
             first = first or ev
             last = ev
         head = r.chain_head()
+        # read after the events and their head: the log as it then stood, which may hold a
+        # change made during the export (dated after the last event), never lack one
+        directory = _write_directory(r, target, fmt, redact_users=scope is not None)
     manifest = {
+        "manifest_version": MANIFEST_VERSION,
         "format": fmt, "events": count, "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
         "first_chain_seq": first["chain_seq"] if first else None,
@@ -83,6 +94,7 @@ def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = 
         **({"csv_cells": CSV_CELLS} if fmt == "csv" else {}),
         "file": target.name, "file_sha256": digest.hexdigest(),
         "exported_at": canonical_time(ctx.clock()),
+        "directory_log": directory,
     }  # fmt: skip
     manifest_path = target.with_name(target.name + ".manifest.json")
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -155,8 +167,8 @@ def _redacted(ev: dict[str, Any], key: bytes) -> dict[str, Any]:
                                                         "redacted": True}  # fmt: skip
 
 
-def _jsonl_line(ev: dict[str, Any]) -> str:
-    record = {c: ev[c] for c in EXPORT_COLUMNS} | ({"redacted": True} if ev.get("redacted") else {})
+def _jsonl_line(ev: dict[str, Any], columns: tuple[str, ...] = EXPORT_COLUMNS) -> str:
+    record = {c: ev[c] for c in columns} | ({"redacted": True} if ev.get("redacted") else {})
     return json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
 
 
@@ -164,3 +176,64 @@ def _csv_line(values: Any) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(values)
     return buffer.getvalue()
+
+
+# The directory log's file: every field its hash covers (``entry_hash``), ``at`` as its
+# canonical text and ``change`` as the canonical JSON text it hashes (JSONL: that text
+# decoded). Always the whole log, whatever the events' period: its chain can only be
+# checked from its first entry, and a rule's licence may have been recorded long before.
+DIRECTORY_COLUMNS = ("seq", "at", "actor", "action", "subject", "change", "prev_hash", "hash")
+DIRECTORY_COVERS = "whole-log"  # the manifest's word for that
+# a user's entry in an export of some SOPs (names, e-mails and roles of every organisation's
+# people are not the auditor's to see): only its links and its kind; an organisation's
+# entries, with the licences the rules read, are always given in full
+DIRECTORY_KEPT_WHEN_REDACTED = ("seq", "action", "prev_hash", "hash")
+
+
+def directory_file(target: Path, fmt: str) -> Path:
+    """Where the directory log of the export ``target`` goes: ``events.jsonl`` ->
+    ``events.directory.jsonl``."""
+    return target.with_name(f"{target.name.removesuffix('.' + fmt)}.directory.{fmt}")
+
+
+def _write_directory(r: Reader, target: Path, fmt: str, redact_users: bool) -> dict[str, Any]:
+    """Write the whole directory log beside ``target``; the manifest's ``directory_log``."""
+    path = directory_file(target, fmt)
+    digest = hashlib.sha256()
+    count = redacted = 0
+    with _opened(path) as out:
+
+        def write(line: str) -> None:
+            out.write(line)
+            digest.update(line.encode())
+
+        if fmt == "csv":
+            write(_csv_line(DIRECTORY_COLUMNS))
+        log, head = directory_store.stored_with_head(r)
+        for stored in log:
+            entry = _directory_entry(stored, fmt)
+            if redact_users and stored.action in USER_ACTIONS:
+                kept = {c: entry[c] for c in DIRECTORY_KEPT_WHEN_REDACTED}
+                entry = dict.fromkeys(DIRECTORY_COLUMNS) | kept | {"subject": REDACTED,
+                                                                   "redacted": True}  # fmt: skip
+                redacted += 1
+            write(_jsonl_line(entry, DIRECTORY_COLUMNS) if fmt == "jsonl"
+                  else _csv_line([csv_cell(entry[c]) for c in DIRECTORY_COLUMNS]))  # fmt: skip
+            count += 1
+    return {"file": path.name, "file_sha256": digest.hexdigest(), "entries": count,
+            "redacted_entries": redacted, "covers": DIRECTORY_COVERS,
+            # None: its row was deleted from the database (the checker says so)
+            "head": None if head is None else {"seq": head[0], "hash": head[1]}}  # fmt: skip
+
+
+def _directory_entry(stored: StoredEntry, fmt: str) -> dict[str, Any]:
+    """An entry as exported: its stored texts, which are what its hash covers; in JSONL the
+    change decoded to its object (a stored text that is none, an edit in the database, is
+    kept as the text, which the checker then hashes as it is)."""
+    entry = {c: getattr(stored, c) for c in DIRECTORY_COLUMNS} | {"at": stored_time(stored.at)}
+    if fmt == "jsonl" and isinstance(stored.change, str):
+        with contextlib.suppress(ValueError):
+            decoded = json.loads(stored.change)
+            if isinstance(decoded, dict):
+                entry["change"] = decoded
+    return entry

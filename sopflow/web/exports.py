@@ -1,8 +1,10 @@
 """Downloads: a request's history (CSV or JSON) for whoever may see the request, and the
-audit log for external auditors, from the web: a zip of the export file and its
-manifest (the chain head and the file's SHA-256, so that ``sopflow audit check-export``
-verifies it offline). An auditor gets the events of the SOPs they audit in full and the
-others redacted to their hashes, so the chains of the whole file still verify."""
+audit log for external auditors, from the web: a zip of the export file, the directory
+log's file and their manifest (both chains' heads and the files' SHA-256, so that
+``sopflow audit check-export`` verifies them offline). An auditor gets the events of the
+SOPs they audit in full and the others redacted to their hashes, so the chains of the whole
+file still verify; likewise the directory log's organisations in full, its users' entries
+redacted to their hashes."""
 
 from __future__ import annotations
 
@@ -58,12 +60,12 @@ def export_zip(services: Services, email: str, fmt: Format, start: date | None,
     first, last = _bounds(start, end)
     folder = Path(tempfile.mkdtemp(prefix="sopflow-export-"))
     target = folder / f"sopflow-events.{fmt}"
-    services.audit.export(target, fmt, first, last, scope=scope)
+    manifest = services.audit.export(target, fmt, first, last, scope=scope)
     bundle = folder / f"sopflow-audit-{services.ctx.clock():%Y%m%dT%H%M%SZ}.zip"
     with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(target, target.name)
-        archive.write(target.with_name(target.name + ".manifest.json"),
-                      target.name + ".manifest.json")  # fmt: skip
+        for name in (target.name, manifest["directory_log"]["file"],
+                     target.name + ".manifest.json"):  # fmt: skip
+            archive.write(folder / name, name)
     return FileResponse(bundle, media_type="application/zip", filename=bundle.name,
                         background=BackgroundTask(shutil.rmtree, folder, True))  # fmt: skip
 

@@ -459,10 +459,30 @@ def test_an_export_scoped_to_one_sop_redacts_the_others_and_still_checks(cli: So
     manifest = json.loads((cli.folder / "tn-events.jsonl.manifest.json").read_text("utf-8"))
 
     assert "redacted to their hashes" in done.err and manifest["scope"] == [w.TN]
+    assert "of users redacted to their hashes) to " in done.err
     assert tn in text and eg not in text and "Red Sea" not in text
-    assert cli.ok("audit", "check-export", str(export)).code == 0
+    checked = cli.ok("audit", "check-export", str(export))
+    assert checked.code == 0 and "directory log: " in checked.out
     unknown = cli.fails(1, "audit", "export", "--sop", "no-such-sop", "--output", str(export))
     assert "no-such-sop" in unknown.err
+
+
+def test_an_export_from_before_the_directory_log_checks_and_says_so(cli: Sopflow) -> None:
+    submit(cli, w.TN, "enterprise", tn_today())
+    export = cli.folder / "events.jsonl"
+    cli.ok("audit", "export", "--output", str(export))
+    manifest_path = cli.folder / "events.jsonl.manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    (cli.folder / manifest.pop("directory_log")["file"]).unlink()
+    del manifest["manifest_version"]  # as exports were written before the directory log
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+
+    checked = cli.ok("audit", "check-export", str(export))
+    as_json = cli.ok("audit", "check-export", str(export), "--json").json()
+
+    assert checked.out.startswith("intact: ") and "directory log" not in checked.out
+    assert "note: the directory log was not part of this export" in checked.err
+    assert as_json["intact"] and as_json["notes"][0].startswith("the directory log was not part")
 
 
 def test_a_deleted_event_is_caught_by_the_installed_command(cli: Sopflow) -> None:

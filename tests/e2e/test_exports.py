@@ -1,6 +1,7 @@
-"""The audit log export from the web and the API: a zip of the file and its manifest that
-``check_export`` verifies offline; events of SOPs the auditor does not audit are redacted to
-their hashes, and the file still verifies; only auditors may export."""
+"""The audit log export from the web and the API: a zip of the file, the directory log's
+file and their manifest that ``check_export`` verifies offline; events of SOPs the auditor
+does not audit are redacted to their hashes, and so are the directory log's users' entries,
+and the files still verify; only auditors may export."""
 
 from __future__ import annotations
 
@@ -25,11 +26,15 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures)
 
 
 def unzip(content: bytes, folder: Path) -> tuple[Path, dict]:
+    """The events' file and the manifest; the zip holds exactly what the manifest names."""
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         archive.extractall(folder)
         names = archive.namelist()
-    data = folder / next(n for n in names if not n.endswith(".manifest.json"))
-    return data, json.loads(data.with_name(data.name + ".manifest.json").read_text())
+    manifest_name = next(n for n in names if n.endswith(".manifest.json"))
+    manifest = json.loads((folder / manifest_name).read_text())
+    assert sorted(names) == sorted([manifest["file"], manifest["directory_log"]["file"],
+                                    manifest_name])  # fmt: skip
+    return folder / manifest["file"], manifest
 
 
 def test_an_auditor_exports_their_sops_in_full_and_others_redacted_and_it_verifies(
@@ -48,8 +53,17 @@ def test_an_auditor_exports_their_sops_in_full_and_others_redacted_and_it_verifi
     assert hidden and manifest["redacted_events"] == len(hidden)
     assert all(e["actor_id"] is None and e["payload"] is None for e in hidden)
     assert not any("TN-" in json.dumps(e) or "carthage" in json.dumps(e) for e in hidden)
+    directory = data.with_name(manifest["directory_log"]["file"]).read_text().splitlines()
+    entries = [json.loads(line) for line in directory]
+    people = [e for e in entries if e["action"] in ("user-added", "user-recorded")]
+    assert people and all(e.get("redacted") for e in people)
+    assert not any("@" in line for line in directory)  # no one's address, name or roles
+    # an agency's licence, as the rules read it, is given in full
+    assert any(e["action"] == "organisation-added" and e["change"]["licence_number"]
+               for e in entries)  # fmt: skip
     report = check_export(data)
     assert report.intact, report.breaks
+    assert report.directory_entries == len(entries) == manifest["directory_log"]["entries"]
 
 
 def test_a_redacted_event_cannot_be_altered_unnoticed(site: TestClient, tmp_path: Path) -> None:

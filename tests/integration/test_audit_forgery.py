@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from sopflow.domain.chain import GENESIS, event_hash, link
 from sopflow.services import check_export
-from sopflow.services.export_check import anchor_of
+from sopflow.services.export_manifest import anchor_of
 from tests.integration import world as w
 from tests.integration.test_audit import AUDITOR, Log, _manifest, event, log, request_id  # noqa: F401
 
