@@ -170,11 +170,9 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check the hash chains (exit 0 intact, 1 not) and name the first broken link."""
-    head, anchored_at = None, None
-    if anchor is not None:
-        head, anchored_at = anchor_of(read_manifest(anchor))
+    held = anchor_of(read_manifest(anchor)) if anchor is not None else None
     audit = bootstrap.services(existing=True).audit
-    _print_report(audit.verify(reference, head, anchored_at), as_json)
+    _print_report(audit.verify(reference, held), as_json)
 
 
 @app.command()

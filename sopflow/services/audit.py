@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sopflow.domain.access import effective_roles
-from sopflow.domain.chain import Break, ChainVerifier, canonical_time, stitch, without_salt
+from sopflow.domain.chain import Break, ChainVerifier, stitch, without_salt
 from sopflow.domain.disclosure import sees_who_acted, shown_actor
 from sopflow.errors import FieldError, InvalidData, NotFound
+from sopflow.services.anchors import Anchor, anchor_breaks
 from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
@@ -27,7 +28,7 @@ from sopflow.spec.loader import content_hash as content_hash_of
 from sopflow.store.chainscan import ORPHAN, verify_slice, verify_slice_in_process
 from sopflow.store.queries import Reader
 from states.model import EventRecord, RequestState
-from states.replay import CLOCK_TOLERANCE, replay
+from states.replay import replay
 
 
 @dataclass
@@ -91,29 +92,6 @@ def _orphans_named(breaks: list[Break]) -> list[Break]:
                                "deleted outside sopflow, and their content cannot be checked "
                                "without the reference it held"))  # fmt: skip
     return named
-
-
-def _anchor_breaks(r: Reader, anchor: tuple[int, str],
-                   anchored_at: datetime | None) -> list[Break]:  # fmt: skip
-    seq, chain_hash = anchor
-    breaks = []
-    if seq > 0:  # an anchor of an empty log holds no link; what follows it is checked below
-        found = r.one("SELECT chain_hash FROM events WHERE chain_seq = :s", {"s": seq})
-        if found is None or found["chain_hash"] != chain_hash:
-            breaks.append(Break("anchor-mismatch", f"the log no longer holds the anchored link "
-                                f"#{seq} ({chain_hash[:16]}…): it was rewritten or truncated "
-                                "after the anchor"))  # fmt: skip
-    if anchored_at is not None:
-        if anchored_at.tzinfo is None:
-            anchored_at = anchored_at.replace(tzinfo=UTC)
-        for row in r.events_dated_before(seq, anchored_at - CLOCK_TOLERANCE):
-            breaks.append(Break(
-                "backdated-after-anchor", f"request {row['reference']}: event seq {row['seq']} "
-                f"(chain #{row['chain_seq']}) comes after the anchored link #{seq} but is dated "
-                f"{canonical_time(row['at'])}, before the anchor was taken "
-                f"({canonical_time(anchored_at)}): it was written into the anchored past",
-                row["reference"], row["seq"], row["id"]))  # fmt: skip
-    return breaks
 
 
 def _record(row: dict[str, Any]) -> EventRecord:
@@ -244,19 +222,19 @@ class Audit:
                 found.append(f"document {which} ({sha256[:12]}…) is {problem}")
         return found
 
-    def verify(self, reference: str | None = None, anchor: tuple[int, str] | None = None,
-               anchored_at: datetime | None = None) -> VerifyReport:  # fmt: skip
+    def verify(self, reference: str | None = None,
+               anchor: Anchor | None = None) -> VerifyReport:  # fmt: skip
         """Check every hash chain (or one request's) and, for the whole log, the directory
         log and the directory against it (``directory_log``); the first break comes first.
 
-        ``anchor`` is a (chain_seq, chain_hash) kept outside the database (an export
-        manifest's head): the log must still contain exactly that link. ``anchored_at`` is
-        when that head was read: no event after the anchored link may be dated before it
-        (a forger who appends a rehashed event cannot write it into the anchored past)."""
+        ``anchor``: the heads an earlier export's manifest recorded, kept outside the
+        database (``anchors``): the logs must still hold exactly those links, and nothing
+        after them may be dated before the manifest was taken (a forger who appends a
+        rehashed event cannot write it into the anchored past)."""
         report = VerifyReport()
         if anchor is not None:
             with self.ctx.store.read() as r:
-                report.breaks += _anchor_breaks(r, anchor, anchored_at)
+                report.breaks += anchor_breaks(r, anchor)
         with self.ctx.store.read() as r:
             if reference is not None:
                 row = r.request(reference)

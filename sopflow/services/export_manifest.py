@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sopflow.errors import FieldError, InvalidData
+from sopflow.services.anchors import Anchor
 from sopflow.services.export_write import CSV_CELLS, MANIFEST_VERSION
 from sopflow.text_input import read_text
 
@@ -98,10 +99,11 @@ _DIRECTORY_TYPES: dict[str, type] = {
 JSON_KIND = {int: "a whole number", str: "a string"}
 
 
-def anchor_of(manifest: dict[str, Any]) -> tuple[tuple[int, str], datetime | None]:
-    """The link a manifest anchors and when it was taken: the database's chain head at the
+def anchor_of(manifest: dict[str, Any]) -> Anchor:
+    """The links a manifest anchors and when it was taken: the database's chain head at the
     export (an export of a period, or of nothing, still anchors the whole log), else the
-    export's last link (manifests written before the head was recorded)."""
+    export's last link (manifests written before the head was recorded); and the directory
+    log's head (manifest version 2 on)."""
     where = "manifest"
     head = manifest.get("database_chain_head")
     if head is None:
@@ -112,12 +114,27 @@ def anchor_of(manifest: dict[str, Any]) -> tuple[tuple[int, str], datetime | Non
     else:
         why = "database_chain_head is not an object with a whole chain_seq and a text chain_hash"
         raise InvalidData([FieldError(where, "wrong-type", why)], context="export")
+    directory = _directory_head(manifest.get("directory_log"))
     moment = manifest.get("exported_at")
     if moment is None:
-        return link, None
+        return Anchor(link, None, directory)
     try:
         taken = datetime.fromisoformat(str(moment))
     except ValueError:
         why = f"exported_at is {json.dumps(moment)}, not an ISO 8601 moment"
         raise InvalidData([FieldError(where, "wrong-type", why)], context="export") from None
-    return link, taken if taken.tzinfo is not None else taken.replace(tzinfo=UTC)
+    return Anchor(link, taken if taken.tzinfo is not None else taken.replace(tzinfo=UTC),
+                  directory)  # fmt: skip
+
+
+def _directory_head(part: Any) -> tuple[int, str] | None:
+    """The directory log's head a manifest recorded: None for a manifest without one (before
+    version 2) or whose head row was missing at the export (its checker said so)."""
+    head = part.get("head") if isinstance(part, dict) else None
+    if head is None:
+        return None
+    if not (isinstance(head, dict) and type(head.get("seq")) is int
+            and isinstance(head.get("hash"), str)):  # fmt: skip
+        why = "directory_log.head is not an object with a whole seq and a text hash"
+        raise InvalidData([FieldError("manifest", "wrong-type", why)], context="export")
+    return head["seq"], head["hash"]

@@ -485,6 +485,23 @@ def test_an_export_from_before_the_directory_log_checks_and_says_so(cli: Sopflow
     assert as_json["intact"] and as_json["notes"][0].startswith("the directory log was not part")
 
 
+def test_verify_holds_the_database_to_both_heads_of_an_earlier_manifest(cli: Sopflow) -> None:
+    submit(cli, w.TN, "enterprise", tn_today())
+    export = cli.folder / "events.jsonl"
+    cli.ok("audit", "export", "--output", str(export))
+    manifest_path = cli.folder / "events.jsonl.manifest.json"
+
+    assert cli.ok("audit", "verify", "--anchor", str(manifest_path)).code == 0
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    head = manifest["directory_log"]["head"]
+    head["hash"] = "f" * 64  # a log that no longer holds the entry this manifest saw
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+
+    broken = cli.fails(1, "audit", "verify", "--anchor", str(manifest_path), "--json").json()
+    assert broken["first_break"]["code"] == "directory-anchor-mismatch"
+    assert f"anchored entry #{head['seq']} (ffffffffffffffff…)" in broken["first_break"]["message"]
+
+
 def test_a_deleted_event_is_caught_by_the_installed_command(cli: Sopflow) -> None:
     ref = submit(cli, w.TN, "enterprise", tn_today())
     walk(cli, ref, w.tn_path_to("endorse_opinion"))

@@ -89,14 +89,14 @@ def test_an_event_appended_after_an_anchor_but_dated_before_it_is_caught(
 ) -> None:
     target = tmp_path / "events.jsonl"
     log.services.audit.export(target, "jsonl")
-    anchor, anchored_at = anchor_of(_manifest(target))
-    assert anchored_at is not None
+    anchor = anchor_of(_manifest(target))
+    assert anchor.at is not None
     backdated = log.start + timedelta(hours=3, minutes=30)  # between A5 and A6
     append_forged(log, 7, trigger="withdraw", from_state="advertisement_review",
                   to_state="withdrawn", payload={}, at=backdated)  # fmt: skip
     rehash_everything(log)
 
-    report = log.services.audit.verify(anchor=anchor, anchored_at=anchored_at)
+    report = log.services.audit.verify(anchor=anchor)
 
     assert [(b.code, b.reference, b.seq) for b in report.breaks] == [
         ("backdated-after-anchor", log.a, 7)
@@ -112,10 +112,10 @@ def test_events_written_after_an_anchor_in_the_normal_way_keep_it_intact(
 ) -> None:
     target = tmp_path / "events.jsonl"
     log.services.audit.export(target, "jsonl")
-    anchor, anchored_at = anchor_of(_manifest(target))
+    anchor = anchor_of(_manifest(target))
 
     log.services.audit.export(tmp_path / "later.jsonl", "jsonl")  # nothing new: still intact
-    assert log.services.audit.verify(anchor=anchor, anchored_at=anchored_at).intact
+    assert log.services.audit.verify(anchor=anchor).intact
 
 
 def test_an_anchor_taken_from_an_export_of_no_event_anchors_the_whole_log(
@@ -125,10 +125,10 @@ def test_an_anchor_taken_from_an_export_of_no_event_anchors_the_whole_log(
     log.services.audit.export(target, "jsonl", start=log.start + timedelta(days=400))
     manifest = _manifest(target)
     assert manifest["events"] == 0
-    anchor, anchored_at = anchor_of(manifest)
+    anchor = anchor_of(manifest)
 
-    assert anchor[0] == 10
-    assert log.services.audit.verify(anchor=anchor, anchored_at=anchored_at).intact
+    assert anchor.events[0] == 10
+    assert log.services.audit.verify(anchor=anchor).intact
 
 
 def test_a_rehashed_step_by_someone_separation_of_duties_excludes_is_caught_by_replay(

@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from sopflow.domain.chain import canonical_json
-from sopflow.domain.directory_log import USER_ACTIONS, entry_hash
+from sopflow.domain.chain import GENESIS, canonical_json
+from sopflow.domain.directory_log import USER_ACTIONS, entry_hash, stored_time
 from sopflow.errors import InvalidData
 from sopflow.services import check_export
 from sopflow.services.export_check import DIRECTORY_NOT_EXPORTED
+from sopflow.services.export_manifest import anchor_of
 from sopflow.services.export_write import DIRECTORY_COLUMNS
 from sopflow.store import directory_log as stored
+from sopflow.store.tables import DirectoryLogRow
 from tests.integration import world as w
 from tests.integration.conftest import Clock
 from tests.integration.test_audit import Log, _manifest, _rewrite_manifest, _sha256, log  # noqa: F401
@@ -361,3 +364,86 @@ def test_the_csv_directory_file_starts_with_its_columns(logged: Log, tmp_path: P
     header = _directory(target).read_text("utf-8").splitlines()[0]
 
     assert header == "seq,at,actor,action,subject,change,prev_hash,hash"
+
+
+# -- the manifest as an anchor: a consistent rewrite of the directory log -------------------
+def _rewrite_directory(log: Log, actor_of_first: str | None,
+                       forged: dict[str, Any] | None = None) -> None:  # fmt: skip
+    """Someone with database access gives the first entry another author (``None``: not)
+    and, with ``forged``, appends an entry; then hashes every entry again and moves the
+    head, as sopflow would have: the chain alone holds."""
+    services = log.services
+    with services.ctx.store.read() as r:
+        entries = stored.stored_entries(r)
+    table = DirectoryLogRow.__table__  # type: ignore[attr-defined]
+    with services.ctx.store.engine.begin() as conn:
+        if forged is not None:
+            conn.execute(sa.insert(table).values(seq=len(entries) + 1, change={}, prev_hash="",
+                                                 hash="", **forged))  # fmt: skip
+    with services.ctx.store.read() as r:
+        entries = stored.stored_entries(r)
+    prev = GENESIS
+    with services.ctx.store.engine.begin() as conn:
+        for e in entries:
+            actor = actor_of_first if e.seq == 1 and actor_of_first else e.actor
+            own = entry_hash(e.seq, stored_time(e.at), actor, e.action, e.subject, e.change, prev)
+            conn.execute(sa.update(table).where(table.c.seq == e.seq).values(
+                actor=actor, prev_hash=prev, hash=own))  # fmt: skip
+            prev = own
+        conn.execute(sa.text("UPDATE chain_head SET chain_seq = :s, chain_hash = :h "
+                             "WHERE id = 2"), {"s": len(entries), "h": prev})  # fmt: skip
+
+
+def test_a_directory_log_rewritten_whole_after_an_export_is_caught_by_its_manifest(
+    logged: Log, tmp_path: Path
+) -> None:
+    anchor = anchor_of(_manifest(_export(logged, tmp_path)))
+
+    _rewrite_directory(logged, "somebody else")
+
+    assert logged.services.audit.verify().intact  # the documented limit of the chain alone
+    report = logged.services.audit.verify(anchor=anchor)
+    assert [(b.code, b.seq) for b in report.breaks] == [("directory-anchor-mismatch", 26)]
+    assert "no longer holds the anchored entry #26" in report.breaks[0].message
+
+
+def test_an_entry_slipped_in_after_an_export_but_dated_before_it_is_caught(
+    logged: Log, tmp_path: Path, clock: Clock
+) -> None:
+    anchor = anchor_of(_manifest(_export(logged, tmp_path)))
+    clock.advance(hours=1)
+    logged.services.directory.set_licence(w.AGENCY, "active", by="amira")  # #27, the normal way
+
+    _rewrite_directory(logged, None, forged={
+        "at": clock.now - timedelta(days=30), "actor": "amira", "action": "licence-changed",
+        "subject": w.OTHER_AGENCY})  # fmt: skip
+
+    report = logged.services.audit.verify(anchor=anchor)
+    # #27, written after the export and dated after it, holds; the forged #28 does not
+    assert [(b.code, b.seq) for b in report.breaks] == [("directory-backdated-after-anchor", 28)]
+    assert "written into the anchored past" in report.breaks[0].message
+
+
+def test_changes_made_the_normal_way_after_an_export_keep_its_anchor_intact(
+    logged: Log, tmp_path: Path, clock: Clock
+) -> None:
+    anchor = anchor_of(_manifest(_export(logged, tmp_path)))
+    assert anchor.directory is not None and anchor.directory[0] == 26
+    clock.advance(hours=1)
+    logged.services.directory.set_licence(w.AGENCY, "active", by="amira")
+
+    assert logged.services.audit.verify(anchor=anchor).intact
+
+
+def test_a_manifest_from_before_the_directory_log_anchors_the_events_alone(
+    logged: Log, tmp_path: Path
+) -> None:
+    target = _export(logged, tmp_path)
+    old = {k: v for k, v in _manifest(target).items()
+           if k not in ("directory_log", "manifest_version")}  # fmt: skip
+    anchor = anchor_of(old)
+
+    _rewrite_directory(logged, "somebody else")
+
+    assert anchor.directory is None
+    assert logged.services.audit.verify(anchor=anchor).intact
