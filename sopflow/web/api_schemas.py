@@ -22,8 +22,11 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str
-    title: str
+    type: str = Field(
+        description="An absolute URI of this server that documents the code: GET "
+        "it for JSON (a page for a browser); `/api/v1/errors` lists every code"
+    )
+    title: str = Field(description="The code's English title, the same for every occurrence")
     status: int
     detail: str
     code: str

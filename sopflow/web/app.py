@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
 from starlette.routing import Match
 
 from sopflow import __version__, bootstrap
@@ -34,6 +35,7 @@ from sopflow.web import (
     filing,
     i18n,
     pages,
+    problem_types,
     stats,
     validation,
 )
@@ -45,15 +47,15 @@ from sopflow.web.refusals import explain, status_of
 log = logging.getLogger("sopflow.web")
 
 
-def problem(status: int, code: str, detail: str, *, challenge: str = "Bearer",
-            **extra: Any) -> JSONResponse:  # fmt: skip
-    """An RFC 9457 problem document with sopflow's stable error code; a 401 carries
-    ``challenge`` as its ``WWW-Authenticate``."""
-    # title: a short summary in words of the kind of problem (RFC 9457 §3.1.3), the same
-    # for every occurrence; code: the stable identifier programs test (docs/errors.md)
-    body = {"type": f"https://sopflow.invalid/errors/{code}",
-            "title": code.replace("-", " ").capitalize(), "status": status, "detail": detail,
-            "code": code, **extra}  # fmt: skip
+def problem(request: HTTPConnection, status: int, code: str, detail: str, *,
+            challenge: str = "Bearer", **extra: Any) -> JSONResponse:  # fmt: skip
+    """An RFC 9457 problem document with sopflow's stable error code, answering ``request``; a
+    401 carries ``challenge`` as its ``WWW-Authenticate``."""
+    # type: the code's documentation on this site (problem_types), absolute (RFC 9457
+    # §3.1.1); title: its English title there, the same for every occurrence; code: the
+    # stable identifier programs test (docs/errors.md)
+    body = {"type": problem_types.type_uri(request, code), "title": problem_types.title(code),
+            "status": status, "detail": detail, "code": code, **extra}  # fmt: skip
     headers = {"WWW-Authenticate": challenge} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers)  # fmt: skip
@@ -135,6 +137,7 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
     )
 
     app.state.services = services
+    app.state.public_url = cfg.public_url  # the base of problems' type URIs (problem_types)
     # passwords checked at once (argon2: a thread and ~0.4 s each); more sign-ins are told
     # to come back (pages.login), so that a flood of them cannot take every thread
     checks = cfg.max_password_checks or max(2, os.cpu_count() or 2)
@@ -151,7 +154,8 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
         given = scheme.lower() == "bearer" and bool(token.strip())
         sent = exc.code == "unauthorized" and given
         challenge = 'Bearer error="invalid_token"' if sent else "Bearer"
-        return problem(status_of(exc), exc.code, exc.message, challenge=challenge, **extra)
+        return problem(request, status_of(exc), exc.code, exc.message, challenge=challenge,
+                       **extra)  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -174,10 +178,10 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
                 if media
                 else "the body is sent without a Content-Type: send it as application/json"
             )
-            return problem(415, code="unsupported-media-type", detail=said,
+            return problem(request, 415, code="unsupported-media-type", detail=said,
                            allowed=["application/json"])  # fmt: skip
         listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, "invalid-data", f"invalid request: {listed}", errors=errors)
+        return problem(request, 422, "invalid-data", f"invalid request: {listed}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -192,10 +196,10 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
                 "code": "body-unreadable",
                 "message": str(exc.detail),
             }
-            return problem(422, "invalid-data", f"the request body cannot be read: "
+            return problem(request, 422, "invalid-data", f"the request body cannot be read: "
                            f"{error['message']}", errors=[error])  # fmt: skip
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        answer = problem(exc.status_code, code, str(exc.detail))
+        answer = problem(request, exc.status_code, code, str(exc.detail))
         answer.headers.update(exc.headers or {})
         if exc.status_code == 405:  # Starlette names the first route of the path's methods only
             answer.headers["Allow"] = ", ".join(_methods_of(request))
@@ -218,9 +222,10 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
         return RedirectResponse(f"/login?{urlencode(where)}" if where else "/login", 303)
 
     @app.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")  # the trace stays in the server's log
-        return problem(500, "internal-error", "an internal error occurred; it has been logged")
+        return problem(request, 500, "internal-error",
+                       "an internal error occurred; it has been logged")  # fmt: skip
 
     app.include_router(api.router)
     app.openapi = lambda: api_schemas.openapi_with_problems(app)  # type: ignore[method-assign]
@@ -230,6 +235,7 @@ def create_app(services: Services, cfg: Settings | None = None) -> FastAPI:
     app.include_router(bulk.router)
     app.include_router(exports.router)
     app.include_router(stats.router)
+    app.include_router(problem_types.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # the body's cap inside the session: a browser's refusal is a page in its language
     app.add_middleware(BodyLimit, limit=services.ctx.max_request_bytes, problem=problem,

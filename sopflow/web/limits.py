@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# the app's own problem documents (``sopflow.web.app.problem``): status, code, detail, extra
+# the app's own problem documents (``sopflow.web.app.problem``): request, status, code,
+# detail, extra
 Problem = Callable[..., Response]
 # the page for people: (scope, limit) -> the page, or None for a program (the problem then)
 Page = Callable[[Scope, int], Response | None]
@@ -95,7 +97,7 @@ class BodyLimit:
         detail = (f"the request body is larger than {self.limit / 1_000_000:g} MB, the most "
                   "this server accepts (SOPFLOW_MAX_REQUEST_MB); send large documents one "
                   "request at a time")  # fmt: skip
-        answer = self.problem(413, "body-too-large", detail, limit=self.limit)
+        answer = self.problem(Request(scope), 413, "body-too-large", detail, limit=self.limit)
         answer.headers["connection"] = "close"  # the rest of the body is not read
         await answer(scope, receive, send)
 
