@@ -59,8 +59,10 @@ def rejection(error: dict[str, Any]) -> Exception:
     details = {k: v for k, v in error.items() if k not in ("code", "message")}
     if code == "invalid-data":
         exc: Exception = CommandRejected(message, code=code, details=details)
-    elif code in ("database-error", "database-full", "database-read-only", "adapter-error",
-                  "storage-error", "flow-failed"):  # fmt: skip
+    elif "retryable" in error or code == "flow-failed":
+        # an outside system failed (AdapterError.to_dict says whether trying again may
+        # help), whatever its code: the database not migrated, an SOP's stored text altered,
+        # a setting that cannot work are the server's failures (5xx), not the caller's
         exc = AdapterError(message, retryable=bool(error.get("retryable")), code=code)
     else:
         exc = _ERRORS.get(code, CommandRejected)(message, code=code, details=details)

@@ -14,7 +14,7 @@ import pytest
 
 from notifications.flags import say
 from notifications.render import SAMPLE_CONTEXT, TemplateRenderer
-from sopflow.errors import InvalidData
+from sopflow.errors import AdapterError, InvalidData
 from sopflow.sop_files import compile_file
 from sopflow.spec import values
 from sopflow.web.refusals import SENTENCES, explain
@@ -221,3 +221,25 @@ def test_a_frozen_field_names_the_stage_in_arabic() -> None:
 
     stage = "تم اعتماد الطلب، في انتظار تقديم الإعلان"
     assert said.fields == {"workers_requested": f"لم يعد تعديله ممكنًا في مرحلة «{stage}»"}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AdapterError("the database x.db is not migrated", code="database-not-migrated"),
+        AdapterError("the stored text of SOP eg v1 was altered", code="sop-altered"),
+        AdapterError("SOPFLOW_MAIL: cannot work", code="configuration-error"),
+        AdapterError("the database is locked", retryable=True, code="database-error"),
+    ],
+    ids=lambda e: e.code,
+)
+def test_a_servers_failure_reported_by_a_flow_run_keeps_its_status(error: AdapterError) -> None:
+    """A flow run reports what failed as its dictionary; rebuilt, it is the server's failure
+    (5xx) it was, not a refusal of the caller's command (400)."""
+    from sopflow.web.refusals import status_of
+    from workflows.client import rejection
+
+    rebuilt = rejection(error.to_dict())
+
+    assert isinstance(rebuilt, AdapterError) and rebuilt.code == error.code
+    assert status_of(rebuilt) == status_of(error) >= 500
