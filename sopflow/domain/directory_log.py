@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -180,22 +180,51 @@ def recorded(entries: Iterable[StoredEntry]) -> Recorded:
     """Fold the log, oldest first; a change that is not JSON is left out (its entry fails
     its hash)."""
     found = Recorded()
+    for e, change in _changes(entries):
+        organisation = _organisation_after(e, change, found.organisations)
+        if organisation is not None:
+            found.organisations[e.subject] = (e.seq, organisation)
+        elif e.action in USER_ACTIONS:
+            found.users[e.subject] = (e.seq, {k: change.get(k) for k in USER_FIELDS})
+    return found
+
+
+def organisation_timeline(
+    entries: Iterable[StoredEntry],
+) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+    """Each organisation's record after each of its entries, oldest first: organisation id
+    -> [(the entry's ``at`` as stored, the record from then on)]."""
+    timeline: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    now: dict[str, tuple[int, dict[str, Any]]] = {}
+    for e, change in _changes(entries):
+        organisation = _organisation_after(e, change, now)
+        if organisation is not None:
+            now[e.subject] = (e.seq, organisation)
+            timeline.setdefault(e.subject, []).append((e.at, organisation))
+    return timeline
+
+
+def _changes(entries: Iterable[StoredEntry]) -> Iterator[tuple[StoredEntry, dict[str, Any]]]:
     for e in entries:
         try:
             change = json.loads(e.change) if isinstance(e.change, str) else e.change
         except ValueError:
             continue
-        if not isinstance(change, dict):
-            continue
-        if e.action in (ORG_ADDED, ORG_RECORDED):
-            found.organisations[e.subject] = (e.seq, {k: change.get(k) for k in ORG_FIELDS})
-        elif e.action == LICENCE_CHANGED and e.subject in found.organisations:
-            now = dict(found.organisations[e.subject][1])
-            now.update({k: v for k, v in (change.get("after") or {}).items() if k in now})
-            found.organisations[e.subject] = (e.seq, now)
-        elif e.action in USER_ACTIONS:
-            found.users[e.subject] = (e.seq, {k: change.get(k) for k in USER_FIELDS})
-    return found
+        if isinstance(change, dict):
+            yield e, change
+
+
+def _organisation_after(e: StoredEntry, change: dict[str, Any],
+                        organisations: Mapping[str, tuple[int, dict[str, Any]]]
+                        ) -> dict[str, Any] | None:  # fmt: skip
+    """The organisation's record once ``e`` applies (None: ``e`` is not about one)."""
+    if e.action in (ORG_ADDED, ORG_RECORDED):
+        return {k: change.get(k) for k in ORG_FIELDS}
+    if e.action == LICENCE_CHANGED and e.subject in organisations:
+        now = dict(organisations[e.subject][1])
+        now.update({k: v for k, v in (change.get("after") or {}).items() if k in now})
+        return now
+    return None
 
 
 def present_breaks(log: Recorded, organisations: Mapping[str, Mapping[str, Any]],

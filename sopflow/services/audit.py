@@ -20,7 +20,7 @@ from sopflow.services.anchors import Anchor, anchor_breaks
 from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
-from sopflow.services.directory_log import directory_breaks
+from sopflow.services.directory_log import directory_breaks, unsupported_grounds
 from sopflow.services.export_write import write_export
 from sopflow.services.queries import Queries
 from sopflow.services.sops import altered
@@ -248,7 +248,8 @@ class Audit:
                 verifier.finish_request(reference, row["seq"], row["last_hash"])
                 report.events, report.requests = verifier.count, 1
                 report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
-                                  + outcome_breaks(r, self.ctx.sops.pinned, reference))  # fmt: skip
+                                  + outcome_breaks(r, self.ctx.sops.pinned, reference)
+                                  + unsupported_grounds(r, reference=reference))  # fmt: skip
                 return report
             heads = r.request_heads()
             head = r.chain_head()

@@ -4,29 +4,53 @@ present directory against what the log says it must be."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sopflow.domain.chain import Break
 from sopflow.domain.directory_log import (
     LICENCE_CHANGED,
     ORG_ACTIONS,
+    StoredEntry,
     chain_breaks,
+    organisation_timeline,
     present_breaks,
     recorded,
 )
+from sopflow.domain.grounds_check import ReliedOn, grounds_breaks, licence_grounds
 from sopflow.errors import NotFound
 from sopflow.services.context import Context
 from sopflow.store import directory_log as stored
 from sopflow.store.queries import Reader
+from sopflow.store.sql import utc_time
+from states.replay import CLOCK_TOLERANCE
 
 
 def directory_breaks(r: Reader) -> tuple[int, list[Break]]:
-    """(entries verified, every break: the chain's first, then the directory's)."""
+    """(entries verified, every break: the chain's first, then the directory's, then the
+    steps whose grounds the log does not bear out)."""
     entries = stored.stored_entries(r)
     organisations, users = stored.present(r)
-    breaks = chain_breaks(entries, stored.head(r))
-    breaks += present_breaks(recorded(entries), organisations, users)
-    return len(entries), breaks
+    chain = chain_breaks(entries, stored.head(r))
+    # the steps' grounds are held against the log only where its chain holds: a broken
+    # chain is said already, and what it would say of the licences is not to be relied on
+    beside = [] if chain else unsupported_grounds(r, entries)
+    return len(entries), chain + present_breaks(recorded(entries), organisations, users) + beside
+
+
+def unsupported_grounds(r: Reader, entries: list[StoredEntry] | None = None,
+                        reference: str | None = None) -> list[Break]:  # fmt: skip
+    """The steps (of ``reference``, or all) whose licence grounds are not the licence the
+    directory log held at their moment (``sopflow.domain.grounds_check``); none when the
+    directory log's chain is broken (its own breaks say so)."""
+    relied = [g for e in r.events_with_grounds(reference) for g in _licence_grounds(e)]
+    if not relied:
+        return []
+    if entries is None:
+        entries = stored.stored_entries(r)
+        if chain_breaks(entries, stored.head(r)):
+            return []
+    return grounds_breaks(relied, organisation_timeline(entries), CLOCK_TOLERANCE)
 
 
 class DirectoryLog:
@@ -85,3 +109,15 @@ def summary(action: str, change: Any) -> str:
 
 def _word(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def _licence_grounds(event: dict[str, Any]) -> list[ReliedOn]:
+    """A stored step's licence grounds; none where its time or payload is no value (an
+    edit the chain reports)."""
+    try:
+        at, payload = utc_time(event["stored_at"]), json.loads(event["payload_text"])
+    except (ValueError, TypeError):
+        return []
+    if at is None or not isinstance(payload, dict):
+        return []
+    return licence_grounds(event["reference"], event["seq"], at, payload)

@@ -12,11 +12,18 @@ import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sopflow.domain.chain import GENESIS, Break, ChainVerifier, event_hash
-from sopflow.domain.directory_log import USER_ACTIONS, entry_hash
+from sopflow.domain.directory_log import (
+    USER_ACTIONS,
+    StoredEntry,
+    entry_hash,
+    organisation_timeline,
+)
+from sopflow.domain.grounds_check import ReliedOn, grounds_breaks, licence_grounds
 from sopflow.errors import FieldError, InvalidData
 from sopflow.services.audit import VerifyReport
 from sopflow.services.export_manifest import JSON_KIND, read_manifest
@@ -27,6 +34,7 @@ from sopflow.services.export_write import (
     REDACTED,
     csv_value,
 )
+from states.replay import CLOCK_TOLERANCE
 
 DIRECTORY_NOT_EXPORTED = ("the directory log was not part of this export (its manifest "
                           "predates exports carrying it): the licences and roles its events "
@@ -53,16 +61,22 @@ def check_export(path: Path) -> ExportReport:
                           context="export") from None  # fmt: skip
     manifest = read_manifest(path.with_name(path.name + ".manifest.json"))
     report = ExportReport()
-    _check_events(path.name, data, manifest, report)
+    relied: list[ReliedOn] = []
+    _check_events(path.name, data, manifest, report, relied)
     if manifest.get("directory_log") is None:
         report.notes.append(DIRECTORY_NOT_EXPORTED)
     else:
-        report.directory_entries, found = _check_directory(path, manifest)
+        entries: list[StoredEntry] = []
+        report.directory_entries, found = _check_directory(path, manifest, entries)
+        if not found:  # the steps' licence grounds against the log beside them, if it holds
+            found = grounds_breaks(relied, organisation_timeline(entries), CLOCK_TOLERANCE)
         report.breaks += found
     return report
 
 
-def _check_events(name: str, data: bytes, manifest: dict[str, Any], report: VerifyReport) -> None:
+def _check_events(name: str, data: bytes, manifest: dict[str, Any], report: VerifyReport,
+                  relied: list[ReliedOn]) -> None:  # fmt: skip
+    """The events file; the licence grounds of its steps go to ``relied``."""
     if hashlib.sha256(data).hexdigest() != manifest["file_sha256"]:
         report.breaks.append(
             Break("export-altered", f"{name} does not match the sha256 in its manifest")
@@ -89,6 +103,7 @@ def _check_events(name: str, data: bytes, manifest: dict[str, Any], report: Veri
                                event["prev_hash"], event["hash"])  # fmt: skip
             else:
                 verifier.feed(event)
+                relied += _licence_grounds(event)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             why = _why_not_an_event(exc)
             report.breaks.append(Break("export-malformed", f"{name} line {number} is not "
@@ -101,6 +116,16 @@ def _check_events(name: str, data: bytes, manifest: dict[str, Any], report: Veri
     report.breaks += _redactions(name, manifest, redacted) + verifier.breaks
     report.events = verifier.count
     report.requests = sum(1 for ref in verifier.requests if not ref.startswith(REDACTED))
+
+
+def _licence_grounds(event: dict[str, Any]) -> list[ReliedOn]:
+    """An exported step's licence grounds (none for a time that is none: the event's hash
+    has said so already)."""
+    try:
+        at = datetime.fromisoformat(str(event["at"]))
+    except ValueError:
+        return []
+    return licence_grounds(event["reference"], event["seq"], at, event["payload"])
 
 
 def _redactions(name: str, manifest: dict[str, Any], redacted: int) -> list[Break]:
@@ -208,10 +233,12 @@ def _why_not_an_event(exc: Exception) -> str:
     return str(exc)
 
 
-def _check_directory(export: Path, manifest: dict[str, Any]) -> tuple[int, list[Break]]:
+def _check_directory(export: Path, manifest: dict[str, Any],
+                     into: list[StoredEntry]) -> tuple[int, list[Break]]:  # fmt: skip
     """The directory log's file against the manifest's ``directory_log``: its hash, every
     entry re-hashed and linked from the log's first entry (the file holds the whole log),
-    its end against the head at the export; (entries checked, breaks in line order)."""
+    its end against the head at the export; (entries checked, breaks in line order). The
+    entries read go ``into`` that list."""
     part = manifest["directory_log"]
     name = part["file"]
     try:
@@ -239,6 +266,7 @@ def _check_directory(export: Path, manifest: dict[str, Any]) -> tuple[int, list[
                                 f"directory log entry ({_why_not_an_event(exc)})"))  # fmt: skip
             continue
         breaks += _entry_breaks(f"{name} line {number}", entry, expected, prev)
+        into.append(StoredEntry(*(entry[c] for c in DIRECTORY_COLUMNS)))
         count, redacted = count + 1, redacted + bool(entry.get("redacted"))
         expected, prev = entry["seq"] + 1, entry["hash"]
     if lines_read != part["entries"]:

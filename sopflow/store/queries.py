@@ -206,6 +206,19 @@ class Reader(Cursor):
                     break
         return found
 
+    def events_with_grounds(self, reference: str | None = None) -> list[dict[str, Any]]:
+        """The events (of one request, or all) whose payload records grounds
+        (``sopflow.domain.grounds_check``), in chain order: one pass over the payloads'
+        text. Their time and payload as stored, undecoded (``stored_at``, ``payload_text``):
+        a value altered into none is the chain's to report, not a failure to read it."""
+        text = "payload" if self.dialect == "sqlite" else "CAST(payload AS TEXT)"
+        one = " AND r.reference = :ref" if reference is not None else ""
+        return self.all(f"SELECT r.reference, e.seq, e.at AS stored_at, {text} AS payload_text "
+                        f"FROM events e "
+                        f"JOIN requests r ON r.id = e.request_id "
+                        f"WHERE {text} LIKE '%\"grounds\"%'{one} ORDER BY e.chain_seq",
+                        {"ref": reference})  # fmt: skip
+
     def request_heads(self) -> list[dict[str, Any]]:
         return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")
 

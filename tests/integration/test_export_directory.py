@@ -447,3 +447,29 @@ def test_a_manifest_from_before_the_directory_log_anchors_the_events_alone(
 
     assert anchor.directory is None
     assert logged.services.audit.verify(anchor=anchor).intact
+
+
+def test_a_directory_file_rewritten_whole_is_caught_by_the_steps_that_read_it(
+    logged: Log, tmp_path: Path
+) -> None:
+    """Every entry and the head redone after the agency's expiry was moved: the file's
+    chain holds, the Egyptian steps' grounds (the licence they read) do not."""
+    target = _export(logged, tmp_path)
+    directory = _directory(target)
+    rows, prev = _rows(directory), GENESIS
+    for row in rows:
+        if row["action"] == "organisation-added" and row["subject"] == w.AGENCY:
+            row["change"]["licence_expires"] = "2026-12-01"
+        row["prev_hash"] = prev
+        row["hash"] = prev = entry_hash(row["seq"], row["at"], row["actor"], row["action"],
+                                        row["subject"], row["change"], prev)  # fmt: skip
+    _write_rows(directory, rows)
+    _reseal(target, head={"seq": rows[-1]["seq"], "hash": prev})
+
+    found = check_export(target).breaks
+
+    assert found and {b.code for b in found} == {"grounds-unsupported"}
+    assert {b.reference for b in found} == {logged.a}
+    assert "but the directory log held licence EG-LIC-0042, active, expires 2026-12-01" in (
+        found[0].message
+    )
