@@ -32,6 +32,7 @@ PLACEMENT_DIMENSIONS = {
     "sop": "the SOP (all its versions)",
     "outcome": "approved, rejected, withdrawn, expired (and open, on the filing basis)",
     "organisation": "the organisation that filed the request (agency or employer)",
+    "flow": "migration flow: outflow (workers placed abroad) or inflow (foreign workers admitted)",
     "destination_country": "country of destination (ISO 3166-1 alpha-2)",
     "origin_country": "country of origin (ISO 3166-1 alpha-2)",
     "citizenship": "citizenship (ISO 3166-1 alpha-2)",

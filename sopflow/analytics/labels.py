@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sopflow.analytics.dimensions import FROM_SOP_FIELD, NOT_UNIT_GROUP
+from sopflow.analytics.flows import FLOW, INFLOW, OUTFLOW, flow_of, undetermined
 from sopflow.analytics.grouping import OPEN_ROLE
 from sopflow.analytics.model import NOT_IN_SOP, NOT_RECORDED
 from sopflow.countries import country_name
@@ -28,12 +29,22 @@ WORDS: dict[str, dict[str, str]] = {
     "withdrawn": {"en": "withdrawn", "fr": "retirée", "ar": "مسحوب"},
     "expired": {"en": "expired", "fr": "expirée", "ar": "منتهي الصلاحية"},
     "open": {"en": "open", "fr": "en cours", "ar": "قيد المعالجة"},
+    OUTFLOW: {"en": "outflow: workers placed abroad (country of origin)",
+              "fr": "flux sortant : travailleurs placés à l'étranger (pays d'origine)",
+              "ar": "التدفق إلى الخارج: عمال أُلحقوا بالعمل في الخارج (بلد المنشأ)"},
+    INFLOW: {"en": "inflow: foreign workers admitted (country of destination)",
+             "fr": "flux entrant : travailleurs étrangers admis (pays de destination)",
+             "ar": "التدفق إلى الداخل: عمال أجانب مرخَّص لهم بالعمل (بلد المقصد)"},
     "authority": {"en": "the authority", "fr": "l'administration", "ar": "الجهة المختصة"},
     "requester": {"en": "the requester", "fr": "le demandeur", "ar": "مقدم الطلب"},
     "third_party": {"en": "a third party", "fr": "un tiers", "ar": "طرف ثالث"},
 }  # fmt: skip
 GENERIC = frozenset({NOT_RECORDED, NOT_IN_SOP, NOT_UNIT_GROUP, OPEN_ROLE})  # any dimension
+# an SOP whose mapping does not tell its flow: its own flow, named after it (flows.py)
+OWN_FLOW = {"en": "flow not determined: {sop}", "fr": "flux non déterminé : {sop}",
+            "ar": "تدفق غير محدد: {sop}"}  # fmt: skip
 VOCABULARY = {"outcome": ("approved", "rejected", "withdrawn", "expired", "open"),
+              FLOW: (OUTFLOW, INFLOW),
               "waiting_on": ("authority", "requester", "third_party")}  # fmt: skip
 CLASSIFIED: dict[str, Classification] = {"occupation_major": "isco08",
                                           "occupation_unit": "isco08",
@@ -48,6 +59,10 @@ class Labels:
         for sop in sorted(sops, key=lambda s: s.key, reverse=True):  # newest version wins
             spec = sop.spec
             self._put("sop", spec.id, spec.title)
+            if undetermined(flow := flow_of(spec)):
+                named = {lang: text.format(sop=spec.title.get(lang))
+                         for lang, text in OWN_FLOW.items()}  # fmt: skip
+                self._put(FLOW, flow, Localized(**named))
             for state in spec.states:
                 self._put("stage", state.id, state.label)
             for role in spec.roles:

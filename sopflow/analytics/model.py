@@ -1,7 +1,9 @@
 """The values of the statistics core: what is asked (``Query``) and what comes out (``Table``).
 
 A table is a list of rows, one per combination of the dimensions asked for (``by``), each
-with its measures; a total row over all of them; headline figures (``summary``) and notes
+with its measures; a total row over all of them, or, where the rows count populations that
+must not be added (``totals_by``: the placements' migration flows), one total per key of
+that dimension (``totals``) and none over all; headline figures (``summary``) and notes
 (``Note``: what an SOP does not record, what was suppressed). Values are plain numbers; a
 suppressed value is ``None`` and named in ``Row.suppressed``.
 """
@@ -115,6 +117,10 @@ class Table:
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     query: Query = Query()
+    # the dimension whose keys are never added up: ``total`` is then None and ``totals``
+    # holds one total row per key of it (keys: that key alone)
+    totals_by: str | None = None
+    totals: list[Row] = field(default_factory=list)
 
     def measure(self, name: str) -> Column:
         return next(m for m in self.measures if m.name == name)
@@ -125,9 +131,9 @@ class Table:
         """The table for programs; ``label``, ``describe`` (a measure's definition) and
         ``say`` (a note) put the words of ``lang`` (English by default); codes stay codes."""
 
-        def row(r: Row) -> dict[str, Any]:
+        def row(r: Row, dims: tuple[str, ...] = self.dimensions) -> dict[str, Any]:
             keys: dict[str, Any] = {}
-            for dim, key in zip(self.dimensions, r.keys, strict=True):
+            for dim, key in zip(dims, r.keys, strict=True):
                 keys[dim] = key
                 keys[f"{dim}_label"] = label(dim, key, lang)
             return {**keys, **r.values, "suppressed": sorted(r.suppressed)}
@@ -140,12 +146,16 @@ class Table:
             "rows": [row(r) for r in self.rows],
             "total": ({**dict(r.values), "suppressed": sorted(r.suppressed)}
                       if (r := self.total) else None),
+            "totals_by": self.totals_by,
+            # a total of ``totals_by`` is keyed by that dimension alone
+            "totals": [row(t, (self.totals_by,)) for t in self.totals if self.totals_by],
             "summary": self.summary, "notes": [say(n) for n in self.notes],
         }  # fmt: skip
 
     def csv(self, label: Labeller = _plain, lang: str = "en", suppressed: str = SUPPRESSED,
             total: str = TOTAL) -> str:  # fmt: skip
-        """One line per row, then the total; a suppressed value is written as ``suppressed``
+        """One line per row, then the total (or the totals: one per key of ``totals_by``, that
+        key and its label in its columns); a suppressed value is written as ``suppressed``
         and the total row's labels as ``total`` (the web passes the words of the page's
         language). The header line is the columns' codes (each dimension, its ``_label``, the
         measures' names), the same in every language, and so are the code columns: the total
@@ -161,6 +171,11 @@ class Table:
         if self.total is not None:
             keys = [c for _ in self.dimensions for c in (TOTAL, total)]
             out.writerow(keys + cells(self.measures, self.total, suppressed))
+        for sub in self.totals:
+            keys = [c for d in self.dimensions
+                    for c in ((sub.keys[0], label(d, sub.keys[0], lang)) if d == self.totals_by
+                              else (TOTAL, total))]  # fmt: skip
+            out.writerow(keys + cells(self.measures, sub, suppressed))
         return buffer.getvalue()
 
 

@@ -18,6 +18,17 @@ ENGLISH: dict[str, str] = {
                   "for it): its requests count under '" + NOT_IN_SOP + "'",
     "no-sdg-mapping": "SDG 10.7.1 cannot be computed for {sop}: its statistics mapping lacks "
                       "worker_paid_costs or monthly_wage",
+    "flows-apart": "the SOPs of this query record different migration flows (outflow: "
+                   "workers placed abroad, counted by their country of origin; inflow: "
+                   "foreign workers admitted, counted by the country of destination; 20th "
+                   "ICLS). They are different populations, so their requests are never added "
+                   "together: the table is broken down by flow (put first when not asked "
+                   "for) and has one total and one headline per flow, none over all of them; "
+                   "small cells are suppressed flow by flow",
+    "flow-undetermined": "{sop}'s statistics mapping does not tell its migration flow (it maps "
+                         "destination_country and also citizenship or origin_country, or "
+                         "none of them): its requests are counted as a flow of their own, "
+                         "never added to another SOP's",
     "nothing-decided": "no request was decided in the window of this query",
     "nothing-filed": "no request was filed in the window of this query",
     "rows-suppressed": "{hidden} of {count} row(s) suppressed: fewer than {min_cell} requests, "

@@ -3,7 +3,9 @@
 The unit is the request: each request decided in the window (``basis="decision"``: the
 date of the event that closed it) or filed in it (``basis="filing"``: the date of its
 first event), in the SOP's own time zone. Workers are the SOP's ``workers_count`` field
-where it maps one, else one per request (an SOP filed for one named worker).
+where it maps one, else one per request (an SOP filed for one named worker). Requests of
+different migration flows (``flows``: workers placed abroad, foreign workers admitted) are
+never added together: not in a cell, a total or a headline.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sopflow.analytics.dimensions import (
     period_key,
     value_of,
 )
+from sopflow.analytics.flows import FLOW, flow_of, undetermined
 from sopflow.analytics.model import NOT_IN_SOP, Column, Query, Row, Table, rounded
 from sopflow.analytics.notes import Note, note
 from states.machine import CompiledSop
@@ -130,6 +133,8 @@ def key_of(fact: PlacementFact, by: tuple[str, ...], query: Query) -> tuple[str,
             keys.append(period_key(fact.day, query.period))
         elif dim == "sop":
             keys.append(fact.sop.spec.id)
+        elif dim == FLOW:
+            keys.append(flow_of(fact.sop.spec))
         elif dim == "outcome":
             keys.append(fact.outcome)
         elif dim == "organisation":
@@ -141,21 +146,33 @@ def key_of(fact: PlacementFact, by: tuple[str, ...], query: Query) -> tuple[str,
 
 class Placements:
     """Accumulates the placement table, one request at a time (``add``); tallies of slices
-    of the log read in parallel are merged (``merge``) before the table is made."""
+    of the log read in parallel are merged (``merge``) before the table is made.
 
-    def __init__(self, query: Query) -> None:
+    ``flows``: the migration flows of the SOPs in the query's scope (``flows.flow_of``),
+    whether or not the window holds requests of each, so that the table's shape follows
+    what the reader may see, not what a month happened to hold; the flows of the requests
+    offered (``add``), in the window or not, are added to them. Every cell is kept under
+    its flow, so that two flows are never added even where the scope was not given."""
+
+    def __init__(self, query: Query, flows: Iterable[str] = ()) -> None:
         self.query = query
         self.by = check_by(query.by or DEFAULT_BY, PLACEMENT_DIMENSIONS, "placements")
-        self.cells: dict[tuple[str, ...], _Cell] = {}
+        self.flows = set(flows)
+        self._flow_of: dict[str, str] = {}  # SOP version (content hash) -> its flow
+        self.cells: dict[tuple[str, ...], _Cell] = {}  # (flow, *the keys of by) -> cell
         self.gaps: dict[str, list[Note]] = {}  # SOP id -> what it does not record
 
     def add(self, fact: PlacementFact) -> None:
+        flow = self._flow_of.get(fact.sop.content_hash)
+        if flow is None:
+            flow = self._flow_of[fact.sop.content_hash] = flow_of(fact.sop.spec)
+            self.flows.add(flow)
         if not self.query.window.contains(fact.day):
             return
         sop_id = fact.sop.spec.id
         if sop_id not in self.gaps:
             self.gaps[sop_id] = _gaps(fact.sop, self.by)
-        key = key_of(fact, self.by, self.query)
+        key = (flow, *key_of(fact, self.by, self.query))
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = _Cell()
@@ -165,20 +182,46 @@ class Placements:
         for key, cell in other.cells.items():
             self.cells.setdefault(key, _Cell()).merge(cell)
         self.gaps.update(other.gaps)
+        self.flows |= other.flows
 
     def table(self) -> Table:
-        query, cells = self.query, self.cells
-        keys = sorted(cells)
-        total = _Cell()
-        for key in keys:
-            total.merge(cells[key])
-        rows = [Row(key, cells[key].values()) for key in keys]
-        hidden = _suppress(rows, [cells[k] for k in keys], total, query.min_cell)
-        total_row = Row(("total",), total.values())
-        _total_suppression(total_row, total, query.min_cell)
+        query = self.query
+        flows = sorted(self.flows)
+        # Two flows are two populations (20th ICLS: outflows counted by the country of
+        # origin, inflows by the country of destination): their sum, or an SDG 10.7.1 mean
+        # over both, means nothing. So the table then leads with the flow (added in front
+        # when the query did not ask for it, as the operations tables add the SOP in front
+        # of a stage), has one total and one headline per flow and none over all, and is
+        # suppressed flow by flow, since no margin across flows is published. The flow is
+        # added rather than the query refused: every figure asked for is there, split
+        # where it must be, and a note says why.
+        apart = len(flows) > 1
+        lead = apart and FLOW not in self.by
+        by = (FLOW, *self.by) if lead else self.by
+        rows: list[Row] = []
+        totals: list[tuple[Row, _Cell]] = []
+        hidden = 0
+        for flow in flows or [""]:
+            keys = sorted(k for k in self.cells if k[0] == flow)
+            cells = [self.cells[k] for k in keys]
+            part = [Row(k if lead else k[1:], c.values()) for k, c in zip(keys, cells, strict=True)]
+            hidden += _suppress(part, cells, query.min_cell)
+            rows += part
+            total = _Cell()
+            for cell in cells:
+                total.merge(cell)
+            row = Row((flow,) if apart else ("total",), total.values())
+            _total_suppression(row, total, query.min_cell)
+            totals.append((row, total))
+        rows.sort(key=lambda r: r.keys)
         what = "decided" if query.basis == "decision" else "filed"
         notes = [note for _, gaps in sorted(self.gaps.items()) for note in gaps]
-        if not total.requests:
+        if apart:
+            notes.append(note("flows-apart"))
+        if FLOW in by:
+            notes += [note("flow-undetermined", sop=sop_id) for flow in flows
+                      if (sop_id := undetermined(flow))]  # fmt: skip
+        if not sum(cell.requests for _, cell in totals):
             notes.append(note(f"nothing-{what}"))
         notes += _notes(query, hidden, len(rows))
         return Table(
@@ -186,26 +229,44 @@ class Placements:
             title=f"Placements and authorisations ({what})",
             definition=f"Requests {what} in the window, by the local date (SOP time zone) of "
             f"{'the event that closed them' if query.basis == 'decision' else 'their filing'}."
-            " Cells of fewer than min_cell requests are suppressed (docs/statistics.md).",
-            dimensions=self.by, measures=MEASURES, rows=rows, total=total_row,
-            # the headline is the total row: suppressed (None) when the total row is
-            summary={"requests": total_row.values["requests"],
-                     "workers": total_row.values["workers"],
-                     "suppressed_rows": hidden, "min_cell": query.min_cell},
+            " Cells of fewer than min_cell requests are suppressed (docs/statistics.md)."
+            + (" Requests of different migration flows are never added together: one total "
+               "per flow." if apart else ""),
+            dimensions=by, measures=MEASURES, rows=rows,
+            total=None if apart else totals[0][0],
+            totals_by=FLOW if apart else None,
+            totals=[row for row, _ in totals] if apart else [],
+            summary=_summary([row for row, _ in totals], apart, hidden, query.min_cell),
             notes=notes, query=query,
         )  # fmt: skip
 
 
 def placements(facts: Iterable[PlacementFact], query: Query) -> Table:
-    """The placement table for ``query``: one row per combination of ``query.by``."""
+    """The placement table for ``query``: one row per combination of ``query.by``, the
+    flow first when the facts are of SOPs of more than one flow (their scope)."""
     tally = Placements(query)
     for fact in facts:
         tally.add(fact)
     return tally.table()
 
 
-def _suppress(rows: list[Row], cells: list[_Cell], total: _Cell, k: int) -> int:
-    """Hide small cells (whole rows), then small SDG bases; return the rows hidden."""
+def _summary(totals: list[Row], apart: bool, hidden: int, k: int) -> dict[str, Any]:
+    """The headline figures: the total row's (suppressed, None, when it is), or, for flows
+    kept apart, each flow's under ``flows``, and no requests or workers over them all."""
+    heads: dict[str, Any] = {}
+    if apart:
+        heads["flows"] = [{"flow": r.keys[0], "requests": r.values["requests"],
+                           "workers": r.values["workers"],
+                           "suppressed": sorted(r.suppressed & {"requests", "workers"})}
+                          for r in totals]  # fmt: skip
+    else:
+        heads = {"requests": totals[0].values["requests"], "workers": totals[0].values["workers"]}
+    return {**heads, "suppressed_rows": hidden, "min_cell": k}
+
+
+def _suppress(rows: list[Row], cells: list[_Cell], k: int) -> int:
+    """Hide small cells (whole rows), then small SDG bases; return the rows hidden. The rows
+    are those under one published total (all of them, or one flow's)."""
     keys = [r.keys for r in rows]
     hidden = suppress(keys, [c.requests for c in cells], k)
     for i in hidden:

@@ -115,6 +115,19 @@ def _key(dim: str, key: str, labels: Labeller) -> str:
     return key
 
 
+def _total_keys(table: Table, key: str, labels: Labeller) -> list[str]:
+    """The key columns of the total of ``key`` of ``table.totals_by``: its label in that
+    dimension's column, ``total`` in the first other one (or with it, if none)."""
+    by = table.totals_by or ""
+    keys = [_key(by, key, labels) if d == by else "" for d in table.dimensions]
+    other = [i for i, d in enumerate(table.dimensions) if d != by]
+    if other:
+        keys[other[0]] = "total"
+    else:
+        keys = [f"total: {k}" if k else k for k in keys]
+    return keys
+
+
 def _print(table: Table, labels: Labeller) -> None:
     shown = RichTable(*table.dimensions, *(m.name for m in table.measures), title=table.title)
     for row in table.rows:
@@ -123,6 +136,10 @@ def _print(table: Table, labels: Labeller) -> None:
     if table.total is not None:
         shown.add_row("total", *[""] * (len(table.dimensions) - 1),
                       *cells(table.measures, table.total), end_section=True)  # fmt: skip
+    if table.totals:  # one per flow: flows are never added up (analytics.flows)
+        shown.add_section()
+    for sub in table.totals:
+        shown.add_row(*_total_keys(table, sub.keys[0], labels), *cells(table.measures, sub))
     out.print(shown)
     if not table.rows:
         out.print("no data in the window", markup=False)
@@ -131,6 +148,11 @@ def _print(table: Table, labels: Labeller) -> None:
     for name, value in table.summary.items():
         if not isinstance(value, list | dict):  # a headline taken from a suppressed total says so
             out.print(f"{name}: {format_value(value, name in hidden) or '—'}", markup=False)
+    for each in table.summary.get("flows", []):  # the headlines of flows kept apart
+        flow = _key("flow", each["flow"], labels)
+        for name in ("requests", "workers"):
+            said = format_value(each[name], name in each["suppressed"]) or "—"
+            out.print(f"{name} ({flow}): {said}", markup=False)
     for rank, item in enumerate(table.summary.get("bottlenecks", []), 1):
         where = ", ".join(_key(d, k, labels) for d, k in item["keys"].items())
         out.print(f"bottleneck {rank}: {where}: {item['days_total']} days "

@@ -5,7 +5,8 @@ Reading is streamed in keyset pages of raw tuples (never an ORM object per event
 memory stays flat and a million events take seconds. Dates are prefiltered in SQL on UTC
 times with a margin and filtered exactly by the core on the SOP's local dates. Who may see
 what: an official or auditor sees the SOPs of their authority; employers and agencies see
-none (``forbidden``); an operator at the command line (no ``--as``) sees every SOP.
+none (``forbidden``); an operator at the command line (no ``--as``) sees every SOP, and so
+both migration flows, which the placement table then keeps apart (``analytics.flows``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sopflow.analytics.deadlines import DEADLINE_DIMENSIONS, Compliance
 from sopflow.analytics.dimensions import PLACEMENT_DIMENSIONS, QueryInvalid, dimension_errors
+from sopflow.analytics.flows import flow_of
 from sopflow.analytics.grouping import Tally
 from sopflow.analytics.labels import Labels
 from sopflow.analytics.model import Query, Table, Window
@@ -193,7 +195,11 @@ class Statistics:
         now = self.ctx.clock()
         make: Callable[[], Any]
         if name == "placements":
-            make = partial(Placements, query)
+            # the flows of every SOP in scope, so that whether the table keeps flows apart
+            # depends on who reads it and what they asked for, not on the window's requests
+            flows = frozenset(flow_of(s.spec) for s in self.ctx.sops.catalogue.versions.values()
+                              if s.spec.id in scope)  # fmt: skip
+            make = partial(Placements, query, flows)
             plan = Plan(True, scope, query)
         else:
             tally, needs, skip = TALLIES[name]

@@ -141,13 +141,16 @@ def _line(services: Services, table: Table, email: str, labels: Labels, lang: st
         table.name,
         StatsQuery(q.window, q.sops, ("period", series), q.period, q.min_cell, q.basis),
         email)  # fmt: skip
-    at_period, at_series = over_time.dimensions.index("period"), over_time.dimensions.index(series)
+    at_period = over_time.dimensions.index("period")
     periods = sorted({r.keys[at_period] for r in over_time.rows})
     if len(periods) < 2:
         return None
+    # a line per key of the series, and of any dimension the table adds in front of it (the
+    # placements' flow, when flows are kept apart): two flows are never one line
+    named = [i for i, d in enumerate(over_time.dimensions) if i != at_period]
     lines: dict[str, list[float | None]] = {}
     for r in over_time.rows:
-        name = labels(series, r.keys[at_series], lang)
+        name = " · ".join(labels(over_time.dimensions[i], r.keys[i], lang) for i in named)
         lines.setdefault(name, [None] * len(periods))[periods.index(r.keys[at_period])] = (
             _number(r.values.get(measure)))  # fmt: skip
     heading = _heading("m", measure, lang)
@@ -177,6 +180,12 @@ def _summary(table: Table, labels: Labels, lang: str) -> list[str]:
         if isinstance(value, int | float) or value is None:
             shown = _shown(lang)(value) if value is not None else "—"
             lines.append(f"{_heading('s', name, lang)}: {shown}")
+    for each in table.summary.get("flows", []):  # flows kept apart: a headline for each
+        flow = labels("flow", each["flow"], lang)
+        for name in ("requests", "workers"):
+            said = (i18n.t("st_suppressed", lang) if name in each["suppressed"]
+                    else _shown(lang)(each[name]) if each[name] is not None else "—")  # fmt: skip
+            lines.append(f"{_heading('s', name, lang)} · {flow}: {said}")
     for item in table.summary.get("bottlenecks", []):
         where = " · ".join(labels(k, v, lang) for k, v in item["keys"].items())
         days = _shown(lang)(float(item["days_total"]))

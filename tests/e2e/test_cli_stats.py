@@ -67,19 +67,38 @@ def test_placements_are_suppressed_below_the_threshold(sopflow: Sopflow, log) ->
     assert by_sop[w.EG]["requests"] == 6 and by_sop[w.EG]["workers"] == 6 * 18
     assert by_sop[w.TN]["requests"] == 1  # the returned one is not decided
     hidden = {r["sop"]: r for r in default["rows"]}
-    # one Tunisian decision is under 5, and the Egyptian cell goes with it: otherwise the
-    # total would give it away
-    assert hidden[w.TN]["requests"] is None and hidden[w.EG]["requests"] is None
-    assert default["total"]["requests"] == 7
+    # one Tunisian decision is under 5: hidden, with its flow's total. The Egyptian cell
+    # stays: the two flows are never added, so no total over both could give it away
+    assert hidden[w.TN]["requests"] is None and hidden[w.EG]["requests"] == 6
+    assert default["total"] is None and default["dimensions"] == ["flow", "sop"]
+    assert [(t["flow"], t["requests"]) for t in default["totals"]] == [
+        ("inflow", None), ("outflow", 6)]  # fmt: skip
     assert "suppressed" in sopflow.ok("stats", "placements", "--by", "sop", "--format",
                                       "csv").out  # fmt: skip
 
 
 def test_a_suppressed_total_is_said_so_in_the_headline_too(sopflow: Sopflow, log) -> None:
     shown = sopflow.ok("stats", "placements", "--min-cell", "50").out
+    one_flow = sopflow.ok("stats", "placements", "--min-cell", "50", "--sop", w.EG).out
 
-    assert "requests: suppressed" in shown and "workers: suppressed" in shown
-    assert "None" not in shown
+    # the operator sees both flows: a headline for each, none over both
+    assert "requests (outflow): suppressed" in shown and "workers (inflow): suppressed" in shown
+    assert "\nrequests: " not in shown and "None" not in shown
+    assert "requests: suppressed" in one_flow and "workers: suppressed" in one_flow
+
+
+def test_the_operator_sees_each_flow_apart_with_its_own_total(sopflow: Sopflow, log) -> None:
+    shown = sopflow.ok("stats", "placements", "--min-cell", "1").out
+    as_csv = list(csv.reader(io.StringIO(sopflow.ok(
+        "stats", "placements", "--min-cell", "1", "--format", "csv").out)))  # fmt: skip
+
+    assert "Requests of different migration flows are never added together" in shown
+    assert "note: the SOPs of this query record different migration flows" in shown
+    assert as_csv[0][:2] == ["flow", "flow_label"]
+    # the last lines are each flow's total: the flow in its columns, total in the others
+    assert [(line[0], line[2], line[4], line[6]) for line in as_csv[-2:]] == [
+        ("inflow", "total", "total", "1"), ("outflow", "total", "total", "6")]  # fmt: skip
+    assert not [line for line in as_csv if line[0] == "total"]
 
 
 def test_the_threshold_comes_from_the_environment(sopflow: Sopflow, log) -> None:
