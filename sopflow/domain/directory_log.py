@@ -60,6 +60,18 @@ def stored_time(text: Any) -> Any:
     return text
 
 
+def entry_moment(stored: Any) -> datetime | None:
+    """An entry's stored ``at`` as an aware moment; None for a value that is none (a hand
+    edit, which the log's own chain reports)."""
+    if isinstance(stored, datetime):
+        return stored
+    try:
+        moment = datetime.fromisoformat(str(stored_time(stored)))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _day(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 

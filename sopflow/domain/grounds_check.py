@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sopflow.domain.chain import Break, canonical_time
-from sopflow.domain.directory_log import stored_time
+from sopflow.domain.directory_log import entry_moment
 
 # a ground's key -> the directory log's field it says (states.licence_rules records them)
 LICENCE_KEYS = {"licence": "licence_number", "status": "licence_status",
@@ -81,7 +81,7 @@ def _held(changes: Sequence[tuple[Any, Mapping[str, Any]]], start: datetime,
     before: Mapping[str, Any] | None = None
     during: list[Mapping[str, Any]] = []
     for at, record in changes:
-        moment = _moment(at)
+        moment = entry_moment(at)
         if moment is None or moment > end:
             continue
         if moment <= start:
@@ -89,17 +89,6 @@ def _held(changes: Sequence[tuple[Any, Mapping[str, Any]]], start: datetime,
         else:
             during.append(record)
     return ([before] if before is not None else []) + during
-
-
-def _moment(stored: Any) -> datetime | None:
-    """An entry's stored ``at`` as a moment (None for a value that is none: a hand edit,
-    which the directory log's own chain reports)."""
-    if isinstance(stored, datetime):
-        return stored
-    try:
-        return datetime.fromisoformat(str(stored_time(stored)))
-    except ValueError:
-        return None
 
 
 def _as_said(record: Mapping[str, Any]) -> dict[str, str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sopflow.domain.chain import Break, canonical_time
-from sopflow.domain.directory_log import stored_time
+from sopflow.domain.directory_log import entry_moment
 from sopflow.store import directory_log as directory_store
 from sopflow.store.queries import Reader
 from states.replay import CLOCK_TOLERANCE
@@ -67,20 +66,14 @@ def _directory_breaks(r: Reader, anchor: tuple[int, str], at: datetime | None) -
                             f"the anchored entry #{seq} ({entry_hash[:16]}…): it was rewritten "
                             "or truncated after the anchor", seq=seq))  # fmt: skip
     if at is not None:
-        earliest = canonical_time(at - CLOCK_TOLERANCE)
+        earliest = at - CLOCK_TOLERANCE
         for e in entries:
-            moment = _moment(e.at)
+            moment = entry_moment(e.at)
             if isinstance(e.seq, int) and e.seq > seq and moment is not None and moment < earliest:
                 breaks.append(Break(
                     "directory-backdated-after-anchor", f"directory log entry #{e.seq} "
                     f"({e.action} {e.subject}) comes after the anchored entry #{seq} but is "
-                    f"dated {moment}, before the anchor was taken ({canonical_time(at)}): it "
-                    "was written into the anchored past", seq=e.seq))  # fmt: skip
+                    f"dated {canonical_time(moment)}, before the anchor was taken "
+                    f"({canonical_time(at)}): it was written into the anchored past",
+                    seq=e.seq))  # fmt: skip
     return breaks
-
-
-def _moment(stored: Any) -> str | None:
-    """A stored moment as canonical text (comparable as text: fixed width, UTC); None for a
-    value that is none (a hand edit, which the chain reports)."""
-    text = stored_time(stored)
-    return text if isinstance(text, str) and len(text) == 27 else None
