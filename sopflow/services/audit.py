@@ -142,7 +142,7 @@ class Audit:
                 "provider_message_id": n["provider_message_id"], "message_id": n["message_id"],
                 "subject_hash": n["subject_hash"], "body_hash": n["body_hash"],
                 "last_error": n["last_error"]})  # fmt: skip
-        clauses = {b.id: b.citation for b in sop.spec.legal_basis}
+        clauses = {b.id: b.cited(lang) for b in sop.spec.legal_basis}
 
         def who(e: dict[str, Any]) -> dict[str, Any]:
             """The step's actor (and whom they acted for) as this reader is shown them."""

@@ -105,7 +105,7 @@ class Notices:
         tr = next((t for t in spec.transitions if t.trigger == event["trigger"]
                    and (event["from_state"] in t.source)), None)  # fmt: skip
         reasons = {r.id: r.label.get(locale) for r in spec.reason_codes}
-        citations = {b.id: b.citation for b in spec.legal_basis}
+        citations = {b.id: b.cited(locale) for b in spec.legal_basis}
         actor_role = sop.roles.get(event["role"])
         with self.ctx.store.read() as r:
             actor = r.user(event["actor_id"])
@@ -307,7 +307,7 @@ class Notices:
                          "reason": tr.reasons[0] if tr.reasons else None,
                          "reason_label": reasons.get(tr.reasons[0]) if tr.reasons else None,
                          "legal_clause": tr.legal_clause, "at": _when(at, sop),
-                         "legal_citation": next((b.citation for b in spec.legal_basis
+                         "legal_citation": next((b.cited(locale) for b in spec.legal_basis
                                                  if b.id == tr.legal_clause), None)},
             }  # fmt: skip
             for notice in tr.notify:

@@ -99,10 +99,21 @@ class Calendar(Model):
 
 
 class LegalBasis(Model):
+    """A legal clause the SOP's steps apply. ``citation`` and ``summary`` are one text (the
+    law's own words, the same in every language: a citation is often best left in the
+    language the law is authentic in) or a text per language like a label."""
+
     id: Identifier
-    citation: str
-    summary: str
+    citation: str | Localized
+    summary: str | Localized
     url: str | None = None
+
+    def cited(self, locale: str) -> str:
+        """The citation in ``locale`` (English where it has none in it)."""
+        return self.citation if isinstance(self.citation, str) else self.citation.get(locale)
+
+    def summarised(self, locale: str) -> str:
+        return self.summary if isinstance(self.summary, str) else self.summary.get(locale)
 
 
 class ReasonCode(Model):

@@ -150,3 +150,38 @@ def test_a_changed_copy_of_a_shipped_version_is_refused_before_any_request_uses_
     assert [i.code for i in caught.value.issues] == ["version-conflict"]
     assert w.footprint(seeded) == before
     assert w.submit_eg(seeded, contract_months=48).state == "attestation_review"
+
+
+LOCALISED_CITATIONS = {
+    "    citation: Labour Law No. 12 of 2003, arts. 17-25 (employment of Egyptians abroad)\n":
+        '    citation: {en: "Labour Law No. 12 of 2003, arts. 17-25", '
+        'ar: "قانون العمل رقم 12 لسنة 2003، المواد 17-25", '
+        'fr: "Code du travail, loi n° 12 de 2003, art. 17 à 25"}\n',
+    "    citation: Ministry of Labour, labour representation offices abroad (labour attachés)\n":
+        '    citation: {en: "Ministry of Labour, labour representation offices abroad", '
+        'ar: "وزارة العمل، مكاتب التمثيل العمالي بالخارج", '
+        'fr: "Ministère du Travail, bureaux de représentation à l\'étranger"}\n',
+}  # fmt: skip
+
+
+def test_a_version_may_cite_its_law_in_each_language(
+    seeded: Services, clock: Clock, tmp_path: Path
+) -> None:
+    path = eg_variant(tmp_path, 2)
+    text = path.read_text(encoding="utf-8")
+    for plain, localised in LOCALISED_CITATIONS.items():
+        assert text.count(plain) == 1
+        text = text.replace(plain, localised)
+    path.write_text(text, encoding="utf-8")
+    seeded.sops.publish(path, clock())
+    ref = w.submit_eg(seeded).reference
+    w.run(seeded, ref, w.EG_PATH[:2])
+
+    def cited(lang: str) -> list[str]:
+        events = seeded.audit.history(ref, email("eg_auditor"), lang)["events"]
+        return [e["legal_citation"] for e in events if e["legal_citation"]]
+
+    assert "قانون العمل رقم 12 لسنة 2003، المواد 17-25" in cited("ar")
+    assert "وزارة العمل، مكاتب التمثيل العمالي بالخارج" in cited("ar")
+    assert "Code du travail, loi n° 12 de 2003, art. 17 à 25" in cited("fr")
+    assert "Labour Law No. 12 of 2003, arts. 17-25" in cited("en")

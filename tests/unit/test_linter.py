@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 from sopflow.errors import SopIssue
-from tests.factories import BENCH, bench_variant, codes, issues_of, label, position, read
+from tests.factories import (
+    BENCH,
+    bench_variant,
+    codes,
+    compile_text,
+    issues_of,
+    label,
+    position,
+    read,
+)
 
 State = dict[str, Any]
 
@@ -825,3 +834,27 @@ def test_every_issue_is_reported_not_only_the_first():
 
     assert {"unknown-role", "reason-list-missing", "unknown-timezone"} <= set(codes(issues))
     assert issues == sorted(issues, key=lambda i: (i.line, i.column, i.code))
+
+
+def test_a_legal_basis_is_one_text_or_a_text_per_language():
+    """A citation is often best left in the language the law is authentic in (one text);
+    where it is translated, each language is linted like a label."""
+
+    def change(d):
+        basis = d["legal_basis"][0]
+        basis["citation"] = {"en": "Labour Law No. 14 of 2025, art. 43",
+                             "ar": "قانون العمل رقم 14 لسنة 2025، المادة 43"}  # fmt: skip
+        basis["summary"] = {"en": "No fee from the worker", "fr": "Aucun frais", "ar": "لا رسوم"}
+
+    text, issues = lint(change)
+    sop = compile_text(text)
+    basis = sop.spec.legal_basis[0]
+
+    assert [(i.code, i.message) for i in issues] == [
+        ("missing-translation", "legal_basis[0].citation: no fr text")
+    ]
+    assert basis.cited("ar") == "قانون العمل رقم 14 لسنة 2025، المادة 43"
+    assert basis.cited("fr") == "Labour Law No. 14 of 2025, art. 43"  # English where none
+    assert basis.summarised("fr") == "Aucun frais"
+    plain = compile_text(read(BENCH)).spec.legal_basis[0]  # one text: in every language
+    assert plain.cited("ar") == plain.cited("en") == "shared/peers/workload.md"
