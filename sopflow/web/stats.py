@@ -176,9 +176,11 @@ def _number(value: int | float | None) -> float | None:
 
 def _summary(table: Table, labels: Labels, lang: str) -> list[str]:
     lines = []
+    hidden = table.total.suppressed if table.total is not None else ()
     for name, value in table.summary.items():
-        if isinstance(value, int | float) or value is None:
-            shown = _shown(lang)(value) if value is not None else "—"
+        if isinstance(value, int | float) or value is None:  # from a suppressed total: said so
+            shown = (_shown(lang)(value) if value is not None
+                     else i18n.t("st_suppressed", lang) if name in hidden else "—")  # fmt: skip
             lines.append(f"{_heading('s', name, lang)}: {shown}")
     for each in table.summary.get("flows", []):  # flows kept apart: a headline for each
         flow = labels("flow", each["flow"], lang)

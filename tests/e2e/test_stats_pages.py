@@ -397,3 +397,13 @@ def test_the_api_schema_still_lists_the_words_a_parameter_takes(site: TestClient
     assert schema["period"]["enum"] == ["month", "quarter", "year"]
     assert schema["basis"]["enum"] == ["decision", "filing"]
     assert schema["lang"]["enum"] == ["en", "fr", "ar"]
+
+
+def test_a_headline_from_a_suppressed_total_says_it_is_suppressed(later) -> None:
+    sign_in(later, TN_AUDITOR)
+
+    english = later.get("/stats/placements?min_cell=5&lang=en").text
+    french = later.get("/stats/placements?min_cell=5&lang=fr").text
+
+    assert "requests: suppressed" in english and "requests: —" not in english
+    assert re.search(r"demandes ?: masqué", french)
