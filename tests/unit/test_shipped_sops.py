@@ -9,12 +9,15 @@ id holding the first role allowed (so separation of duties is always satisfied).
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from sopflow.errors import RequirementNotMet
+from sopflow.sop_files import shipped_sop_dir
+from sopflow.spec.loader import content_hash
 from states import Actor, CompiledSop, Outcome, Payload, attach, create, fire, replay
 from tests.factories import (
     EG,
@@ -222,3 +225,22 @@ def test_tunisian_duration_is_checked_on_the_dates_wherever_the_months_are():
         if any("contract_months <= 12" in e for e in exprs):
             assert any("months_between(contract_start, contract_end)" in e for e in exprs), tr
             assert any("years_between(contract_start, contract_end) < 1" in e for e in exprs), tr
+
+
+SOP_DIR = shipped_sop_dir()
+LOCK = SOP_DIR / "shipped.lock.json"
+
+
+def test_a_shipped_version_is_never_changed_in_place() -> None:
+    """A database may hold requests pinned to a shipped version (by its content hash): the
+    same version number must always mean the same text. A change is a new version."""
+    locked = json.loads(LOCK.read_text("utf-8"))["versions"]
+    shipped = {p.name: content_hash(p.read_text("utf-8")) for p in SOP_DIR.glob("*.v*.yaml")}
+
+    changed = sorted(name for name in locked if shipped.get(name, locked[name]) != locked[name])
+    assert not changed, (f"{', '.join(changed)} changed in place: publish the change as the "
+                         "next version (name.vN+1.yaml) and add it to shipped.lock.json")  # fmt: skip
+    gone = sorted(set(locked) - set(shipped))
+    assert not gone, f"{', '.join(gone)} removed: a shipped version stays loadable"
+    new = sorted(set(shipped) - set(locked))
+    assert not new, f"{', '.join(new)}: add its content hash to shipped.lock.json"
