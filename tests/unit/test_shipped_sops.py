@@ -238,8 +238,8 @@ def test_a_shipped_version_is_never_changed_in_place() -> None:
     shipped = {p.name: content_hash(p.read_text("utf-8")) for p in SOP_DIR.glob("*.v*.yaml")}
 
     changed = sorted(name for name in locked if shipped.get(name, locked[name]) != locked[name])
-    assert not changed, (f"{', '.join(changed)} changed in place: publish the change as "
-                         "the next version (name.vN+1.yaml), added to shipped.lock.json")  # fmt: skip
+    why = "publish the change as the next version (name.vN+1.yaml), in shipped.lock.json"
+    assert not changed, f"{', '.join(changed)} changed in place: {why}"
     gone = sorted(set(locked) - set(shipped))
     assert not gone, f"{', '.join(gone)} removed: a shipped version stays loadable"
     new = sorted(set(shipped) - set(locked))
