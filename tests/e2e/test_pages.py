@@ -320,3 +320,47 @@ def test_officials_set_fields_and_attach_documents_from_their_action_forms(site)
         "version": version_of(page.text), "demand_register_number": "DR-2026-0099"},
         follow_redirects=True)  # fmt: skip
     assert "?done=1" in str(registered.url) and "DR-2026-0099" in registered.text
+
+
+def test_an_auditor_reads_grounds_the_directory_log_does_not_bear_out(
+    site: TestClient, services: Services
+) -> None:
+    """The agency's licence rewritten in the directory log (hashed again) and in the
+    directory: the steps that read it are marked, in the auditor's language."""
+    import json
+
+    import sqlalchemy as sa
+
+    from sopflow.domain.chain import GENESIS, canonical_json
+    from sopflow.domain.directory_log import entry_hash, stored_time
+    from sopflow.store import directory_log as stored
+
+    with services.ctx.store.read() as r:
+        entries = stored.stored_entries(r)
+        agency = r.one("SELECT organisation_id FROM requests WHERE reference = 'EG-2026-000004'")
+    assert agency is not None
+    prev, json_text = (
+        GENESIS,
+        ":c" if services.ctx.store.dialect == "sqlite" else "CAST(:c AS JSON)",
+    )
+    with services.ctx.store.engine.begin() as conn:
+        for e in entries:
+            change = json.loads(e.change) if isinstance(e.change, str) else e.change
+            if e.subject == agency["organisation_id"] and "licence_expires" in change:
+                change["licence_expires"] = "2020-01-31"
+            text = canonical_json(change)
+            own = entry_hash(e.seq, stored_time(e.at), e.actor, e.action, e.subject, text, prev)
+            conn.execute(sa.text(f"UPDATE directory_log SET change = {json_text}, prev_hash = "
+                                 ":p, hash = :h WHERE seq = :s"),
+                         {"c": text, "p": prev, "h": own, "s": e.seq})  # fmt: skip
+            prev = own
+        conn.execute(sa.text("UPDATE chain_head SET chain_seq = :s, chain_hash = :h WHERE id = 2"),
+                     {"s": len(entries), "h": prev})  # fmt: skip
+        conn.execute(sa.text("UPDATE organisations SET licence_expires = '2020-01-31' WHERE "
+                             "id = :id"), {"id": agency["organisation_id"]})  # fmt: skip
+    sign_in(site, "auditor@mom.demo")
+
+    page = html.unescape(site.get("/requests/EG-2026-000004?lang=ar").text)
+
+    assert "الترخيص الذي استندت إليه ليس الترخيص المسجَّل في سجل الدليل حينها" in page
+    assert "⚠ لا تتطابق مع السلسلة" in page  # the steps that relied on it, marked
