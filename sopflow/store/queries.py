@@ -216,8 +216,8 @@ class Reader(Cursor):
         return self.all(f"SELECT r.reference, e.seq, e.at AS stored_at, {text} AS payload_text "
                         f"FROM events e "
                         f"JOIN requests r ON r.id = e.request_id "
-                        f"WHERE {text} LIKE '%\"grounds\"%'{one} ORDER BY e.chain_seq",
-                        {"ref": reference})  # fmt: skip
+                        f"WHERE {text} LIKE :grounds{one} ORDER BY e.chain_seq",
+                        {"grounds": '%"grounds"%', "ref": reference})  # fmt: skip
 
     def request_heads(self) -> list[dict[str, Any]]:
         return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")
