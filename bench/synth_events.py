@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sopflow.domain.chain import GENESIS, canonical_time, event_hash, link
@@ -18,6 +18,8 @@ from sopflow.store.db import make_engine, upgrade
 from sopflow.store.repository import Store
 
 HERE = Path(__file__).resolve().parent
+LICENCE = {"rule": "agency_licence_valid", "agency": "synth-agency", "licence": "SY-LIC-1",
+           "status": "active", "expires": "2030-12-31"}  # fmt: skip
 PATH = [("create", None, "draft", "employer_agent"),
         ("submit", "draft", "submitted", "employer_agent"),
         ("approve", "submitted", "intake_review", "registry_clerk"),
@@ -37,7 +39,12 @@ def fill(url: str, events: int, batch: int = 5000) -> int:
     n_requests = max(1, events // per_request)
     start = datetime(2026, 1, 5, 8, tzinfo=UTC)
     with store.write() as w:
-        org = {"id": "synth-employer", "name": "Synthetic employer", "kind": "employer",
+        # an agency whose licence every step after the filing relies on (its ``grounds``,
+        # as the Egyptian SOP's steps record them), so that verification also holds the
+        # steps against the directory log, as it does on a real log
+        org = {"id": "synth-agency", "name": "Synthetic agency", "kind": "agency",
+               "licence_number": LICENCE["licence"], "licence_status": "active",
+               "licence_expires": date.fromisoformat(LICENCE["expires"]),
                "created_at": start}  # fmt: skip
         w.insert("organisations", org)
         directory_log.record(w, start, "bench", ORG_ADDED, org["id"], org_record(org))
@@ -63,7 +70,7 @@ def _request(w, sop, i: int, at: datetime, head: tuple[int, str]) -> tuple[int, 
     reference = f"{sop.spec.reference_prefix}-2026-{i + 1:07d}"
     request_id = w.insert("requests", {
         "reference": reference, "sop_id": sop.spec.id, "sop_version": sop.spec.version,
-        "sop_hash": sop.content_hash, "organisation_id": "synth-employer",
+        "sop_hash": sop.content_hash, "organisation_id": "synth-agency",
         "created_by": f"{PATH[0][3]}-0@synth", "state": "approved", "outcome": "approved",
         "snapshot": {"state": "approved", "data": {}, "seq": len(PATH)}, "seq": len(PATH),
         "last_hash": "", "deadline": None, "breached": False, "version": len(PATH),
@@ -75,7 +82,8 @@ def _request(w, sop, i: int, at: datetime, head: tuple[int, str]) -> tuple[int, 
         fields = {"seq": seq, "trigger": trigger, "from_state": src, "to_state": dst,
                   "actor_id": f"{role}-0@synth", "role": role, "acting_for": None,
                   "payload": {"comment": f"{trigger} step {seq}"}
-                  | ({"organisation": "synth-employer"} if seq == 1 else {}), "comment": None,
+                  | ({"organisation": "synth-agency"} if seq == 1 else {"grounds": [LICENCE]}),
+                  "comment": None,
                   "reason": None, "legal_clause": "workload", "sop_id": sop.spec.id,
                   "sop_version": sop.spec.version, "sop_hash": sop.content_hash, "at": moment,
                   "flow_run_id": None}  # fmt: skip

@@ -45,33 +45,92 @@ class ReliedOn:
 def licence_grounds(reference: str, seq: int, at: datetime,
                     payload: Mapping[str, Any] | None) -> list[ReliedOn]:  # fmt: skip
     """The grounds of a step's payload that name an agency's licence."""
-    grounds = (payload or {}).get("grounds") or []
-    return [ReliedOn(reference, seq, at, g) for g in grounds if isinstance(g, dict)
-            and isinstance(g.get("agency"), str) and all(k in g for k in LICENCE_KEYS)]  # fmt: skip
+    grounds = licences_in((payload or {}).get("grounds"))
+    return [ReliedOn(reference, seq, at, g) for _, _, g in grounds]
 
 
-def grounds_breaks(relied: Iterable[ReliedOn], timeline: Timeline,
-                   tolerance: timedelta) -> list[Break]:  # fmt: skip
-    """Every ground the directory log does not bear out (``timeline``:
-    ``directory_log.organisation_timeline``)."""
-    breaks = []
-    for r in relied:
-        agency = str(r.ground["agency"])
-        said = {field: str(r.ground[key] or "") for key, field in LICENCE_KEYS.items()}
-        held = _held(timeline.get(agency, ()), r.at - tolerance, r.at + tolerance)
-        if any(_as_said(record) == said for record in held):
-            continue
-        where = f"request {r.reference} seq {r.seq}"
-        relied_on = f"{r.ground.get('rule', 'a rule')} relied on {agency}'s {_words(said)}"
+Licence = tuple[str, tuple[str, str, str], Mapping[str, Any]]  # agency, what it said, ground
+
+
+def licences_in(grounds: Any) -> list[Licence]:
+    """The grounds (a step's ``grounds`` list) that name an agency's licence: the agency,
+    the licence it said (number, status, expiry) and the ground."""
+    if not isinstance(grounds, list):
+        return []
+    return [(g["agency"], (str(g["licence"] or ""), str(g["status"] or ""),
+                           str(g["expires"] or "")), g)
+            for g in grounds if isinstance(g, dict) and isinstance(g.get("agency"), str)
+            and all(k in g for k in LICENCE_KEYS)]  # fmt: skip
+
+
+class GroundsCheck:
+    """Steps fed one by one (``step``) against the directory log's ``timeline``
+    (``directory_log.organisation_timeline``); ``breaks``: the grounds it does not bear
+    out. A step costs a lookup: the spans of each licence are worked out once."""
+
+    def __init__(self, timeline: Timeline, tolerance: timedelta) -> None:
+        self.timeline, self.tolerance = timeline, tolerance
+        self.windows = _Windows(timeline, tolerance)
+        self.breaks: list[Break] = []
+
+    def step(self, reference: str, seq: int, at: datetime, licences: Sequence[Licence]) -> None:
+        """``licences``: the step's licence grounds (``licences_in``)."""
+        for agency, said, ground in licences:
+            if not self.windows.hold(agency, said, at):
+                self.breaks.append(self._unsupported(reference, seq, at, ground, said))
+
+    def _unsupported(self, reference: str, seq: int, at: datetime, g: Mapping[str, Any],
+                     said: tuple[str, ...]) -> Break:  # fmt: skip
+        agency = g["agency"]
+        held = _held(self.timeline.get(agency, ()), at - self.tolerance, at + self.tolerance)
+        words = dict(zip(LICENCE_KEYS.values(), said, strict=True))
+        relied_on = f"{g.get('rule', 'a rule')} relied on {agency}'s {_words(words)}"
         if held:
             found = "; ".join(_words(_as_said(record)) for record in held)
             why = f"the directory log held {found} then"
         else:
             why = f"the directory log held no organisation {agency} then"
-        breaks.append(Break("grounds-unsupported", f"{where}: {relied_on}, but {why} "
-                            f"({canonical_time(r.at)}): the directory log or the step was "
-                            "rewritten after the fact", r.reference, r.seq))  # fmt: skip
-    return breaks
+        return Break("grounds-unsupported", f"request {reference} seq {seq}: {relied_on}, but "
+                     f"{why} ({canonical_time(at)}): the directory log or the step was "
+                     "rewritten after the fact", reference, seq)  # fmt: skip
+
+
+def grounds_breaks(relied: Iterable[ReliedOn], timeline: Timeline,
+                   tolerance: timedelta) -> list[Break]:  # fmt: skip
+    """Every ground the directory log does not bear out."""
+    check = GroundsCheck(timeline, tolerance)
+    for r in relied:
+        check.step(r.reference, r.seq, r.at, licences_in([r.ground]))
+    return check.breaks
+
+
+class _Windows:
+    """When each licence the directory log records was in force, widened by ``tolerance``
+    on either side: a step at ``at`` is borne out by a licence in force at some moment of
+    [at - tolerance, at + tolerance], that is by one in force from t to t' (the next
+    change, or for ever) with t - tolerance <= at < t' + tolerance. Worked out once per
+    agency and licence, so that a log of a million steps is checked at a lookup a step."""
+
+    def __init__(self, timeline: Timeline, tolerance: timedelta) -> None:
+        self.timeline, self.tolerance = timeline, tolerance
+        self.known: dict[tuple[str, tuple[str, ...]], list[tuple[datetime, datetime | None]]] = {}
+
+    def hold(self, agency: str, said: tuple[str, ...], at: datetime) -> bool:
+        spans = self.known.get((agency, said))
+        if spans is None:
+            spans = self.known[(agency, said)] = self._spans(agency, said)
+        return any(start <= at and (end is None or at < end) for start, end in spans)
+
+    def _spans(self, agency: str, said: tuple[str, ...]) -> list[tuple[datetime, datetime | None]]:
+        changes = [(moment, record) for at, record in self.timeline.get(agency, ())
+                   if (moment := entry_moment(at)) is not None]  # fmt: skip
+        spans = []
+        for i, (moment, record) in enumerate(changes):
+            if tuple(_as_said(record).values()) == said:
+                following = changes[i + 1][0] if i + 1 < len(changes) else None
+                end = None if following is None else following + self.tolerance
+                spans.append((moment - self.tolerance, end))
+        return spans
 
 
 def _held(changes: Sequence[tuple[Any, Mapping[str, Any]]], start: datetime,

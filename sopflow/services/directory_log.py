@@ -17,7 +17,7 @@ from sopflow.domain.directory_log import (
     present_breaks,
     recorded,
 )
-from sopflow.domain.grounds_check import ReliedOn, grounds_breaks, licence_grounds
+from sopflow.domain.grounds_check import GroundsCheck, licences_in
 from sopflow.errors import NotFound
 from sopflow.services.context import Context
 from sopflow.store import directory_log as stored
@@ -43,14 +43,33 @@ def unsupported_grounds(r: Reader, entries: list[StoredEntry] | None = None,
     """The steps (of ``reference``, or all) whose licence grounds are not the licence the
     directory log held at their moment (``sopflow.domain.grounds_check``); none when the
     directory log's chain is broken (its own breaks say so)."""
-    relied = [g for e in r.events_with_grounds(reference) for g in _licence_grounds(e)]
-    if not relied:
+    events = r.events_with_grounds(reference)
+    if not events:
         return []
     if entries is None:
         entries = stored.stored_entries(r)
         if chain_breaks(entries, stored.head(r)):
             return []
-    return grounds_breaks(relied, organisation_timeline(entries), CLOCK_TOLERANCE)
+    check = GroundsCheck(organisation_timeline(entries), CLOCK_TOLERANCE)
+    licences: dict[str, list[Any]] = {}  # a grounds text -> its licences: steps repeat a few
+    for ref, seq, stored_at, text in events:
+        if text not in licences:
+            licences[text] = licences_in(_decoded(text))
+        if licences[text]:
+            try:  # a time edited into none: the chain reports it
+                at = utc_time(stored_at)
+            except (ValueError, TypeError):
+                continue
+            if at is not None:
+                check.step(ref, seq, at, licences[text])
+    return check.breaks
+
+
+def _decoded(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 class DirectoryLog:
@@ -109,15 +128,3 @@ def summary(action: str, change: Any) -> str:
 
 def _word(value: Any) -> str:
     return "-" if value is None else str(value)
-
-
-def _licence_grounds(event: dict[str, Any]) -> list[ReliedOn]:
-    """A stored step's licence grounds; none where its time or payload is no value (an
-    edit the chain reports)."""
-    try:
-        at, payload = utc_time(event["stored_at"]), json.loads(event["payload_text"])
-    except (ValueError, TypeError):
-        return []
-    if at is None or not isinstance(payload, dict):
-        return []
-    return licence_grounds(event["reference"], event["seq"], at, payload)

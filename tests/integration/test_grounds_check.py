@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 def grounded_steps(log: Log) -> list[int]:
     """The seqs of request A's steps that relied on the agency's licence."""
     with log.services.ctx.store.read() as r:
-        return [e["seq"] for e in r.events_with_grounds(log.a)]
+        return [seq for _, seq, _, _ in r.events_with_grounds(log.a)]
 
 
 def breaks(log: Log, reference: str | None = None) -> list[tuple[str, str | None, int | None]]:
