@@ -196,18 +196,25 @@ _LINKS: dict[str, type] = {"reference": str, "seq": int, "chain_seq": int, "hash
                            "chain_hash": str, "prev_hash": str, "chain_prev": str}  # fmt: skip
 
 
+def _json_object(line: bytes, columns: tuple[str, ...], known: frozenset[str]) -> dict[str, Any]:
+    """A line of an export file as the object it must be: every one of ``columns``, no key
+    outside ``known`` (the errors are read as a malformed line, ``_why_not_an_event``)."""
+    found = json.loads(line)
+    if not isinstance(found, dict):
+        raise AttributeError("not an object")
+    missing = [c for c in columns if c not in found]
+    if missing:
+        raise KeyError(", ".join(missing))
+    unknown = sorted(set(found) - known)
+    if unknown:
+        raise ValueError(f"fields no export writes: {', '.join(unknown)}")
+    return found
+
+
 def _exported_event(line: bytes) -> dict[str, Any]:
     """One line of an export, refused before it reaches the chain (which would count it)
     when it is not an object carrying every link with its type."""
-    event = json.loads(line)
-    if not isinstance(event, dict):
-        raise AttributeError("not an object")
-    missing = [c for c in EXPORT_COLUMNS if c not in event]
-    if missing:
-        raise KeyError(", ".join(missing))
-    unknown = sorted(set(event) - _EXPORTED_KEYS)
-    if unknown:
-        raise ValueError(f"fields no export writes: {', '.join(unknown)}")
+    event = _json_object(line, EXPORT_COLUMNS, _EXPORTED_KEYS)
     for name, kind in _LINKS.items():
         value = event[name]
         if type(value) is not kind:  # bool is an int to isinstance; not here
@@ -343,15 +350,7 @@ _ENTRY_KEYS = frozenset((*DIRECTORY_COLUMNS, "redacted"))
 def _exported_entry(line: bytes) -> dict[str, Any]:
     """One line of the directory log's JSONL file, refused when it is not an object
     carrying every field with its type."""
-    entry = json.loads(line)
-    if not isinstance(entry, dict):
-        raise AttributeError("not an object")
-    missing = [c for c in DIRECTORY_COLUMNS if c not in entry]
-    if missing:
-        raise KeyError(", ".join(missing))
-    unknown = sorted(set(entry) - _ENTRY_KEYS)
-    if unknown:
-        raise ValueError(f"fields no export writes: {', '.join(unknown)}")
+    entry = _json_object(line, DIRECTORY_COLUMNS, _ENTRY_KEYS)
     withheld = entry.get("redacted") is True
     kinds = _ENTRY_LINKS if withheld else _ENTRY_LINKS | _ENTRY_CONTENT
     for name, kind in kinds.items():

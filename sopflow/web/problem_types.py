@@ -112,12 +112,7 @@ def problem_types(request: Request, lang: Lang = "en") -> Response:
     do, in ``lang`` (en, fr or ar; English by default). A browser gets a page."""
     said = _language(request, lang)
     listed = [_described(request, code, said) for code in sorted(CATALOGUE)]
-    if _wants_a_page(request):
-        answer: Response = _render(request, "problem_types.html", codes=listed, every=PATH)
-    else:
-        answer = JSONResponse(listed, headers={"Content-Language": said})
-    answer.headers.update(_VARY)
-    return answer
+    return _answer(request, said, listed, "problem_types.html", codes=listed)
 
 
 @api_get(router, PATH + "/{code}", tags=["errors"], response_model=None,
@@ -130,9 +125,15 @@ def problem_type(request: Request, code: str, lang: Lang = "en") -> Response:
         raise NotFound(f"no error code '{code}' (GET {PATH} lists them)")
     said = _language(request, lang)
     described = _described(request, code, said)
+    return _answer(request, said, described, "problem_type.html", entry=described)
+
+
+def _answer(request: Request, lang: str, value: Any, template: str, **page: Any) -> Response:
+    """``value`` as JSON in ``lang`` for a program, ``template`` for a browser; either way
+    varying with what the caller accepts (one address answers both)."""
     if _wants_a_page(request):
-        answer: Response = _render(request, "problem_type.html", entry=described, every=PATH)
+        answer: Response = _render(request, template, every=PATH, **page)
     else:
-        answer = JSONResponse(described, headers={"Content-Language": said})
+        answer = JSONResponse(value, headers={"Content-Language": lang})
     answer.headers.update(_VARY)
     return answer
