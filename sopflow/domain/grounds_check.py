@@ -17,6 +17,7 @@ it stood at any moment within ``tolerance`` of the step.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +62,64 @@ def licences_in(grounds: Any) -> list[Licence]:
                            str(g["expires"] or "")), g)
             for g in grounds if isinstance(g, dict) and isinstance(g.get("agency"), str)
             and all(k in g for k in LICENCE_KEYS)]  # fmt: skip
+
+
+class StoredLicences:
+    """The licence grounds (``licences_in``) of stored payloads, read from their JSON text
+    as it was hashed: a log's steps repeat a few grounds, so each grounds text is decoded
+    once and a step costs a lookup. ``audit verify`` reads a million payloads this way.
+
+    The top-level ``grounds`` of a canonical payload (``chain.canonical_json``: sorted keys,
+    no spaces) is read in place when only scalars precede it (``{"comment":"…","grounds":``):
+    nothing before it can then hold a nested ``"grounds"`` key, and the array that starts
+    after the key ends at the first ``]`` that closes a text already decoded. Any other
+    payload (a ``data`` object before the grounds, a ``"grounds"`` word elsewhere, spaces) is
+    decoded whole, as the SQL ``payload -> 'grounds'`` would read it."""
+
+    KEY = '"grounds":'
+
+    def __init__(self) -> None:
+        self.known: dict[str, list[Licence]] = {}  # a grounds array's text -> its licences
+
+    def __call__(self, text: str) -> list[Licence]:
+        at = text.find(self.KEY)
+        if at < 0:
+            return [] if '"grounds"' not in text else self._whole(text)
+        if not self._in_place(text, at):
+            return self._whole(text)
+        start = at + len(self.KEY)
+        close = text.find("]", start)
+        if close > 0 and (known := self.known.get(text[start : close + 1])) is not None:
+            return known
+        try:
+            grounds, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            return self._whole(text)
+        found = licences_in(grounds)
+        if len(self.known) < _KNOWN_AT_MOST:
+            self.known[text[start:end]] = found
+        return found
+
+    @staticmethod
+    def _in_place(text: str, at: int) -> bool:
+        """Whether the key at ``at`` is the payload's own ``grounds`` key, and its only one:
+        an unescaped key (after ``{`` or ``,``) with only scalars before it (the opening
+        ``{`` its only bracket)."""
+        return (text[0] == "{" and text[at - 1] in "{," and text.count('"grounds"') == 1
+                and text.count("{", 0, at) == 1 and text.count("[", 0, at) == 0
+                and text.count("}", 0, at) == 0 and text.count("]", 0, at) == 0)  # fmt: skip
+
+    @staticmethod
+    def _whole(text: str) -> list[Licence]:
+        try:
+            payload = json.loads(text)
+        except ValueError:  # no JSON: the chain says whether it was altered
+            return []
+        return licences_in(payload.get("grounds")) if isinstance(payload, dict) else []
+
+
+_DECODER = json.JSONDecoder()
+_KNOWN_AT_MOST = 10_000  # distinct grounds texts remembered (a log holds a handful)
 
 
 class GroundsCheck:

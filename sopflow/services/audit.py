@@ -15,20 +15,21 @@ from typing import Any
 from sopflow.domain.access import effective_roles
 from sopflow.domain.chain import Break, ChainVerifier, stitch, without_salt
 from sopflow.domain.disclosure import sees_who_acted, shown_actor
+from sopflow.domain.grounds_check import Timeline
 from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services.anchors import Anchor, anchor_breaks
 from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
-from sopflow.services.directory_log import directory_breaks, unsupported_grounds
+from sopflow.services.directory_log import directory_breaks, grounds_timeline
 from sopflow.services.export_write import write_export
 from sopflow.services.queries import Queries
 from sopflow.services.sops import altered
 from sopflow.spec.loader import content_hash as content_hash_of
-from sopflow.store.chainscan import ORPHAN, verify_slice, verify_slice_in_process
+from sopflow.store.chainscan import ORPHAN, GroundsScan, verify_slice, verify_slice_in_process
 from sopflow.store.queries import Reader
 from states.model import EventRecord, RequestState
-from states.replay import replay
+from states.replay import CLOCK_TOLERANCE, replay
 
 
 @dataclass
@@ -241,31 +242,42 @@ class Audit:
                 if row is None:
                     raise NotFound.request(reference)
                 verifier = ChainVerifier(check_global=False)
+                grounds = _grounds_scan(grounds_timeline(r))
                 # the stored rows, as the whole log's verification reads them: the same
                 # verdict on the same text, and a malformed value reported, not a crash
                 for stored in r.chain_rows(0, 10**9, request_id=row["id"]):
                     verifier.check_row(reference, stored)
+                    if grounds is not None:
+                        grounds.row(reference, stored)
                 verifier.finish_request(reference, row["seq"], row["last_hash"])
                 report.events, report.requests = verifier.count, 1
                 report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
                                   + outcome_breaks(r, self.ctx.sops.pinned, reference)
-                                  + unsupported_grounds(r, reference=reference))  # fmt: skip
+                                  + (grounds.breaks if grounds is not None else []))  # fmt: skip
                 return report
             heads = r.request_heads()
             head = r.chain_head()
             lo, hi, count = r.event_span()
+            # read with the events' span: every step scanned was recorded after the
+            # directory it read, so the timeline holds what it relied on
+            timeline = grounds_timeline(r)
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         if count < PARALLEL_FROM or workers < 2:
-            verifier = verify_slice(self.ctx.store, lo - 1, hi, heads, start_seq=1)
+            grounds = _grounds_scan(timeline)
+            verifier = verify_slice(self.ctx.store, lo - 1, hi, heads, grounds, start_seq=1)
+            unsupported = grounds.breaks if grounds is not None else []
         else:
-            # hashing dominates: each process verifies a slice of ids; the slices are
-            # then stitched (global links and each request's links across slices)
+            # hashing dominates: each process verifies a slice of ids (and the grounds of its
+            # steps); the slices are then stitched (global links and each request's links
+            # across slices)
             url = self.ctx.store.engine.url.render_as_string(hide_password=False)
             bounds = [lo - 1 + (hi - lo + 1) * k // workers for k in range(workers + 1)]
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
                 parts = list(pool.map(verify_slice_in_process, [url] * workers,
-                                      bounds[:-1], bounds[1:]))  # fmt: skip
-            verifier = stitch(parts)
+                                      bounds[:-1], bounds[1:], [timeline] * workers,
+                                      [CLOCK_TOLERANCE] * workers))  # fmt: skip
+            verifier = stitch([chain for chain, _ in parts])
+            unsupported = [b for _, breaks in parts for b in breaks]
         verifier.finish_head(head["chain_seq"], head["chain_hash"])
         for h in heads:
             verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
@@ -275,7 +287,7 @@ class Audit:
             report.breaks = (report.breaks + _orphans_named(verifier.breaks)
                              + _beside_the_chains(r, None)
                              + outcome_breaks(r, self.ctx.sops.pinned, None)
-                             + issued_reference_breaks(r) + directory)  # fmt: skip
+                             + issued_reference_breaks(r) + directory + unsupported)  # fmt: skip
         return report
 
     def verify_as(self, email: str, reference: str | None = None) -> VerifyReport:
@@ -325,6 +337,12 @@ class Audit:
                scope: frozenset[str] | None = None) -> dict[str, Any]:  # fmt: skip
         """Write the events and ``<target>.manifest.json`` (``export_write``)."""
         return write_export(self.ctx, target, fmt, start, end, scope)
+
+
+def _grounds_scan(timeline: Timeline | None) -> GroundsScan | None:
+    """The steps' licence grounds against the directory log, unless its chain is broken
+    (``grounds_timeline`` None)."""
+    return GroundsScan(timeline, CLOCK_TOLERANCE) if timeline is not None else None
 
 
 PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves

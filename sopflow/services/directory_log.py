@@ -4,72 +4,41 @@ present directory against what the log says it must be."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sopflow.domain.chain import Break
 from sopflow.domain.directory_log import (
     LICENCE_CHANGED,
     ORG_ACTIONS,
-    StoredEntry,
     chain_breaks,
     organisation_timeline,
     present_breaks,
     recorded,
 )
-from sopflow.domain.grounds_check import GroundsCheck, licences_in
+from sopflow.domain.grounds_check import Timeline
 from sopflow.errors import NotFound
 from sopflow.services.context import Context
 from sopflow.store import directory_log as stored
 from sopflow.store.queries import Reader
-from sopflow.store.sql import utc_time
-from states.replay import CLOCK_TOLERANCE
 
 
 def directory_breaks(r: Reader) -> tuple[int, list[Break]]:
-    """(entries verified, every break: the chain's first, then the directory's, then the
-    steps whose grounds the log does not bear out)."""
+    """(entries verified, every break: the chain's first, then the directory's). The steps'
+    grounds are held against the log by the chain scan (``grounds_timeline``)."""
     entries = stored.stored_entries(r)
     organisations, users = stored.present(r)
     chain = chain_breaks(entries, stored.head(r))
-    # the steps' grounds are held against the log only where its chain holds: a broken
-    # chain is said already, and what it would say of the licences is not to be relied on
-    beside = [] if chain else unsupported_grounds(r, entries)
-    return len(entries), chain + present_breaks(recorded(entries), organisations, users) + beside
+    return len(entries), chain + present_breaks(recorded(entries), organisations, users)
 
 
-def unsupported_grounds(r: Reader, entries: list[StoredEntry] | None = None,
-                        reference: str | None = None) -> list[Break]:  # fmt: skip
-    """The steps (of ``reference``, or all) whose licence grounds are not the licence the
-    directory log held at their moment (``sopflow.domain.grounds_check``); none when the
-    directory log's chain is broken (its own breaks say so)."""
-    events = r.events_with_grounds(reference)
-    if not events:
-        return []
-    if entries is None:
-        entries = stored.stored_entries(r)
-        if chain_breaks(entries, stored.head(r)):
-            return []
-    check = GroundsCheck(organisation_timeline(entries), CLOCK_TOLERANCE)
-    licences: dict[str, list[Any]] = {}  # a grounds text -> its licences: steps repeat a few
-    for ref, seq, stored_at, text in events:
-        if text not in licences:
-            licences[text] = licences_in(_decoded(text))
-        if licences[text]:
-            try:  # a time edited into none: the chain reports it
-                at = utc_time(stored_at)
-            except (ValueError, TypeError):
-                continue
-            if at is not None:
-                check.step(ref, seq, at, licences[text])
-    return check.breaks
-
-
-def _decoded(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except ValueError:
+def grounds_timeline(r: Reader) -> Timeline | None:
+    """Each organisation's record through the directory log, to hold the steps' licence
+    grounds against (``sopflow.domain.grounds_check``); None when the log's chain is broken:
+    its own breaks say so, and what it would say of the licences is not to be relied on."""
+    entries = stored.stored_entries(r)
+    if chain_breaks(entries, stored.head(r)):
         return None
+    return organisation_timeline(entries)
 
 
 class DirectoryLog:

@@ -206,26 +206,6 @@ class Reader(Cursor):
                     break
         return found
 
-    def events_with_grounds(self, reference: str | None = None) -> list[tuple[Any, ...]]:
-        """The events (of one request, or all) whose payload records grounds
-        (``sopflow.domain.grounds_check``), in chain order: one pass over the payloads'
-        text. (reference, seq, time as stored, grounds as JSON text), undecoded: a value
-        altered into none is the chain's to report, not a failure to read it."""
-        if self.dialect == "sqlite":  # a payload edited into no JSON: no grounds to read
-            text = "payload"
-            grounds = (
-                "CASE WHEN json_valid(e.payload) THEN json_extract(e.payload, '$.grounds') END"
-            )
-        else:
-            text, grounds = "CAST(payload AS TEXT)", "CAST(e.payload -> 'grounds' AS TEXT)"
-        one = " AND r.reference = :ref" if reference is not None else ""
-        self.cur.execute(self._text(
-            f"SELECT r.reference, e.seq, e.at, {grounds} FROM events e "
-            f"JOIN requests r ON r.id = e.request_id WHERE {text} LIKE :grounds{one} "
-            "ORDER BY e.chain_seq"), {"grounds": '%"grounds"%', "ref": reference})  # fmt: skip
-        rows: list[tuple[Any, ...]] = self.cur.fetchall()  # tuples: a million in a verification
-        return rows
-
     def request_heads(self) -> list[dict[str, Any]]:
         return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")
 

@@ -5,6 +5,8 @@ directory log, a step's grounds re-keyed) shows only when they are held together
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 
 from sopflow.domain.chain import GENESIS, canonical_json
 from sopflow.domain.directory_log import entry_hash, stored_time
+from sopflow.services import audit as audit_service
 from sopflow.store import directory_log as stored
 from tests.integration import world as w
 from tests.integration.conftest import Clock
@@ -21,10 +24,20 @@ from tests.integration.test_audit_forgery import rehash_everything
 pytestmark = pytest.mark.postgres
 
 
+@pytest.fixture(params=["in this process", "in worker processes"])
+def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole log's verification reads the steps' grounds in the processes that hash
+    the events: a large log's in several (``chainscan``), a small one's in this one."""
+    if request.param == "in worker processes":
+        monkeypatch.setattr(audit_service, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+
 def grounded_steps(log: Log) -> list[int]:
     """The seqs of request A's steps that relied on the agency's licence."""
     with log.services.ctx.store.read() as r:
-        return [seq for _, seq, _, _ in r.events_with_grounds(log.a)]
+        rows = r.chain_rows(0, 10**9, request_id=r.request(log.a)["id"])
+    return [row[2] for row in rows if json.loads(row[18]).get("grounds")]
 
 
 def breaks(log: Log, reference: str | None = None) -> list[tuple[str, str | None, int | None]]:
@@ -64,6 +77,7 @@ def agency_entry(log: Log) -> tuple[int, dict[str, Any]]:
     return first["seq"], dict(first["change"])
 
 
+@pytest.mark.usefixtures("scan")
 def test_steps_that_relied_on_the_licence_held_then_verify_after_it_changes(
     log: Log, clock: Clock
 ) -> None:
@@ -75,6 +89,7 @@ def test_steps_that_relied_on_the_licence_held_then_verify_after_it_changes(
     assert log.services.audit.verify(log.a).intact
 
 
+@pytest.mark.usefixtures("scan")
 def test_a_licence_rewritten_in_the_directory_log_is_caught_by_the_steps_that_read_it(
     log: Log,
 ) -> None:
@@ -97,6 +112,7 @@ def test_a_licence_rewritten_in_the_directory_log_is_caught_by_the_steps_that_re
     assert breaks(log, log.a) == found  # the request's own verification says it too
 
 
+@pytest.mark.usefixtures("scan")
 def test_a_steps_grounds_rekeyed_and_rehashed_are_caught(log: Log) -> None:
     step = grounded_steps(log)[0]
     ev = event(log.services, log.a, step)

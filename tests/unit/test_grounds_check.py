@@ -4,10 +4,21 @@ took its time."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sopflow.domain.grounds_check import ReliedOn, grounds_breaks, licence_grounds
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from sopflow.domain.chain import canonical_json
+from sopflow.domain.grounds_check import (
+    ReliedOn,
+    StoredLicences,
+    grounds_breaks,
+    licence_grounds,
+    licences_in,
+)
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 FIVE_MINUTES = timedelta(minutes=5)
@@ -81,3 +92,52 @@ def test_only_grounds_naming_an_agencys_licence_are_held_against_the_log() -> No
 
     assert [g.ground["rule"] for g in found] == ["agency_licence_valid"]
     assert licence_grounds("EG-2026-000001", 1, T0, None) == []
+
+
+# --- reading a stored payload's grounds from its text (``audit verify``'s chain scan) ---
+
+LICENCE_GROUND = {"rule": "agency_licence_valid", "agency": "nile", "licence": "EG-1",
+                  "status": "active", "expires": "2027-01-31"}  # fmt: skip
+BRACKETED = {**LICENCE_GROUND, "licence": "EG-]2"}  # a ']' in a text: the array ends later
+_ground = st.sampled_from([LICENCE_GROUND, BRACKETED, {**BRACKETED, "status": "suspended"},
+                           {"rule": "counted", "count": 3}])  # fmt: skip
+_word = st.sampled_from(["grounds", '"grounds":', "]", "[", "{", "}", ",", '\\"', "x", "é"])
+_text = st.lists(_word, max_size=4).map("".join)
+_key = st.sampled_from(["grounds", "agency", "a"])
+_value = st.recursive(  # what may precede or follow the grounds: nested grounds among them
+    st.one_of(st.none(), st.booleans(), st.integers(), _text, _ground),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_key, inner, max_size=3)),
+    max_leaves=8,
+)
+_grounds = st.lists(st.one_of(_ground, _value), max_size=3)
+_nested = st.fixed_dictionaries({"grounds": _grounds})  # a data field of that name
+_payload = st.dictionaries(
+    st.sampled_from(["comment", "data", "reason", "salt", "z", 'a"grounds']),
+    st.one_of(_text, _value, _nested),
+    max_size=4,
+).flatmap(lambda rest: st.one_of(st.just(rest), _grounds.map(lambda g: {**rest, "grounds": g})))
+
+
+@settings(max_examples=600, deadline=None)
+@example(payloads=[{"data": {"grounds": [LICENCE_GROUND]}}], spaced=False)  # nested only
+@example(payloads=[{'a"grounds': [LICENCE_GROUND]}], spaced=False)  # a key that ends so
+@example(payloads=[{"grounds": [BRACKETED]}, {"grounds": [{**BRACKETED, "status": "x"}]}],
+         spaced=False)  # two arrays alike up to their first ']'  # fmt: skip
+@given(payloads=st.lists(_payload, min_size=1, max_size=4), spaced=st.booleans())
+def test_a_stored_payloads_licences_are_those_of_its_decoded_grounds(
+    payloads: list[dict[str, Any]], spaced: bool
+) -> None:
+    """Read in place where it can be and remembered between steps, a payload's licence
+    grounds are exactly those of its top-level ``grounds`` decoded, whatever precedes them
+    (nested ``grounds`` keys, brackets in texts) and whatever was read before."""
+    read = StoredLicences()
+    for payload in payloads * 2:  # twice: the second reading comes from what was remembered
+        text = json.dumps(payload, sort_keys=True) if spaced else canonical_json(payload)
+        assert read(text) == licences_in(payload.get("grounds"))
+
+
+def test_a_payload_that_is_no_json_has_no_grounds() -> None:
+    read = StoredLicences()
+    assert read('{"grounds":[') == []
+    assert read("not json, grounds") == []
+    assert read('["grounds"]') == []
