@@ -36,7 +36,9 @@ def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Non
 def grounded_steps(log: Log) -> list[int]:
     """The seqs of request A's steps that relied on the agency's licence."""
     with log.services.ctx.store.read() as r:
-        rows = r.chain_rows(0, 10**9, request_id=r.request(log.a)["id"])
+        request = r.request(log.a)
+        assert request is not None
+        rows = r.chain_rows(0, 10**9, request_id=request["id"])
     return [row[2] for row in rows if json.loads(row[18]).get("grounds")]
 
 
