@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sopflow.services.audit import Audit, VerifyReport
+from sopflow.services.audit import Audit
 from sopflow.services.commands import Command, CommandResult, Commands
 from sopflow.services.context import Context
 from sopflow.services.deadlines import Deadlines, SweepReport
@@ -22,6 +22,7 @@ from sopflow.services.sops import SopRegistry
 from sopflow.services.statistics import Statistics
 from sopflow.services.storage import PruneReport, Storage
 from sopflow.services.tokens import Tokens
+from sopflow.services.verification import VerifyReport
 
 
 class Services:

@@ -4,95 +4,22 @@ and exports whose manifest carries the chain head so the export itself can be ch
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from sopflow.domain.access import effective_roles
-from sopflow.domain.chain import Break, ChainVerifier, stitch, without_salt
+from sopflow.domain.chain import Break, without_salt
 from sopflow.domain.disclosure import sees_who_acted, shown_actor
-from sopflow.domain.grounds_check import Timeline
-from sopflow.errors import FieldError, InvalidData, NotFound
-from sopflow.services.anchors import Anchor, anchor_breaks
-from sopflow.services.audit_rows import issued_reference_breaks, outcome_breaks
+from sopflow.errors import FieldError, InvalidData
+from sopflow.services.anchors import Anchor
 from sopflow.services.context import Context
 from sopflow.services.directory import Directory
-from sopflow.services.directory_log import directory_breaks, grounds_timeline
 from sopflow.services.export_write import write_export
 from sopflow.services.queries import Queries
-from sopflow.services.sops import altered
-from sopflow.spec.loader import content_hash as content_hash_of
-from sopflow.store.chainscan import ORPHAN, GroundsScan, verify_slice, verify_slice_in_process
-from sopflow.store.queries import Reader
+from sopflow.services.verification import VerifyReport, verify
 from states.model import EventRecord, RequestState
-from states.replay import CLOCK_TOLERANCE, replay
-
-
-@dataclass
-class VerifyReport:
-    events: int = 0
-    requests: int = 0
-    breaks: list[Break] = field(default_factory=list)
-    directory_entries: int | None = None  # None: the directory log was not verified
-
-    @property
-    def intact(self) -> bool:
-        return not self.breaks
-
-    def to_dict(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"intact": self.intact, "events": self.events,
-                                 "requests": self.requests,
-                                 "first_break": self.breaks[0].to_dict() if self.breaks else None,
-                                 "breaks": [b.to_dict() for b in self.breaks]}  # fmt: skip
-        if self.directory_entries is not None:
-            found["directory_entries"] = self.directory_entries
-        return found
-
-
-def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
-    """What the chains do not cover: the request rows (a projection of the log: their state
-    and SOP version must be those of their last event) and the stored SOP texts that the
-    requests are pinned to (each must still hash to its hash)."""
-    breaks = [Break("request-row-altered", f"request {row['reference']}: its row says state "
-                    f"'{row['state']}' and SOP {row['sop_hash'][:19]}…, but its last event "
-                    f"(seq {row['seq']}) led to '{row['to_state']}' under "
-                    f"{row['event_sop_hash'][:19]}…: the row was changed outside sopflow",
-                    row["reference"], row["seq"])
-              for row in r.rows_unlike_their_last_event(reference)]  # fmt: skip
-    breaks += [Break("request-row-altered", f"request {row['reference']}: its row says it was "
-                     f"filed by {row['created_by']} for {row['organisation_id']}, but its first "
-                     f"event records {row['actor_id']}"
-                     + (f" for {row['filed_for']}" if row["filed_for"] else "")
-                     + ": the row was changed outside sopflow", row["reference"], 1)
-               for row in r.rows_unlike_their_filing(reference)]  # fmt: skip
-    for row in r.sop_versions():
-        if content_hash_of(row["text"]) != row["content_hash"]:
-            breaks.append(Break("sop-altered", altered(row).message))
-    return breaks
-
-
-def _orphans_named(breaks: list[Break]) -> list[Break]:
-    """The events of a request whose row was deleted cannot have their content checked (it
-    names the reference the row held): one ``request-row-missing`` for the request, rather
-    than an ``event-altered`` for each of its events."""
-    named: list[Break] = []
-    seen: set[str] = set()
-    for b in breaks:
-        orphan = b.reference is not None and b.reference.startswith(ORPHAN)
-        if not orphan or b.code != "event-altered":
-            named.append(b)
-        elif b.reference not in seen:
-            seen.add(str(b.reference))
-            request_id = str(b.reference)[len(ORPHAN) : -1]
-            named.append(Break("request-row-missing", f"the events of request id {request_id} "
-                               f"(the first: event id {b.event_id}) have no request row: it was "
-                               "deleted outside sopflow, and their content cannot be checked "
-                               "without the reference it held"))  # fmt: skip
-    return named
+from states.replay import replay
 
 
 def _record(row: dict[str, Any]) -> EventRecord:
@@ -225,70 +152,9 @@ class Audit:
 
     def verify(self, reference: str | None = None,
                anchor: Anchor | None = None) -> VerifyReport:  # fmt: skip
-        """Check every hash chain (or one request's) and, for the whole log, the directory
-        log and the directory against it (``directory_log``); the first break comes first.
-
-        ``anchor``: the heads an earlier export's manifest recorded, kept outside the
-        database (``anchors``): the logs must still hold exactly those links, and nothing
-        after them may be dated before the manifest was taken (a forger who appends a
-        rehashed event cannot write it into the anchored past)."""
-        report = VerifyReport()
-        if anchor is not None:
-            with self.ctx.store.read() as r:
-                report.breaks += anchor_breaks(r, anchor)
-        with self.ctx.store.read() as r:
-            if reference is not None:
-                row = r.request(reference)
-                if row is None:
-                    raise NotFound.request(reference)
-                verifier = ChainVerifier(check_global=False)
-                grounds = _grounds_scan(grounds_timeline(r))
-                # the stored rows, as the whole log's verification reads them: the same
-                # verdict on the same text, and a malformed value reported, not a crash
-                for stored in r.chain_rows(0, 10**9, request_id=row["id"]):
-                    verifier.check_row(reference, stored)
-                    if grounds is not None:
-                        grounds.row(reference, stored)
-                verifier.finish_request(reference, row["seq"], row["last_hash"])
-                report.events, report.requests = verifier.count, 1
-                report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
-                                  + outcome_breaks(r, self.ctx.sops.pinned, reference)
-                                  + (grounds.breaks if grounds is not None else []))  # fmt: skip
-                return report
-            heads = r.request_heads()
-            head = r.chain_head()
-            lo, hi, count = r.event_span()
-            # read with the events' span: every step scanned was recorded after the
-            # directory it read, so the timeline holds what it relied on
-            timeline = grounds_timeline(r)
-        workers = min(os.cpu_count() or 1, MAX_WORKERS)
-        if count < PARALLEL_FROM or workers < 2:
-            grounds = _grounds_scan(timeline)
-            verifier = verify_slice(self.ctx.store, lo - 1, hi, heads, grounds, start_seq=1)
-            unsupported = grounds.breaks if grounds is not None else []
-        else:
-            # hashing dominates: each process verifies a slice of ids (and the grounds of its
-            # steps); the slices are then stitched (global links and each request's links
-            # across slices)
-            url = self.ctx.store.engine.url.render_as_string(hide_password=False)
-            bounds = [lo - 1 + (hi - lo + 1) * k // workers for k in range(workers + 1)]
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                parts = list(pool.map(verify_slice_in_process, [url] * workers,
-                                      bounds[:-1], bounds[1:], [timeline] * workers,
-                                      [CLOCK_TOLERANCE] * workers))  # fmt: skip
-            verifier = stitch([chain for chain, _ in parts])
-            unsupported = [b for _, breaks in parts for b in breaks]
-        verifier.finish_head(head["chain_seq"], head["chain_hash"])
-        for h in heads:
-            verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
-        report.events, report.requests = verifier.count, len(heads)
-        with self.ctx.store.read() as r:
-            report.directory_entries, directory = directory_breaks(r)
-            report.breaks = (report.breaks + _orphans_named(verifier.breaks)
-                             + _beside_the_chains(r, None)
-                             + outcome_breaks(r, self.ctx.sops.pinned, None)
-                             + issued_reference_breaks(r) + directory + unsupported)  # fmt: skip
-        return report
+        """``verification.verify``: every hash chain (or one request's), the directory log,
+        and what lies beside them."""
+        return verify(self.ctx, reference, anchor)
 
     def verify_as(self, email: str, reference: str | None = None) -> VerifyReport:
         """``verify`` for an auditor of some SOPs: a break in a request of another SOP is
@@ -337,16 +203,6 @@ class Audit:
                scope: frozenset[str] | None = None) -> dict[str, Any]:  # fmt: skip
         """Write the events and ``<target>.manifest.json`` (``export_write``)."""
         return write_export(self.ctx, target, fmt, start, end, scope)
-
-
-def _grounds_scan(timeline: Timeline | None) -> GroundsScan | None:
-    """The steps' licence grounds against the directory log, unless its chain is broken
-    (``grounds_timeline`` None)."""
-    return GroundsScan(timeline, CLOCK_TOLERANCE) if timeline is not None else None
-
-
-PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves
-MAX_WORKERS = 8
 
 
 def _differences(snapshot: Any, rebuilt: RequestState, row: dict[str, Any],

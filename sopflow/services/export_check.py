@@ -25,7 +25,6 @@ from sopflow.domain.directory_log import (
 )
 from sopflow.domain.grounds_check import ReliedOn, grounds_breaks, licence_grounds
 from sopflow.errors import FieldError, InvalidData
-from sopflow.services.audit import VerifyReport
 from sopflow.services.export_manifest import JSON_KIND, read_manifest
 from sopflow.services.export_write import (
     CSV_CELLS,
@@ -34,6 +33,7 @@ from sopflow.services.export_write import (
     REDACTED,
     csv_value,
 )
+from sopflow.services.verification import VerifyReport
 from states.replay import CLOCK_TOLERANCE
 
 DIRECTORY_NOT_EXPORTED = ("the directory log was not part of this export (its manifest "

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from sopflow.domain.chain import GENESIS, canonical_json
 from sopflow.domain.directory_log import entry_hash, stored_time
-from sopflow.services import audit as audit_service
+from sopflow.services import verification
 from sopflow.store import directory_log as stored
 from tests.integration import world as w
 from tests.integration.conftest import Clock
@@ -29,7 +29,7 @@ def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Non
     """The whole log's verification reads the steps' grounds in the processes that hash
     the events: a large log's in several (``chainscan``), a small one's in this one."""
     if request.param == "in worker processes":
-        monkeypatch.setattr(audit_service, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(verification, "PARALLEL_FROM", 0)
         monkeypatch.setattr(os, "cpu_count", lambda: 2)
 
 
