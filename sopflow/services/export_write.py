@@ -54,7 +54,7 @@ def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = 
     # for all its events in the file, but no one can tell which reference it stands for
     # (an unkeyed hash of a sequential reference is reversed by trying them all)
     token_key = secrets.token_bytes(32)
-    with ctx.store.read() as r, _opened(target) as out:
+    with ctx.store.snapshot() as r, _opened(target) as out:
         refs = {h["id"]: h["reference"] for h in r.request_heads()}
         writer = csv.writer(out) if fmt == "csv" else None
         if writer is not None:
@@ -209,7 +209,8 @@ def _write_directory(r: Reader, target: Path, fmt: str, redact_users: bool) -> d
 
         if fmt == "csv":
             write(_csv_line(DIRECTORY_COLUMNS))
-        log, head = directory_store.stored_with_head(r)
+        # the export's snapshot: the entries and the head as of one moment
+        log, head = directory_store.stored_entries(r), directory_store.head(r)
         for stored in log:
             entry = _directory_entry(stored, fmt)
             if redact_users and stored.action in USER_ACTIONS:

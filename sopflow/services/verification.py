@@ -105,9 +105,9 @@ def verify(ctx: Context, reference: str | None = None,
     rehashed event cannot write it into the anchored past)."""
     report = VerifyReport()
     if anchor is not None:
-        with ctx.store.read() as r:
+        with ctx.store.snapshot() as r:
             report.breaks += anchor_breaks(r, anchor)
-    with ctx.store.read() as r:
+    with ctx.store.snapshot() as r:
         if reference is not None:
             row = r.request(reference)
             if row is None:
@@ -129,8 +129,9 @@ def verify(ctx: Context, reference: str | None = None,
         heads = r.request_heads()
         head = r.chain_head()
         lo, hi, count = r.event_span()
-        # read with the events' span: every step scanned was recorded after the
-        # directory it read, so the timeline holds what it relied on
+        # in the same snapshot as the events' span: the log as it stood at one moment, to
+        # which a step committed during the scan (an id above ``hi``) does not belong, and
+        # whose directory log holds what every step in it relied on
         timeline = grounds_timeline(r)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if count < PARALLEL_FROM or workers < 2:
@@ -153,7 +154,7 @@ def verify(ctx: Context, reference: str | None = None,
     for h in heads:
         verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
     report.events, report.requests = verifier.count, len(heads)
-    with ctx.store.read() as r:
+    with ctx.store.snapshot() as r:
         report.directory_entries, directory = directory_breaks(r)
         report.breaks = (report.breaks + _orphans_named(verifier.breaks)
                          + _beside_the_chains(r, None)

@@ -71,25 +71,6 @@ def stored_entries(r: Reader) -> list[StoredEntry]:
     return [StoredEntry(*row) for row in r.cur.fetchall()]
 
 
-def stored_with_head(r: Reader) -> tuple[list[StoredEntry], Head | None]:
-    """The log as stored and its head, as of one moment (for an export, whose manifest
-    records the head its file must end at). A read sees each statement's own moment (SQLite
-    outside a transaction, PostgreSQL's read committed), so a change committed between the
-    two would leave them at odds; an entry and its head commit together, so the same head
-    read before and after the entries says none did. Changes are rare and quick: a few
-    tries suffice (the checker names a mismatch that would remain)."""
-    after = head(r)
-    for _ in range(_TRIES):
-        before, log = after, stored_entries(r)
-        after = head(r)
-        if before == after:
-            break
-    return log, after
-
-
-_TRIES = 3
-
-
 def entries(r: Reader) -> list[dict[str, Any]]:
     """The log decoded, oldest first (``at`` a datetime, ``change`` a mapping)."""
     return r.all("SELECT seq, at, actor, action, subject, change, prev_hash, hash "

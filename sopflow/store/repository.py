@@ -80,6 +80,13 @@ class Store:
     def write(self) -> _Write:
         return _Write(self)
 
+    def snapshot(self) -> _Snapshot:
+        """A read of the database as it stood at one moment: every statement inside sees
+        the same committed state. A verification or an export runs while officials keep
+        taking steps; a step committed half-way through its reading must be either wholly
+        in it or wholly out of it, never seen as a request row behind its own events."""
+        return _Snapshot(self)
+
     def select(self, stmt: sa.Executable) -> list[dict[str, Any]]:
         """Run a SQLAlchemy statement (lists with filters); rows as dicts."""
         try:
@@ -150,6 +157,36 @@ class _Read(_Scope):
             self._release()
         if isinstance(exc, store._db_error):
             raise store._failure(exc) from exc
+
+
+class _Snapshot(_Read):
+    """``Store.snapshot``: on SQLite one deferred transaction (in WAL mode a reader keeps
+    the snapshot of its first read and never blocks a writer); on PostgreSQL a read-only
+    REPEATABLE READ transaction. Inside a command's own transaction (``Store.bound``) the
+    reading is that transaction's."""
+
+    __slots__ = ("began",)
+
+    def __enter__(self) -> Reader:
+        reader = super().__enter__()
+        self.began = False
+        try:
+            if self.store.dialect == "sqlite":
+                if not self.conn.in_transaction:
+                    self.conn.execute("BEGIN")
+                    self.began = True
+            elif self.conn.info.transaction_status.name == "IDLE":
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+        return reader
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:  # fmt: skip
+        if self.began:  # nothing was written: the snapshot is let go
+            _rollback(self.conn, "sqlite")
+        super().__exit__(kind, exc, tb)
 
 
 class _Write(_Scope):
