@@ -99,11 +99,16 @@ class Audit:
         if at_seq is not None and as_of is not None:
             raise InvalidData([FieldError("as_of", "conflicting", "give as_of or at_seq, not "
                                           "both")], context="replay")  # fmt: skip
-        row, sop = self._visible(reference, email)
+        queries = Queries(self.ctx)
+        member = queries.reader(email)
+        # the row and its events as of one moment: a step committed in between is not a
+        # difference between the stored state and the log
+        with self.ctx.store.snapshot() as r:
+            found = r.request(reference)
+            evs = r.events_of(found["id"]) if found is not None else []
+        row, sop = queries.visible(reference, found, member)
         if as_of is not None and as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)  # a moment given without its zone is UTC
-        with self.ctx.store.read() as r:
-            evs = r.events_of(row["id"])
         last = evs[-1]["seq"] if evs else 0
         if at_seq is not None and not 1 <= at_seq <= last:
             raise InvalidData([FieldError(

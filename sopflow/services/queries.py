@@ -52,6 +52,12 @@ class Queries:
                     member: Member | None) -> tuple[dict[str, Any], CompiledSop]:  # fmt: skip
         with self.ctx.store.read() as r:
             row = r.request(reference)
+        return self.visible(reference, row, member)
+
+    def visible(self, reference: str, row: dict[str, Any] | None,
+                member: Member | None) -> tuple[dict[str, Any], CompiledSop]:  # fmt: skip
+        """``row`` (the request ``reference``, as read) and its SOP, if ``member`` may see
+        it; not found otherwise, as if it did not exist."""
         if row is None:
             raise NotFound.request(reference)
         sop = self._sop(row)

@@ -75,3 +75,11 @@ def test_a_step_taken_while_the_log_is_exported_leaves_a_consistent_export(
     manifest = log.services.audit.export(target, "jsonl")
     assert manifest["last_chain_seq"] == manifest["database_chain_head"]["chain_seq"]
     assert check_export(target).intact
+
+
+def test_a_step_taken_while_a_request_is_replayed_is_no_difference(
+    log: Log, next_step: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    once_after(monkeypatch, "request", next_step)  # its row read, its events not yet
+    replayed = log.services.audit.replay(log.b, w.email("tn_auditor"))
+    assert replayed["consistent"], replayed["differences"]
