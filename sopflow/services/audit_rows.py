@@ -18,22 +18,18 @@ Pinned = Callable[[str, int, str], CompiledSop]
 
 
 def outcome_breaks(r: Reader, pinned: Pinned, reference: str | None) -> list[Break]:
-    one = " WHERE reference = :ref" if reference is not None else ""
-    rows = r.all("SELECT reference, seq, state, outcome, sop_id, sop_version, sop_hash "
-                 "FROM requests" + one + " ORDER BY id", {"ref": reference})  # fmt: skip
-    finals: dict[tuple[str, int, str], dict[str, str | None] | None] = {}
-    breaks = []
-    for row in rows:
-        key = (row["sop_id"], row["sop_version"], row["sop_hash"])
-        if key not in finals:
-            try:
-                finals[key] = {s.id: s.final for s in pinned(*key).spec.states}
-            except SopflowError:  # an SOP text altered or unknown: said by sop-altered
-                finals[key] = None
-        table = finals[key]
-        if table is None or row["state"] not in table or table[row["state"]] == row["outcome"]:
+    """The requests whose row's outcome is not the one its state has in its SOP version."""
+    finals = []
+    for version in r.sop_versions():
+        key = (version["sop_id"], version["version"], version["content_hash"])
+        try:
+            states = pinned(*key).spec.states
+        except SopflowError:  # an SOP text altered or unknown: said by sop-altered
             continue
-        should = table[row["state"]]
+        finals += [(*key, s.id, s.final) for s in states]
+    breaks = []
+    for row in r.rows_unlike_their_outcome(finals, reference):
+        should = row["should"]
         said = f"is final: '{should}'" if should else "is not final (no outcome)"
         breaks.append(Break("request-row-altered", f"request {row['reference']}: its row says "
                             f"outcome {_shown(row['outcome'])}, but its state '{row['state']}' "
@@ -45,7 +41,7 @@ def outcome_breaks(r: Reader, pinned: Pinned, reference: str | None) -> list[Bre
 def issued_reference_breaks(r: Reader) -> list[Break]:
     """Each reference a counter says was issued names a request (a failed filing issues
     none: its counter's step is rolled back with it)."""
-    held = {row["reference"] for row in r.all("SELECT reference FROM requests")}
+    held = r.references()
     breaks = []
     for counter in r.all("SELECT prefix, year, last FROM reference_counters "
                          "ORDER BY prefix, year"):  # fmt: skip

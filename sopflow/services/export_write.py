@@ -55,7 +55,7 @@ def write_export(ctx: Context, target: Path, fmt: str, start: datetime | None = 
     # (an unkeyed hash of a sequential reference is reversed by trying them all)
     token_key = secrets.token_bytes(32)
     with ctx.store.snapshot() as r, _opened(target) as out:
-        refs = {h["id"]: h["reference"] for h in r.request_heads()}
+        refs = r.request_references()
         writer = csv.writer(out) if fmt == "csv" else None
         if writer is not None:
             header = _csv_line(EXPORT_COLUMNS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -23,12 +24,19 @@ from sopflow.services.context import Context
 from sopflow.services.directory_log import directory_breaks, grounds_timeline
 from sopflow.services.sops import altered
 from sopflow.spec.loader import content_hash as content_hash_of
-from sopflow.store.chainscan import ORPHAN, GroundsScan, verify_slice, verify_slice_in_process
+from sopflow.store.chainscan import (
+    ORPHAN,
+    GroundsScan,
+    ready,
+    verify_slice,
+    verify_slice_in_process,
+)
 from sopflow.store.queries import Reader
 from states.replay import CLOCK_TOLERANCE
 
 PARALLEL_FROM = 200_000  # below this, starting processes costs more than it saves
 MAX_WORKERS = 8
+SLICES_PER_WORKER = 4
 
 
 @dataclass
@@ -107,60 +115,91 @@ def verify(ctx: Context, reference: str | None = None,
     if anchor is not None:
         with ctx.store.snapshot() as r:
             report.breaks += anchor_breaks(r, anchor)
-    with ctx.store.snapshot() as r:
-        if reference is not None:
-            row = r.request(reference)
-            if row is None:
-                raise NotFound.request(reference)
-            verifier = ChainVerifier(check_global=False)
-            grounds = _grounds_scan(grounds_timeline(r))
-            # the stored rows, as the whole log's verification reads them: the same
-            # verdict on the same text, and a malformed value reported, not a crash
-            for stored in r.chain_rows(0, 10**9, request_id=row["id"]):
-                verifier.check_row(reference, stored)
-                if grounds is not None:
-                    grounds.row(reference, stored)
-            verifier.finish_request(reference, row["seq"], row["last_hash"])
-            report.events, report.requests = verifier.count, 1
-            report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
-                              + outcome_breaks(r, ctx.sops.pinned, reference)
-                              + (grounds.breaks if grounds is not None else []))  # fmt: skip
-            return report
-        heads = r.request_heads()
-        head = r.chain_head()
-        lo, hi, count = r.event_span()
-        # in the same snapshot as the events' span: the log as it stood at one moment, to
-        # which a step committed during the scan (an id above ``hi``) does not belong, and
-        # whose directory log holds what every step in it relied on
-        timeline = grounds_timeline(r)
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if count < PARALLEL_FROM or workers < 2:
-        grounds = _grounds_scan(timeline)
-        verifier = verify_slice(ctx.store, lo - 1, hi, heads, grounds, start_seq=1)
-        unsupported = grounds.breaks if grounds is not None else []
+    if reference is not None:
+        _verify_request(ctx, reference, report)
     else:
-        # hashing dominates: each process verifies a slice of ids (and the grounds of its
-        # steps); the slices are then stitched (global links and each request's links
-        # across slices)
-        url = ctx.store.engine.url.render_as_string(hide_password=False)
-        bounds = [lo - 1 + (hi - lo + 1) * k // workers for k in range(workers + 1)]
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(verify_slice_in_process, [url] * workers,
-                                  bounds[:-1], bounds[1:], [timeline] * workers,
-                                  [CLOCK_TOLERANCE] * workers))  # fmt: skip
-        verifier = stitch([chain for chain, _ in parts])
-        unsupported = [b for _, breaks in parts for b in breaks]
-    verifier.finish_head(head["chain_seq"], head["chain_hash"])
-    for h in heads:
-        verifier.finish_request(h["reference"], h["seq"], h["last_hash"])
-    report.events, report.requests = verifier.count, len(heads)
-    with ctx.store.snapshot() as r:
-        report.directory_entries, directory = directory_breaks(r)
-        report.breaks = (report.breaks + _orphans_named(verifier.breaks)
-                         + _beside_the_chains(r, None)
-                         + outcome_breaks(r, ctx.sops.pinned, None)
-                         + issued_reference_breaks(r) + directory + unsupported)  # fmt: skip
+        _verify_log(ctx, report)
     return report
+
+
+def _verify_request(ctx: Context, reference: str, report: VerifyReport) -> None:
+    with ctx.store.snapshot() as r:
+        row = r.request(reference)
+        if row is None:
+            raise NotFound.request(reference)
+        verifier = ChainVerifier(check_global=False)
+        grounds = _grounds_scan(grounds_timeline(r))
+        # the stored rows, as the whole log's verification reads them: the same verdict on
+        # the same text, and a malformed value reported, not a crash
+        for stored in r.chain_rows(0, 10**9, request_id=row["id"]):
+            verifier.check_row(reference, stored)
+            if grounds is not None:
+                grounds.row(reference, stored)
+        verifier.finish_request(reference, row["seq"], row["last_hash"])
+        report.events, report.requests = verifier.count, 1
+        report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
+                          + outcome_breaks(r, ctx.sops.pinned, reference)
+                          + (grounds.breaks if grounds is not None else []))  # fmt: skip
+
+
+def _verify_log(ctx: Context, report: VerifyReport) -> None:
+    """Every chain, as of one snapshot; a large log hashed by several processes, which
+    start (and import) while this one reads the snapshot, and scan while it checks what
+    lies beside the chains (``_beside_the_log``)."""
+    with ctx.store.read() as r:
+        large = r.event_span()[2] >= PARALLEL_FROM
+    workers = min(os.cpu_count() or 1, MAX_WORKERS) if large else 1
+    with ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            )
+            for _ in range(workers):
+                pool.submit(ready)
+        with ctx.store.snapshot() as r:
+            heads, head = r.request_heads(), r.chain_head()
+            lo, hi, _ = r.event_span()
+            # in the same snapshot as the events' span: the log as it stood at one moment,
+            # to which a step committed during the scan (an id above ``hi``) does not
+            # belong, and whose directory log holds what every step in it relied on
+            timeline = grounds_timeline(r)
+        if workers == 1:
+            grounds = _grounds_scan(timeline)
+            refs = {request_id: reference for request_id, reference, _, _ in heads}
+            verifier = verify_slice(ctx.store, lo - 1, hi, refs, grounds, start_seq=1)
+            unsupported = grounds.breaks if grounds is not None else []
+            entries, beside = _beside_the_log(ctx)
+        else:
+            # each process verifies a slice of ids (and the grounds of its steps); the
+            # slices are then stitched (global links and each request's links across them)
+            url = ctx.store.engine.url.render_as_string(hide_password=False)
+            # more slices than processes: one slowed by this process's own checks takes
+            # fewer of them, and they all end together
+            slices = workers * SLICES_PER_WORKER
+            bounds = [lo - 1 + (hi - lo + 1) * k // slices for k in range(slices + 1)]
+            scanned = pool.map(verify_slice_in_process, [url] * slices, bounds[:-1],
+                               bounds[1:], [timeline] * slices,
+                               [CLOCK_TOLERANCE] * slices)  # fmt: skip
+            entries, beside = _beside_the_log(ctx)
+            parts = list(scanned)
+            verifier = stitch([chain for chain, _ in parts])
+            unsupported = [b for _, breaks in parts for b in breaks]
+    verifier.finish_head(head["chain_seq"], head["chain_hash"])
+    for _, reference, seq, last_hash in heads:
+        verifier.finish_request(reference, seq, last_hash)
+    report.events, report.requests = verifier.count, len(heads)
+    report.directory_entries = entries
+    report.breaks += _orphans_named(verifier.breaks) + beside + unsupported
+
+
+def _beside_the_log(ctx: Context) -> tuple[int, list[Break]]:
+    """(directory log entries, breaks): the request rows, the pinned SOP texts, outcomes,
+    issued references, the directory log and the directory, read as of one moment (a
+    later one than the chains' scan: each is checked against itself, not against it)."""
+    with ctx.store.snapshot() as r:
+        entries, directory = directory_breaks(r)
+        return entries, (_beside_the_chains(r, None) + outcome_breaks(r, ctx.sops.pinned, None)
+                         + issued_reference_breaks(r) + directory)  # fmt: skip
 
 
 def _grounds_scan(timeline: Timeline | None) -> GroundsScan | None:

@@ -206,8 +206,47 @@ class Reader(Cursor):
                     break
         return found
 
-    def request_heads(self) -> list[dict[str, Any]]:
-        return self.all("SELECT id, reference, seq, last_hash FROM requests ORDER BY id")
+    def request_heads(self) -> list[tuple[int, str, int, str]]:
+        """Each request's (id, reference, seq, last_hash), as tuples: a verification reads
+        a hundred thousand."""
+        self.cur.execute(self._text("SELECT id, reference, seq, last_hash FROM requests "
+                                    "ORDER BY id"))  # fmt: skip
+        return list(self.cur.fetchall())
+
+    def references(self) -> set[str]:
+        """Every request's reference."""
+        self.cur.execute(self._text("SELECT reference FROM requests"))
+        return {reference for (reference,) in self.cur.fetchall()}
+
+    def request_references(self) -> dict[int, str]:
+        """Each request's id -> its reference (as tuples: a verification's worker reads a
+        hundred thousand)."""
+        self.cur.execute(self._text("SELECT id, reference FROM requests"))
+        return dict(self.cur.fetchall())
+
+    def rows_unlike_their_outcome(
+        self, finals: Sequence[Final], reference: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Requests whose outcome is not the one ``finals`` gives their state in their SOP
+        version (each: sop_id, version, content hash, state, outcome or None), in one pass
+        over the rows; a state or version ``finals`` does not name is not compared."""
+        if not finals:
+            return []
+        values = ", ".join(f"(CAST(:i{n} AS TEXT), CAST(:v{n} AS INTEGER), CAST(:h{n} AS TEXT), "
+                           f"CAST(:s{n} AS TEXT), CAST(:o{n} AS TEXT))"
+                           for n in range(len(finals)))  # fmt: skip
+        params: dict[str, Any] = {"ref": reference}
+        for n, (sop_id, version, sop_hash, state, outcome) in enumerate(finals):
+            params |= {f"i{n}": sop_id, f"v{n}": version, f"h{n}": sop_hash, f"s{n}": state,
+                       f"o{n}": outcome}  # fmt: skip
+        differs = "IS NOT" if self.dialect == "sqlite" else "IS DISTINCT FROM"
+        one = " AND r.reference = :ref" if reference is not None else ""
+        return self.all(
+            f"WITH finals (sop_id, sop_version, sop_hash, state, outcome) AS (VALUES {values}) "
+            "SELECT r.reference, r.seq, r.state, r.outcome, f.outcome AS should "
+            "FROM requests r JOIN finals f ON f.sop_id = r.sop_id AND "
+            "f.sop_version = r.sop_version AND f.sop_hash = r.sop_hash AND f.state = r.state "
+            f"WHERE r.outcome {differs} f.outcome{one} ORDER BY r.id", params)  # fmt: skip
 
     def rows_unlike_their_last_event(self, reference: str | None = None) -> list[dict[str, Any]]:
         """Requests whose row says another state or SOP version than their last event (one
@@ -232,6 +271,9 @@ class Reader(Cursor):
             "FROM requests r JOIN events f ON f.request_id = r.id AND f.seq = 1 "
             f"WHERE (f.actor_id <> r.created_by OR {org} <> r.organisation_id)" + one
             + " ORDER BY r.id", {"ref": reference})  # fmt: skip
+
+
+Final = tuple[str, int, str, str, str | None]  # sop_id, version, content hash, state, outcome
 
 
 class Writer(Reader):

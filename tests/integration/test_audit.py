@@ -710,7 +710,7 @@ def _rewrite_last_event(services: Services, **changes: Any) -> None:
         head = r.chain_head()
         row = r.one("SELECT * FROM events WHERE chain_seq = :s", {"s": head["chain_seq"]})
         assert row is not None
-        reference = next(h["reference"] for h in r.request_heads() if h["id"] == row["request_id"])
+        reference = r.request_references()[row["request_id"]]
     fields = {**row, **changes, "reference": reference}
     fields["payload"] = row["payload"]
     own = event_hash(fields)

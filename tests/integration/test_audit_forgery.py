@@ -33,7 +33,7 @@ def rehash_everything(log: Log) -> None:
     store = log.services.ctx.store
     with store.read() as r:
         rows = r.all("SELECT * FROM events ORDER BY id")
-        refs = {h["id"]: h["reference"] for h in r.request_heads()}
+        refs = r.request_references()
     events, requests, head = (_table(log, t) for t in TABLES)
     finals = {s.id: s.final for sop in log.services.ctx.sops.catalogue.versions.values()
               for s in sop.spec.states}  # fmt: skip

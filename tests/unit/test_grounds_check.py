@@ -141,3 +141,11 @@ def test_a_payload_that_is_no_json_has_no_grounds() -> None:
     assert read('{"grounds":[') == []
     assert read("not json, grounds") == []
     assert read('["grounds"]') == []
+
+
+def test_a_payload_written_with_its_grounds_twice_is_read_as_a_whole_decoding_reads_it() -> None:
+    """No sopflow payload holds a key twice; one written by hand is read as ``json`` reads
+    it (the last one), not as the first one found in place."""
+    twice = (f'{{"grounds":[{canonical_json({**LICENCE_GROUND, "status": "revoked"})}],'
+             f'"grounds":[{canonical_json(LICENCE_GROUND)}]}}')  # fmt: skip
+    assert StoredLicences()(twice) == licences_in([LICENCE_GROUND])
