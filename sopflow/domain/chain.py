@@ -13,6 +13,7 @@ or its head. Pure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -96,6 +97,21 @@ def row_hash(reference: str, row: tuple[Any, ...]) -> str:
     if at[10] == " ":
         header[_AT] = f"{at[:10]}T{at[11:]}Z"
     return hashlib.sha256(f"{_encode_header(header)}\n{row[18]}".encode()).hexdigest()
+
+
+def covered_digest(reference: str, covered: bytes) -> str:
+    """``event_hash`` from the text an event's hash covers after its reference: the header's
+    JSON array from ``seq`` on (its opening bracket included), a newline and the payload, as
+    UTF-8 (``Reader.hashed_rows``)."""
+    digest = hashlib.sha256(_covered_start(reference))
+    digest.update(memoryview(covered)[1:])
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _covered_start(reference: str) -> bytes:
+    """The start of an event's hashed text, up to its ``seq``: '["sopflow-event-v1","REF",'."""
+    return _encode_header([HASH_FORMAT, reference])[:-1].encode() + b","
 
 
 def link(chain_prev: str, own_hash: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sopflow.domain.chain import Break, ChainVerifier
+from sopflow.domain.chain import Break, ChainVerifier, covered_digest
 from sopflow.domain.grounds_check import GroundsCheck, StoredLicences, Timeline
 from sopflow.store.db import make_engine
 from sopflow.store.repository import Store
@@ -34,18 +34,22 @@ class GroundsScan:
         self.licences = StoredLicences()
 
     def row(self, reference: str, row: tuple[Any, ...]) -> None:
+        """A stored row in ``ROW_COLUMNS`` order."""
         text = row[_PAYLOAD]
-        if type(text) is not str or '"grounds"' not in text:
-            return
-        licences = self.licences(text)
+        if type(text) is str and '"grounds"' in text:
+            self.step(reference, row[_SEQ], row[_AT], text)
+
+    def step(self, reference: str, seq: Any, stored_at: Any, payload: str) -> None:
+        """One step: its seq, time and payload text as stored."""
+        licences = self.licences(payload)
         if not licences:
             return
         try:  # a time or seq edited into nonsense is the chain's to report
-            at = _moment(row[_AT])
+            at = _moment(stored_at)
         except (ValueError, TypeError):
             return
-        if at is not None and type(row[_SEQ]) is int:
-            self.check.step(reference, row[_SEQ], at, licences)
+        if at is not None and type(seq) is int:
+            self.check.step(reference, seq, at, licences)
 
     @property
     def breaks(self) -> list[Break]:
@@ -67,28 +71,69 @@ def _moment(stored: Any) -> datetime | None:
 def verify_slice(store: Store, after: int, upto: int, refs: dict[int, str],
                  grounds: GroundsScan | None = None,
                  start_seq: int | None = None) -> ChainVerifier:  # fmt: skip
-    """Verify the events with ``after < id <= upto`` (rows in ``ROW_COLUMNS`` order) of the
-    requests ``refs`` names (id -> reference); ``grounds``: also hold their licence grounds
-    against the directory log. The events of a request whose row is gone have no grounds
-    checked: the chain reports them."""
+    """Verify the events with ``after < id <= upto`` of the requests ``refs`` names (id ->
+    reference); ``grounds``: also hold their licence grounds against the directory log.
+    The events of a request whose row is gone have no grounds checked: the chain reports
+    them. On SQLite, SQLite assembles the text each hash covers (``Reader.hashed_rows``);
+    a row whose hash does not match it, or whose columns are not of their types, is read
+    and checked as stored, which alone gives the verdict on it."""
     verifier = ChainVerifier(start_seq)
-    check = verifier.check_row
+    scan = _Scan(verifier, refs, grounds)
     last = after
     with store.read() as r:
         while True:
-            rows = r.chain_rows(last, BATCH, upto)
+            hashed = r.hashed_rows(last, BATCH, upto) if r.dialect == "sqlite" else None
+            if hashed is None:  # as stored, the whole batch
+                rows = r.chain_rows(last, BATCH, upto)
+                for row in rows:
+                    scan.stored(row)
+            else:
+                rows = hashed
+                for row in hashed:
+                    if not scan.hashed(row):
+                        for stored in r.chain_rows(row[0] - 1, 1, row[0]):
+                            scan.stored(stored)
             if not rows:
                 break
-            for row in rows:
-                reference = refs.get(row[1])
-                if reference is None:
-                    check(f"{ORPHAN}{row[1]}>", row)
-                    continue
-                check(reference, row)
-                if grounds is not None:
-                    grounds.row(reference, row)
             last = rows[-1][0]
     return verifier
+
+
+class _Scan:
+    """One slice's rows fed to its verifier and grounds check."""
+
+    def __init__(self, verifier: ChainVerifier, refs: dict[int, str],
+                 grounds: GroundsScan | None) -> None:  # fmt: skip
+        self.verifier, self.refs, self.grounds = verifier, refs, grounds
+
+    def stored(self, row: tuple[Any, ...]) -> None:
+        """A row in ``ROW_COLUMNS`` order."""
+        reference = self.refs.get(row[1])
+        if reference is None:
+            self.verifier.check_row(f"{ORPHAN}{row[1]}>", row)
+            return
+        self.verifier.check_row(reference, row)
+        if self.grounds is not None:
+            self.grounds.row(reference, row)
+
+    def hashed(self, row: tuple[Any, ...]) -> bool:
+        """A ``hashed_rows`` row, checked when its hash is the one SQLite's text gives and
+        its columns are of their types; False: it must be read as stored."""
+        event_id, request_id, seq, covered, own, chain_seq, chain_prev, chain_hash, prev, at = row
+        reference = self.refs.get(request_id)
+        if (reference is None or type(covered) is not bytes or type(own) is not str
+                or type(chain_seq) is not int or type(chain_prev) is not str
+                or type(chain_hash) is not str or type(prev) is not str):  # fmt: skip
+            return False
+        computed = covered_digest(reference, covered)
+        if computed != own or type(seq) is not int:
+            return False
+        self.verifier.check(reference, seq, event_id, chain_seq, chain_prev, own, chain_hash,
+                            prev, computed)  # fmt: skip
+        if self.grounds is not None and b'"grounds"' in covered:
+            payload = covered[covered.index(b"\n") + 1 :].decode()
+            self.grounds.step(reference, seq, at, payload)
+        return True
 
 
 # url -> the requests' references, read once by each worker process: its pool lives for one
