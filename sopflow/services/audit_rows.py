@@ -20,8 +20,7 @@ Pinned = Callable[[str, int, str], CompiledSop]
 def outcome_breaks(r: Reader, pinned: Pinned, reference: str | None) -> list[Break]:
     """The requests whose row's outcome is not the one its state has in its SOP version."""
     finals = []
-    for version in r.sop_versions():
-        key = (version["sop_id"], version["version"], version["content_hash"])
+    for key in r.pinned_versions(reference):
         try:
             states = pinned(*key).spec.states
         except SopflowError:  # an SOP text altered or unknown: said by sop-altered

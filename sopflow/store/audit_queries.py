@@ -92,6 +92,14 @@ class AuditQueries(Cursor):
         self.cur.execute(self._text("SELECT id, reference FROM requests"))
         return dict(self.cur.fetchall())
 
+    def pinned_versions(self, reference: str | None = None) -> list[tuple[str, int, str]]:
+        """Each SOP version (sop_id, version, content hash) the request rows are pinned to
+        (or ``reference``'s row)."""
+        one = " WHERE reference = :ref" if reference is not None else ""
+        self.cur.execute(self._text("SELECT DISTINCT sop_id, sop_version, sop_hash FROM requests"
+                                    + one), {"ref": reference})  # fmt: skip
+        return list(self.cur.fetchall())
+
     def rows_unlike_their_outcome(
         self, finals: Sequence[Final], reference: str | None = None
     ) -> list[dict[str, Any]]:
