@@ -10,7 +10,7 @@ a million payloads are read once, by as many processes as hash them.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sopflow.domain.chain import Break, ChainVerifier, covered_digest
@@ -45,7 +45,7 @@ class GroundsScan:
         if not licences:
             return
         try:  # a time or seq edited into nonsense is the chain's to report
-            at = _moment(stored_at)
+            at = utc_time(stored_at)
         except (ValueError, TypeError):
             return
         if at is not None and type(seq) is int:
@@ -54,18 +54,6 @@ class GroundsScan:
     @property
     def breaks(self) -> list[Break]:
         return self.check.breaks
-
-
-def _moment(stored: Any) -> datetime | None:
-    """A stored time as an aware UTC datetime (``utc_time``), at a quarter of its cost for
-    the two texts the scan reads: SQLite's UTC text without a zone (given one, rather than
-    replaced into the parsed value) and PostgreSQL's canonical text ending in Z."""
-    if type(stored) is str:
-        if len(stored) == 26 and stored[10] == " ":
-            return datetime.fromisoformat(stored + "+00:00")
-        if stored.endswith("Z"):
-            return datetime.fromisoformat(stored)
-    return utc_time(stored)
 
 
 def verify_slice(store: Store, after: int, upto: int, refs: dict[int, str],

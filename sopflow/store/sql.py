@@ -40,6 +40,8 @@ def utc_time(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":  # SQLite's own text: UTC, given its zone
+            return datetime.fromisoformat(value + "+00:00")  # (a quarter of replace's cost)
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
