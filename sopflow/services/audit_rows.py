@@ -11,18 +11,18 @@ from typing import Any
 
 from sopflow.domain.chain import Break
 from sopflow.errors import SopflowError
+from sopflow.spec.models import SopSpec
 from sopflow.store.queries import Reader
-from states.machine import CompiledSop
 
-Pinned = Callable[[str, int, str], CompiledSop]
+Specs = Callable[[str, int, str], SopSpec]  # a pinned version's definition
 
 
-def outcome_breaks(r: Reader, pinned: Pinned, reference: str | None) -> list[Break]:
+def outcome_breaks(r: Reader, specs: Specs, reference: str | None) -> list[Break]:
     """The requests whose row's outcome is not the one its state has in its SOP version."""
     finals = []
     for key in r.pinned_versions(reference):
         try:
-            states = pinned(*key).spec.states
+            states = specs(*key).states
         except SopflowError:  # an SOP text altered or unknown: said by sop-altered
             continue
         finals += [(*key, s.id, s.final) for s in states]

@@ -9,6 +9,7 @@ of it and holding its steps' grounds against the directory log; the slices are s
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -62,24 +63,33 @@ class VerifyReport:
 
 def _beside_the_chains(r: Reader, reference: str | None) -> list[Break]:
     """What the chains do not cover: the request rows (a projection of the log: their state
-    and SOP version must be those of their last event) and the stored SOP texts that the
-    requests are pinned to (each must still hash to its hash)."""
+    and SOP version must be those of their last event, their filer and organisation those
+    of their first) and the stored SOP texts that the requests are pinned to (each must
+    still hash to its hash)."""
+    rows = r.rows_unlike_their_events(reference)
     breaks = [Break("request-row-altered", f"request {row['reference']}: its row says state "
                     f"'{row['state']}' and SOP {row['sop_hash'][:19]}…, but its last event "
                     f"(seq {row['seq']}) led to '{row['to_state']}' under "
                     f"{row['event_sop_hash'][:19]}…: the row was changed outside sopflow",
                     row["reference"], row["seq"])
-              for row in r.rows_unlike_their_last_event(reference)]  # fmt: skip
+              for row in rows if _differs(row["to_state"], row["state"])
+              or _differs(row["event_sop_hash"], row["sop_hash"])]  # fmt: skip
     breaks += [Break("request-row-altered", f"request {row['reference']}: its row says it was "
                      f"filed by {row['created_by']} for {row['organisation_id']}, but its first "
                      f"event records {row['actor_id']}"
                      + (f" for {row['filed_for']}" if row["filed_for"] else "")
                      + ": the row was changed outside sopflow", row["reference"], 1)
-               for row in r.rows_unlike_their_filing(reference)]  # fmt: skip
+               for row in rows if _differs(row["actor_id"], row["created_by"])
+               or _differs(row["filed_for"], row["organisation_id"])]  # fmt: skip
     for row in r.sop_versions():
         if content_hash_of(row["text"]) != row["content_hash"]:
             breaks.append(Break("sop-altered", altered(row).message))
     return breaks
+
+
+def _differs(found: Any, said: Any) -> bool:
+    """Two values that differ, as SQL's ``<>`` finds them: a missing one differs from none."""
+    return found is not None and said is not None and found != said
 
 
 def _orphans_named(breaks: list[Break]) -> list[Break]:
@@ -138,7 +148,7 @@ def _verify_request(ctx: Context, reference: str, report: VerifyReport) -> None:
         verifier.finish_request(reference, row["seq"], row["last_hash"])
         report.events, report.requests = verifier.count, 1
         report.breaks += (verifier.breaks + _beside_the_chains(r, reference)
-                          + outcome_breaks(r, ctx.sops.pinned, reference)
+                          + outcome_breaks(r, ctx.sops.pinned_spec, reference)
                           + (grounds.breaks if grounds is not None else []))  # fmt: skip
 
 
@@ -147,9 +157,10 @@ def _verify_log(ctx: Context, report: VerifyReport) -> None:
     start (and import) while this one reads the snapshot, and scan while it checks what
     lies beside the chains (``_beside_the_log``)."""
     with ctx.store.read() as r:
-        large = r.event_span()[2] >= PARALLEL_FROM
-    workers = min(os.cpu_count() or 1, MAX_WORKERS) if large else 1
+        lo, hi = r.id_span()
+    workers = min(os.cpu_count() or 1, MAX_WORKERS) if hi - lo + 1 >= PARALLEL_FROM else 1
     with ExitStack() as stack:
+        pool = None
         if workers > 1:
             pool = stack.enter_context(
                 ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
@@ -157,29 +168,21 @@ def _verify_log(ctx: Context, report: VerifyReport) -> None:
             for _ in range(workers):
                 pool.submit(ready)
         with ctx.store.snapshot() as r:
-            heads, head = r.request_heads(), r.chain_head()
-            lo, hi, _ = r.event_span()
+            lo, hi = r.id_span()
             # in the same snapshot as the events' span: the log as it stood at one moment,
             # to which a step committed during the scan (an id above ``hi``) does not
             # belong, and whose directory log holds what every step in it relied on
             timeline = grounds_timeline(r)
-        if workers == 1:
+            if pool is not None:  # the workers hash while the heads are read
+                scanned = _scan(pool, ctx, lo, hi, timeline, workers)
+            heads, head = r.request_heads(), r.chain_head()
+        if pool is None:
             grounds = _grounds_scan(timeline)
             refs = {request_id: reference for request_id, reference, _, _ in heads}
             verifier = verify_slice(ctx.store, lo - 1, hi, refs, grounds, start_seq=1)
             unsupported = grounds.breaks if grounds is not None else []
             entries, beside = _beside_the_log(ctx)
         else:
-            # each process verifies a slice of ids (and the grounds of its steps); the
-            # slices are then stitched (global links and each request's links across them)
-            url = ctx.store.engine.url.render_as_string(hide_password=False)
-            # more slices than processes: one slowed by this process's own checks takes
-            # fewer of them, and they all end together
-            slices = workers * SLICES_PER_WORKER
-            bounds = [lo - 1 + (hi - lo + 1) * k // slices for k in range(slices + 1)]
-            scanned = pool.map(verify_slice_in_process, [url] * slices, bounds[:-1],
-                               bounds[1:], [timeline] * slices,
-                               [CLOCK_TOLERANCE] * slices)  # fmt: skip
             entries, beside = _beside_the_log(ctx)
             parts = list(scanned)
             verifier = stitch([chain for chain, _ in parts])
@@ -192,13 +195,26 @@ def _verify_log(ctx: Context, report: VerifyReport) -> None:
     report.breaks += _orphans_named(verifier.breaks) + beside + unsupported
 
 
+def _scan(pool: ProcessPoolExecutor, ctx: Context, lo: int, hi: int, timeline: Timeline | None,
+          workers: int) -> Iterator[tuple[ChainVerifier, list[Break]]]:  # fmt: skip
+    """Each process verifies a slice of ids (and the grounds of its steps); the slices are
+    then stitched (global links and each request's links across them). More slices than
+    processes: one slowed by this process's own checks takes fewer of them, and they all
+    end together."""
+    url = ctx.store.engine.url.render_as_string(hide_password=False)
+    slices = workers * SLICES_PER_WORKER
+    bounds = [lo - 1 + (hi - lo + 1) * k // slices for k in range(slices + 1)]
+    return pool.map(verify_slice_in_process, [url] * slices, bounds[:-1], bounds[1:],
+                    [timeline] * slices, [CLOCK_TOLERANCE] * slices)  # fmt: skip
+
+
 def _beside_the_log(ctx: Context) -> tuple[int, list[Break]]:
     """(directory log entries, breaks): the request rows, the pinned SOP texts, outcomes,
     issued references, the directory log and the directory, read as of one moment (a
     later one than the chains' scan: each is checked against itself, not against it)."""
     with ctx.store.snapshot() as r:
         entries, directory = directory_breaks(r)
-        return entries, (_beside_the_chains(r, None) + outcome_breaks(r, ctx.sops.pinned, None)
+        return entries, (_beside_the_chains(r, None) + outcome_breaks(r, ctx.sops.pinned_spec, None)
                          + issued_reference_breaks(r) + directory)  # fmt: skip
 
 

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sopflow import bootstrap
 from sopflow.domain.chain import GENESIS, event_hash, link
 from sopflow.services import check_export
 from sopflow.services.export_manifest import anchor_of
+from sopflow.settings import Settings
 from tests.integration import world as w
 from tests.integration.test_audit import AUDITOR, Log, _manifest, event, log, request_id  # noqa: F401
 
@@ -336,6 +338,29 @@ def test_an_edited_outcome_is_caught_by_verify_and_replay(log: Log) -> None:
         assert "is not final" in report.breaks[0].message
     replayed = log.services.audit.replay(log.a, None)
     assert 'the row\'s outcome: stored "approved"' in " ".join(replayed["differences"])
+
+
+def test_a_new_process_checks_outcomes_against_the_stored_sop_texts(
+    log: Log, settings: Settings
+) -> None:
+    """``sopflow audit verify`` runs in a process of its own: it reads the definitions of
+    the versions the requests are pinned to from their stored texts, without loading and
+    compiling every SOP file (most of a second), and gives the same verdict."""
+    requests = _table(log, "requests")
+    with log.services.ctx.store.engine.begin() as conn:
+        conn.execute(sa.update(requests).where(requests.c.reference == log.b).values(
+            outcome="rejected"))  # fmt: skip
+    fresh = bootstrap.build(settings)
+    try:
+        for report in (fresh.audit.verify(), fresh.audit.verify(log.b)):
+            assert [(b.code, b.reference) for b in report.breaks] == [
+                ("request-row-altered", log.b)
+            ]
+            assert "outcome 'rejected'" in report.breaks[0].message
+        assert fresh.ctx.sops._catalogue is None  # the files were not needed
+        assert fresh.audit.verify(log.a).intact
+    finally:
+        fresh.ctx.store.engine.dispose()
 
 
 def test_an_edited_breach_flag_is_caught_by_replay(log: Log) -> None:

@@ -49,7 +49,7 @@ def next_step(log: Log) -> Iterator[Callable[[], Any]]:
     assert taken, "the step meant to run during the reading was not taken"
 
 
-@pytest.mark.parametrize("method", ["request_heads", "chain_head", "event_span"])
+@pytest.mark.parametrize("method", ["request_heads", "chain_head", "id_span"])
 def test_a_step_taken_while_the_log_is_verified_is_no_break(
     log: Log, next_step: Callable[[], Any], monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
