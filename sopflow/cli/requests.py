@@ -16,8 +16,6 @@ from sopflow.errors import FieldError, InvalidData, NotFound
 from sopflow.services import CommandResult, ListFilter, Services
 from sopflow.store.blobs import Upload
 from sopflow.text_input import read_text, strict_json
-from workflows.client import run_batch, run_command
-from workflows.commands import batch_lines
 
 app = typer.Typer(help="Recruitment requests.", no_args_is_help=True)
 
@@ -115,6 +113,8 @@ def submit(
     idempotency_key: KeyOption = None,
 ) -> None:
     """File a new request; print its reference as the last line."""
+    from workflows.client import run_command  # the flows' client: only where a command runs
+
     result = run_command({"command": "submit", "sop": sop, "as": actor, "data": read_json(data),
                           "documents": read_documents(document), "comment": comment,
                           "idempotency_key": idempotency_key})  # fmt: skip
@@ -137,6 +137,8 @@ def act(
     ] = None,
 ) -> None:
     """Move a request: fire TRIGGER as the given user."""
+    from workflows.client import run_command
+
     result = run_command({"command": "act", "reference": reference, "trigger": trigger,
                           "as": actor, "data": read_json(data) if data else {},
                           "documents": read_documents(document), "comment": comment,
@@ -155,6 +157,8 @@ def attach(
     idempotency_key: KeyOption = None,
 ) -> None:
     """Add documents to a request without changing its state."""
+    from workflows.client import run_command
+
     result = run_command({"command": "attach", "reference": reference, "as": actor,
                           "documents": read_documents(document), "comment": comment,
                           "idempotency_key": idempotency_key})  # fmt: skip
@@ -169,6 +173,9 @@ def import_batch(
     """Apply a batch of commands (one flow run); a failed line is reported, the rest go on;
     running the same file again applies nothing twice."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from workflows.client import run_batch
+    from workflows.commands import batch_lines
 
     total = sum(1 for line in batch_lines(path) if line.strip())  # refuses what it cannot read
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
