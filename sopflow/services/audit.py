@@ -55,7 +55,7 @@ class Audit:
             sop.requester_roles & effective_roles(member, sop.spec, row["organisation_id"])
         )
         sees = sees_who_acted(member, sop.spec, row["organisation_id"])
-        with self.ctx.store.read() as r:
+        with self.ctx.store.snapshot() as r:  # the events and their notices as of one moment
             evs = r.events_of(row["id"])
             notices = [] if requester else r.outbox_of(row["id"])
             user = r.user(email) if email is not None and lang is None and not sees else None

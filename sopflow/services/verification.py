@@ -153,9 +153,9 @@ def _verify_request(ctx: Context, reference: str, report: VerifyReport) -> None:
 
 
 def _verify_log(ctx: Context, report: VerifyReport) -> None:
-    """Every chain, as of one snapshot; a large log hashed by several processes, which
-    start (and import) while this one reads the snapshot, and scan while it checks what
-    lies beside the chains (``_beside_the_log``)."""
+    """Every chain and what lies beside them, as of one snapshot; a large log hashed by
+    several processes, which start (and import) while this one begins its reading, and
+    scan while it checks what lies beside the chains (``_beside_the_log``)."""
     with ctx.store.read() as r:
         lo, hi = r.id_span()
     workers = min(os.cpu_count() or 1, MAX_WORKERS) if hi - lo + 1 >= PARALLEL_FROM else 1
@@ -168,22 +168,20 @@ def _verify_log(ctx: Context, report: VerifyReport) -> None:
             for _ in range(workers):
                 pool.submit(ready)
         with ctx.store.snapshot() as r:
+            # the log as it stood at one moment: a step committed during the scan (an id
+            # above ``hi``) does not belong to it; its directory log holds what every step
+            # in it relied on, its request rows and heads are those of its events
             lo, hi = r.id_span()
-            # in the same snapshot as the events' span: the log as it stood at one moment,
-            # to which a step committed during the scan (an id above ``hi``) does not
-            # belong, and whose directory log holds what every step in it relied on
             timeline = grounds_timeline(r)
-            if pool is not None:  # the workers hash while the heads are read
-                scanned = _scan(pool, ctx, lo, hi, timeline, workers)
+            scanned = _scan(pool, ctx, lo, hi, timeline, workers) if pool is not None else None
             heads, head = r.request_heads(), r.chain_head()
-        if pool is None:
+            entries, beside = _beside_the_log(ctx, r)
+        if scanned is None:
             grounds = _grounds_scan(timeline)
             refs = {request_id: reference for request_id, reference, _, _ in heads}
             verifier = verify_slice(ctx.store, lo - 1, hi, refs, grounds, start_seq=1)
             unsupported = grounds.breaks if grounds is not None else []
-            entries, beside = _beside_the_log(ctx)
         else:
-            entries, beside = _beside_the_log(ctx)
             parts = list(scanned)
             verifier = stitch([chain for chain, _ in parts])
             unsupported = [b for _, breaks in parts for b in breaks]
@@ -208,14 +206,12 @@ def _scan(pool: ProcessPoolExecutor, ctx: Context, lo: int, hi: int, timeline: T
                     [timeline] * slices, [CLOCK_TOLERANCE] * slices)  # fmt: skip
 
 
-def _beside_the_log(ctx: Context) -> tuple[int, list[Break]]:
+def _beside_the_log(ctx: Context, r: Reader) -> tuple[int, list[Break]]:
     """(directory log entries, breaks): the request rows, the pinned SOP texts, outcomes,
-    issued references, the directory log and the directory, read as of one moment (a
-    later one than the chains' scan: each is checked against itself, not against it)."""
-    with ctx.store.snapshot() as r:
-        entries, directory = directory_breaks(r)
-        return entries, (_beside_the_chains(r, None) + outcome_breaks(r, ctx.sops.pinned_spec, None)
-                         + issued_reference_breaks(r) + directory)  # fmt: skip
+    issued references, the directory log and the directory."""
+    entries, directory = directory_breaks(r)
+    return entries, (_beside_the_chains(r, None) + outcome_breaks(r, ctx.sops.pinned_spec, None)
+                     + issued_reference_breaks(r) + directory)  # fmt: skip
 
 
 def _grounds_scan(timeline: Timeline | None) -> GroundsScan | None:

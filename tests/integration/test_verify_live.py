@@ -5,13 +5,14 @@ leave an export whose manifest names a head its file does not reach)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from sopflow.services import check_export
+from sopflow.services import check_export, verification
 from sopflow.store.queries import Reader
 from tests.integration import world as w
 from tests.integration.test_audit import Log, log  # noqa: F401
@@ -49,10 +50,18 @@ def next_step(log: Log) -> Iterator[Callable[[], Any]]:
     assert taken, "the step meant to run during the reading was not taken"
 
 
-@pytest.mark.parametrize("method", ["request_heads", "chain_head", "id_span"])
+@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize("method", ["id_span", "request_heads", "chain_head"])
 def test_a_step_taken_while_the_log_is_verified_is_no_break(
-    log: Log, next_step: Callable[[], Any], monkeypatch: pytest.MonkeyPatch, method: str
+    log: Log,
+    next_step: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    processes: int,
 ) -> None:
+    if processes > 1:  # as a large log is verified: worker processes hash its slices
+        monkeypatch.setattr(verification, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(os, "cpu_count", lambda: processes)
     once_after(monkeypatch, method, next_step)
     report = log.services.audit.verify()
     assert report.intact, report.breaks
