@@ -38,20 +38,12 @@ class AuditQueries(Cursor):
             columns[columns.index("at")] = (
                 "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
             )
-        self.cur.execute(
-            self._text(
-                f"SELECT {', '.join(columns)} FROM events WHERE id > :after AND id <= :upto "
-                + ("AND request_id = :rid " if request_id is not None else "")
-                + "ORDER BY id LIMIT :limit"
-            ),
-            {
-                "after": after_id,
-                "limit": limit,
-                "upto": upto if upto is not None else 2**62,
-                "rid": request_id,
-            },
-        )
-        return list(self.cur.fetchall())
+        sql = (f"SELECT {', '.join(columns)} FROM events WHERE id > :after AND id <= :upto "
+               + ("AND request_id = :rid " if request_id is not None else "")
+               + "ORDER BY id LIMIT :limit")  # fmt: skip
+        upto = upto if upto is not None else 2**62
+        params = {"after": after_id, "limit": limit, "upto": upto, "rid": request_id}
+        return list(self.run(sql, params).fetchall())
 
     def hashed_rows(self, after_id: int, limit: int, upto: int) -> list[tuple[Any, ...]] | None:
         """SQLite: events for verification with the text their hash covers assembled by
@@ -62,9 +54,8 @@ class AuditQueries(Cursor):
         twenty-three. None where SQLite cannot assemble it (a BLOB edited into a column):
         the stored rows are then read as they are (``chain_rows``)."""
         try:
-            self.cur.execute(self._text(_HASHED_ROWS),
-                             {"after": after_id, "upto": upto, "limit": limit})  # fmt: skip
-            return list(self.cur.fetchall())
+            params = {"after": after_id, "upto": upto, "limit": limit}
+            return list(self.run(_HASHED_ROWS, params).fetchall())
         except sqlite3.Error:
             return None
 
@@ -79,28 +70,24 @@ class AuditQueries(Cursor):
     def request_heads(self) -> list[tuple[int, str, int, str]]:
         """Each request's (id, reference, seq, last_hash), as tuples: a verification reads
         a hundred thousand."""
-        self.cur.execute(self._text("SELECT id, reference, seq, last_hash FROM requests "
-                                    "ORDER BY id"))  # fmt: skip
-        return list(self.cur.fetchall())
+        return list(self.run("SELECT id, reference, seq, last_hash FROM requests ORDER BY id"
+                             ).fetchall())  # fmt: skip
 
     def references(self) -> set[str]:
         """Every request's reference."""
-        self.cur.execute(self._text("SELECT reference FROM requests"))
-        return {reference for (reference,) in self.cur.fetchall()}
+        return {reference for (reference,) in self.run("SELECT reference FROM requests")}
 
     def request_references(self) -> dict[int, str]:
         """Each request's id -> its reference (as tuples: a verification's worker reads a
         hundred thousand)."""
-        self.cur.execute(self._text("SELECT id, reference FROM requests"))
-        return dict(self.cur.fetchall())
+        return dict(self.run("SELECT id, reference FROM requests").fetchall())
 
     def pinned_versions(self, reference: str | None = None) -> list[tuple[str, int, str]]:
         """Each SOP version (sop_id, version, content hash) the request rows are pinned to
         (or ``reference``'s row)."""
         one = " WHERE reference = :ref" if reference is not None else ""
-        self.cur.execute(self._text("SELECT DISTINCT sop_id, sop_version, sop_hash FROM requests"
-                                    + one), {"ref": reference})  # fmt: skip
-        return list(self.cur.fetchall())
+        sql = "SELECT DISTINCT sop_id, sop_version, sop_hash FROM requests" + one
+        return list(self.run(sql, {"ref": reference}).fetchall())
 
     def rows_unlike_their_outcome(
         self, finals: Sequence[Final], reference: str | None = None

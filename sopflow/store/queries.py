@@ -63,9 +63,7 @@ class Reader(AuditQueries):
         services to decode once (``services.snapshots``). The row is taken apart by
         position, decoding only its few typed columns (a generic decode of 23 columns cost
         as much as the query)."""
-        self.cur.execute(self._text(_ACTING_ON),
-                         {"email": email.strip().lower(), "ref": reference})  # fmt: skip
-        found = self.cur.fetchone()
+        found = self.run(_ACTING_ON, {"email": email.strip().lower(), "ref": reference}).fetchone()
         if found is None:
             return None, None, None
         m_email, m_org, roles, active, m_kind, o_kind, number, status, expires = found[14:]
@@ -164,9 +162,7 @@ class Reader(AuditQueries):
         rest = set(hashes) - found
         if rest:
             text = "payload" if self.dialect == "sqlite" else "CAST(payload AS TEXT)"
-            self.cur.execute(self._text(f"SELECT {text} FROM events "
-                                        f"WHERE {text} LIKE '%sha256%'"))  # fmt: skip
-            for (payload,) in self.cur:
+            for (payload,) in self.run(f"SELECT {text} FROM events WHERE {text} LIKE '%sha256%'"):
                 hits = {h for h in rest if h in payload}
                 found |= hits
                 rest -= hits

@@ -78,9 +78,6 @@ class Cursor:
         self.dialect = dialect
         self.cur = dbapi_conn.cursor()
 
-    def _text(self, sql: str) -> str:
-        return sql if self.dialect == "sqlite" else _psycopg_text(sql)
-
     def _bound(self, sql: str, params: Mapping[str, Any]) -> tuple[str, Any]:
         """The statement's text for the driver and its parameters, encoded: positional on
         SQLite, whose driver binds a named parameter by asking SQLite for its name and
@@ -135,9 +132,18 @@ class Cursor:
     def _names(self) -> tuple[str, ...]:
         return tuple(d[0] for d in self.cur.description)
 
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Run a statement and return the cursor, for reads that take its rows as tuples
+        (a million of them, or a hot path's one); without ``params`` the text is sent as it
+        is (a ``%`` in a literal means nothing to psycopg then)."""
+        if params is None:
+            self.cur.execute(sql)
+        else:
+            self.cur.execute(*self._bound(sql, params))
+        return self.cur
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        self.cur.execute(*self._bound(sql, params or {}))
-        return int(self.cur.rowcount)
+        return int(self.run(sql, params or {}).rowcount)
 
     def many(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
         bound = [self._bound(sql, r) for r in rows]
@@ -145,11 +151,10 @@ class Cursor:
             self.cur.executemany(bound[0][0], [values for _, values in bound])
 
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        self.cur.execute(*self._bound(sql, params or {}))
+        self.run(sql, params or {})
         names = self._names()
         return [self._decode(names, row) for row in self.cur.fetchall()]
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        self.cur.execute(*self._bound(sql, params or {}))
-        row = self.cur.fetchone()
+        row = self.run(sql, params or {}).fetchone()
         return None if row is None else self._decode(self._names(), row)
