@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,10 +48,26 @@ HEADER_FIELDS = (
 )  # fmt: skip
 
 
-# one encoder for every call: json.dumps with options builds a new JSONEncoder each time,
-# which showed in the profile of every command (the output is the same)
-_encode_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=False).encode  # fmt: skip
+def _compact_encoder(sort_keys: bool) -> Callable[[Any], str]:
+    """``JSONEncoder(sort_keys=..., separators=(",", ":"), ensure_ascii=False).encode``,
+    built once. That encoder's ``encode`` builds a new C encoder on every call (keyword
+    parsing and two Python frames: ~3,000 instructions, three calls a command); this one
+    keeps it. No check for cycles: what is hashed is decoded JSON or built from it (a cycle
+    raises RecursionError rather than ValueError)."""
+    fallback = json.JSONEncoder(sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)  # CPython's, not in the stubs
+    if make is None:  # an interpreter without the C accelerator
+        return fallback.encode
+    encoder = make(None, fallback.default, json.encoder.encode_basestring, None, ":", ",",
+                   sort_keys, False, True)  # fmt: skip
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+_encode_canonical = _compact_encoder(sort_keys=True)
 
 
 def canonical_json(value: Any) -> str:
@@ -63,11 +79,33 @@ def canonical_time(moment: datetime) -> str:
     """UTC with microseconds: the same text whatever time zone the database returned."""
     if moment.tzinfo is None:
         raise ValueError("event times must be timezone-aware")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
+    text = utc_text(moment)
+    return f"{text[:10]}T{text[11:]}Z"
+
+
+# the last two moments written as text, and their texts: a command writes its one ``now``
+# three times (the event's time, its hash, the row's update time) beside, at times, a
+# deadline; each conversion (zone, keywords, formatting) cost ~10,000 instructions
+# (callgrind: bench/step_instructions.py)
+_recent: tuple[tuple[datetime | None, str], tuple[datetime | None, str]] = ((None, ""), (None, ""))
+
+
+def utc_text(moment: datetime) -> str:
+    """``moment`` in UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLite's text of a time); a naive
+    one is taken as the machine's local time, as ``datetime.astimezone`` takes it."""
+    global _recent
+    recent = _recent  # one read: another thread may replace the pairs, never half of one
+    for known, text in recent:
+        if known is moment:  # datetimes never change: the same object, the same text
+            return text
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    text = utc.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+    _recent = ((moment, text), recent[0])
+    return text
 
 
 _AT = 1 + HEADER_FIELDS.index("at")
-_encode_header = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode_header = _compact_encoder(sort_keys=False)
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:

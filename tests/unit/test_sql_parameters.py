@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sopflow.store.sql import Cursor
+from sopflow.store.sql import Cursor, JsonText
 
 
 @pytest.fixture
@@ -60,3 +60,14 @@ def test_rows_of_many_are_bound_each_in_the_statements_order(cursor: Cursor) -> 
 def test_a_missing_value_is_refused_naming_it(cursor: Cursor) -> None:
     with pytest.raises(sqlite3.ProgrammingError, match="no value for the parameter :b"):
         cursor.execute("INSERT INTO t (a, b) VALUES (:a, :b)", {"a": "only"})
+
+
+def test_booleans_and_canonical_texts_are_bound_as_plain_int_and_str(cursor: Cursor) -> None:
+    # the driver adapts a bool or a str subclass through a costly lookup: they are sent as
+    # the plain values SQLite stores anyway
+    params = {"a": True, "b": False, "payload": JsonText('{"a":1}')}
+    text, values = cursor._bound("SELECT :a, :b, :payload", params)
+    assert [type(v) for v in values] == [int, int, str]
+    assert cursor.raw.execute(text, values).fetchone() == (1, 0, '{"a":1}')
+    cursor.execute("INSERT INTO t (payload) VALUES (:payload)", params)
+    assert cursor.one("SELECT payload FROM t") == {"payload": {"a": 1}}
