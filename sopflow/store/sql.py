@@ -19,12 +19,27 @@ TIME_COLUMNS = frozenset({"created_at", "updated_at", "deadline", "at", "uploade
                           "published_at", "next_attempt_at", "sent_at", "expires_at",
                           "ended_at", "last_used_at", "revoked_at"})  # fmt: skip
 _PLAIN = frozenset({str, int, bool, float, type(None)})
-_EXACT = frozenset({str, int, float, type(None)})  # bound by SQLite's driver as they are
 
 
 class JsonText(str):
     """A value already encoded as canonical JSON (an event's payload, encoded once for its
     hash and stored as that very text)."""
+
+
+# Python's sqlite3 binds only exact int, float, str and bytes without more ado; for any other
+# value (None, a bool, a str subclass) it looks for an adapter, and when none is registered
+# the lookup raises and formats an AttributeError before the value is bound as it is: about
+# 2,500 instructions a value, some seven a step (callgrind, bench/step_instructions.py).
+# Registered, each is one call, and binds to the same stored value.
+sqlite3.register_adapter(bool, int)  # SQLite stores a boolean as 0 or 1 in any case
+sqlite3.register_adapter(JsonText, str)
+
+
+def _null(value: None) -> None:
+    return None  # NULL, as the driver binds None unadapted
+
+
+sqlite3.register_adapter(type(None), _null)
 
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
@@ -86,16 +101,8 @@ class Cursor:
                 value = params[key]
             except KeyError:
                 raise sqlite3.ProgrammingError(f"no value for the parameter :{key}") from None
-            kind = type(value)
-            if kind not in _EXACT:
-                # the driver binds a bool or a str subclass (JsonText) by looking for an
-                # adapter, a lookup that raises and formats an AttributeError: ~2,500
-                # instructions a value (callgrind); as int and str they bind at once
-                value = int(value) if kind is bool else self._value(key, value)
-                value = str(value) if type(value) is JsonText else value
-            elif key in JSON_COLUMNS:
-                value = self._value(key, value)
-            values.append(value)
+            values.append(value if type(value) in _PLAIN and key not in JSON_COLUMNS
+                          else self._value(key, value))  # fmt: skip
         return text, values
 
     def _encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
