@@ -81,25 +81,49 @@ class StoredLicences:
 
     def __init__(self) -> None:
         self.known: dict[str, list[Licence]] = {}  # a grounds array's text -> its licences
+        self.known_utf8: dict[bytes, list[Licence]] = {}  # the same, by their UTF-8 bytes
 
     def __call__(self, text: str) -> list[Licence]:
+        return self._read(text)[0]
+
+    def utf8(self, data: bytes, start: int) -> list[Licence]:
+        """``self(data[start:].decode())``, the payload stored from ``start`` in ``data`` as
+        UTF-8 (``audit verify`` hashes those bytes): a step that repeats grounds already
+        read costs a lookup of their bytes, not a decoding of its payload. In UTF-8 every
+        ASCII character is a byte of its own and no other character holds such a byte, so
+        the bytes show the key, the brackets and the array where the text shows them."""
+        at = data.find(b'"grounds":', start)
+        if (at > start and data[start] == 0x7B and data[at - 1] in b"{,"  # 0x7B: "{"
+                and _BRACKET_UTF8.search(data, start + 1, at) is None
+                and data.find(b'"grounds"', at + 1) < 0):  # fmt: skip
+            begin = at + len(self.KEY)
+            close = data.find(b"]", begin)
+            if close > 0 and (known := self.known_utf8.get(data[begin : close + 1])) is not None:
+                return known
+        found, array = self._read(data[start:].decode())
+        if array is not None and len(self.known_utf8) < _KNOWN_AT_MOST:
+            self.known_utf8[array.encode()] = found
+        return found
+
+    def _read(self, text: str) -> tuple[list[Licence], str | None]:
+        """The licences, and the text of the grounds array when it was read in place."""
         at = text.find(self.KEY)
         if at < 0:
-            return [] if '"grounds"' not in text else self._whole(text)
+            return ([] if '"grounds"' not in text else self._whole(text)), None
         if not self._in_place(text, at):
-            return self._whole(text)
+            return self._whole(text), None
         start = at + len(self.KEY)
         close = text.find("]", start)
-        if close > 0 and (known := self.known.get(text[start : close + 1])) is not None:
-            return known
+        if close > 0 and (known := self.known.get(array := text[start : close + 1])) is not None:
+            return known, array
         try:
             grounds, end = _DECODER.raw_decode(text, start)
         except ValueError:
-            return self._whole(text)
+            return self._whole(text), None
         found = licences_in(grounds)
         if len(self.known) < _KNOWN_AT_MOST:
             self.known[text[start:end]] = found
-        return found
+        return found, text[start:end]
 
     @staticmethod
     def _in_place(text: str, at: int) -> bool:
@@ -120,6 +144,7 @@ class StoredLicences:
 
 _DECODER = json.JSONDecoder()
 _BRACKET = re.compile(r"[\[\]{}]")
+_BRACKET_UTF8 = re.compile(rb"[\[\]{}]")
 _KNOWN_AT_MOST = 10_000  # distinct grounds texts remembered (a log holds a handful)
 
 

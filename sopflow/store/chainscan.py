@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sopflow.domain.chain import Break, ChainVerifier, covered_digest
-from sopflow.domain.grounds_check import GroundsCheck, StoredLicences, Timeline
+from sopflow.domain.grounds_check import GroundsCheck, Licence, StoredLicences, Timeline
 from sopflow.store.db import make_engine
 from sopflow.store.repository import Store
 from sopflow.store.sql import utc_time
@@ -41,7 +41,16 @@ class GroundsScan:
 
     def step(self, reference: str, seq: Any, stored_at: Any, payload: str) -> None:
         """One step: its seq, time and payload text as stored."""
-        licences = self.licences(payload)
+        self._hold(reference, seq, stored_at, self.licences(payload))
+
+    def covered(self, reference: str, seq: Any, stored_at: Any, covered: bytes) -> None:
+        """One step from the text its hash covers (``Reader.hashed_rows``): the payload is
+        what follows the header's line, read as UTF-8 bytes (decoded only for grounds not
+        met before: ~1 µs a step less over a million)."""
+        self._hold(reference, seq, stored_at,
+                   self.licences.utf8(covered, covered.index(b"\n") + 1))  # fmt: skip
+
+    def _hold(self, reference: str, seq: Any, stored_at: Any, licences: list[Licence]) -> None:
         if not licences:
             return
         try:  # a time or seq edited into nonsense is the chain's to report
@@ -119,8 +128,7 @@ class _Scan:
         self.verifier.check(reference, seq, event_id, chain_seq, chain_prev, own, chain_hash,
                             prev, computed)  # fmt: skip
         if self.grounds is not None and b'"grounds"' in covered:
-            payload = covered[covered.index(b"\n") + 1 :].decode()
-            self.grounds.step(reference, seq, at, payload)
+            self.grounds.covered(reference, seq, at, covered)
         return True
 
 

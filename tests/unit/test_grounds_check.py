@@ -130,17 +130,21 @@ def test_a_stored_payloads_licences_are_those_of_its_decoded_grounds(
     """Read in place where it can be and remembered between steps, a payload's licence
     grounds are exactly those of its top-level ``grounds`` decoded, whatever precedes them
     (nested ``grounds`` keys, brackets in texts) and whatever was read before."""
-    read = StoredLicences()
+    read, read_utf8 = StoredLicences(), StoredLicences()
     for payload in payloads * 2:  # twice: the second reading comes from what was remembered
         text = json.dumps(payload, sort_keys=True) if spaced else canonical_json(payload)
         assert read(text) == licences_in(payload.get("grounds"))
+        # as ``audit verify`` reads it: UTF-8 bytes after the hashed header's line
+        hashed = f'["sopflow-event-v1","é",1]\n{text}'.encode()
+        assert read_utf8.utf8(hashed, hashed.index(b"\n") + 1) == licences_in(
+            payload.get("grounds"))  # fmt: skip
 
 
 def test_a_payload_that_is_no_json_has_no_grounds() -> None:
     read = StoredLicences()
-    assert read('{"grounds":[') == []
-    assert read("not json, grounds") == []
-    assert read('["grounds"]') == []
+    for text in ('{"grounds":[', "not json, grounds", '["grounds"]', '{"grounds":]'):
+        assert read(text) == []
+        assert read.utf8(b"header\n" + text.encode(), 7) == []
 
 
 def test_a_payload_written_with_its_grounds_twice_is_read_as_a_whole_decoding_reads_it() -> None:
@@ -149,3 +153,24 @@ def test_a_payload_written_with_its_grounds_twice_is_read_as_a_whole_decoding_re
     twice = (f'{{"grounds":[{canonical_json({**LICENCE_GROUND, "status": "revoked"})}],'
              f'"grounds":[{canonical_json(LICENCE_GROUND)}]}}')  # fmt: skip
     assert StoredLicences()(twice) == licences_in([LICENCE_GROUND])
+    read = StoredLicences()
+    for _ in range(2):  # the second reading after the first grounds were remembered
+        assert read.utf8(b"header\n" + twice.encode(), 7) == licences_in([LICENCE_GROUND])
+
+
+def test_grounds_remembered_from_one_payload_are_not_taken_for_grounds_not_its_own() -> None:
+    """Once a grounds array is remembered, the same array's text elsewhere in a payload (a
+    nested key, a key that only ends in ``grounds``, a key written twice) is read as
+    decoding reads the payload, in its text and in its UTF-8 bytes."""
+    ground = canonical_json([LICENCE_GROUND])
+    others = [
+        f'{{"a":{{"grounds":{ground}}}}}',  # nested: the payload has no grounds
+        f'{{"a\\"grounds":{ground}}}',  # a key that ends so
+        f'{{"grounds":{ground},"grounds":[]}}',  # twice: the last one counts
+    ]
+    read = StoredLicences()
+    own = f'{{"grounds":{ground}}}'
+    assert read(own) == read.utf8(b"header\n" + own.encode(), 7) == licences_in([LICENCE_GROUND])
+    for text in others:
+        assert read(text) == [], text
+        assert read.utf8(b"header\n" + text.encode(), 7) == [], text
