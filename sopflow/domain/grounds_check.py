@@ -75,76 +75,62 @@ class StoredLicences:
     nothing before it can then hold a nested ``"grounds"`` key, and the array that starts
     after the key ends at the first ``]`` that closes a text already decoded. Any other
     payload (a ``data`` object before the grounds, a ``"grounds"`` word elsewhere, spaces) is
-    decoded whole, as the SQL ``payload -> 'grounds'`` would read it."""
+    decoded whole, as the SQL ``payload -> 'grounds'`` would read it.
 
-    KEY = '"grounds":'
+    It reads the payload's UTF-8 bytes (``audit verify`` hashes them, and a step that
+    repeats grounds already read then costs a lookup of their bytes, not a decoding): in
+    UTF-8 every ASCII character is a byte of its own and no other character holds such a
+    byte, so the bytes show the key, the brackets and the array where the text shows them."""
+
+    KEY = b'"grounds":'
 
     def __init__(self) -> None:
-        self.known: dict[str, list[Licence]] = {}  # a grounds array's text -> its licences
-        self.known_utf8: dict[bytes, list[Licence]] = {}  # the same, by their UTF-8 bytes
+        self.known: dict[bytes, list[Licence]] = {}  # a grounds array's bytes -> its licences
 
     def __call__(self, text: str) -> list[Licence]:
-        return self._read(text)[0]
+        return self.utf8(text.encode(), 0)
 
     def utf8(self, data: bytes, start: int) -> list[Licence]:
-        """``self(data[start:].decode())``, the payload stored from ``start`` in ``data`` as
-        UTF-8 (``audit verify`` hashes those bytes): a step that repeats grounds already
-        read costs a lookup of their bytes, not a decoding of its payload. In UTF-8 every
-        ASCII character is a byte of its own and no other character holds such a byte, so
-        the bytes show the key, the brackets and the array where the text shows them."""
-        at = data.find(b'"grounds":', start)
-        if (at > start and data[start] == 0x7B and data[at - 1] in b"{,"  # 0x7B: "{"
-                and _BRACKET_UTF8.search(data, start + 1, at) is None
-                and data.find(b'"grounds"', at + 1) < 0):  # fmt: skip
-            begin = at + len(self.KEY)
-            close = data.find(b"]", begin)
-            if close > 0 and (known := self.known_utf8.get(data[begin : close + 1])) is not None:
-                return known
-        found, array = self._read(data[start:].decode())
-        if array is not None and len(self.known_utf8) < _KNOWN_AT_MOST:
-            self.known_utf8[array.encode()] = found
-        return found
-
-    def _read(self, text: str) -> tuple[list[Licence], str | None]:
-        """The licences, and the text of the grounds array when it was read in place."""
-        at = text.find(self.KEY)
+        """The licences of the payload stored as UTF-8 from ``start`` in ``data``."""
+        at = data.find(self.KEY, start)
         if at < 0:
-            return ([] if '"grounds"' not in text else self._whole(text)), None
-        if not self._in_place(text, at):
-            return self._whole(text), None
-        start = at + len(self.KEY)
-        close = text.find("]", start)
-        if close > 0 and (known := self.known.get(array := text[start : close + 1])) is not None:
-            return known, array
-        try:
-            grounds, end = _DECODER.raw_decode(text, start)
+            return [] if data.find(b'"grounds"', start) < 0 else self._whole(data, start)
+        if not self._in_place(data, start, at):
+            return self._whole(data, start)
+        begin = at + len(self.KEY)
+        close = data.find(b"]", begin)
+        if close > 0 and (known := self.known.get(data[begin : close + 1])) is not None:
+            return known
+        try:  # the rest begins after an ASCII ':', a character's boundary
+            rest = data[begin:].decode()
+            grounds, end = _DECODER.raw_decode(rest)
         except ValueError:
-            return self._whole(text), None
+            return self._whole(data, start)
         found = licences_in(grounds)
         if len(self.known) < _KNOWN_AT_MOST:
-            self.known[text[start:end]] = found
-        return found, text[start:end]
+            self.known[rest[:end].encode()] = found
+        return found
 
     @staticmethod
-    def _in_place(text: str, at: int) -> bool:
+    def _in_place(data: bytes, start: int, at: int) -> bool:
         """Whether the key at ``at`` is the payload's own ``grounds`` key, and its only one:
         an unescaped key (after ``{`` or ``,``) with only scalars before it (the opening
         ``{`` its only bracket)."""
-        return (text[0] == "{" and text[at - 1] in "{," and _BRACKET.search(text, 1, at) is None
-                and text.find('"grounds"', at + 1) < 0)  # fmt: skip
+        return (data[start : start + 1] == b"{" and data[at - 1 : at] in (b"{", b",")
+                and _BRACKET.search(data, start + 1, at) is None
+                and data.find(b'"grounds"', at + 1) < 0)  # fmt: skip
 
     @staticmethod
-    def _whole(text: str) -> list[Licence]:
+    def _whole(data: bytes, start: int) -> list[Licence]:
         try:
-            payload = json.loads(text)
+            payload = json.loads(data[start:])
         except ValueError:  # no JSON: the chain says whether it was altered
             return []
         return licences_in(payload.get("grounds")) if isinstance(payload, dict) else []
 
 
 _DECODER = json.JSONDecoder()
-_BRACKET = re.compile(r"[\[\]{}]")
-_BRACKET_UTF8 = re.compile(rb"[\[\]{}]")
+_BRACKET = re.compile(rb"[\[\]{}]")
 _KNOWN_AT_MOST = 10_000  # distinct grounds texts remembered (a log holds a handful)
 
 

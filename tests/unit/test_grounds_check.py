@@ -160,13 +160,14 @@ def test_a_payload_written_with_its_grounds_twice_is_read_as_a_whole_decoding_re
 
 def test_grounds_remembered_from_one_payload_are_not_taken_for_grounds_not_its_own() -> None:
     """Once a grounds array is remembered, the same array's text elsewhere in a payload (a
-    nested key, a key that only ends in ``grounds``, a key written twice) is read as
+    nested key, a key that only ends in ``grounds``, a key written twice, no object) is read as
     decoding reads the payload, in its text and in its UTF-8 bytes."""
     ground = canonical_json([LICENCE_GROUND])
     others = [
         f'{{"a":{{"grounds":{ground}}}}}',  # nested: the payload has no grounds
         f'{{"a\\"grounds":{ground}}}',  # a key that ends so
         f'{{"grounds":{ground},"grounds":[]}}',  # twice: the last one counts
+        f'["a","grounds":{ground}]',  # no object at all: no JSON, no grounds
     ]
     read = StoredLicences()
     own = f'{{"grounds":{ground}}}'
